@@ -1,0 +1,116 @@
+"""Command line: ``filiere-bot`` (or ``python -m bot``) and its sub-commands.
+
+* ``filiere-bot`` / ``filiere-bot run``: every adapter whose settings are present; the console
+  on the demo database when no platform is configured;
+* ``filiere-bot console [--as NAME] [--db PATH] [--lang fr|en]``: the console adapter;
+* ``filiere-bot import-territory --communes F --epci F --departement 05 [--db PATH]``: load the
+  official Etalab files of any département into the database.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import re
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from bot import settings as settings_module
+from bot import territory_import
+from bot.app import build, system_clock
+from bot.console import ConsoleTransport, run_console
+from bot.settings import Settings, SettingsError
+from flows.messages import UserKey
+from storage import territory as territory_store
+from storage.db import Database
+
+NAME = re.compile(r"^[A-Za-z0-9_.\-]{1,40}$")
+
+
+def _name(value: str) -> str:
+    if not NAME.match(value):
+        raise argparse.ArgumentTypeError("letters, digits, '.', '_' or '-' (at most 40)")
+    return value
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="filiere-bot", description=__doc__.split("\n")[0])
+    sub = top.add_subparsers(dest="command")
+    sub.add_parser("run", help="start every configured adapter (console if none)")
+    console = sub.add_parser("console", help="talk to the bot in the terminal")
+    console.add_argument("--as", dest="user", type=_name, default="moi",
+                         help="who you are (user cli:NAME); default: moi")
+    console.add_argument("--db", type=Path, help="SQLite file (default: FILIERE_DATABASE)")
+    console.add_argument("--lang", choices=settings_module.LANGUAGES,
+                         help="language hint, as a platform would give it")
+    imp = sub.add_parser("import-territory", help="load Etalab communes.json and epci.json")
+    imp.add_argument("--communes", type=Path, required=True)
+    imp.add_argument("--epci", type=Path, required=True)
+    imp.add_argument("--departement", required=True)
+    imp.add_argument("--db", type=Path)
+    return top
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        settings = settings_module.load()
+    except SettingsError as exc:
+        print(f"filiere-bot: {exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=settings.log_level, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        match args.command:
+            case "console":
+                return asyncio.run(console(settings, args.user, args.db, args.lang))
+            case "import-territory":
+                return asyncio.run(import_territory(settings, args))
+            case "run" | None:
+                return asyncio.run(run(settings))
+    except KeyboardInterrupt:
+        return 130
+    return 2
+
+
+async def console(settings: Settings, user: str, db: Path | None, lang: str | None) -> int:
+    app = await build(settings, {"cli": ConsoleTransport(sys.stdout)}, database=db)
+    try:
+        return await run_console(app.core.handle, app.dispatcher.drain,
+                                 UserKey(f"cli:{user}"), lang)
+    finally:
+        await app.close()
+
+
+async def run(settings: Settings) -> int:
+    if settings.telegram is None and settings.matrix is None:
+        return await console(settings, "moi", None, None)
+    print("filiere-bot: the Telegram and Matrix adapters are not in this version yet; "
+          "unset TELEGRAM_BOT_TOKEN and MATRIX_HOMESERVER to use the console.", file=sys.stderr)
+    return 2
+
+
+async def import_territory(settings: Settings, args: argparse.Namespace) -> int:
+    """Build our territory file from the official files, then load it into the database."""
+    with tempfile.TemporaryDirectory() as tmp:
+        output = Path(tmp) / "territory.json"
+        status = territory_import.main([
+            "--communes", str(args.communes), "--epci", str(args.epci),
+            "--departement", args.departement, "--output", str(output),
+        ])
+        if status != 0:
+            return status
+        data = json.loads(output.read_text(encoding="utf-8"))
+    db = await Database.open(args.db or settings.database)
+    try:
+        async with db.transaction() as conn:
+            count = await territory_store.replace_territory(conn, data, system_clock())
+    finally:
+        await db.close()
+    print(f"{count} communes in {len(data['epci'])} intercommunalities loaded "
+          f"for département {data['departement']}.")
+    return 0

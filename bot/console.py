@@ -1,0 +1,96 @@
+"""The console adapter: talk to the bot in a terminal, or script it through standard input.
+
+Contract (tests and scripts depend on it):
+
+* interactive on a terminal; otherwise one message per input line, exit 0 at end of input once
+  every reply is printed;
+* a line ``@NAME: text`` is said by ``cli:NAME``; other lines by the ``--as`` user;
+* every message the bot sends to a ``cli:`` user is printed with its recipient, so notices to
+  other users (a coordinator, a place's staff) show in the same run;
+* choices are printed numbered; the user answers with the number or the label.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import sys
+from collections.abc import Awaitable, Callable
+from typing import TextIO
+
+from bot.i18n import Rendered
+from flows.messages import Incoming, UserKey
+
+SPEAKER = re.compile(r"^@([A-Za-z0-9_.\-]{1,40}):\s?(.*)$")
+MAX_LINE = 20_000
+
+
+class ConsoleTransport:
+    """Prints every message for a ``cli:`` user on the given stream."""
+
+    platform = "cli"
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+
+    async def send(self, message: Rendered) -> None:
+        lines = [f"[→ {message.to}]", message.text]
+        for number, (_, label) in enumerate(message.choices, start=1):
+            lines.append(f"  {number}. {label}")
+        if message.attachment is not None:
+            att = message.attachment
+            lines.append(f"  [{att.filename} · {att.mime} · {len(att.data)} o]")
+        self.out.write("\n".join(lines) + "\n\n")
+        self.out.flush()
+
+
+def parse_line(line: str, default: UserKey) -> tuple[UserKey, str]:
+    """Who says what: ``@ana: bonjour`` is ``cli:ana``; anything else is the default user."""
+    found = SPEAKER.match(line)
+    if found:
+        return UserKey(f"cli:{found.group(1)}"), found.group(2)
+    return default, line
+
+
+async def run_console(
+    handle: Callable[[Incoming], Awaitable[None]],
+    drain: Callable[[], Awaitable[int]],
+    user: UserKey,
+    lang_hint: str | None,
+    stdin: TextIO = sys.stdin,
+    out: TextIO = sys.stdout,
+) -> int:
+    """Read messages until end of input; every reply is delivered before the next line."""
+    interactive = stdin.isatty()
+    loop = asyncio.get_running_loop()
+    counter = 0
+    if interactive:
+        out.write("filiere-bot (console). Ctrl-D pour quitter ; « @nom: texte » parle en tant "
+                  "que cli:nom.\n\n")
+        await handle(Incoming(user, "bonjour", lang_hint=lang_hint))
+        await drain()
+    while True:
+        if interactive:
+            line = await loop.run_in_executor(None, _prompt, user)
+        else:
+            line = stdin.readline()
+        if not line:
+            break
+        line = line.rstrip("\r\n")[:MAX_LINE]
+        if not line.strip():
+            continue
+        speaker, text = parse_line(line, user)
+        if not interactive:
+            out.write(f"{speaker} > {text}\n")
+        counter += 1
+        await handle(Incoming(speaker, text, lang_hint=lang_hint))
+        await drain()
+    await drain()
+    return 0
+
+
+def _prompt(user: UserKey) -> str:
+    try:
+        return input(f"{user.removeprefix('cli:')}> ") + "\n"
+    except EOFError:
+        return ""

@@ -1,0 +1,142 @@
+"""The outbox dispatcher: delivers queued messages through each platform's transport.
+
+Each message is rendered in its recipient's language at delivery time, sent, then marked
+delivered in its own short transaction. A transport says how a failure should be treated:
+retry after a delay (flood limit, network error, 5xx) or give up (the person blocked the bot).
+The database is the record: a restart resumes with whatever is still pending. The one window
+left is a crash between a platform accepting a message and the "delivered" commit, where the
+message may be sent again: at-least-once is the best any chat API without idempotency keys
+allows, and the window is one SQLite commit wide.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from bot.i18n import Rendered, Renderer
+from flows.ports import Storage
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 8
+IDLE_SECONDS = 5.0
+
+
+class RetryLater(Exception):
+    """The platform asked to wait (flood limit) or failed transiently (network, 5xx)."""
+
+    def __init__(self, seconds: float, reason: str) -> None:
+        super().__init__(reason)
+        self.seconds = seconds
+
+
+class Undeliverable(Exception):
+    """The message can never be delivered (unknown chat, bot blocked): do not retry."""
+
+
+class Transport(Protocol):
+    """One platform's way of sending a rendered message."""
+
+    platform: str
+
+    async def send(self, message: Rendered) -> None: ...
+
+
+def backoff(attempts: int) -> float:
+    """Seconds to wait before the next attempt: 2, 4, 8 ... capped at ten minutes."""
+    return float(min(600, 2 ** max(1, attempts)))
+
+
+class Dispatcher:
+    """Drains the outbox for the platforms it has transports for."""
+
+    def __init__(
+        self,
+        storage: Storage,
+        renderer: Renderer,
+        transports: Mapping[str, Transport],
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.storage = storage
+        self.renderer = renderer
+        self.transports = dict(transports)
+        self.clock = clock
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        """Ask for a delivery round now (called after each handled message)."""
+        self._wake.set()
+
+    async def run_once(self, limit: int = 100) -> int:
+        """Deliver every due message (up to ``limit``); returns how many were delivered."""
+        if not self.transports:
+            return 0
+        async with self.storage.transaction() as uow:
+            items = await uow.outbox.due(self.clock(), list(self.transports), limit)
+            langs = {}
+            for item in items:
+                if item.message.to not in langs:
+                    user = await uow.users.get(item.message.to)
+                    langs[item.message.to] = user.lang if user else None
+        delivered = 0
+        for item in items:
+            message = item.message
+            transport = self.transports[message.to.split(":", 1)[0]]
+            rendered = self.renderer.render(message, langs.get(message.to))
+            try:
+                await transport.send(rendered)
+            except RetryLater as exc:
+                delay = max(exc.seconds, backoff(item.attempts))
+                await self._retry_or_give_up(item.id, item.attempts, delay, str(exc))
+                continue
+            except Undeliverable as exc:
+                log.warning("outbox %s undeliverable: %s", item.id, exc)
+                async with self.storage.transaction() as uow:
+                    await uow.outbox.give_up(item.id, self.clock(), str(exc))
+                continue
+            except Exception as exc:  # a transport bug must not stop the other deliveries
+                log.exception("outbox %s: unexpected transport error", item.id)
+                await self._retry_or_give_up(item.id, item.attempts, backoff(item.attempts),
+                                             repr(exc))
+                continue
+            async with self.storage.transaction() as uow:
+                await uow.outbox.delivered(item.id, self.clock())
+            delivered += 1
+        return delivered
+
+    async def _retry_or_give_up(self, item_id: int, attempts: int, delay: float,
+                                reason: str) -> None:
+        async with self.storage.transaction() as uow:
+            if attempts + 1 >= MAX_ATTEMPTS:
+                log.warning("outbox %s: giving up after %s attempts", item_id, attempts + 1)
+                await uow.outbox.give_up(item_id, self.clock(), reason)
+            else:
+                await uow.outbox.retry_later(
+                    item_id, self.clock() + timedelta(seconds=delay), reason
+                )
+
+    async def drain(self) -> int:
+        """Deliver until nothing is due now (the console uses it after every line)."""
+        total = 0
+        while True:
+            sent = await self.run_once()
+            total += sent
+            if sent == 0:
+                return total
+
+    async def run_forever(self) -> None:
+        """Deliver whenever woken, and at least every few seconds (for retries)."""
+        while True:
+            try:
+                await asyncio.wait_for(self._wake.wait(), IDLE_SECONDS)
+            except TimeoutError:
+                pass
+            self._wake.clear()
+            try:
+                await self.drain()
+            except Exception:
+                log.exception("dispatcher round failed; next round in %s s", IDLE_SECONDS)

@@ -1,0 +1,102 @@
+"""Rendering: message ids to text in the reader's language, with babel for dates and money.
+
+Catalogs live in ``locales/<lang>/LC_MESSAGES/filiere.po`` and are compiled to ``.mo`` by the
+set-up (``make locales``); French is the source language, so a missing French catalog still
+renders correctly, and a missing English one falls back to French rather than failing.
+"""
+
+from __future__ import annotations
+
+import gettext
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date, format_datetime
+from babel.numbers import format_currency
+
+from flows.messages import Attachment, Outgoing, UserKey
+from flows.text import Day, Lines, Money, Msg, When
+
+log = logging.getLogger(__name__)
+
+LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
+DOMAIN = "filiere"
+
+DATETIME_PATTERNS = {"fr": "EEEE d MMMM 'à' H 'h' mm", "en": "EEEE d MMMM 'at' HH:mm"}
+DATE_PATTERNS = {"fr": "EEEE d MMMM y", "en": "EEEE d MMMM y"}
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A message ready for a platform: plain text, choice labels, optional file."""
+
+    to: UserKey
+    text: str
+    choices: tuple[tuple[str, str], ...]
+    attachment: Attachment | None
+
+
+class Renderer:
+    """Renders :class:`flows.text.Msg` values in one of the supported languages."""
+
+    def __init__(self, languages: tuple[str, ...], default: str, tz: ZoneInfo,
+                 locales_dir: Path = LOCALES_DIR) -> None:
+        self.default = default
+        self.tz = tz
+        self._catalogs: dict[str, gettext.NullTranslations] = {}
+        for lang in languages:
+            try:
+                self._catalogs[lang] = gettext.translation(DOMAIN, locales_dir, [lang])
+            except FileNotFoundError:
+                if lang != "fr":
+                    log.warning("no compiled catalog for %s: run `make locales`", lang)
+                self._catalogs[lang] = gettext.NullTranslations()
+
+    def lang(self, lang: str | None) -> str:
+        return lang if lang in self._catalogs else self.default
+
+    def text(self, value: Any, lang: str) -> str:
+        """Render a text value (a message, an amount, a date, lines, or a plain value)."""
+        lang = self.lang(lang)
+        match value:
+            case Msg():
+                return self._msg(value, lang)
+            case Money(cents):
+                return format_currency(cents / 100, "EUR", locale=lang)
+            case When(at):
+                return format_datetime(at.astimezone(self.tz), DATETIME_PATTERNS[lang],
+                                       locale=lang)
+            case Day(day):
+                return format_date(day, DATE_PATTERNS[lang], locale=lang)
+            case Lines(items):
+                return "\n".join(self.text(item, lang) for item in items)
+            case None:
+                return ""
+        return str(value)
+
+    def _msg(self, msg: Msg, lang: str) -> str:
+        catalog = self._catalogs[lang]
+        if msg.plural is not None and msg.n is not None:
+            template = catalog.ngettext(msg.msgid, msg.plural, msg.n)
+        else:
+            template = catalog.gettext(msg.msgid)
+        params = {key: self.text(value, lang) for key, value in msg.params.items()}
+        try:
+            return template.format_map(params)
+        except (KeyError, IndexError, ValueError):
+            log.error("bad translation for %r in %s", msg.msgid[:40], lang)
+            return msg.msgid.format_map(params)
+
+    def translator(self, lang: str) -> Any:
+        """A one-argument function rendering messages in ``lang`` (for matching labels)."""
+        return lambda msg: self.text(msg, lang)
+
+    def render(self, message: Outgoing, lang: str | None) -> Rendered:
+        """Render a whole outgoing message for its recipient."""
+        code = self.lang(lang)
+        text = "\n\n".join(self.text(part, code) for part in message.texts)
+        choices = tuple((c.id, self.text(c.label, code)) for c in message.choices)
+        return Rendered(message.to, text, choices, message.attachment)

@@ -1,0 +1,169 @@
+"""Settings, read once at start from the environment and an optional ``.env`` file.
+
+Every variable is documented in ``.env.example``. A missing or malformed value raises
+:class:`SettingsError` with one line naming the variable and what is expected; the entry point
+prints it and exits with status 2, without a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from flows.messages import UserKey, is_user_key
+
+LANGUAGES = ("fr", "en")
+
+
+class SettingsError(Exception):
+    """One setting is missing or malformed; the message names it and what is expected."""
+
+
+@dataclass(frozen=True)
+class TelegramSettings:
+    token: str
+    webhook_url: str | None
+    webhook_secret: str | None
+    api_base_url: str | None
+
+
+@dataclass(frozen=True)
+class MatrixSettings:
+    homeserver: str
+    user_id: str
+    access_token: str | None
+    password: str | None
+    device_name: str
+
+
+@dataclass(frozen=True)
+class Settings:
+    database: Path
+    coordinators: tuple[UserKey, ...]
+    default_lang: str
+    timezone: ZoneInfo
+    conversation_ttl: timedelta
+    telegram: TelegramSettings | None
+    matrix: MatrixSettings | None
+    demo: bool
+    log_level: str
+
+
+def read_dotenv(path: Path) -> dict[str, str]:
+    """Read ``KEY=value`` lines (``#`` comments, optional quotes); no variable expansion."""
+    values: dict[str, str] = {}
+    if not path.is_file():
+        return values
+    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        key, sep, value = line.removeprefix("export ").partition("=")
+        if not sep or not key.strip().isidentifier():
+            raise SettingsError(f"{path}:{number}: expected KEY=value")
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+            value = value[1:-1]
+        values[key.strip()] = value
+    return values
+
+
+def load(env: Mapping[str, str] | None = None, dotenv: Path | None = Path(".env")) -> Settings:
+    """Build the settings; the process environment wins over ``.env``."""
+    merged: dict[str, str] = read_dotenv(dotenv) if dotenv else {}
+    merged.update(os.environ if env is None else env)
+
+    def get(name: str, default: str | None = None) -> str | None:
+        value = merged.get(name, "").strip()
+        return value or default
+
+    database = Path(get("FILIERE_DATABASE", "var/filiere.sqlite3") or "")
+
+    coordinators: list[UserKey] = []
+    for item in (get("FILIERE_COORDINATORS", "cli:coord") or "").split(","):
+        item = item.strip()
+        if not item:
+            continue
+        if not is_user_key(item):
+            raise SettingsError(
+                f"FILIERE_COORDINATORS: {item!r} is not a user key; expected a comma-separated "
+                "list like tg:123456,mx:@ana:example.org,cli:coord"
+            )
+        coordinators.append(UserKey(item))
+
+    lang = get("FILIERE_DEFAULT_LANGUAGE", "fr") or "fr"
+    if lang not in LANGUAGES:
+        raise SettingsError(f"FILIERE_DEFAULT_LANGUAGE: expected one of {', '.join(LANGUAGES)}, "
+                            f"got {lang!r}")
+
+    tz_name = get("FILIERE_TIMEZONE", "Europe/Paris") or "Europe/Paris"
+    try:
+        timezone = ZoneInfo(tz_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SettingsError(
+            f"FILIERE_TIMEZONE: {tz_name!r} is not a time zone; expected e.g. Europe/Paris"
+        ) from None
+
+    ttl_text = get("FILIERE_CONVERSATION_TTL_HOURS", "24") or "24"
+    if not ttl_text.isdigit() or not 1 <= int(ttl_text) <= 24 * 30:
+        raise SettingsError(
+            f"FILIERE_CONVERSATION_TTL_HOURS: expected whole hours between 1 and 720, "
+            f"got {ttl_text!r}"
+        )
+
+    telegram = None
+    token = get("TELEGRAM_BOT_TOKEN")
+    if token:
+        head, sep, tail = token.partition(":")
+        if not (sep and head.isdigit() and len(tail) >= 20):
+            raise SettingsError("TELEGRAM_BOT_TOKEN: expected the token given by @BotFather, "
+                                "like 123456789:AAE...")
+        webhook = get("TELEGRAM_WEBHOOK_URL")
+        if webhook and not webhook.startswith("https://"):
+            raise SettingsError("TELEGRAM_WEBHOOK_URL: expected an https:// URL")
+        secret = get("TELEGRAM_WEBHOOK_SECRET")
+        if webhook and not secret:
+            raise SettingsError("TELEGRAM_WEBHOOK_SECRET: required with TELEGRAM_WEBHOOK_URL "
+                                "(1-256 characters A-Z a-z 0-9 _ -)")
+        telegram = TelegramSettings(token, webhook, secret, get("TELEGRAM_API_BASE_URL"))
+
+    matrix = None
+    homeserver = get("MATRIX_HOMESERVER")
+    if homeserver:
+        if not homeserver.startswith(("https://", "http://")):
+            raise SettingsError("MATRIX_HOMESERVER: expected a URL like https://matrix.example.org")
+        user_id = get("MATRIX_USER_ID")
+        if not user_id or not user_id.startswith("@") or ":" not in user_id:
+            raise SettingsError("MATRIX_USER_ID: expected a full Matrix id like "
+                                "@filiere-bot:example.org")
+        access_token, password = get("MATRIX_ACCESS_TOKEN"), get("MATRIX_PASSWORD")
+        if not access_token and not password:
+            raise SettingsError("MATRIX_ACCESS_TOKEN or MATRIX_PASSWORD: one is required with "
+                                "MATRIX_HOMESERVER")
+        matrix = MatrixSettings(homeserver, user_id, access_token, password,
+                                get("MATRIX_DEVICE_NAME", "filiere-bot") or "filiere-bot")
+
+    demo_text = (get("FILIERE_DEMO", "auto") or "auto").lower()
+    if demo_text not in ("auto", "yes", "no"):
+        raise SettingsError(f"FILIERE_DEMO: expected auto, yes or no, got {demo_text!r}")
+    demo = demo_text == "yes" or (demo_text == "auto" and not telegram and not matrix)
+
+    log_level = (get("FILIERE_LOG_LEVEL", "WARNING") or "WARNING").upper()
+    if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise SettingsError("FILIERE_LOG_LEVEL: expected DEBUG, INFO, WARNING or ERROR")
+
+    return Settings(
+        database=database,
+        coordinators=tuple(coordinators),
+        default_lang=lang,
+        timezone=timezone,
+        conversation_ttl=timedelta(hours=int(ttl_text)),
+        telegram=telegram,
+        matrix=matrix,
+        demo=demo,
+        log_level=log_level,
+    )

@@ -1,0 +1,280 @@
+"""The conversation engine: flows declared as data, advanced one answer at a time.
+
+A :class:`Flow` is a set of named :class:`Step`\\ s. The engine is a pure function of the saved
+:class:`Conversation`, the user's input and a :class:`Ctx`; it returns the new conversation (or
+``None`` when it ended), the replies, and the effects for ``handlers/`` to carry out. Because
+the conversation is plain data saved after every accepted answer, a process killed between two
+messages resumes at the same step. Coroutine-style flows could not do that.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any, Protocol
+
+from flows.answers import Accepted, Answer, Clarify, Input, Rejected, match_choice
+from flows.messages import Choice, Reply, UserKey
+from flows.normalize import fold
+from flows.records import User
+from flows.territory import Territory
+from flows.text import Lines, Msg, _
+
+Answers = dict[str, Any]
+
+CONFIRM = "_confirm"
+"""Pseudo-step where the summary is shown and any answer can be corrected."""
+
+CANCEL_WORDS = frozenset({"annuler", "cancel", "stop", "/annuler", "/cancel", "/stop"})
+BACK_WORDS = frozenset({"retour", "back", "/retour", "/back", "precedent"})
+HELP_WORDS = frozenset({"aide", "help", "/aide", "/help", "?"})
+
+
+class Translator(Protocol):
+    """Renders a message in the current user's language (used to match typed labels)."""
+
+    def __call__(self, msg: Msg) -> str: ...
+
+
+@dataclass(frozen=True)
+class Ctx:
+    """Everything a step may read: the clock, the user, the territory, loaded facts."""
+
+    now: datetime
+    user: User
+    territory: Territory
+    translate: Translator
+    check_phone: Callable[[str], str | None]
+    facts: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One question: what to ask, what answer it expects, where to go next."""
+
+    ask: Msg | Callable[[Ctx, Answers], Msg]
+    answer: Answer
+    label: Msg | None = None
+    """How the answer is introduced in the summary; ``None`` keeps it out of the summary."""
+    next: str | Callable[[Answers], str | None] | None = None
+    """Name of the next step (or a function of the answers); ``None`` ends the questions."""
+    help: Msg | None = None
+
+
+class Effect:
+    """Base of the effects a finished flow asks ``handlers/`` to carry out."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What finishing a flow produces: replies to the user and effects to carry out."""
+
+    replies: list[Reply] = field(default_factory=list)
+    effects: list[Effect] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Flow:
+    """A conversation declared as data."""
+
+    name: str
+    first: str
+    steps: Mapping[str, Step]
+    finish: Callable[[Ctx, Answers], Outcome]
+    intro: Msg | None = None
+    confirm: bool = False
+    """Show a summary before finishing, with "confirm" and "correct <answer>"."""
+
+    def step(self, name: str) -> Step:
+        return self.steps[name]
+
+
+@dataclass(frozen=True)
+class Conversation:
+    """A user's position in a flow: what the engine saves after every accepted answer."""
+
+    flow: str
+    step: str
+    answers: Answers = field(default_factory=dict)
+    history: tuple[str, ...] = ()
+    pending: Mapping[str, Any] = field(default_factory=dict)
+    returning: bool = False
+    """True while correcting one answer from the summary: go back to it afterwards."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "flow": self.flow,
+            "step": self.step,
+            "answers": self.answers,
+            "history": list(self.history),
+            "pending": dict(self.pending),
+            "returning": self.returning,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Conversation:
+        return cls(
+            flow=data["flow"],
+            step=data["step"],
+            answers=dict(data.get("answers", {})),
+            history=tuple(data.get("history", ())),
+            pending=dict(data.get("pending", {})),
+            returning=bool(data.get("returning", False)),
+        )
+
+
+@dataclass(frozen=True)
+class Cancelled(Effect):
+    """The user cancelled a flow (nothing was written)."""
+
+    flow: str
+
+
+@dataclass(frozen=True)
+class Turn:
+    """The result of one input: the conversation to save (``None``: ended), replies, effects."""
+
+    conversation: Conversation | None
+    replies: list[Reply]
+    effects: list[Effect] = field(default_factory=list)
+    accepted: bool = False
+
+
+def start(flow: Flow, ctx: Ctx, answers: Answers | None = None) -> Turn:
+    """Begin ``flow``: its introduction then its first question."""
+    conv = Conversation(flow.name, flow.first, dict(answers or {}))
+    reply = ask(flow, conv, ctx)
+    if flow.intro is not None:
+        reply.texts.insert(0, flow.intro)
+    return Turn(conv, [reply], accepted=True)
+
+
+def ask(flow: Flow, conv: Conversation, ctx: Ctx) -> Reply:
+    """The question of the current step, with its choices."""
+    if conv.step == CONFIRM:
+        return summary(flow, conv, ctx)
+    step = flow.step(conv.step)
+    text = step.ask(ctx, conv.answers) if callable(step.ask) else step.ask
+    return Reply([text], list(step.answer.choices(ctx)))
+
+
+def summary(flow: Flow, conv: Conversation, ctx: Ctx) -> Reply:
+    """The answers so far, with a choice to confirm and one to correct each answer."""
+    lines: list[Msg] = []
+    corrections: list[Choice] = []
+    for name in conv.history:
+        step = flow.steps.get(name)
+        if step is None or step.label is None:
+            continue
+        shown = step.answer.show(conv.answers.get(name), ctx)
+        lines.append(_("{label} : {value}", label=step.label, value=shown))
+        corrections.append(Choice(f"edit:{name}", _("Corriger : {label}", label=step.label)))
+    text = Msg("{title}\n{lines}", {"title": _("Vérifiez avant d'envoyer :"),
+                                     "lines": Lines(tuple(lines))})
+    return Reply([text], [Choice("ok", _("Confirmer")), *corrections])
+
+
+def handle(flow: Flow, conv: Conversation, given: Input, ctx: Ctx) -> Turn:
+    """Advance ``conv`` with one input: global words first, then the step's validator."""
+    word = fold(given.text) if given.choice is None else ""
+    if given.choice == "cancel" or word in CANCEL_WORDS:
+        return Turn(None, [Reply([_("C'est annulé. Rien n'a été enregistré.")])],
+                    [Cancelled(flow.name)], accepted=True)
+    if given.choice == "back" or word in BACK_WORDS:
+        return _back(flow, conv, ctx)
+    if given.choice == "help" or word in HELP_WORDS:
+        return _help(flow, conv, ctx)
+    if conv.step == CONFIRM:
+        return _confirm(flow, conv, given, ctx)
+
+    step = flow.step(conv.step)
+    verdict = step.answer.parse(given, ctx, dict(conv.pending))
+    match verdict:
+        case Rejected(reason):
+            again = ask(flow, replace(conv, pending={}), ctx)
+            return Turn(replace(conv, pending={}), [Reply([reason, *again.texts], again.choices)])
+        case Clarify(question, choices, pending):
+            return Turn(replace(conv, pending=pending), [Reply([question], list(choices))])
+        case Accepted(value):
+            return _advance(flow, conv, step, value, ctx)
+    raise AssertionError(f"unknown verdict {verdict!r}")
+
+
+def _advance(flow: Flow, conv: Conversation, step: Step, value: Any, ctx: Ctx) -> Turn:
+    answers = {**conv.answers, conv.step: value}
+    history = conv.history if conv.step in conv.history else (*conv.history, conv.step)
+    nxt = step.next(answers) if callable(step.next) else step.next
+    if conv.returning and (nxt is None or nxt in history):
+        # A correction that does not open a new branch goes straight back to the summary.
+        nxt = CONFIRM
+    if nxt is None and flow.confirm:
+        nxt = CONFIRM
+    if nxt is None:
+        outcome = flow.finish(ctx, answers)
+        return Turn(None, outcome.replies, outcome.effects, accepted=True)
+    moved = Conversation(flow.name, nxt, answers, history, {}, conv.returning)
+    return Turn(moved, [ask(flow, moved, ctx)], accepted=True)
+
+
+def _confirm(flow: Flow, conv: Conversation, given: Input, ctx: Ctx) -> Turn:
+    options = summary(flow, conv, ctx).choices
+    picked = match_choice(given, options, ctx)
+    if picked is None:
+        again = summary(flow, conv, ctx)
+        reason = _("Choisissez « Confirmer » ou ce qu'il faut corriger.")
+        return Turn(conv, [Reply([reason, *again.texts], again.choices)])
+    if picked.id == "ok":
+        live = {k: v for k, v in conv.answers.items() if k in conv.history}
+        outcome = flow.finish(ctx, live)
+        return Turn(None, outcome.replies, outcome.effects, accepted=True)
+    target = picked.id.removeprefix("edit:")
+    moved = replace(conv, step=target, pending={}, returning=True)
+    return Turn(moved, [ask(flow, moved, ctx)], accepted=True)
+
+
+def _back(flow: Flow, conv: Conversation, ctx: Ctx) -> Turn:
+    if conv.step == CONFIRM or conv.returning:
+        previous = conv.history[-1] if conv.history else flow.first
+        history = conv.history[:-1] if conv.step == CONFIRM else conv.history
+        moved = Conversation(flow.name, previous, conv.answers, history)
+        if conv.returning and conv.step != CONFIRM:
+            moved = replace(conv, step=CONFIRM, pending={}, returning=False)
+        return Turn(moved, [ask(flow, moved, ctx)], accepted=True)
+    if not conv.history:
+        again = ask(flow, conv, ctx)
+        return Turn(conv, [Reply([_("C'est la première question."), *again.texts],
+                                 again.choices)])
+    previous = conv.history[-1]
+    moved = Conversation(flow.name, previous, conv.answers, conv.history[:-1])
+    return Turn(moved, [ask(flow, moved, ctx)], accepted=True)
+
+
+def _help(flow: Flow, conv: Conversation, ctx: Ctx) -> Turn:
+    step_help = flow.step(conv.step).help if conv.step != CONFIRM else None
+    texts: list[Msg] = [step_help] if step_help else []
+    texts.append(_("À tout moment : « retour » revient à la question précédente, "
+                   "« annuler » abandonne sans rien enregistrer."))
+    again = ask(flow, conv, ctx)
+    return Turn(conv, [Reply([*texts, *again.texts], again.choices)])
+
+
+def registry(flows: Sequence[Flow]) -> dict[str, Flow]:
+    """Index flows by name, refusing duplicates and dangling step names."""
+    index: dict[str, Flow] = {}
+    for flow in flows:
+        if flow.name in index:
+            raise ValueError(f"two flows named {flow.name!r}")
+        if flow.first not in flow.steps:
+            raise ValueError(f"flow {flow.name!r} starts at unknown step {flow.first!r}")
+        for name, step in flow.steps.items():
+            if isinstance(step.next, str) and step.next not in flow.steps:
+                raise ValueError(f"{flow.name}.{name} goes to unknown step {step.next!r}")
+        index[flow.name] = flow
+    return index
+
+
+__all__ = [
+    "Answers", "Cancelled", "Conversation", "Ctx", "Effect", "Flow", "Outcome", "Step",
+    "Translator", "Turn", "UserKey", "ask", "handle", "registry", "start",
+]

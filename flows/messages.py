@@ -1,0 +1,95 @@
+"""The two value objects every platform is reduced to: what came in, what goes out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, NewType
+
+from flows.text import Msg, from_json, to_json
+
+UserKey = NewType("UserKey", str)
+"""A user namespaced by platform: ``tg:123456``, ``mx:@ana:example.org``, ``cli:ana``."""
+
+PLATFORMS = ("tg", "mx", "cli")
+
+
+def platform_of(user: UserKey) -> str:
+    """The platform prefix of a user key (``tg``, ``mx`` or ``cli``)."""
+    return user.split(":", 1)[0]
+
+
+def is_user_key(value: str) -> bool:
+    """True when ``value`` looks like ``<platform>:<id>`` with a known platform."""
+    prefix, sep, rest = value.partition(":")
+    return bool(sep) and prefix in PLATFORMS and bool(rest.strip()) and rest == rest.strip()
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """One platform event: a typed text or a picked choice, with the platform's event id."""
+
+    user: UserKey
+    text: str = ""
+    choice: str | None = None
+    event_id: str | None = None
+    lang_hint: str | None = None
+    display_name: str | None = None
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One option offered to the user; ``id`` is short (Telegram callback data is 64 bytes)."""
+
+    id: str
+    label: Msg
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file sent with a message (a PDF receipt, a QR code image)."""
+
+    filename: str
+    mime: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One message to one recipient: texts shown one after the other, then the choices."""
+
+    to: UserKey
+    texts: tuple[Msg, ...]
+    choices: tuple[Choice, ...] = ()
+    attachment: Attachment | None = None
+    # Action menus (e.g. "approve / reject" sent to a coordinator) stay answerable by number
+    # after the conversation moves on; question menus belong to the current step.
+    is_action_menu: bool = False
+
+    def payload(self) -> dict[str, Any]:
+        """JSON payload kept in the outbox (the attachment is stored beside it)."""
+        return {
+            "texts": [to_json(t) for t in self.texts],
+            "choices": [[c.id, to_json(c.label)] for c in self.choices],
+            "action": self.is_action_menu,
+        }
+
+    @classmethod
+    def from_payload(
+        cls, to: UserKey, payload: dict[str, Any], attachment: Attachment | None = None
+    ) -> Outgoing:
+        """Rebuild a message read back from the outbox."""
+        return cls(
+            to=to,
+            texts=tuple(from_json(t) for t in payload["texts"]),
+            choices=tuple(Choice(cid, from_json(label)) for cid, label in payload["choices"]),
+            attachment=attachment,
+            is_action_menu=bool(payload.get("action")),
+        )
+
+
+@dataclass
+class Reply:
+    """What a step says back to the user who spoke: texts and optional choices."""
+
+    texts: list[Msg] = field(default_factory=list)
+    choices: list[Choice] = field(default_factory=list)

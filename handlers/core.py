@@ -1,0 +1,205 @@
+"""The router: one incoming message in, one transaction, replies and notices to the outbox.
+
+Order of precedence for what the user said: a redelivered event is dropped; an expired
+conversation is ended and the user told; a command word works everywhere; a picked action
+choice (from a notice or a menu) is carried out; inside a conversation the flow reads the
+answer; outside one, a number or label answers the last menu, and anything else gets the home
+menu.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flows import engine
+from flows.answers import Input, match_choice
+from flows.engine import Cancelled, Ctx, Effect, Flow, Translator, Turn
+from flows.home import home
+from flows.messages import Choice, Incoming, UserKey, platform_of
+from flows.normalize import fold
+from flows.ports import Storage
+from flows.records import User
+from flows.territory import Territory
+from flows.text import _, from_json, to_json
+from handlers.session import ActionHandler, EffectHandler, Feature, Session
+
+log = logging.getLogger(__name__)
+
+MENU_WORDS = frozenset({"menu", "/menu", "accueil", "home", "/start", "bonjour", "hello"})
+
+
+@dataclass(frozen=True)
+class CoreConfig:
+    """Settings the router needs, read once by ``bot/``."""
+
+    coordinators: tuple[UserKey, ...]
+    default_lang: str
+    languages: tuple[str, ...]
+    conversation_ttl: timedelta
+
+
+class Core:
+    """Routes every incoming message to a command, an action, or the user's conversation."""
+
+    def __init__(
+        self,
+        storage: Storage,
+        territory: Territory,
+        config: CoreConfig,
+        features: Sequence[Feature],
+        *,
+        clock: Callable[[], datetime],
+        translator: Callable[[str], Translator],
+        check_phone: Callable[[str], str | None],
+        wake: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.storage = storage
+        self.territory = territory
+        self.config = config
+        self.clock = clock
+        self.translator = translator
+        self.check_phone = check_phone
+        self.wake = wake
+        self.flows: dict[str, Flow] = engine.registry([f for ft in features for f in ft.flows])
+        self.actions: dict[str, ActionHandler] = {}
+        self.effects: dict[type[Effect], EffectHandler] = {}
+        self.commands: dict[str, ActionHandler] = {}
+        for feature in features:
+            for table, extra in ((self.actions, feature.actions), (self.effects, feature.effects),
+                                 (self.commands, feature.commands)):
+                clash = set(table) & set(extra)
+                if clash:
+                    raise ValueError(f"feature {feature.name} redefines {sorted(map(str, clash))}")
+                table.update(extra)  # type: ignore[attr-defined]
+
+    def language_of(self, hint: str | None) -> str:
+        """The platform's language hint (``fr-FR``, ``en``) if we speak it, else the default."""
+        if hint:
+            code = hint.replace("_", "-").split("-")[0].lower()
+            if code in self.config.languages:
+                return code
+        return self.config.default_lang
+
+    def ctx_for(self, user: User, now: datetime) -> Ctx:
+        return Ctx(
+            now=now,
+            user=user,
+            territory=self.territory,
+            translate=self.translator(user.lang or self.config.default_lang),
+            check_phone=self.check_phone,
+        )
+
+    async def handle(self, incoming: Incoming) -> None:
+        """Handle one platform event; everything it changes and sends commits together."""
+        now = self.clock()
+        async with self.storage.transaction() as uow:
+            if incoming.event_id is not None:
+                event = f"{platform_of(incoming.user)}:{incoming.event_id}"
+                if not await uow.events.first_time(event, now):
+                    log.info("event %s already handled, dropped", event)
+                    return
+            user = await uow.users.get(incoming.user)
+            first_time = user is None
+            if user is None:
+                user = await uow.users.create(
+                    incoming.user, self.language_of(incoming.lang_hint), now
+                )
+                log.info("new user %s", user.key)
+            session = Session(uow, user, now, self.ctx_for(user, now), self.config.coordinators)
+            await self._route(session, incoming, first_time)
+            for message in session.outgoing:
+                await uow.outbox.add(message, now)
+                if message.is_action_menu:
+                    await uow.menus.set(
+                        message.to, [(c.id, to_json(c.label)) for c in message.choices]
+                    )
+        self.wake()
+
+    async def _route(self, session: Session, incoming: Incoming, first_time: bool) -> None:
+        uow, user = session.uow, session.user
+        saved = await uow.conversations.get(user.key)
+        conversation = saved.conversation if saved else None
+        if saved and session.now - saved.updated_at > self.config.conversation_ttl:
+            await uow.conversations.clear(user.key)
+            hours = int(self.config.conversation_ttl.total_seconds() // 3600)
+            session.say(_("Votre conversation en cours a expiré après {hours} h sans réponse. "
+                          "Rien n'a été enregistré : reprenons depuis le début.", hours=hours))
+            session.reply(home(user, False), action_menu=True)
+            return
+        if conversation is not None and conversation.flow not in self.flows:
+            await uow.conversations.clear(user.key)
+            conversation = None
+
+        text = incoming.text.strip()
+        word = fold(text.split(" ", 1)[0]) if text else ""
+        if incoming.choice is None and (text.startswith("/") or not conversation):
+            command = self.commands.get(word) or self.commands.get(fold(text))
+            if command is not None:
+                await command(session, text)
+                return
+        if incoming.choice is None and word in MENU_WORDS and (
+            not conversation or text.startswith("/") or fold(text) in MENU_WORDS
+        ):
+            await uow.conversations.clear(user.key)
+            session.reply(home(user, first_time), action_menu=True)
+            return
+
+        if incoming.choice is not None:
+            action = self._action_for(incoming.choice)
+            if action is not None:
+                await action(session, incoming.choice)
+                return
+        if conversation is not None:
+            flow = self.flows[conversation.flow]
+            turn = engine.handle(flow, conversation, Input(text, incoming.choice), session.ctx)
+            await self._apply(session, turn)
+            return
+        if first_time:
+            session.reply(home(user, True), action_menu=True)
+            return
+        picked = await self._from_last_menu(session, Input(text, incoming.choice))
+        if picked is not None:
+            action = self._action_for(picked)
+            if action is not None:
+                await action(session, picked)
+                return
+        if incoming.choice is not None:
+            session.say(_("Ce bouton n'est plus valable."))
+        else:
+            session.say(_("Je n'ai pas compris. Choisissez dans le menu :"))
+        session.reply(home(user, False), action_menu=True)
+
+    def _action_for(self, choice_id: str) -> ActionHandler | None:
+        prefix = choice_id.split(":", 1)[0] + ":"
+        return self.actions.get(prefix)
+
+    async def _from_last_menu(self, session: Session, given: Input) -> str | None:
+        """Read "2" or a label as an answer to the last action menu the user was shown."""
+        stored = await session.uow.menus.get(session.user.key)
+        options = [Choice(cid, from_json(label)) for cid, label in stored]
+        picked = match_choice(given, options, session.ctx)
+        return picked.id if picked else None
+
+    async def start_flow(self, session: Session, name: str, answers: dict | None = None) -> None:
+        """Begin a conversation (from an action or a command)."""
+        await self._apply(session, engine.start(self.flows[name], session.ctx, answers))
+
+    async def _apply(self, session: Session, turn: Turn) -> None:
+        """Save where the conversation stands, queue the replies, carry out the effects."""
+        if turn.conversation is None:
+            await session.uow.conversations.clear(session.user.key)
+        else:
+            await session.uow.conversations.save(session.user.key, turn.conversation, session.now)
+        for reply in turn.replies:
+            session.reply(reply)
+        for effect in turn.effects:
+            if isinstance(effect, Cancelled):
+                session.reply(home(session.user, False), action_menu=True)
+                continue
+            handler = self.effects.get(type(effect))
+            if handler is None:
+                raise LookupError(f"no handler for effect {type(effect).__name__}")
+            await handler(session, effect)

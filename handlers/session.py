@@ -1,0 +1,72 @@
+"""What a handler works with while one incoming message is handled, and how features plug in."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from flows.engine import Ctx, Effect, Flow
+from flows.messages import Attachment, Choice, Outgoing, Reply, UserKey
+from flows.ports import UnitOfWork
+from flows.records import User
+from flows.text import Msg
+
+
+@dataclass
+class Session:
+    """One incoming message being handled: the transaction, the user, what will be sent.
+
+    Messages are collected here and written to the outbox in the same transaction as the
+    changes that caused them, so they are sent if and only if the changes are committed.
+    """
+
+    uow: UnitOfWork
+    user: User
+    now: datetime
+    ctx: Ctx
+    coordinators: Sequence[UserKey]
+    outgoing: list[Outgoing] = field(default_factory=list)
+
+    def reply(self, reply: Reply, *, action_menu: bool = False) -> None:
+        """Answer the user who spoke."""
+        self.send(self.user.key, reply.texts, reply.choices, action_menu=action_menu)
+
+    def say(self, *texts: Msg, choices: Sequence[Choice] = (), action_menu: bool = False) -> None:
+        """Answer the user who spoke with texts and optional choices."""
+        self.send(self.user.key, list(texts), choices, action_menu=action_menu)
+
+    def send(
+        self,
+        to: UserKey,
+        texts: Sequence[Msg],
+        choices: Sequence[Choice] = (),
+        *,
+        attachment: Attachment | None = None,
+        action_menu: bool = False,
+    ) -> None:
+        """Queue a message to anyone (a coordinator, a place's staff, a donor)."""
+        self.outgoing.append(
+            Outgoing(to, tuple(texts), tuple(choices), attachment, is_action_menu=action_menu)
+        )
+
+
+ActionHandler = Callable[[Session, str], Awaitable[None]]
+"""Carries out a picked choice such as ``acc:ok:12`` (the whole id is passed)."""
+
+EffectHandler = Callable[[Session, Any], Awaitable[None]]
+"""Carries out one effect returned by a finished flow."""
+
+
+@dataclass(frozen=True)
+class Feature:
+    """What one feature module contributes; ``bot/`` composes the features in one place."""
+
+    name: str
+    flows: Sequence[Flow] = ()
+    actions: Mapping[str, ActionHandler] = field(default_factory=dict)
+    """Choice-id prefixes (``"acc:"``) this feature answers, outside any conversation."""
+    effects: Mapping[type[Effect], EffectHandler] = field(default_factory=dict)
+    commands: Mapping[str, ActionHandler] = field(default_factory=dict)
+    """Words and slash commands (``"/langue"``, ``"langue"``) that start something anywhere."""

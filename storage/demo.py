@@ -1,0 +1,85 @@
+"""Demo data of the Hautes-Alpes, so that a newcomer can talk to the bot at once.
+
+Places are in real towns of the territory but are examples, not a directory of real
+services: names say what kind of place they are, not which organisation runs them.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from flows.records import PlaceKind
+from storage.sqlite import SqliteUnitOfWork
+
+EPCI_GAP = "200067825"
+EPCI_BUECH_DEVOLUY = "200067445"
+EPCI_CHAMPSAUR = "200068096"
+EPCI_SERRE_PONCON = "200067742"
+EPCI_SERRE_PONCON_VA = "200067320"
+EPCI_BRIANCONNAIS = "240500439"
+EPCI_GUILLESTROIS = "200067452"
+EPCI_ECRINS = "240500462"
+EPCI_SISTERONAIS = "200068765"
+
+PLACES = [
+    ("Centre de ressources de Veynes", PlaceKind.HUB, "05179", "Avenue des Martinets",
+     "mar.-ven. 9 h-12 h, 14 h-17 h", (EPCI_BUECH_DEVOLUY, EPCI_SISTERONAIS)),
+    ("Pôle de coordination départemental (Gap)", PlaceKind.HUB, "05061", "Rue Carnot",
+     "lun.-ven. 9 h-17 h",
+     (EPCI_GAP, EPCI_CHAMPSAUR, EPCI_SERRE_PONCON, EPCI_SERRE_PONCON_VA)),
+    ("Point relais de la médiathèque de Briançon", PlaceKind.RELAY, "05023",
+     "Place de l'Europe", "mer. et sam. 10 h-18 h", (EPCI_BRIANCONNAIS, EPCI_ECRINS)),
+    ("France Services de Laragne-Montéglin", PlaceKind.RELAY, "05070", "Place des Aires",
+     "lun.-jeu. 8 h 30-12 h", ()),
+    ("Point relais d'Embrun (MJC)", PlaceKind.RELAY, "05046", "Rue de la Liberté",
+     "mar. et jeu. 14 h-18 h", (EPCI_GUILLESTROIS,)),
+    ("Atelier de reconditionnement du lycée professionnel (Gap)", PlaceKind.RECONDITIONER,
+     "05061", "Route de Romette", "lun.-ven. en période scolaire", ()),
+    ("Point de collecte de la mairie de Saint-Bonnet", PlaceKind.COLLECTION, "05132",
+     "Place Grenette", "lun.-ven. 9 h-12 h", ()),
+]
+
+CATALOGUE = [
+    ("laptop", "Ordinateur portable", "Pour tout faire, chez soi ou en déplacement.",
+     ["admin", "office", "study", "video", "business"]),
+    ("desktop", "Ordinateur fixe complet", "Écran, clavier et souris : confortable à la maison.",
+     ["admin", "office", "study", "business", "adapted"]),
+    ("tablet", "Tablette", "Simple pour les appels vidéo et les démarches courtes.",
+     ["admin", "video"]),
+]
+
+STOCK = {  # place index -> kind -> available
+    0: {"laptop": 6, "desktop": 3, "tablet": 2},
+    1: {"laptop": 4, "desktop": 2},
+    2: {"laptop": 2, "tablet": 1},
+    3: {"laptop": 1},
+}
+
+WORKSHOP_TOPICS = ["getting_started", "internet_email", "public_services", "safety"]
+
+
+async def seed_demo(uow: SqliteUnitOfWork, now: datetime, tz: ZoneInfo) -> bool:
+    """Fill an empty database with the demo places, catalogue and workshops; False if not empty."""
+    if await uow.places.all():
+        return False
+    ids = []
+    for name, kind, commune, address, hours, covers in PLACES:
+        ids.append(await uow.places.add(name, kind, commune, address, hours, covers))
+    await uow.conn.executemany(
+        "INSERT INTO catalogue_kinds (code, name, description, uses) VALUES (?, ?, ?, ?)",
+        [(code, name, text, json.dumps(uses)) for code, name, text, uses in CATALOGUE],
+    )
+    await uow.conn.executemany(
+        "INSERT INTO stock (place_id, kind, available) VALUES (?, ?, ?)",
+        [(ids[i], kind, n) for i, kinds in STOCK.items() for kind, n in kinds.items()],
+    )
+    local_today = now.astimezone(tz).date()
+    for week in range(3):
+        for index, hour in ((0, 14), (1, 10), (2, 15)):
+            day = local_today + timedelta(days=3 + 7 * week + index)
+            starts = datetime.combine(day, time(hour), tzinfo=tz)
+            topic = WORKSHOP_TOPICS[(week + index) % len(WORKSHOP_TOPICS)]
+            await uow.workshops.add(ids[index], topic, starts, 120, 8)
+    return True

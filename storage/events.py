@@ -1,0 +1,30 @@
+"""Platform event ids already handled, so a redelivered event is handled once."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import aiosqlite
+
+from storage.db import ts
+
+
+class SqliteEventRepo:
+    """A set of event ids with the time they were first seen (purged after a while)."""
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self._conn = conn
+
+    async def first_time(self, event_id: str, now: datetime) -> bool:
+        cur = await self._conn.execute(
+            "INSERT INTO processed_events (event_id, seen_at) VALUES (?, ?)"
+            " ON CONFLICT (event_id) DO NOTHING",
+            (event_id, ts(now)),
+        )
+        return cur.rowcount == 1
+
+    async def purge_before(self, when: datetime) -> int:
+        cur = await self._conn.execute(
+            "DELETE FROM processed_events WHERE seen_at < ?", (ts(when),)
+        )
+        return cur.rowcount

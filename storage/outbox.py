@@ -1,0 +1,90 @@
+"""The outbox: every message the bot sends, written in the transaction that causes it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+
+import aiosqlite
+
+from flows.messages import Attachment, Outgoing, UserKey, platform_of
+from flows.ports import OutboxItem
+from storage.db import from_ts, ts
+
+
+class SqliteOutboxRepo:
+    """Pending, sent and failed messages; the dispatcher reads the due ones in order."""
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self._conn = conn
+
+    async def add(self, message: Outgoing, now: datetime) -> int:
+        att = message.attachment
+        cur = await self._conn.execute(
+            "INSERT INTO outbox (recipient, platform, payload, att_name, att_mime, att_data,"
+            " created_at, not_before) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                message.to,
+                platform_of(message.to),
+                json.dumps(message.payload(), ensure_ascii=False),
+                att.filename if att else None,
+                att.mime if att else None,
+                att.data if att else None,
+                ts(now),
+                ts(now),
+            ),
+        )
+        assert cur.lastrowid is not None
+        return cur.lastrowid
+
+    async def due(self, now: datetime, platforms: Sequence[str], limit: int) -> list[OutboxItem]:
+        async with self._conn.execute(
+            "SELECT id, recipient, payload, att_name, att_mime, att_data, attempts, not_before"
+            " FROM outbox WHERE status = 'pending'"
+            " AND platform IN (SELECT value FROM json_each(?))"
+            " AND not_before <= ? ORDER BY id LIMIT ?",
+            (json.dumps(list(platforms)), ts(now), limit),
+        ) as cur:
+            rows = await cur.fetchall()
+        items = []
+        for row in rows:
+            att = (
+                Attachment(row["att_name"], row["att_mime"], bytes(row["att_data"]))
+                if row["att_name"]
+                else None
+            )
+            message = Outgoing.from_payload(
+                UserKey(row["recipient"]), json.loads(row["payload"]), att
+            )
+            items.append(OutboxItem(row["id"], message, row["attempts"],
+                                    from_ts(row["not_before"])))
+        return items
+
+    async def delivered(self, item_id: int, now: datetime) -> None:
+        await self._conn.execute(
+            "UPDATE outbox SET status = 'sent', sent_at = ?, attempts = attempts + 1,"
+            " att_data = NULL WHERE id = ? AND status = 'pending'",
+            (ts(now), item_id),
+        )
+
+    async def retry_later(self, item_id: int, when: datetime, error: str) -> None:
+        await self._conn.execute(
+            "UPDATE outbox SET attempts = attempts + 1, not_before = ?, last_error = ?"
+            " WHERE id = ? AND status = 'pending'",
+            (ts(when), error[:300], item_id),
+        )
+
+    async def give_up(self, item_id: int, now: datetime, error: str) -> None:
+        await self._conn.execute(
+            "UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = ?,"
+            " sent_at = ? WHERE id = ?",
+            (error[:300], ts(now), item_id),
+        )
+
+    async def pending_count(self) -> int:
+        async with self._conn.execute(
+            "SELECT count(*) FROM outbox WHERE status = 'pending'"
+        ) as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0

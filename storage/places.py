@@ -1,0 +1,61 @@
+"""Places of the network and the intercommunalities they cover."""
+
+from __future__ import annotations
+
+import aiosqlite
+
+from flows.records import Place, PlaceId, PlaceKind
+
+_SELECT = (
+    "SELECT p.id, p.name, p.kind, p.commune, p.address, p.opening_hours,"
+    " (SELECT group_concat(epci) FROM place_coverage c WHERE c.place_id = p.id) AS covers"
+    " FROM places p WHERE p.active = 1"
+)
+
+
+def _place(row: aiosqlite.Row) -> Place:
+    covers = tuple(sorted(row["covers"].split(","))) if row["covers"] else ()
+    return Place(
+        id=PlaceId(row["id"]),
+        name=row["name"],
+        kind=PlaceKind(row["kind"]),
+        commune=row["commune"],
+        address=row["address"],
+        opening_hours=row["opening_hours"],
+        covers_epci=covers,
+    )
+
+
+class SqlitePlaceRepo:
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self._conn = conn
+
+    async def all(self) -> list[Place]:
+        async with self._conn.execute(_SELECT + " ORDER BY p.name") as cur:
+            return [_place(row) for row in await cur.fetchall()]
+
+    async def get(self, place_id: PlaceId) -> Place | None:
+        async with self._conn.execute(_SELECT + " AND p.id = ?", (place_id,)) as cur:
+            row = await cur.fetchone()
+        return _place(row) if row else None
+
+    async def add(
+        self,
+        name: str,
+        kind: PlaceKind,
+        commune: str,
+        address: str,
+        opening_hours: str,
+        covers_epci: tuple[str, ...] = (),
+    ) -> PlaceId:
+        cur = await self._conn.execute(
+            "INSERT INTO places (name, kind, commune, address, opening_hours)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (name, kind.value, commune, address, opening_hours),
+        )
+        assert cur.lastrowid is not None
+        await self._conn.executemany(
+            "INSERT INTO place_coverage (place_id, epci) VALUES (?, ?)",
+            [(cur.lastrowid, epci) for epci in covers_epci],
+        )
+        return PlaceId(cur.lastrowid)

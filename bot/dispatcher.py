@@ -12,6 +12,7 @@ allows, and the window is one SQLite commit wide.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
@@ -131,10 +132,8 @@ class Dispatcher:
     async def run_forever(self) -> None:
         """Deliver whenever woken, and at least every few seconds (for retries)."""
         while True:
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), IDLE_SECONDS)
-            except TimeoutError:
-                pass
             self._wake.clear()
             try:
                 await self.drain()

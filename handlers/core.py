@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from flows import engine
 from flows.answers import Input, match_choice
@@ -24,7 +25,7 @@ from flows.ports import Storage
 from flows.records import User
 from flows.territory import Territory
 from flows.text import _, from_json, to_json
-from handlers.session import ActionHandler, EffectHandler, Feature, Session
+from handlers.session import ActionHandler, EffectHandler, FactsLoader, Feature, Session
 
 log = logging.getLogger(__name__)
 
@@ -67,9 +68,10 @@ class Core:
         self.actions: dict[str, ActionHandler] = {}
         self.effects: dict[type[Effect], EffectHandler] = {}
         self.commands: dict[str, ActionHandler] = {}
+        self.facts: dict[str, FactsLoader] = {}
         for feature in features:
             for table, extra in ((self.actions, feature.actions), (self.effects, feature.effects),
-                                 (self.commands, feature.commands)):
+                                 (self.commands, feature.commands), (self.facts, feature.facts)):
                 clash = set(table) & set(extra)
                 if clash:
                     raise ValueError(f"feature {feature.name} redefines {sorted(map(str, clash))}")
@@ -154,11 +156,9 @@ class Core:
                 return
         if conversation is not None:
             flow = self.flows[conversation.flow]
+            await self._load_facts(session, flow.name)
             turn = engine.handle(flow, conversation, Input(text, incoming.choice), session.ctx)
             await self._apply(session, turn)
-            return
-        if first_time:
-            session.reply(home(user, True), action_menu=True)
             return
         picked = await self._from_last_menu(session, Input(text, incoming.choice))
         if picked is not None:
@@ -166,6 +166,9 @@ class Core:
             if action is not None:
                 await action(session, picked)
                 return
+        if first_time:
+            session.reply(home(user, True), action_menu=True)
+            return
         if incoming.choice is not None:
             session.say(_("Ce bouton n'est plus valable."))
         else:
@@ -183,9 +186,18 @@ class Core:
         picked = match_choice(given, options, session.ctx)
         return picked.id if picked else None
 
-    async def start_flow(self, session: Session, name: str, answers: dict | None = None) -> None:
-        """Begin a conversation (from an action or a command)."""
+    async def start_flow(
+        self, session: Session, name: str, answers: dict[str, Any] | None = None
+    ) -> None:
+        """Begin a conversation (from an action or a command), optionally with answers."""
+        await self._load_facts(session, name)
         await self._apply(session, engine.start(self.flows[name], session.ctx, answers))
+
+    async def _load_facts(self, session: Session, flow_name: str) -> None:
+        loader = self.facts.get(flow_name)
+        if loader is not None:
+            facts = await loader(session.uow, session.user)
+            session.ctx = replace(session.ctx, facts=facts)
 
     async def _apply(self, session: Session, turn: Turn) -> None:
         """Save where the conversation stands, queue the replies, carry out the effects."""

@@ -99,7 +99,8 @@ def home_feature(start_flow: StartFlow) -> Feature:
         commands={
             "/langue": command_language, "langue": command_language,
             "/language": command_language, "language": command_language,
-            "/aide": command_help, "aide": command_help, "/help": command_help, "help": command_help,
+            "/aide": command_help, "aide": command_help,
+            "/help": command_help, "help": command_help,
         },
     )
 

@@ -58,6 +58,9 @@ ActionHandler = Callable[[Session, str], Awaitable[None]]
 EffectHandler = Callable[[Session, Any], Awaitable[None]]
 """Carries out one effect returned by a finished flow."""
 
+FactsLoader = Callable[[UnitOfWork, User], Awaitable[Mapping[str, Any]]]
+"""Reads from storage what a flow's steps need, since steps themselves do no I/O."""
+
 
 @dataclass(frozen=True)
 class Feature:
@@ -70,3 +73,5 @@ class Feature:
     effects: Mapping[type[Effect], EffectHandler] = field(default_factory=dict)
     commands: Mapping[str, ActionHandler] = field(default_factory=dict)
     """Words and slash commands (``"/langue"``, ``"langue"``) that start something anywhere."""
+    facts: Mapping[str, FactsLoader] = field(default_factory=dict)
+    """Per flow name: loads what its steps read (catalogue, stock...) into ``Ctx.facts``."""

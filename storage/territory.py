@@ -38,7 +38,9 @@ async def is_loaded(conn: aiosqlite.Connection) -> bool:
     return bool(row and row[0])
 
 
-async def replace_territory(conn: aiosqlite.Connection, data: dict[str, Any], now: datetime) -> int:
+async def replace_territory(
+    conn: aiosqlite.Connection, data: dict[str, Any], now: datetime
+) -> int:
     """Insert or update every EPCI and commune of ``data``; returns the number of communes.
 
     Existing rows are updated in place (places and requests refer to communes), so a new

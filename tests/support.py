@@ -1,0 +1,89 @@
+"""Test helpers: a real bot on a real SQLite file, with a fixed clock.
+
+``chat`` drives the bot as users would: ``await chat.say("ana", "bonjour")`` handles the
+message, delivers the outbox, and returns every message that was sent (to anyone) as rendered
+text, so a test reads like a transcript.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from bot.app import App, build
+from bot.i18n import Rendered
+from bot.settings import load
+from flows.messages import Incoming, UserKey
+
+START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self, now: datetime = START) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+@dataclass
+class Recorder:
+    """A transport that keeps what it is given instead of sending it."""
+
+    platform: str = "cli"
+    sent: list[Rendered] = field(default_factory=list)
+
+    async def send(self, message: Rendered) -> None:
+        self.sent.append(message)
+
+
+@dataclass
+class Chat:
+    """A running bot and helpers to talk to it like a user."""
+
+    app: App
+    clock: Clock
+    recorder: Recorder
+
+    async def say(self, who: str, text: str = "", *, choice: str | None = None,
+                  event_id: str | None = None, lang: str | None = None) -> list[Rendered]:
+        """``who`` says ``text`` (or picks ``choice``); returns every message sent meanwhile."""
+        before = len(self.recorder.sent)
+        key = UserKey(who if ":" in who else f"cli:{who}")
+        await self.app.core.handle(Incoming(key, text, choice, event_id, lang))
+        await self.app.dispatcher.drain()
+        return self.recorder.sent[before:]
+
+    async def script(self, who: str, *lines: str) -> list[Rendered]:
+        """Several messages in a row; returns everything sent."""
+        sent: list[Rendered] = []
+        for line in lines:
+            sent += await self.say(who, line)
+        return sent
+
+
+def texts(messages: list[Rendered], to: str | None = None) -> str:
+    """All the text sent (to one user if given), with choice labels, for ``in`` assertions."""
+    parts = []
+    for message in messages:
+        if to is None or message.to == (to if ":" in to else f"cli:{to}"):
+            parts.append(message.text)
+            parts.extend(label for _, label in message.choices)
+    return "\n".join(parts)
+
+
+async def make_chat(db: Path, clock: Clock, **env: str) -> Chat:
+    """A bot on ``db`` (created and migrated if needed) with the demo data."""
+    settings = load({"FILIERE_COORDINATORS": "cli:coord", "FILIERE_DEMO": "yes", **env},
+                    dotenv=None)
+    recorder = Recorder()
+    app = await build(settings, {"cli": recorder}, database=db, clock=clock)
+    return Chat(app, clock, recorder)
+
+

@@ -25,7 +25,7 @@ from flows.ports import Storage
 from flows.records import User
 from flows.territory import Territory
 from flows.text import _, from_json, to_json
-from handlers.session import ActionHandler, EffectHandler, FactsLoader, Feature, Session
+from handlers.session import ActionHandler, EffectHandler, FactsLoader, Feature, Job, Session
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +69,7 @@ class Core:
         self.effects: dict[type[Effect], EffectHandler] = {}
         self.commands: dict[str, ActionHandler] = {}
         self.facts: dict[str, FactsLoader] = {}
+        self.jobs: list[Job] = [job for feature in features for job in feature.jobs]
         for feature in features:
             for table, extra in ((self.actions, feature.actions), (self.effects, feature.effects),
                                  (self.commands, feature.commands), (self.facts, feature.facts)):
@@ -174,6 +175,13 @@ class Core:
         else:
             session.say(_("Je n'ai pas compris. Choisissez dans le menu :"))
         session.reply(home(user, False), action_menu=True)
+
+    async def run_job(self, job: Job) -> int:
+        """Run one periodic job now, then wake the dispatcher for what it queued."""
+        done = await job.run(self.storage, self.clock())
+        if done:
+            self.wake()
+        return done
 
     def _action_for(self, choice_id: str) -> ActionHandler | None:
         prefix = choice_id.split(":", 1)[0] + ":"

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from flows.engine import Ctx, Effect, Flow
 from flows.messages import Attachment, Choice, Outgoing, Reply, UserKey
-from flows.ports import UnitOfWork
+from flows.ports import Storage, UnitOfWork
 from flows.records import User
 from flows.text import Msg
 
@@ -63,6 +63,19 @@ FactsLoader = Callable[[UnitOfWork, User], Awaitable[Mapping[str, Any]]]
 
 
 @dataclass(frozen=True)
+class Job:
+    """A periodic job (reminders due, retention purges); the database is its only record.
+
+    ``run`` opens its own transactions on ``storage`` and returns how many things it did;
+    messages it queues in the outbox go out on the dispatcher's next round.
+    """
+
+    name: str
+    every: timedelta
+    run: Callable[[Storage, datetime], Awaitable[int]]
+
+
+@dataclass(frozen=True)
 class Feature:
     """What one feature module contributes; ``bot/`` composes the features in one place."""
 
@@ -75,3 +88,4 @@ class Feature:
     """Words and slash commands (``"/langue"``, ``"langue"``) that start something anywhere."""
     facts: Mapping[str, FactsLoader] = field(default_factory=dict)
     """Per flow name: loads what its steps read (catalogue, stock...) into ``Ctx.facts``."""
+    jobs: Sequence[Job] = ()

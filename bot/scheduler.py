@@ -1,0 +1,37 @@
+"""APScheduler wakes the dispatcher and runs the features' periodic jobs.
+
+The scheduler keeps nothing of its own: jobs read what is due from the database, so a restart
+loses nothing and APScheduler's in-memory job store is only a timer.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from bot.dispatcher import Dispatcher
+from handlers.core import Core
+
+log = logging.getLogger(__name__)
+
+DISPATCH_EVERY_SECONDS = 5
+
+
+def build_scheduler(core: Core, dispatcher: Dispatcher) -> AsyncIOScheduler:
+    """A scheduler (not started) with the dispatcher tick and every feature's jobs."""
+    scheduler = AsyncIOScheduler(job_defaults={"coalesce": True, "max_instances": 1})
+    scheduler.add_job(dispatcher.wake, "interval", seconds=DISPATCH_EVERY_SECONDS,
+                      id="dispatcher.wake")
+    for job in core.jobs:
+
+        async def run(job=job) -> None:  # default binds this iteration's job
+            try:
+                done = await core.run_job(job)
+                if done:
+                    log.info("job %s: %s done", job.name, done)
+            except Exception:
+                log.exception("job %s failed; it runs again at its next tick", job.name)
+
+        scheduler.add_job(run, "interval", seconds=job.every.total_seconds(), id=job.name)
+    return scheduler

@@ -76,13 +76,13 @@ class Answer(Protocol):
 
 
 def clean_text(text: str) -> str:
-    """Strip control and format characters (except plain spaces) and collapse whitespace."""
+    """Drop control and invisible format characters, turn any whitespace into one space."""
     kept = [
-        ch if not unicodedata.category(ch).startswith("Z") else " "
+        " " if ch.isspace() else ch
         for ch in text
-        if unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Co") or ch in "\n"
+        if ch.isspace() or unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Co", "Cn")
     ]
-    return re.sub(r"\s+", " ", "".join(kept)).strip()
+    return re.sub(r" +", " ", "".join(kept)).strip()
 
 
 def match_choice(given: Input, options: Sequence[Choice], ctx: Ctx) -> Choice | None:
@@ -90,7 +90,7 @@ def match_choice(given: Input, options: Sequence[Choice], ctx: Ctx) -> Choice | 
     if given.choice is not None:
         return next((c for c in options if c.id == given.choice), None)
     typed = given.text.strip()
-    if typed.isdigit() and 1 <= int(typed) <= len(options):
+    if re.fullmatch(r"[0-9]{1,3}", typed) and 1 <= int(typed) <= len(options):
         return options[int(typed) - 1]
     folded = fold(typed)
     if not folded:
@@ -168,7 +168,7 @@ class SomeOf:
         if fold(typed) in {fold(ctx.translate(_("Valider"))), "ok", "done"}:
             return self._finish(selected)
         parts = [p for p in re.split(r"[,;/]|\s+et\s+|\s+and\s+|\s+", typed) if p.strip()]
-        if typed.isdigit() or not all(p.strip().isdigit() for p in parts):
+        if not all(re.fullmatch(r"[0-9]{1,3}", p.strip()) for p in parts):
             parts = [p for p in re.split(r"[,;/]", typed) if p.strip()]
         if not parts:
             return Rejected(_("Choisissez au moins une proposition (par exemple : 1, 3)."))
@@ -270,7 +270,7 @@ class Integer:
         if self.optional and _is_skip(given, ctx):
             return Accepted(None)
         typed = clean_text(given.text).replace(" ", "")
-        if not re.fullmatch(r"[+-]?\d{1,9}", typed):
+        if not re.fullmatch(r"[+-]?[0-9]{1,9}", typed):
             return Rejected(_("Écrivez un nombre entier, par exemple 3."))
         value = int(typed)
         if not self.low <= value <= self.high:
@@ -339,9 +339,9 @@ class CommuneAnswer:
 
 
 _DATE_FORMATS = (
-    re.compile(r"(?P<d>\d{1,2})[/.\- ](?P<m>\d{1,2})[/.\- ](?P<y>\d{2}|\d{4})"),
-    re.compile(r"(?P<y>\d{4})-(?P<m>\d{1,2})-(?P<d>\d{1,2})"),
-    re.compile(r"(?P<d>\d{1,2})[/.\- ](?P<m>\d{1,2})"),
+    re.compile(r"(?P<d>[0-9]{1,2})[/. ](?P<m>[0-9]{1,2})[/. ](?P<y>[0-9]{2}|[0-9]{4})"),
+    re.compile(r"(?P<y>[0-9]{4})[/. ](?P<m>[0-9]{1,2})[/. ](?P<d>[0-9]{1,2})"),
+    re.compile(r"(?P<d>[0-9]{1,2})[/. ](?P<m>[0-9]{1,2})"),
 )
 
 

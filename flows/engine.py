@@ -201,17 +201,27 @@ def handle(flow: Flow, conv: Conversation, given: Input, ctx: Ctx) -> Turn:
     raise AssertionError(f"unknown verdict {verdict!r}")
 
 
+def _path(flow: Flow, answers: Answers) -> tuple[tuple[str, ...], str | None]:
+    """Replay the flow over ``answers``: the steps on the current branch, and the first step
+    of that branch still unanswered (``None`` when all are answered)."""
+    path: list[str] = []
+    name: str | None = flow.first
+    while name is not None and name in answers and name not in path:
+        path.append(name)
+        step = flow.step(name)
+        name = step.next(answers) if callable(step.next) else step.next
+    return tuple(path), name
+
+
 def _advance(flow: Flow, conv: Conversation, step: Step, value: Any, ctx: Ctx) -> Turn:
     answers = {**conv.answers, conv.step: value}
-    history = conv.history if conv.step in conv.history else (*conv.history, conv.step)
-    nxt = step.next(answers) if callable(step.next) else step.next
-    if conv.returning and (nxt is None or nxt in history):
-        # A correction that does not open a new branch goes straight back to the summary.
-        nxt = CONFIRM
+    history, nxt = _path(flow, answers)
+    if conv.returning and nxt is None:
+        nxt = CONFIRM  # a correction that opens no new branch goes back to the summary
     if nxt is None and flow.confirm:
         nxt = CONFIRM
     if nxt is None:
-        outcome = flow.finish(ctx, answers)
+        outcome = flow.finish(ctx, {k: answers[k] for k in history})
         return Turn(None, outcome.replies, outcome.effects, accepted=True)
     moved = Conversation(flow.name, nxt, answers, history, {}, conv.returning)
     return Turn(moved, [ask(flow, moved, ctx)], accepted=True)
@@ -225,8 +235,8 @@ def _confirm(flow: Flow, conv: Conversation, given: Input, ctx: Ctx) -> Turn:
         reason = _("Choisissez « Confirmer » ou ce qu'il faut corriger.")
         return Turn(conv, [Reply([reason, *again.texts], again.choices)])
     if picked.id == "ok":
-        live = {k: v for k, v in conv.answers.items() if k in conv.history}
-        outcome = flow.finish(ctx, live)
+        history, _missing = _path(flow, conv.answers)
+        outcome = flow.finish(ctx, {k: conv.answers[k] for k in history})
         return Turn(None, outcome.replies, outcome.effects, accepted=True)
     target = picked.id.removeprefix("edit:")
     moved = replace(conv, step=target, pending={}, returning=True)
@@ -234,19 +244,15 @@ def _confirm(flow: Flow, conv: Conversation, given: Input, ctx: Ctx) -> Turn:
 
 
 def _back(flow: Flow, conv: Conversation, ctx: Ctx) -> Turn:
-    if conv.step == CONFIRM or conv.returning:
-        previous = conv.history[-1] if conv.history else flow.first
-        history = conv.history[:-1] if conv.step == CONFIRM else conv.history
-        moved = Conversation(flow.name, previous, conv.answers, history)
-        if conv.returning and conv.step != CONFIRM:
-            moved = replace(conv, step=CONFIRM, pending={}, returning=False)
-        return Turn(moved, [ask(flow, moved, ctx)], accepted=True)
-    if not conv.history:
+    if conv.returning and conv.step != CONFIRM:
+        # "back" while correcting one answer abandons the correction: summary again.
+        moved = replace(conv, step=CONFIRM, pending={}, returning=False)
+    elif conv.history:
+        moved = Conversation(flow.name, conv.history[-1], conv.answers, conv.history[:-1])
+    else:
         again = ask(flow, conv, ctx)
         return Turn(conv, [Reply([_("C'est la première question."), *again.texts],
                                  again.choices)])
-    previous = conv.history[-1]
-    moved = Conversation(flow.name, previous, conv.answers, conv.history[:-1])
     return Turn(moved, [ask(flow, moved, ctx)], accepted=True)
 
 

@@ -1,0 +1,176 @@
+"""Every answer kind against what people really type, good and bad."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from flows.answers import (
+    Accepted,
+    Clarify,
+    CommuneAnswer,
+    DateAnswer,
+    FreeText,
+    Input,
+    Integer,
+    OneOf,
+    PhoneAnswer,
+    Rejected,
+    SomeOf,
+)
+from flows.engine import Ctx
+from flows.messages import Choice, UserKey
+from flows.records import User
+from flows.territory import Territory
+from flows.text import Msg, _
+from handlers.phones import check_french_phone
+from storage.territory import shipped_territory
+
+TERRITORY = Territory.from_dict(shipped_territory())
+NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+
+
+def render(msg: Msg) -> str:
+    return msg.msgid.format_map({k: render(v) if isinstance(v, Msg) else v
+                                 for k, v in msg.params.items()})
+
+
+CTX = Ctx(NOW, User(UserKey("cli:t"), "fr", NOW), TERRITORY, render, check_french_phone)
+
+HOSTILE = [
+    "",
+    "   ",
+    "x" * 10_000,
+    "😀🎉💻",
+    "مرحبا بالعالم",
+    "\u202eevil\u202c",
+    "'; DROP TABLE users; --",
+    "Robert'); DELETE FROM conversations;--",
+    "\x00\x01\x02",
+    "38000",
+]
+COLOURS = [Choice("r", _("Rouge")), Choice("v", _("Vert")), Choice("b", _("Bleu"))]
+KINDS = [
+    OneOf(COLOURS),
+    SomeOf(COLOURS),
+    FreeText(2, 50),
+    Integer(0, 20),
+    CommuneAnswer(),
+    DateAnswer(),
+    PhoneAnswer(),
+]
+
+
+@pytest.mark.parametrize("kind", KINDS, ids=lambda k: type(k).__name__)
+@pytest.mark.parametrize("typed", HOSTILE, ids=range(len(HOSTILE)))
+def test_hostile_input_is_refused_with_a_message_never_accepted_silently(kind, typed):
+    verdict = kind.parse(Input(typed), CTX, {})
+    if isinstance(verdict, Accepted):
+        # Only plain text fields may take odd text, and then cleaned and bounded.
+        assert isinstance(kind, FreeText)
+        assert 2 <= len(verdict.value) <= 50 and "\u202e" not in verdict.value
+    else:
+        assert isinstance(verdict, Rejected | Clarify)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=300))
+def test_no_answer_kind_ever_raises(typed):
+    for kind in KINDS:
+        kind.parse(Input(typed), CTX, {})
+
+
+def test_one_of_reads_number_label_and_button():
+    kind = OneOf(COLOURS)
+    assert kind.parse(Input("2"), CTX, {}) == Accepted("v")
+    assert kind.parse(Input("vert"), CTX, {}) == Accepted("v")
+    assert kind.parse(Input("", "b"), CTX, {}) == Accepted("b")
+    assert isinstance(kind.parse(Input("4"), CTX, {}), Rejected)
+    assert isinstance(kind.parse(Input("", "forged"), CTX, {}), Rejected)
+
+
+def test_some_of_reads_lists_and_toggles_buttons():
+    kind = SomeOf(COLOURS)
+    assert kind.parse(Input("1, 3"), CTX, {}) == Accepted(["r", "b"])
+    assert kind.parse(Input("rouge, bleu"), CTX, {}) == Accepted(["r", "b"])
+    toggled = kind.parse(Input("", "v"), CTX, {})
+    assert isinstance(toggled, Clarify) and toggled.pending == {"selected": ["v"]}
+    assert kind.parse(Input("", "done"), CTX, toggled.pending) == Accepted(["v"])
+    assert isinstance(kind.parse(Input("", "done"), CTX, {}), Rejected)  # nothing chosen
+    assert isinstance(kind.parse(Input("1, 9"), CTX, {}), Rejected)
+
+
+def test_free_text_is_bounded_and_cleaned():
+    kind = FreeText(2, 10)
+    assert kind.parse(Input("  Zoé  "), CTX, {}) == Accepted("Zoé")
+    assert isinstance(kind.parse(Input("Z"), CTX, {}), Rejected)
+    assert isinstance(kind.parse(Input("Zoé" * 5), CTX, {}), Rejected)
+    assert kind.parse(Input("a\u200bb\tc"), CTX, {}) == Accepted("ab c")
+
+
+def test_integer_is_bounded():
+    kind = Integer(0, 20)
+    assert kind.parse(Input(" 12 "), CTX, {}) == Accepted(12)
+    for bad in ("-1", "21", "3.5", "douze", "1e3", "99999999999999"):
+        assert isinstance(kind.parse(Input(bad), CTX, {}), Rejected), bad
+
+
+@pytest.mark.parametrize("typed", ["veynes", "Veynes", "VEYNES", " veynes ", "05400 Veynes"])
+def test_commune_by_name_tolerant_of_case_and_accents(typed):
+    assert CommuneAnswer().parse(Input(typed), CTX, {}) == Accepted("05179")
+
+
+def test_a_postal_code_of_a_single_commune_is_enough():
+    assert CommuneAnswer().parse(Input("05320"), CTX, {}) == Accepted("05063")  # La Grave
+
+
+def test_05400_covers_eleven_communes_and_veynes_comes_first():
+    verdict = CommuneAnswer().parse(Input("05400"), CTX, {})
+    assert isinstance(verdict, Clarify)
+    assert verdict.choices[0].id == "05179" and len(verdict.choices) == 11
+
+
+def test_a_postal_code_shared_by_several_communes_asks_which_one():
+    verdict = CommuneAnswer().parse(Input("05000"), CTX, {})
+    assert isinstance(verdict, Clarify)
+    labels = [render(c.label) for c in verdict.choices]
+    assert any(label.startswith("Gap") for label in labels)
+    gap = next(c for c in verdict.choices if render(c.label).startswith("Gap"))
+    assert CommuneAnswer().parse(Input("", gap.id), CTX, verdict.pending) == Accepted("05061")
+    number = str(verdict.choices.index(gap) + 1)
+    assert CommuneAnswer().parse(Input(number), CTX, verdict.pending) == Accepted("05061")
+
+
+def test_a_postal_code_of_another_departement_says_so():
+    verdict = CommuneAnswer().parse(Input("75011"), CTX, {})
+    assert isinstance(verdict, Rejected)
+    assert "n'est pas sur le territoire" in verdict.reason.msgid
+
+
+def test_dates_in_the_forms_people_type():
+    kind = DateAnswer()
+    assert kind.parse(Input("25/12/2026"), CTX, {}) == Accepted("2026-12-25")
+    assert kind.parse(Input("25.12.26"), CTX, {}) == Accepted("2026-12-25")
+    assert kind.parse(Input("2026-12-25"), CTX, {}) == Accepted("2026-12-25")
+    assert kind.parse(Input("demain"), CTX, {}) == Accepted("2026-11-24")
+    assert kind.parse(Input("5/1"), CTX, {}) == Accepted("2027-01-05")  # next 5 January
+    for bad in ("31/02/2027", "01/01/2020", "32/13", "01/01/2099", "bientôt"):
+        assert isinstance(kind.parse(Input(bad), CTX, {}), Rejected), bad
+
+
+def test_phone_numbers_are_french_and_normalised():
+    kind = PhoneAnswer()
+    for typed in ("06 12 34 56 78", "0612345678", "+33 6 12 34 56 78", "04.92.51.00.00"):
+        verdict = kind.parse(Input(typed), CTX, {})
+        assert isinstance(verdict, Accepted) and verdict.value.startswith("+33"), typed
+    for bad in ("12345", "+1 202 555 0147", "06 12 34", "0000000000"):
+        assert isinstance(kind.parse(Input(bad), CTX, {}), Rejected), bad
+
+
+def test_optional_answers_can_be_skipped():
+    assert FreeText(optional=True).parse(Input("passer"), CTX, {}) == Accepted(None)
+    assert OneOf(COLOURS, optional=True).parse(Input("", "skip"), CTX, {}) == Accepted(None)
+    assert isinstance(FreeText().parse(Input("passer"), CTX, {}), Accepted)  # a real text

@@ -7,7 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import Chat, Clock, make_chat
+from tests.support import Chat, Clock, compile_catalogs, make_chat
+
+
+@pytest.fixture(scope="session", autouse=True)
+def catalogs() -> None:
+    """Compile the message catalogs once, as `make locales` does, so English renders."""
+    compile_catalogs()
 
 
 @pytest.fixture

@@ -87,3 +87,17 @@ async def make_chat(db: Path, clock: Clock, **env: str) -> Chat:
     return Chat(app, clock, recorder)
 
 
+
+
+def compile_catalogs() -> None:
+    """Compile ``locales/*/LC_MESSAGES/filiere.po`` to ``.mo`` (what `make locales` does)."""
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    from bot.i18n import DOMAIN, LOCALES_DIR
+
+    for po in LOCALES_DIR.glob(f"*/LC_MESSAGES/{DOMAIN}.po"):
+        with po.open("rb") as handle:
+            catalog = read_po(handle)
+        with po.with_suffix(".mo").open("wb") as handle:
+            write_mo(handle, catalog, use_fuzzy=True)

@@ -1,0 +1,120 @@
+"""The SQLite database: migrations from empty, pragmas, and the repository contracts."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from flows.engine import Conversation
+from flows.messages import Attachment, Choice, Outgoing, UserKey
+from flows.text import Money, When, _
+from storage.db import Database, migrations
+from storage.sqlite import SqliteStorage
+
+NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+ANA = UserKey("cli:ana")
+
+
+@pytest.fixture
+async def storage(tmp_path: Path):
+    db = await Database.open(tmp_path / "t.sqlite3")
+    yield SqliteStorage(db, frozenset({"cli:coord"}))
+    await db.close()
+
+
+async def test_migrations_bring_an_empty_file_to_the_latest_version(tmp_path: Path):
+    path = tmp_path / "new.sqlite3"
+    db = await Database.open(path)
+    latest = migrations()[-1][0]
+    assert await db.version() == latest
+    await db.close()
+    raw = sqlite3.connect(path)
+    try:
+        assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        recorded = [row[0] for row in raw.execute("SELECT number FROM schema_migrations")]
+        assert recorded == list(range(1, latest + 1))
+        tables = {row[0] for row in raw.execute("SELECT name FROM sqlite_master")}
+        assert {"users", "conversations", "outbox", "processed_events", "communes"} <= tables
+    finally:
+        raw.close()
+
+
+async def test_reopening_applies_nothing_twice(tmp_path: Path):
+    path = tmp_path / "again.sqlite3"
+    await (await Database.open(path)).close()
+    db = await Database.open(path)
+    try:
+        assert await db.migrate() == []
+    finally:
+        await db.close()
+
+
+async def test_foreign_keys_are_enforced(storage: SqliteStorage):
+    with pytest.raises(sqlite3.IntegrityError):
+        async with storage.transaction() as uow:
+            await uow.conversations.save(UserKey("cli:nobody"), Conversation("f", "s"), NOW)
+
+
+async def test_a_failed_transaction_leaves_nothing_half_written(storage: SqliteStorage):
+    with pytest.raises(RuntimeError):
+        async with storage.transaction() as uow:
+            await uow.users.create(ANA, "fr", NOW)
+            await uow.outbox.add(Outgoing(ANA, (_("Bonjour"),)), NOW)
+            raise RuntimeError("crash in the middle")
+    async with storage.transaction() as uow:
+        assert await uow.users.get(ANA) is None
+        assert await uow.outbox.pending_count() == 0
+
+
+async def test_users_know_coordinators_from_the_settings(storage: SqliteStorage):
+    async with storage.transaction() as uow:
+        coord = await uow.users.create(UserKey("cli:coord"), None, NOW)
+        ana = await uow.users.create(ANA, "en", NOW)
+    assert coord.is_coordinator and not ana.is_coordinator and ana.lang == "en"
+
+
+async def test_events_are_seen_once(storage: SqliteStorage):
+    async with storage.transaction() as uow:
+        assert await uow.events.first_time("tg:1", NOW)
+        assert not await uow.events.first_time("tg:1", NOW)
+        assert await uow.events.purge_before(NOW + timedelta(days=1)) == 1
+
+
+async def test_conversations_round_trip_and_clear(storage: SqliteStorage):
+    conv = Conversation("access", "phone", {"role": "prescriber", "contact": "Zoé"}, ("role",))
+    async with storage.transaction() as uow:
+        await uow.users.create(ANA, "fr", NOW)
+        await uow.conversations.save(ANA, conv, NOW)
+        saved = await uow.conversations.get(ANA)
+        assert saved is not None and saved.conversation == conv and saved.updated_at == NOW
+        await uow.conversations.clear(ANA)
+        assert await uow.conversations.get(ANA) is None
+
+
+async def test_outbox_keeps_typed_texts_choices_and_files(storage: SqliteStorage):
+    message = Outgoing(
+        ANA,
+        (_("Prix : {price}, le {when}", price=Money(150), when=When(NOW)),),
+        (Choice("a:1", _("Oui")),),
+        Attachment("c.pdf", "application/pdf", b"%PDF-1.4"),
+    )
+    async with storage.transaction() as uow:
+        item_id = await uow.outbox.add(message, NOW)
+        due = await uow.outbox.due(NOW, ["cli"], 10)
+        assert [(i.id, i.message) for i in due] == [(item_id, message)]
+        assert await uow.outbox.due(NOW, ["tg"], 10) == []
+
+
+async def test_outbox_retries_later_then_delivers_once(storage: SqliteStorage):
+    async with storage.transaction() as uow:
+        item_id = await uow.outbox.add(Outgoing(ANA, (_("Bonjour"),)), NOW)
+        await uow.outbox.retry_later(item_id, NOW + timedelta(seconds=30), "429")
+        assert await uow.outbox.due(NOW, ["cli"], 10) == []
+        later = NOW + timedelta(seconds=31)
+        assert [i.attempts for i in await uow.outbox.due(later, ["cli"], 10)] == [1]
+        await uow.outbox.delivered(item_id, later)
+        assert await uow.outbox.due(later, ["cli"], 10) == []
+        assert await uow.outbox.pending_count() == 0

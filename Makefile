@@ -25,7 +25,7 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 locales: install  ## compile locales/*/LC_MESSAGES/filiere.po to .mo (never edited by hand)
-	$(BIN)/pybabel compile --use-fuzzy -q -d locales -D filiere
+	$(BIN)/pybabel compile --use-fuzzy -d locales -D filiere
 
 i18n: install  ## after changing texts: extract, update the catalogs, list what is untranslated
 	$(BIN)/python scripts/i18n.py

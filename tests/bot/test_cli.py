@@ -76,3 +76,29 @@ def test_console_script_access_request_approval_end_to_end(tmp_path: Path):
     assert out.index("en cours d'examen") < out.index("accès professionnel est validé")
     assert "Espace professionnel. Que voulez-vous voir ?" in out
     assert "Traceback" not in result.stderr
+
+
+def test_import_territory_loads_another_departement_into_the_database(tmp_path: Path):
+    """Another network points the bot at the official files of its own département."""
+    import json
+    import sqlite3
+
+    from tests.bot.test_territory_import import COMMUNES, EPCIS
+
+    (tmp_path / "communes.json").write_text(json.dumps(COMMUNES), encoding="utf-8")
+    (tmp_path / "epci.json").write_text(json.dumps(EPCIS), encoding="utf-8")
+    db = tmp_path / "other.sqlite3"
+    result = run_bot(["import-territory", "--communes", "communes.json", "--epci", "epci.json",
+                      "--departement", "38", "--db", str(db)], "", {}, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "département 38" in result.stdout
+    with sqlite3.connect(db) as raw:
+        names = {row[0] for row in raw.execute("SELECT name FROM communes")}
+    assert "Grenoble" in names
+
+
+def test_import_territory_with_a_missing_file_exits_2(tmp_path: Path):
+    result = run_bot(["import-territory", "--communes", "nope.json", "--epci", "nope.json",
+                      "--departement", "05", "--db", str(tmp_path / "x.sqlite3")], "", {},
+                     tmp_path)
+    assert result.returncode == 2 and "Traceback" not in result.stderr

@@ -213,6 +213,12 @@ def _path(flow: Flow, answers: Answers) -> tuple[tuple[str, ...], str | None]:
     return tuple(path), name
 
 
+def _live(flow: Flow, answers: Answers, path: tuple[str, ...]) -> Answers:
+    """The answers a flow finishes with: those on the current branch, plus values preset at
+    start that are not steps (a join code, a request being acted on)."""
+    return {k: v for k, v in answers.items() if k in path or k not in flow.steps}
+
+
 def _advance(flow: Flow, conv: Conversation, step: Step, value: Any, ctx: Ctx) -> Turn:
     answers = {**conv.answers, conv.step: value}
     history, nxt = _path(flow, answers)
@@ -221,7 +227,7 @@ def _advance(flow: Flow, conv: Conversation, step: Step, value: Any, ctx: Ctx) -
     if nxt is None and flow.confirm:
         nxt = CONFIRM
     if nxt is None:
-        outcome = flow.finish(ctx, {k: answers[k] for k in history})
+        outcome = flow.finish(ctx, _live(flow, answers, history))
         return Turn(None, outcome.replies, outcome.effects, accepted=True)
     moved = Conversation(flow.name, nxt, answers, history, {}, conv.returning)
     return Turn(moved, [ask(flow, moved, ctx)], accepted=True)
@@ -236,7 +242,7 @@ def _confirm(flow: Flow, conv: Conversation, given: Input, ctx: Ctx) -> Turn:
         return Turn(conv, [Reply([reason, *again.texts], again.choices)])
     if picked.id == "ok":
         history, _missing = _path(flow, conv.answers)
-        outcome = flow.finish(ctx, {k: conv.answers[k] for k in history})
+        outcome = flow.finish(ctx, _live(flow, conv.answers, history))
         return Turn(None, outcome.replies, outcome.effects, accepted=True)
     target = picked.id.removeprefix("edit:")
     moved = replace(conv, step=target, pending={}, returning=True)

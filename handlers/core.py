@@ -139,7 +139,8 @@ class Core:
         text = incoming.text.strip()
         word = fold(text.split(" ", 1)[0]) if text else ""
         if incoming.choice is None and (text.startswith("/") or not conversation):
-            command = self.commands.get(word) or self.commands.get(fold(text))
+            command = (self.commands.get(word) or self.commands.get(fold(text))
+                       or self.commands.get(word.split(" ")[0]))
             if command is not None:
                 await command(session, text)
                 return

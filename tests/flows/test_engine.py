@@ -136,3 +136,13 @@ def test_registry_refuses_a_step_pointing_nowhere():
     broken = Flow("x", "a", {"a": Step(_("?"), FreeText(), next="missing")}, finish)
     with pytest.raises(ValueError, match="unknown step"):
         engine.registry([broken])
+
+
+def test_values_preset_at_start_reach_the_finish():
+    seen: list[dict] = []
+    flow = Flow(FLOW.name, FLOW.first, FLOW.steps, lambda ctx, a: seen.append(a) or Outcome())
+    conv = engine.start(flow, CTX, {"request": 42}).conversation
+    for text in ("2", "Zoé"):
+        turn = engine.handle(flow, conv, Input(text), CTX)  # type: ignore[arg-type]
+        conv = turn.conversation
+    assert seen == [{"request": 42, "kind": "b", "name": "Zoé"}]

@@ -66,7 +66,8 @@ class Input:
 class Answer(Protocol):
     """One kind of answer: the choices to offer, how to read an input, how to show a value."""
 
-    optional: bool
+    @property
+    def optional(self) -> bool: ...
 
     def choices(self, ctx: Ctx) -> Sequence[Choice]: ...
 

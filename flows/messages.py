@@ -25,6 +25,15 @@ def is_user_key(value: str) -> bool:
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A file sent with a message (a PDF receipt, a QR code image)."""
+
+    filename: str
+    mime: str
+    data: bytes
+
+
+@dataclass(frozen=True)
 class Incoming:
     """One platform event: a typed text or a picked choice, with the platform's event id."""
 
@@ -34,6 +43,8 @@ class Incoming:
     event_id: str | None = None
     lang_hint: str | None = None
     display_name: str | None = None
+    attachment: Attachment | None = None
+    """A file the user sent (a CSV of places, for instance); adapters fill it when they can."""
 
 
 @dataclass(frozen=True)
@@ -42,15 +53,6 @@ class Choice:
 
     id: str
     label: Msg
-
-
-@dataclass(frozen=True)
-class Attachment:
-    """A file sent with a message (a PDF receipt, a QR code image)."""
-
-    filename: str
-    mime: str
-    data: bytes
 
 
 @dataclass(frozen=True)

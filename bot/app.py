@@ -8,16 +8,21 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from bot.dispatcher import Dispatcher, Transport
 from bot.i18n import Renderer
 from bot.settings import LANGUAGES, Settings
+from flows.workshops import ReminderPolicy
 from handlers import access as access_handlers
+from handlers.beneficiaries import Beneficiaries, BeneficiaryConfig
 from handlers.core import Core, CoreConfig
+from handlers.donations import donations_feature
 from handlers.home import home_feature
 from handlers.phones import check_french_phone
+from handlers.requests import requests_feature
 from handlers.session import Feature, Session
 from storage import territory as territory_store
 from storage.db import Database
@@ -46,13 +51,34 @@ class App:
         await self.db.close()
 
 
-def features(core_ref: Callable[[], Core]) -> list[Feature]:
+def features(core_ref: Callable[[], Core], settings: Settings) -> list[Feature]:
     """Every feature of the bot, in one list (the order does not matter: no prefix is shared)."""
 
     async def start_flow(session: Session, name: str) -> None:
         await core_ref().start_flow(session, name)
 
-    return [home_feature(start_flow), access_handlers.FEATURE]
+    async def start_flow_with(
+        session: Session, name: str, answers: dict[str, Any] | None = None
+    ) -> None:
+        await core_ref().start_flow(session, name, answers)
+
+    service = Beneficiaries(
+        BeneficiaryConfig(
+            policy=ReminderPolicy(settings.reminder_offsets, settings.quiet_hours,
+                                  settings.timezone),
+            code_validity=timedelta(days=settings.join_code_days),
+            telegram_bot=settings.telegram_bot_username,
+            booklet_url=settings.booklet_url,
+            retention=timedelta(days=settings.beneficiary_retention_days),
+        ),
+        start_flow_with,
+        lambda: core_ref().territory,
+    )
+
+    return [home_feature(start_flow), access_handlers.FEATURE,
+            requests_feature(start_flow, lambda: core_ref().territory,
+                             lambda: core_ref().config.coordinators),
+            service.feature(), donations_feature(start_flow_with)]
 
 
 async def build(
@@ -93,7 +119,7 @@ async def build(
             languages=LANGUAGES,
             conversation_ttl=settings.conversation_ttl,
         ),
-        features(core_ref),
+        features(core_ref, settings),
         clock=clock,
         translator=renderer.translator,
         check_phone=check_french_phone,

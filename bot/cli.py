@@ -14,6 +14,7 @@ import asyncio
 import json
 import logging
 import re
+import signal
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -23,6 +24,7 @@ from bot import settings as settings_module
 from bot import territory_import
 from bot.app import build, system_clock
 from bot.console import ConsoleTransport, run_console
+from bot.serve import serve
 from bot.settings import Settings, SettingsError
 from flows.messages import UserKey
 from storage import territory as territory_store
@@ -87,11 +89,18 @@ async def console(settings: Settings, user: str, db: Path | None, lang: str | No
 
 
 async def run(settings: Settings) -> int:
+    """Every configured adapter side by side until SIGINT or SIGTERM; the console if none."""
     if settings.telegram is None and settings.matrix is None:
         return await console(settings, "moi", None, None)
-    print("filiere-bot: the Telegram and Matrix adapters are not in this version yet; "
-          "unset TELEGRAM_BOT_TOKEN and MATRIX_HOMESERVER to use the console.", file=sys.stderr)
-    return 2
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        return await serve(settings, stop)
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
 
 
 async def import_territory(settings: Settings, args: argparse.Namespace) -> int:

@@ -14,7 +14,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
+import time
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -67,6 +70,13 @@ class Dispatcher:
         self.transports = dict(transports)
         self.clock = clock
         self._wake = asyncio.Event()
+        self._stopping = False
+        self._retry_at = math.inf  # monotonic time of the earliest retry scheduled
+
+    def stop(self) -> None:
+        """Finish the message in hand, then stop (``run_forever`` returns): a clean exit."""
+        self._stopping = True
+        self._wake.set()
 
     def wake(self) -> None:
         """Ask for a delivery round now (called after each handled message)."""
@@ -84,14 +94,22 @@ class Dispatcher:
                     user = await uow.users.get(item.message.to)
                     langs[item.message.to] = user.lang if user else None
         delivered = 0
+        waiting: set[str] = set()  # recipients whose earlier message must be retried first
         for item in items:
+            if self._stopping:
+                break
             message = item.message
+            if message.to in waiting:
+                continue
             transport = self.transports[message.to.split(":", 1)[0]]
-            rendered = self.renderer.render(message, langs.get(message.to))
+            rendered = replace(self.renderer.render(message, langs.get(message.to)),
+                               ref=f"outbox:{item.id}")
             try:
                 await transport.send(rendered)
             except RetryLater as exc:
+                waiting.add(message.to)
                 delay = max(exc.seconds, backoff(item.attempts))
+                self._retry_at = min(self._retry_at, time.monotonic() + delay)
                 await self._retry_or_give_up(item.id, item.attempts, delay, str(exc))
                 continue
             except Undeliverable as exc:
@@ -101,6 +119,7 @@ class Dispatcher:
                 continue
             except Exception as exc:  # a transport bug must not stop the other deliveries
                 log.exception("outbox %s: unexpected transport error", item.id)
+                waiting.add(message.to)
                 await self._retry_or_give_up(item.id, item.attempts, backoff(item.attempts),
                                              repr(exc))
                 continue
@@ -131,10 +150,15 @@ class Dispatcher:
 
     async def run_forever(self) -> None:
         """Deliver whenever woken, and at least every few seconds (for retries)."""
-        while True:
+        while not self._stopping:
+            until_retry = max(0.0, self._retry_at - time.monotonic())
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), IDLE_SECONDS)
+                await asyncio.wait_for(self._wake.wait(), min(IDLE_SECONDS, until_retry))
             self._wake.clear()
+            if self._retry_at <= time.monotonic():
+                self._retry_at = math.inf
+            if self._stopping:
+                return
             try:
                 await self.drain()
             except Exception:

@@ -37,6 +37,9 @@ class Rendered:
     text: str
     choices: tuple[tuple[str, str], ...]
     attachment: Attachment | None
+    # The outbox row it comes from ("outbox:42"): a transport uses it to make a retry
+    # idempotent (Matrix transaction ids, parts of a split Telegram text already sent).
+    ref: str | None = None
 
 
 class Renderer:

@@ -8,13 +8,23 @@ prints it and exits with status 2, without a traceback.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flows.messages import UserKey, is_user_key
+from flows.workshops import (
+    DEFAULT_OFFSETS,
+    DEFAULT_QUIET_HOURS,
+    DEFAULT_REMINDERS,
+    Offset,
+    QuietHours,
+    parse_offsets,
+)
 
 LANGUAGES = ("fr", "en")
 
@@ -29,6 +39,11 @@ class TelegramSettings:
     webhook_url: str | None
     webhook_secret: str | None
     api_base_url: str | None
+    # Adapter details (issue 6); see _telegram_details.
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = 8443
+    messages_per_second: float = 30.0
+    chat_messages_per_second: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -38,6 +53,9 @@ class MatrixSettings:
     access_token: str | None
     password: str | None
     device_name: str
+    # Adapter details (issue 6); see _matrix_details.
+    store_path: Path = Path("var/matrix")
+    messages_per_second: float = 5.0
 
 
 @dataclass(frozen=True)
@@ -51,6 +69,13 @@ class Settings:
     matrix: MatrixSettings | None
     demo: bool
     log_level: str
+    # After-donation service (beneficiaries, workshops); see _service_settings.
+    reminder_offsets: tuple[Offset, ...] = DEFAULT_REMINDERS
+    quiet_hours: QuietHours = DEFAULT_QUIET_HOURS
+    join_code_days: int = 30
+    telegram_bot_username: str | None = None
+    booklet_url: str | None = None
+    beneficiary_retention_days: int = 183
 
 
 def read_dotenv(path: Path) -> dict[str, str]:
@@ -129,7 +154,8 @@ def load(env: Mapping[str, str] | None = None, dotenv: Path | None = Path(".env"
         if webhook and not secret:
             raise SettingsError("TELEGRAM_WEBHOOK_SECRET: required with TELEGRAM_WEBHOOK_URL "
                                 "(1-256 characters A-Z a-z 0-9 _ -)")
-        telegram = TelegramSettings(token, webhook, secret, get("TELEGRAM_API_BASE_URL"))
+        telegram = TelegramSettings(token, webhook, secret, get("TELEGRAM_API_BASE_URL"),
+                                    **_telegram_details(get))
 
     matrix = None
     homeserver = get("MATRIX_HOMESERVER")
@@ -145,7 +171,8 @@ def load(env: Mapping[str, str] | None = None, dotenv: Path | None = Path(".env"
             raise SettingsError("MATRIX_ACCESS_TOKEN or MATRIX_PASSWORD: one is required with "
                                 "MATRIX_HOMESERVER")
         matrix = MatrixSettings(homeserver, user_id, access_token, password,
-                                get("MATRIX_DEVICE_NAME", "filiere-bot") or "filiere-bot")
+                                get("MATRIX_DEVICE_NAME", "filiere-bot") or "filiere-bot",
+                                **_matrix_details(get))
 
     demo_text = (get("FILIERE_DEMO", "auto") or "auto").lower()
     if demo_text not in ("auto", "yes", "no"):
@@ -166,4 +193,82 @@ def load(env: Mapping[str, str] | None = None, dotenv: Path | None = Path(".env"
         matrix=matrix,
         demo=demo,
         log_level=log_level,
+        **_service_settings(get),
     )
+
+
+def _whole(get: Callable[[str, str], str | None], name: str, default: int, high: int) -> int:
+    text = get(name, str(default)) or str(default)
+    if not text.isdigit() or not 1 <= int(text) <= high:
+        raise SettingsError(f"{name}: expected a whole number between 1 and {high}, "
+                            f"got {text!r}")
+    return int(text)
+
+
+def _service_settings(get: Callable[[str, str], str | None]) -> dict[str, Any]:
+    """Settings of the after-donation service: reminders, quiet hours, codes, retention."""
+    offsets_text = get("FILIERE_REMINDER_OFFSETS", DEFAULT_OFFSETS) or DEFAULT_OFFSETS
+    try:
+        offsets = parse_offsets(offsets_text)
+    except ValueError:
+        raise SettingsError(
+            f"FILIERE_REMINDER_OFFSETS: expected a comma-separated list like 2d,0d@08:00,3h "
+            f"(days before at the session's time, days before at a time, hours or minutes "
+            f"before), got {offsets_text!r}"
+        ) from None
+    quiet_text = get("FILIERE_QUIET_HOURS", "21:00-08:00") or "21:00-08:00"
+    try:
+        quiet = QuietHours.parse(quiet_text)
+    except ValueError:
+        raise SettingsError(f"FILIERE_QUIET_HOURS: expected HH:MM-HH:MM like 21:00-08:00, "
+                            f"got {quiet_text!r}") from None
+    username = (get("TELEGRAM_BOT_USERNAME", "") or "").removeprefix("@") or None
+    if username is not None and not re.fullmatch(r"[A-Za-z0-9_]{5,32}", username):
+        raise SettingsError("TELEGRAM_BOT_USERNAME: expected the bot's username given by "
+                            "@BotFather, like filiere05_bot")
+    booklet = get("FILIERE_BOOKLET_URL", "") or None
+    if booklet is not None and not booklet.startswith(("https://", "http://")):
+        raise SettingsError("FILIERE_BOOKLET_URL: expected an https:// link to the "
+                            "getting-started booklet")
+    return {
+        "reminder_offsets": offsets,
+        "quiet_hours": quiet,
+        "join_code_days": _whole(get, "FILIERE_JOIN_CODE_DAYS", 30, 365),
+        "telegram_bot_username": username,
+        "booklet_url": booklet,
+        "beneficiary_retention_days": _whole(get, "FILIERE_BENEFICIARY_RETENTION_DAYS", 183,
+                                             3650),
+    }
+
+
+def _rate(get: Callable[[str, str], str | None], name: str, default: float) -> float:
+    text = get(name, str(default)) or str(default)
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 1000:
+        raise SettingsError(f"{name}: expected messages per second between 0 (no pacing) and "
+                            f"1000, like {default}, got {text!r}")
+    return value
+
+
+def _telegram_details(get: Callable[[str, str], str | None]) -> dict[str, Any]:
+    """Webhook listener and flood-limit pacing of the Telegram adapter."""
+    port_text = get("TELEGRAM_WEBHOOK_PORT", "8443") or "8443"
+    if not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
+        raise SettingsError(f"TELEGRAM_WEBHOOK_PORT: expected a TCP port, got {port_text!r}")
+    return {
+        "webhook_listen": get("TELEGRAM_WEBHOOK_LISTEN", "127.0.0.1") or "127.0.0.1",
+        "webhook_port": int(port_text),
+        "messages_per_second": _rate(get, "TELEGRAM_MESSAGES_PER_SECOND", 30.0),
+        "chat_messages_per_second": _rate(get, "TELEGRAM_CHAT_MESSAGES_PER_SECOND", 1.0),
+    }
+
+
+def _matrix_details(get: Callable[[str, str], str | None]) -> dict[str, Any]:
+    """Where the Matrix session and keys are kept, and the bot's own pacing."""
+    return {
+        "store_path": Path(get("MATRIX_STORE_PATH", "var/matrix") or "var/matrix"),
+        "messages_per_second": _rate(get, "MATRIX_MESSAGES_PER_SECOND", 5.0),
+    }

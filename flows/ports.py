@@ -9,21 +9,41 @@ from __future__ import annotations
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Protocol
 
 from flows.engine import Conversation
+from flows.joincode import CodeState
 from flows.messages import Outgoing, UserKey
+from flows.pricing import PriceGrid
 from flows.records import (
     AccessRequest,
     AccessRequestId,
     AccessStatus,
+    Attendee,
+    Beneficiary,
+    Booking,
+    CatalogueKind,
+    Certificate,
+    DueReminder,
+    EquipmentRequest,
+    ErasureRecord,
+    HelpTicket,
+    Lot,
+    LotDraft,
+    LotId,
+    NewErasure,
     Place,
     PlaceId,
+    RemoteHelp,
+    RequestId,
+    RequestStatus,
     Role,
     User,
     Workshop,
 )
+from flows.request import RequestDraft
+from flows.workshops import Refusal
 
 
 class UserRepo(Protocol):
@@ -125,6 +145,206 @@ class PlaceRepo(Protocol):
 class WorkshopRepo(Protocol):
     async def upcoming(self, now: datetime, limit: int) -> list[Workshop]: ...
 
+    async def upcoming_at(
+        self, places: Sequence[PlaceId], now: datetime, limit: int
+    ) -> list[Workshop]: ...
+
+    async def get(self, workshop_id: int) -> Workshop | None: ...
+
+    async def add(
+        self, place_id: PlaceId, topic: str, starts_at: datetime, minutes: int, seats: int
+    ) -> int: ...
+
+    async def remove(self, workshop_id: int) -> bool: ...
+
+    async def book(self, workshop_id: int, user: UserKey, now: datetime) -> Refusal | None:
+        """Take a seat atomically (never beyond ``seats``); None when booked, else why not."""
+        ...
+
+    async def cancel(self, workshop_id: int, user: UserKey) -> bool: ...
+
+    async def bookings_of(self, user: UserKey, since: datetime) -> list[Booking]: ...
+
+    async def set_coming(self, workshop_id: int, user: UserKey, coming: bool) -> bool: ...
+
+    async def attendees(self, workshop_id: int) -> list[Attendee]: ...
+
+    async def booked_users(self, workshop_id: int) -> list[UserKey]: ...
+
+
+class BeneficiaryRepo(Protocol):
+    async def add_code(
+        self, code: str, place_id: PlaceId, by: UserKey, now: datetime, expires_at: datetime
+    ) -> bool: ...
+
+    async def code(self, code: str) -> CodeState | None: ...
+
+    async def claim_code(self, code: str, now: datetime) -> bool:
+        """Use a code once; False if it was used or expired meanwhile."""
+        ...
+
+    async def purge_codes(self, expired_before: datetime) -> int: ...
+
+    async def join(
+        self, key: UserKey, place_id: PlaceId, ref: str, first_name: str | None,
+        reminders: bool, now: datetime,
+    ) -> Beneficiary: ...
+
+    async def get(self, key: UserKey) -> Beneficiary | None: ...
+
+    async def set_first_name(self, key: UserKey, first_name: str | None) -> None: ...
+
+    async def set_reminders(self, key: UserKey, consent: bool) -> None: ...
+
+    async def forget(self, key: UserKey) -> None:
+        """Delete everything about a beneficiary at once (seats are given back)."""
+        ...
+
+    async def inactive_since(self, before: datetime) -> list[UserKey]: ...
+
+
+class ReminderRepo(Protocol):
+    async def add(self, workshop_id: int, user: UserKey, times: Sequence[datetime]) -> None: ...
+
+    async def drop_pending(self, user: UserKey, workshop_id: int | None = None) -> int: ...
+
+    async def pending_for(self, user: UserKey) -> list[datetime]: ...
+
+    async def due(self, now: datetime, limit: int) -> list[DueReminder]: ...
+
+    async def mark(self, reminder_id: int, status: str, now: datetime) -> bool:
+        """Move a *pending* reminder to ``queued``/``skipped``; False if it was not pending."""
+        ...
+
+
+class HelpRepo(Protocol):
+    async def remote_help(self, place_id: PlaceId) -> RemoteHelp | None: ...
+
+    async def set_remote_help(self, place_id: PlaceId, instructions: str, link: str) -> None: ...
+
+    async def mediators(self, place_id: PlaceId) -> list[UserKey]: ...
+
+    async def open(self, user: UserKey, place_id: PlaceId | None, now: datetime) -> HelpTicket: ...
+
+    async def get(self, ticket_id: int) -> HelpTicket | None: ...
+
+    async def current(self, user: UserKey) -> HelpTicket | None: ...
+
+    async def take(self, ticket_id: int, mediator: UserKey, now: datetime) -> bool: ...
+
+    async def touch(self, ticket_id: int, now: datetime) -> None: ...
+
+    async def answering(self, mediator: UserKey) -> HelpTicket | None: ...
+
+    async def close(self, ticket_id: int, now: datetime) -> bool: ...
+
+
+class CatalogueRepo(Protocol):
+    """Kinds of device, the stock of each place, and the price grid."""
+
+    async def kinds(self) -> list[CatalogueKind]: ...
+
+    async def stock(self) -> dict[tuple[PlaceId, str], int]: ...
+
+    async def available(self, place_id: PlaceId, kind: str) -> int: ...
+
+    async def reserve(self, place_id: PlaceId, kind: str) -> bool:
+        """Take one unit atomically; False when none is left (someone was faster)."""
+        ...
+
+    async def release(self, place_id: PlaceId, kind: str) -> None: ...
+
+    async def add_stock(self, place_id: PlaceId, kind: str, units: int) -> int: ...
+
+    async def clear_stock(self, place_id: PlaceId, kind: str) -> None: ...
+
+    async def price_grid(self) -> PriceGrid: ...
+
+
+class RequestRepo(Protocol):
+    """Equipment requests; status changes are conditional, so a second action is refused."""
+
+    async def create(
+        self, prescriber: UserKey, draft: RequestDraft, tier: str, price_cents: int, epci: str,
+        place: tuple[PlaceId, str] | None, now: datetime,
+    ) -> EquipmentRequest: ...
+
+    async def get(self, request_id: RequestId) -> EquipmentRequest | None: ...
+
+    async def of_prescriber(self, user: UserKey, limit: int) -> list[EquipmentRequest]: ...
+
+    async def for_place(self, place_id: PlaceId) -> list[EquipmentRequest]: ...
+
+    async def waiting(self, kind: str | None = None) -> list[EquipmentRequest]: ...
+
+    async def position(self, request_id: RequestId) -> int | None: ...
+
+    async def send_to(
+        self, request_id: RequestId, expected: Sequence[RequestStatus], place_id: PlaceId,
+        reason: str, now: datetime,
+    ) -> bool: ...
+
+    async def to_waiting(
+        self, request_id: RequestId, expected: Sequence[RequestStatus], now: datetime
+    ) -> bool: ...
+
+    async def set_status(
+        self, request_id: RequestId, expected: Sequence[RequestStatus], status: RequestStatus,
+        now: datetime, *, place_id: PlaceId | None = None,
+        pickup: tuple[date, str] | None = None,
+    ) -> bool: ...
+
+    async def log(
+        self, request_id: RequestId, event: str, by: UserKey | None, place_id: PlaceId | None,
+        note: str | None, now: datetime,
+    ) -> None: ...
+
+    async def refused_by(self, request_id: RequestId) -> set[PlaceId]: ...
+
+    async def place_staff(self, place_id: PlaceId) -> list[UserKey]: ...
+
+    async def forget_first_names(self, ended_before: datetime) -> int: ...
+
+
+class LotRepo(Protocol):
+    """Donated lots and their erasure proofs (records and certificates, kept 5 years)."""
+
+    async def create(self, draft: LotDraft, donor: UserKey, year: int, now: datetime) -> Lot: ...
+
+    async def get(self, lot_id: LotId) -> Lot | None: ...
+
+    async def by_reference(self, reference: str) -> Lot | None: ...
+
+    async def for_donor(self, donor: UserKey, limit: int) -> list[Lot]: ...
+
+    async def open_lots(self, limit: int) -> list[Lot]: ...
+
+    async def mark_received(self, lot_id: LotId, now: datetime) -> bool: ...
+
+    async def lot_of_device(self, serial: str) -> LotId | None: ...
+
+    async def add_erasure(
+        self, lot_id: LotId, record: NewErasure, operator: UserKey, now: datetime
+    ) -> ErasureRecord: ...
+
+    async def erasures(self, lot_id: LotId) -> list[ErasureRecord]: ...
+
+    async def issue_certificate(
+        self, lot_id: LotId, code: str, by: UserKey, now: datetime
+    ) -> bool:
+        """Certify a lot once; False when it was certified already."""
+        ...
+
+    async def certificate(self, lot_id: LotId) -> Certificate | None: ...
+
+    async def certificate_by_code(self, code: str) -> Certificate | None: ...
+
+    async def purge_proofs(self, before: datetime, now: datetime) -> int: ...
+
+    async def forget_contact(self, donor: UserKey) -> int: ...
+
+    async def staff_for(self, place_id: PlaceId | None) -> list[UserKey]: ...
+
 
 class UnitOfWork(Protocol):
     """One transaction and the repositories bound to it."""
@@ -137,6 +357,12 @@ class UnitOfWork(Protocol):
     access: AccessRepo
     places: PlaceRepo
     workshops: WorkshopRepo
+    catalogue: CatalogueRepo
+    requests: RequestRepo
+    beneficiaries: BeneficiaryRepo
+    reminders: ReminderRepo
+    help: HelpRepo
+    lots: LotRepo
 
 
 class Storage(Protocol):

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, NewType
 
+from flows.erasure import Level, Measure, MediumKind, Method, Questionnaire, Result
 from flows.messages import UserKey
 
 AccessRequestId = NewType("AccessRequestId", int)
 PlaceId = NewType("PlaceId", int)
+RequestId = NewType("RequestId", int)
 
 
 class Role(StrEnum):
@@ -111,3 +113,296 @@ class Workshop:
     minutes: int
     seats: int
     booked: int = 0
+
+
+# --- After-donation service (beneficiaries, bookings, reminders, help) ----------------------
+
+
+@dataclass(frozen=True)
+class Beneficiary:
+    """Someone who received a computer and joined with a code: the least we can keep.
+
+    ``ref`` is the join code they used: place staff see it (or the first name, if given)
+    on the list of who is coming, and nothing else.
+    """
+
+    key: UserKey
+    place_id: PlaceId | None
+    ref: str
+    first_name: str | None
+    reminders: bool
+    joined_at: datetime
+
+
+@dataclass(frozen=True)
+class Booking:
+    """A seat a beneficiary booked; ``coming`` is their answer to a reminder, if any."""
+
+    workshop: Workshop
+    user: UserKey
+    booked_at: datetime
+    coming: bool | None = None
+
+
+@dataclass(frozen=True)
+class Attendee:
+    """One line of "who is coming" for place staff: a first name or a code, nothing more."""
+
+    name: str
+    coming: bool | None
+
+
+@dataclass(frozen=True)
+class DueReminder:
+    """A reminder whose time has come, with what its message needs."""
+
+    id: int
+    user: UserKey
+    workshop: Workshop
+
+
+@dataclass(frozen=True)
+class RemoteHelp:
+    """How a place helps from a distance: a procedure (RustDesk, video room...) and a link."""
+
+    place_id: PlaceId
+    instructions: str
+    link: str
+
+
+class TicketStatus(StrEnum):
+    """Life of a help ticket (stored: never rename a value)."""
+
+    OPEN = "open"
+    TAKEN = "taken"
+    CLOSED = "closed"
+
+
+@dataclass(frozen=True)
+class HelpTicket:
+    """A beneficiary's call for help, taken by one mediator of their place."""
+
+    id: int
+    user: UserKey
+    place_id: PlaceId | None
+    status: TicketStatus
+    mediator: UserKey | None
+    opened_at: datetime
+
+
+# --- Equipment requests of prescribers -----------------------------------------------------
+
+
+class RequestStatus(StrEnum):
+    """Life of an equipment request (stored: never rename a value)."""
+
+    WAITING = "waiting"
+    SENT = "sent"
+    ACCEPTED = "accepted"
+    READY = "ready"
+    HANDED_OVER = "handed_over"
+    CANCELLED = "cancelled"
+
+
+@dataclass(frozen=True)
+class CatalogueKind:
+    """A kind of device the network hands over, and the uses (needs) it serves."""
+
+    code: str
+    name: str
+    description: str
+    uses: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class EquipmentRequest:
+    """A prescriber's request for one device for a beneficiary, kept to the minimum.
+
+    No surname, no document: an optional first name or initials and an age bracket.
+    """
+
+    id: RequestId
+    reference: str  # DEM-2026-0042
+    prescriber: UserKey
+    needs: tuple[str, ...]
+    kind: str
+    situation: str
+    income: str | None
+    tier: str
+    price_cents: int
+    commune: str  # INSEE code
+    epci: str
+    internet: str
+    first_name: str | None
+    age: str
+    status: RequestStatus
+    created_at: datetime
+    updated_at: datetime
+    place_id: PlaceId | None = None
+    reason: str | None = None
+    pickup_on: date | None = None
+    pickup_hours: str | None = None
+
+    @property
+    def needs_connectivity(self) -> bool:
+        """No internet at home: the place must help find a connection too."""
+        return self.internet == "no"
+
+    @property
+    def is_open(self) -> bool:
+        """Still in progress: it can be cancelled, and holds or awaits a device."""
+        return self.status not in (RequestStatus.HANDED_OVER, RequestStatus.CANCELLED)
+
+
+# --- Donations: lots, erasure records, certificates (issue 4) ------------------------------
+
+LotId = NewType("LotId", int)
+
+
+class DonorKind(StrEnum):
+    """Who gives (stored: never rename a value)."""
+
+    COMPANY = "company"
+    PUBLIC = "public"
+    ASSOCIATION = "association"
+    PRIVATE = "private"
+
+
+class DeviceCategory(StrEnum):
+    """Categories of a declared lot (stored: never rename a value)."""
+
+    LAPTOP = "laptop"
+    DESKTOP = "desktop"
+    SCREEN = "screen"
+    TABLET = "tablet"
+    SMARTPHONE = "smartphone"
+    PRINTER = "printer"
+    SERVER = "server"
+    PERIPHERAL = "peripheral"
+    OTHER = "other"
+
+
+class AgeBand(StrEnum):
+    """Approximate age of a lot (stored: never rename a value)."""
+
+    UNDER_5 = "under_5"
+    FROM_5_TO_8 = "5_to_8"
+    OVER_8 = "over_8"
+
+
+class Condition(StrEnum):
+    """State of a lot as the donor sees it (stored: never rename a value)."""
+
+    WORKING = "working"
+    TO_TEST = "to_test"
+    BROKEN = "broken"
+
+
+class Chargers(StrEnum):
+    """Are chargers included? (stored: never rename a value)"""
+
+    YES = "yes"
+    PARTLY = "partly"
+    NO = "no"
+
+
+class Logistics(StrEnum):
+    """How the lot reaches the network (stored: never rename a value)."""
+
+    DROP_OFF = "drop_off"
+    PICKUP = "pickup"
+
+
+class LotStatus(StrEnum):
+    """Life of a lot (stored: never rename a value)."""
+
+    DECLARED = "declared"
+    RECEIVED = "received"
+    CERTIFIED = "certified"
+
+
+@dataclass(frozen=True)
+class LotDraft:
+    """A declared lot before it is stored: what the declaration conversation produces."""
+
+    donor_kind: DonorKind
+    organisation: str | None
+    siret: str | None
+    contact_name: str
+    commune: str  # INSEE code
+    reach: str | None  # E.164 phone or e-mail
+    items: tuple[tuple[DeviceCategory, int], ...]
+    age: AgeBand
+    condition: Condition
+    chargers: Chargers
+    questionnaire: Questionnaire
+    level: Level
+    measures: tuple[Measure, ...]
+    logistics: Logistics
+    place_id: PlaceId | None = None
+    pickup_commune: str | None = None
+    availability: str | None = None
+
+    @property
+    def total(self) -> int:
+        """Number of items in the lot."""
+        return sum(quantity for _, quantity in self.items)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Lot(LotDraft):
+    """A stored lot with its reference (``LOT-2026-0007``) and where it stands."""
+
+    id: LotId
+    reference: str
+    donor: UserKey | None
+    status: LotStatus
+    created_at: datetime
+    received_at: datetime | None = None
+    certified_at: datetime | None = None
+    proofs_purged_at: datetime | None = None
+
+    @property
+    def donor_name(self) -> str:
+        """The organisation, or the person for a private donor."""
+        return self.organisation or self.contact_name
+
+
+@dataclass(frozen=True)
+class NewErasure:
+    """One medium's sanitisation as a reconditioner records it."""
+
+    device_category: DeviceCategory
+    device_model: str
+    device_serial: str
+    medium_kind: MediumKind
+    medium_model: str | None
+    medium_serial: str
+    tool: str
+    tool_version: str | None
+    method: Method
+    result: Result
+    started_at: datetime
+    ended_at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class ErasureRecord(NewErasure):
+    """A stored erasure record: who recorded it and when (kept 5 years)."""
+
+    id: int
+    lot_id: LotId
+    operator: UserKey
+    recorded_at: datetime
+
+
+@dataclass(frozen=True)
+class Certificate:
+    """A lot's erasure certificate: its verification code and when it was issued."""
+
+    lot_id: LotId
+    reference: str
+    code: str
+    issued_at: datetime
+    issued_by: UserKey
+    media: int

@@ -8,8 +8,9 @@ from collections.abc import Awaitable, Callable
 from flows import access
 from flows.access import SubmitAccessRequest, coordinator_notice, decision_choices
 from flows.home import home
-from flows.records import AccessRequestId, AccessStatus
-from flows.text import _
+from flows.messages import Choice
+from flows.records import AccessRequest, AccessRequestId, AccessStatus, PlaceId, PlaceKind, Role
+from flows.text import _, verbatim
 from handlers.session import Feature, Session
 
 log = logging.getLogger(__name__)
@@ -33,6 +34,9 @@ async def submit(session: Session, effect: SubmitAccessRequest) -> None:
 
 async def decide(session: Session, choice_id: str) -> None:
     """A coordinator approves or rejects; a second decision on the same request is refused."""
+    if choice_id.startswith(PLACE_PREFIX):
+        await attach_place(session, choice_id)
+        return
     parsed = access.parse_decision(choice_id)
     if parsed is None:
         session.say(_("Ce bouton n'est plus valable."))
@@ -53,7 +57,11 @@ async def decide(session: Session, choice_id: str) -> None:
         return
     if approve:
         await uow.users.set_role(request.user, request.role, None)
-        session.say(_("Demande n° {id} approuvée. La personne est prévenue.", id=number))
+        session.say(_("Demande n° {id} approuvée. La personne est prévenue.", id=number),
+                    _("À quel lieu du réseau rattacher ce compte ? Un·e accompagnant·e de France "
+                      "Services y reçoit le matériel de ses demandes ; le personnel d'un lieu y "
+                      "reçoit les demandes à servir."),
+                    choices=await place_choices(session, request), action_menu=True)
         requester = await uow.users.get(request.user)
         texts = [_("Bonne nouvelle : votre accès professionnel est validé.")]
         if requester is not None:
@@ -69,6 +77,72 @@ async def decide(session: Session, choice_id: str) -> None:
         if other != session.user.key:
             session.send(other, [_("La demande d'accès n° {id} a été traitée par un·e autre "
                                    "coordinateur·rice.", id=number)])
+
+
+PLACE_PREFIX = "acc:pl:"
+PLACES_OFFERED = 8
+"""At most this many places are offered, nearest to the structure first (a chat list)."""
+
+PLACE_KINDS_FOR: dict[Role, frozenset[PlaceKind]] = {
+    Role.PRESCRIBER: frozenset({PlaceKind.HUB, PlaceKind.RELAY}),
+    Role.PLACE_STAFF: frozenset(PlaceKind),
+    Role.RECONDITIONER: frozenset({PlaceKind.RECONDITIONER, PlaceKind.HUB}),
+}
+
+
+async def place_choices(session: Session, request: AccessRequest) -> list[Choice]:
+    """The places an approved account can be attached to, nearest first, and "no place"."""
+    territory = session.ctx.territory
+    home_commune = territory.commune(request.commune)
+    home_epci = home_commune.epci if home_commune else None
+
+    def nearness(place_commune: str) -> int:
+        if place_commune == request.commune:
+            return 0
+        commune = territory.commune(place_commune)
+        return 1 if commune is not None and commune.epci == home_epci else 2
+
+    kinds = PLACE_KINDS_FOR.get(request.role, frozenset(PlaceKind))
+    places = [p for p in await session.uow.places.all() if p.kind in kinds]
+    places.sort(key=lambda p: (nearness(p.commune), p.name))
+    choices = [Choice(f"{PLACE_PREFIX}{request.id}:{p.id}", verbatim(p.name))
+               for p in places[:PLACES_OFFERED]]
+    return [*choices, Choice(f"{PLACE_PREFIX}{request.id}:0", _("Aucun lieu"))]
+
+
+async def attach_place(session: Session, choice_id: str) -> None:
+    """A coordinator attaches an approved account to a place (``acc:pl:<request>:<place>``)."""
+    parts = choice_id.removeprefix(PLACE_PREFIX).split(":")
+    if len(parts) != 2 or not all(p.isdigit() and len(p) <= 9 for p in parts):
+        session.say(_("Ce bouton n'est plus valable."))
+        return
+    number, place_number = int(parts[0]), int(parts[1])
+    if not session.user.is_coordinator:
+        log.warning("%s tried to attach access request %s to a place", session.user.key,
+                    number)
+        session.say(_("Seule la coordination du réseau peut valider une demande d'accès."))
+        return
+    uow = session.uow
+    request = await uow.access.get(AccessRequestId(number))
+    if request is None or request.status is not AccessStatus.APPROVED:
+        session.say(_("La demande n° {id} n'est pas une demande approuvée.", id=number))
+        return
+    place = await uow.places.get(PlaceId(place_number)) if place_number else None
+    if place_number and place is None:
+        session.say(_("Ce lieu n'existe plus."))
+        return
+    await uow.users.set_role(request.user, request.role, place.id if place else None)
+    log.info("access request %s attached to place %s", number, place_number or None)
+    if place is None:
+        texts = [_("Compte de la demande n° {id} : sans lieu de rattachement.", id=number)]
+        if request.role is Role.PLACE_STAFF:
+            texts.append(_("Sans lieu, cette personne ne recevra aucune demande de matériel."))
+        session.say(*texts)
+        return
+    session.say(_("Compte de la demande n° {id} rattaché à : {place}.", id=number,
+                  place=verbatim(place.name)))
+    session.send(request.user, [_("Votre compte est rattaché au lieu : {place}.",
+                                  place=verbatim(place.name))])
 
 
 async def pending_queue(session: Session, choice_id: str) -> None:

@@ -8,21 +8,16 @@ from datetime import timedelta
 from flows import access
 from flows.home import LANG_FLOW_NAME, LANGUAGE_FLOW, Door, SetLanguage, help_reply, home
 from flows.messages import Choice
-from flows.records import AccessStatus
+from flows.records import AccessStatus, Role
 from flows.text import Lines, Msg, When, _
+from flows.workshops import TOPIC_LABELS
+from handlers.beneficiaries import got_computer, staff_choices
+from handlers.donations import give_door
 from handlers.session import Feature, Session
 
 StartFlow = Callable[[Session, str], Awaitable[None]]
 
-WORKSHOP_TOPICS: dict[str, Msg] = {
-    "getting_started": _("Prise en main de l'ordinateur"),
-    "internet_email": _("Internet et courriel"),
-    "public_services": _("Démarches en ligne"),
-    "safety": _("Sécurité et arnaques"),
-    "video_calls": _("Appels vidéo"),
-    "photos_documents": _("Photos et documents"),
-    "autonomy": _("Devenir autonome"),
-}
+WORKSHOP_TOPICS = TOPIC_LABELS
 
 
 def home_feature(start_flow: StartFlow) -> Feature:
@@ -32,14 +27,10 @@ def home_feature(start_flow: StartFlow) -> Feature:
         match choice_id:
             case Door.PRO:
                 await professional_door(session)
-            case Door.GIVE:
-                session.say(_(
-                    "Merci de penser au réemploi ! La déclaration de dons par le bot ouvre "
-                    "bientôt. En attendant, apportez le matériel dans un lieu du réseau : "
-                    "touchez « Lieux du réseau » pour les voir."
-                ), choices=[Choice("i:places", _("Lieux du réseau"))], action_menu=True)
-            case Door.GOT:
-                await upcoming_workshops(session, "i:workshops")
+            case Door.GIVE:  # declaration and "my donations" (handlers/donations.py)
+                await give_door(session, start_flow)
+            case Door.GOT:  # the after-donation service (handlers/beneficiaries.py)
+                await got_computer(session, start_flow)
             case Door.HELP:
                 session.reply(help_reply())
                 session.reply(home(session.user, False), action_menu=True)
@@ -55,6 +46,15 @@ def home_feature(start_flow: StartFlow) -> Feature:
         if user.is_professional:
             choices = [Choice("i:places", _("Lieux du réseau")),
                        Choice("i:workshops", _("Prochains ateliers"))]
+            if user.role is Role.PRESCRIBER:  # equipment requests (handlers/requests.py)
+                choices[:0] = [Choice("rq:new", _("Demander du matériel")),
+                               Choice("rq:mine", _("Mes demandes"))]
+            if user.role is Role.PLACE_STAFF:
+                choices[:0] = [Choice("rq:in", _("Demandes reçues")),
+                               Choice("rq:stock", _("Stock du lieu"))]
+            choices.extend(staff_choices(user))  # join codes, workshops (beneficiaries.py)
+            if user.role in (Role.RECONDITIONER, Role.PLACE_STAFF):  # handlers/donations.py
+                choices.append(Choice("lot:list", _("Dons à réceptionner et à effacer")))
             if user.is_coordinator:
                 choices.append(Choice("q:access", _("Demandes d'accès en attente")))
             session.say(_("Espace professionnel. Que voulez-vous voir ?"), choices=choices,

@@ -20,10 +20,10 @@ class SqliteConversationRepo:
         self._conn = conn
 
     async def get(self, key: UserKey) -> SavedConversation | None:
-        async with self._conn.execute(
+        rows = await self._conn.execute_fetchall(  # one round trip to the SQLite thread
             "SELECT state, updated_at FROM conversations WHERE user_key = ?", (key,)
-        ) as cur:
-            row = await cur.fetchone()
+        )
+        row = next(iter(rows), None)
         if row is None:
             return None
         return SavedConversation(

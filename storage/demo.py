@@ -10,7 +10,9 @@ import json
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from flows.records import PlaceKind
+from flows.messages import UserKey
+from flows.records import PlaceKind, Role
+from flows.workshops import LINUX_MINT_SERIES
 from storage.sqlite import SqliteUnitOfWork
 
 EPCI_GAP = "200067825"
@@ -57,7 +59,28 @@ STOCK = {  # place index -> kind -> available
     3: {"laptop": 1},
 }
 
-WORKSHOP_TOPICS = ["getting_started", "internet_email", "public_services", "safety"]
+# Approved professionals to try the requests in the console (``--as demo-accomp``): place
+# index or None. Only ``cli:`` keys, which no chat platform can use.
+DEMO_PROFESSIONALS = [
+    ("cli:demo-accomp", Role.PRESCRIBER, None),
+    ("cli:demo-fs", Role.PRESCRIBER, 3),
+    ("cli:demo-veynes", Role.PLACE_STAFF, 0),
+    ("cli:demo-gap", Role.PLACE_STAFF, 1),
+    ("cli:demo-laragne", Role.PLACE_STAFF, 3),
+    ("cli:demo-recond", Role.RECONDITIONER, 5),  # erasure records (handlers/donations.py)
+]
+
+WORKSHOP_TOPICS = list(LINUX_MINT_SERIES)
+
+# How each place helps from a distance (place index -> procedure, link): examples only.
+REMOTE_HELP = {
+    0: ("Installez RustDesk depuis le menu de Linux Mint, ouvrez-le et donnez le numéro "
+        "affiché à la personne du lieu.", "https://rustdesk.com/fr/"),
+    1: ("Nous vous appelons en visio : ouvrez le lien à l'heure convenue.",
+        "https://meet.jit.si/reemploi05-gap"),
+    2: ("Installez TeamViewer QuickSupport, ouvrez-le et donnez l'identifiant affiché.",
+        "https://www.teamviewer.com/fr/"),
+}
 
 
 async def seed_demo(uow: SqliteUnitOfWork, now: datetime, tz: ZoneInfo) -> bool:
@@ -68,13 +91,19 @@ async def seed_demo(uow: SqliteUnitOfWork, now: datetime, tz: ZoneInfo) -> bool:
     for name, kind, commune, address, hours, covers in PLACES:
         ids.append(await uow.places.add(name, kind, commune, address, hours, covers))
     await uow.conn.executemany(
-        "INSERT INTO catalogue_kinds (code, name, description, uses) VALUES (?, ?, ?, ?)",
+        "INSERT INTO catalogue_kinds (code, name, description, uses) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT (code) DO NOTHING",  # migration 0002 ships the same kinds
         [(code, name, text, json.dumps(uses)) for code, name, text, uses in CATALOGUE],
     )
     await uow.conn.executemany(
         "INSERT INTO stock (place_id, kind, available) VALUES (?, ?, ?)",
         [(ids[i], kind, n) for i, kinds in STOCK.items() for kind, n in kinds.items()],
     )
+    for key, role, index in DEMO_PROFESSIONALS:
+        await uow.users.create(UserKey(key), "fr", now)
+        await uow.users.set_role(UserKey(key), role, ids[index] if index is not None else None)
+    for index, (instructions, link) in REMOTE_HELP.items():
+        await uow.help.set_remote_help(ids[index], instructions, link)
     local_today = now.astimezone(tz).date()
     for week in range(3):
         for index, hour in ((0, 14), (1, 10), (2, 15)):

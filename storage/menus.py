@@ -23,8 +23,8 @@ class SqliteMenuRepo:
         )
 
     async def get(self, key: UserKey) -> list[tuple[str, Any]]:
-        async with self._conn.execute(
+        rows = await self._conn.execute_fetchall(  # one round trip to the SQLite thread
             "SELECT choices FROM menus WHERE user_key = ?", (key,)
-        ) as cur:
-            row = await cur.fetchone()
+        )
+        row = next(iter(rows), None)
         return [tuple(c) for c in json.loads(row["choices"])] if row else []  # type: ignore[misc]

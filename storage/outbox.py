@@ -39,14 +39,19 @@ class SqliteOutboxRepo:
         return cur.lastrowid
 
     async def due(self, now: datetime, platforms: Sequence[str], limit: int) -> list[OutboxItem]:
-        async with self._conn.execute(
+        rows = await self._conn.execute_fetchall(  # one round trip to the SQLite thread
             "SELECT id, recipient, payload, att_name, att_mime, att_data, attempts, not_before"
             " FROM outbox WHERE status = 'pending'"
             " AND platform IN (SELECT value FROM json_each(?))"
-            " AND not_before <= ? ORDER BY id LIMIT ?",
-            (json.dumps(list(platforms)), ts(now), limit),
-        ) as cur:
-            rows = await cur.fetchall()
+            " AND not_before <= ?"
+            # One recipient's messages go out in order: none overtakes an earlier one that
+            # waits for a retry.
+            " AND NOT EXISTS (SELECT 1 FROM outbox AS earlier"
+            " WHERE earlier.recipient = outbox.recipient AND earlier.status = 'pending'"
+            " AND earlier.id < outbox.id AND earlier.not_before > ?)"
+            " ORDER BY id LIMIT ?",
+            (json.dumps(list(platforms)), ts(now), ts(now), limit),
+        )
         items = []
         for row in rows:
             att = (

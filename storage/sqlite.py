@@ -9,12 +9,18 @@ from dataclasses import dataclass
 import aiosqlite
 
 from storage.access import SqliteAccessRepo
+from storage.beneficiaries import SqliteBeneficiaryRepo
+from storage.catalogue import SqliteCatalogueRepo
 from storage.conversations import SqliteConversationRepo
 from storage.db import Database
 from storage.events import SqliteEventRepo
+from storage.help import SqliteHelpRepo
+from storage.lots import SqliteLotRepo
 from storage.menus import SqliteMenuRepo
 from storage.outbox import SqliteOutboxRepo
 from storage.places import SqlitePlaceRepo
+from storage.reminders import SqliteReminderRepo
+from storage.requests import SqliteRequestRepo
 from storage.users import SqliteUserRepo
 from storage.workshops import SqliteWorkshopRepo
 
@@ -32,6 +38,12 @@ class SqliteUnitOfWork:
     access: SqliteAccessRepo
     places: SqlitePlaceRepo
     workshops: SqliteWorkshopRepo
+    catalogue: SqliteCatalogueRepo
+    requests: SqliteRequestRepo
+    beneficiaries: SqliteBeneficiaryRepo
+    reminders: SqliteReminderRepo
+    help: SqliteHelpRepo
+    lots: SqliteLotRepo
 
 
 class SqliteStorage:
@@ -54,4 +66,10 @@ class SqliteStorage:
                 access=SqliteAccessRepo(conn),
                 places=SqlitePlaceRepo(conn),
                 workshops=SqliteWorkshopRepo(conn),
+                catalogue=SqliteCatalogueRepo(conn),
+                requests=SqliteRequestRepo(conn),
+                beneficiaries=SqliteBeneficiaryRepo(conn),
+                reminders=SqliteReminderRepo(conn),
+                help=SqliteHelpRepo(conn),
+                lots=SqliteLotRepo(conn),
             )

@@ -29,11 +29,10 @@ class SqliteUserRepo:
         )
 
     async def get(self, key: UserKey) -> User | None:
-        async with self._conn.execute(
+        rows = await self._conn.execute_fetchall(  # one round trip to the SQLite thread
             "SELECT key, lang, role, place_id, created_at FROM users WHERE key = ?", (key,)
-        ) as cur:
-            row = await cur.fetchone()
-        return self._user(row) if row else None
+        )
+        return self._user(next(iter(rows))) if rows else None
 
     async def create(self, key: UserKey, lang: str | None, now: datetime) -> User:
         await self._conn.execute(

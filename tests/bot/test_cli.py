@@ -102,3 +102,12 @@ def test_import_territory_with_a_missing_file_exits_2(tmp_path: Path):
                       "--departement", "05", "--db", str(tmp_path / "x.sqlite3")], "", {},
                      tmp_path)
     assert result.returncode == 2 and "Traceback" not in result.stderr
+
+
+def test_every_setting_read_is_documented_in_env_example():
+    import re
+
+    read = set(re.findall(r'"((?:FILIERE|TELEGRAM|MATRIX)_[A-Z_]+)"',
+                          (ROOT / "bot" / "settings.py").read_text(encoding="utf-8")))
+    documented = (ROOT / ".env.example").read_text(encoding="utf-8")
+    assert read and sorted(name for name in read if name not in documented) == []

@@ -1,0 +1,139 @@
+"""One process, every configured platform: the adapters, the outbox dispatcher, the scheduler.
+
+Start order: the adapters are built first (their transports are handed to the dispatcher),
+then the application, then each adapter logs in and starts receiving. Stop order is the
+reverse of what could lose or repeat a message: first every adapter stops receiving and
+finishes the event in hand, then the dispatcher finishes the message in hand and stops, and
+only then are the platform clients closed and the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Protocol
+
+from bot.app import build, system_clock
+from bot.dispatcher import Transport
+from bot.i18n import Renderer
+from bot.scheduler import build_scheduler
+from bot.settings import Settings
+from flows.messages import Incoming, Outgoing, UserKey
+from flows.text import Msg
+
+log = logging.getLogger(__name__)
+
+HANDLE_ATTEMPTS = 3
+
+
+class Adapter(Protocol):
+    """A platform's receiving side; its ``transport`` is the sending side."""
+
+    @property
+    def platform(self) -> str: ...
+
+    @property
+    def transport(self) -> Transport: ...
+
+    async def start(self, handle: Callable[[Incoming], Awaitable[None]], renderer: Renderer,
+                    tell: Callable[[UserKey, Msg], Awaitable[None]]) -> None: ...
+
+    async def stop_receiving(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+def make_adapters(settings: Settings) -> list[Adapter]:
+    """An adapter for every platform whose settings are present (imported only if used)."""
+    adapters: list[Adapter] = []
+    if settings.telegram is not None:
+        from bot.telegram import TelegramAdapter
+
+        adapters.append(TelegramAdapter(settings.telegram))
+    if settings.matrix is not None:
+        from bot.matrix import MatrixAdapter
+
+        adapters.append(MatrixAdapter(settings.matrix))
+    return adapters
+
+
+async def serve(
+    settings: Settings,
+    stop: asyncio.Event,
+    *,
+    database: Path | None = None,
+    clock: Callable[[], datetime] = system_clock,
+    started: asyncio.Event | None = None,
+) -> int:
+    """Run until ``stop`` is set; 0 after a clean stop, 1 when an adapter cannot start."""
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # a line per tick otherwise
+    adapters = make_adapters(settings)
+    app = await build(settings, {a.platform: a.transport for a in adapters},
+                      database=database, clock=clock)
+    running: list[Adapter] = []
+
+    async def handle(incoming: Incoming) -> None:
+        """The router, tried again after a failure (a busy database): the platform will not
+        deliver this event again, and a retry is safe (one transaction, deduplicated)."""
+        for attempt in range(HANDLE_ATTEMPTS):
+            try:
+                await app.core.handle(incoming)
+                return
+            except Exception:
+                if attempt + 1 == HANDLE_ATTEMPTS:
+                    raise
+                log.warning("event %s of %s failed; trying again", incoming.event_id,
+                            incoming.user, exc_info=True)
+                await asyncio.sleep(0.5 * 2 ** attempt)
+
+    async def tell(to: UserKey, text: Msg) -> None:
+        """A notice from an adapter itself (an unreadable message), through the outbox."""
+        async with app.storage.transaction() as uow:
+            await uow.outbox.add(Outgoing(to, (text,)), clock())
+        app.dispatcher.wake()
+
+    dispatcher_task: asyncio.Task[None] | None = None
+    scheduler = None
+    status = 0
+    try:
+        for adapter in adapters:
+            try:
+                await adapter.start(handle, app.renderer, tell)
+            except Exception as exc:
+                log.error("%s adapter could not start: %s", adapter.platform, exc)
+                running.append(adapter)  # so that whatever it opened is closed
+                status = 1
+                return status
+            running.append(adapter)
+        dispatcher_task = asyncio.create_task(app.dispatcher.run_forever(), name="dispatcher")
+        scheduler = build_scheduler(app.core, app.dispatcher)
+        scheduler.start()
+        app.dispatcher.wake()  # whatever was left in the outbox by the last run
+        log.info("filiere-bot running: %s", ", ".join(a.platform for a in running))
+        if started is not None:
+            started.set()
+        await stop.wait()
+        log.info("stopping: finishing the messages in hand")
+        return status
+    finally:
+        for adapter in reversed(running):
+            try:
+                await adapter.stop_receiving()
+            except Exception:
+                log.exception("%s adapter did not stop cleanly", adapter.platform)
+        if scheduler is not None:
+            scheduler.shutdown(wait=False)
+        app.dispatcher.stop()
+        if dispatcher_task is not None:
+            await dispatcher_task
+        for adapter in reversed(running):
+            try:
+                await adapter.close()
+            except Exception:
+                log.exception("%s adapter did not close cleanly", adapter.platform)
+        async with app.storage.transaction():
+            pass  # waits for a cancelled job to roll back before the database closes
+        await app.close()

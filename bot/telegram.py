@@ -1,0 +1,415 @@
+"""The Telegram adapter: python-telegram-bot receives updates, a transport sends the outbox.
+
+Receiving: long polling by default, a webhook when ``TELEGRAM_WEBHOOK_URL`` is set (the secret
+token is checked on every call by python-telegram-bot's webhook server). Updates are handled one
+after the other; each becomes an :class:`~flows.messages.Incoming` whose event id is the
+``update_id``, so an update fetched twice (a crash before the offset was confirmed) is dropped
+by the router. A button press is answered at once (the phone stops spinning) and is passed on
+only if its data is among the buttons of the message it was pressed on, in the presser's own
+chat: anything else (a forged or stale press) reaches the router as a choice no feature knows,
+which it refuses politely.
+
+Sending (the outbox dispatcher calls :class:`TelegramTransport`): choices as inline keyboards,
+long texts split under 4,096 characters, files as documents and QR codes as photos, paced
+under Telegram's flood limits; 429 becomes :class:`RetryLater` with Telegram's ``retry_after``,
+network errors and 5xx a retry with back-off, a blocked bot :class:`Undeliverable`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlparse
+
+from telegram import (
+    BotCommand,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    Update,
+)
+from telegram.error import (
+    BadRequest,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
+from telegram.ext import Application, ContextTypes, TypeHandler
+
+from bot import chunks
+from bot.chunks import utf16_len
+from bot.dispatcher import RetryLater, Undeliverable
+from bot.i18n import Rendered, Renderer
+from bot.pacing import Pacer
+from bot.settings import LANGUAGES, TelegramSettings
+from flows.messages import Attachment, Incoming, UserKey
+from flows.text import Msg, _
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "tg"
+TEXT_LIMIT = 4096
+CAPTION_LIMIT = 1024
+CALLBACK_LIMIT = 64
+MAX_INCOMING = 4096
+LABEL_FITS = 32
+"""Longer button labels are cut by Telegram's apps: then the options are also listed in the
+text, numbered, so the whole label can be read."""
+CHAT_BURST = 3
+"""A reply and its menu may go out together; beyond that, one message a second per chat."""
+NETWORK_PAUSE = 2.0
+POLL_TIMEOUT = 30
+ALLOWED_UPDATES = ("message", "callback_query")
+PHOTO_TYPES = frozenset({"image/png", "image/jpeg", "image/webp"})
+STALE_CHOICE = "!stale"
+"""What a refused button press becomes: a choice no feature answers, so the router says
+"this button is no longer valid" in the user's language, or the step asks again."""
+BY_NUMBER = "#"
+"""Callback data of a button whose choice id is too long: its position, read as a number."""
+
+Handle = Callable[[Incoming], Awaitable[None]]
+
+COMMANDS: dict[str, tuple[tuple[str, Msg], ...]] = {
+    "fr": (
+        ("start", _("Accueil et menu")),
+        ("aide", _("Aide et mots utiles")),
+        ("langue", _("Changer de langue")),
+        ("annuler", _("Abandonner la démarche en cours")),
+    ),
+    "en": (
+        ("start", _("Accueil et menu")),
+        ("help", _("Aide et mots utiles")),
+        ("language", _("Changer de langue")),
+        ("cancel", _("Abandonner la démarche en cours")),
+    ),
+}
+"""The command menu per language; the router understands every one of these words."""
+
+
+# --- rendering -------------------------------------------------------------------------------
+
+
+def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
+    """Pieces Telegram accepts (it counts UTF-16 code units)."""
+    return chunks.split_text(text, limit, utf16_len)
+
+
+def callback_data(choice_id: str, position: int) -> str:
+    """The button's data: the choice id, or its position when the id is too long."""
+    if len(choice_id.encode("utf-8")) <= CALLBACK_LIMIT:
+        return choice_id
+    log.error("choice id over %s bytes, sent as its position: %r", CALLBACK_LIMIT,
+              choice_id[:20])
+    return f"{BY_NUMBER}{position}"
+
+
+@dataclass(frozen=True)
+class Call:
+    """One call to the Bot API: a text, or a file with an optional caption."""
+
+    text: str | None
+    markup: InlineKeyboardMarkup | None = None
+    attachment: Attachment | None = None
+
+
+def plan(message: Rendered) -> list[Call]:
+    """The Bot API calls that deliver ``message``, in order; the keyboard goes on the last."""
+    text = message.text
+    choices = message.choices
+    if choices and any(len(label) > LABEL_FITS for _, label in choices):
+        listed = "\n".join(f"{n}. {label}" for n, (_, label) in enumerate(choices, start=1))
+        text = f"{text}\n\n{listed}" if text else listed
+        labels = [f"{n}. {label}" for n, (_, label) in enumerate(choices, start=1)]
+    else:
+        labels = [label for _, label in choices]
+    markup = None
+    if choices:
+        markup = InlineKeyboardMarkup([
+            [InlineKeyboardButton(label, callback_data=callback_data(cid, n))]
+            for n, ((cid, _), label) in enumerate(zip(choices, labels, strict=True), start=1)
+        ])
+    att = message.attachment
+    if att is not None and utf16_len(text) <= CAPTION_LIMIT:
+        return [Call(text or None, markup, att)]
+    pieces = split_text(text) if text.strip() else []
+    steps = [Call(piece) for piece in pieces]
+    if att is not None:
+        steps.append(Call(None, None, att))
+    if steps:
+        last = steps[-1]
+        steps[-1] = Call(last.text, markup, last.attachment)
+    return steps
+
+
+def user_key(user_id: int) -> UserKey:
+    return UserKey(f"{PLATFORM}:{user_id}")
+
+
+def _chat_id(key: UserKey) -> int:
+    prefix, _, rest = key.partition(":")
+    if prefix != PLATFORM or not rest.lstrip("-").isdigit():
+        raise Undeliverable("not a Telegram user key")
+    return int(rest)
+
+
+def _timedelta_periods() -> None:
+    """Opt in to python-telegram-bot's timedelta periods (the coming default): with the int
+    ones, every 429 raises a deprecation warning as it is built."""
+    os.environ.setdefault("PTB_TIMEDELTA", "true")
+
+
+def _seconds(exc: RetryAfter) -> float:
+    value: Any = exc.retry_after  # a timedelta with PTB_TIMEDELTA, else seconds
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+# --- sending ---------------------------------------------------------------------------------
+
+
+class TelegramTransport:
+    """Sends rendered outbox messages through the Bot API, paced under the flood limits."""
+
+    platform = PLATFORM
+
+    def __init__(self, bot: Any, pacer: Pacer) -> None:
+        _timedelta_periods()
+        self.bot = bot
+        self.pacer = pacer
+        # Pieces of a split message already accepted, so a retry sends only the rest.
+        self._progress: OrderedDict[str, int] = OrderedDict()
+
+    async def send(self, message: Rendered) -> None:
+        chat_id = _chat_id(message.to)
+        steps = plan(message)
+        # The outbox row, and what it renders to now (the reader may have changed language).
+        digest = hashlib.sha256(repr((message.text, message.choices)).encode()).hexdigest()
+        key = f"{message.ref}:{digest[:16]}"
+        done = self._progress.get(key, 0)
+        for index in range(done, len(steps)):
+            await self.pacer.acquire(str(chat_id))
+            try:
+                await self._call(chat_id, steps[index])
+            except RetryAfter as exc:
+                seconds = _seconds(exc)
+                self.pacer.hold(str(chat_id), seconds)
+                raise RetryLater(seconds, "Telegram flood limit (429)") from None
+            except Forbidden as exc:
+                self._progress.pop(key, None)
+                raise Undeliverable(f"Telegram refused: {exc.message}") from None
+            except BadRequest as exc:
+                self._progress.pop(key, None)
+                raise Undeliverable(f"Telegram rejected the message: {exc.message}") from None
+            except InvalidToken:
+                raise RetryLater(60, "Telegram refused the bot token") from None
+            except NetworkError as exc:  # timeouts, connection errors, 5xx
+                self.pacer.hold(None, NETWORK_PAUSE)
+                raise RetryLater(NETWORK_PAUSE, f"Telegram unreachable: {exc.message}") from None
+            self._progress[key] = index + 1
+            while len(self._progress) > 1000:
+                self._progress.popitem(last=False)
+        self._progress.pop(key, None)
+
+    async def _call(self, chat_id: int, step: Call) -> None:
+        att = step.attachment
+        if att is None:
+            await self.bot.send_message(chat_id, step.text or "", reply_markup=step.markup)
+        elif att.mime in PHOTO_TYPES:
+            await self.bot.send_photo(chat_id, att.data, caption=step.text,
+                                      reply_markup=step.markup, filename=att.filename)
+        else:
+            await self.bot.send_document(chat_id, att.data, caption=step.text,
+                                         reply_markup=step.markup, filename=att.filename)
+
+
+# --- receiving -------------------------------------------------------------------------------
+
+
+def _buttons(message: Message) -> dict[str, str]:
+    """Callback data -> label of the inline buttons on one of our messages."""
+    markup = message.reply_markup
+    if markup is None:
+        return {}
+    return {
+        button.callback_data: button.text
+        for row in markup.inline_keyboard
+        for button in row
+        if isinstance(button.callback_data, str)
+    }
+
+
+def incoming_from(update: Update) -> tuple[Incoming, str | None] | None:
+    """The router's view of an update, with the picked label for a valid button press.
+
+    ``None`` for what the bot ignores: groups, channels, other bots, edits.
+    """
+    event = str(update.update_id)
+    query = update.callback_query
+    if query is not None:
+        person = query.from_user
+        key = user_key(person.id)
+        message = query.message
+        data = query.data
+        buttons = _buttons(message) if isinstance(message, Message) else {}
+        if (
+            isinstance(message, Message)
+            and message.chat.id == person.id
+            and data is not None
+            and data in buttons
+        ):
+            if data.startswith(BY_NUMBER):
+                text = data.removeprefix(BY_NUMBER)
+                return Incoming(key, text, None, event, person.language_code,
+                                person.first_name), buttons[data]
+            return Incoming(key, "", data, event, person.language_code,
+                            person.first_name), buttons[data]
+        log.info("button press refused for %s: not among the buttons of that message", key)
+        return Incoming(key, "", STALE_CHOICE, event, person.language_code,
+                        person.first_name), None
+    message = update.message
+    if message is None or message.chat.type != "private":
+        return None
+    sender = message.from_user
+    if sender is None or sender.is_bot:
+        return None
+    text = message.text or message.caption or ""
+    contact = message.contact
+    if contact is not None and contact.user_id == sender.id and contact.phone_number:
+        text = contact.phone_number  # "share my number" answers a phone question
+    return Incoming(user_key(sender.id), text[:MAX_INCOMING], None, event,
+                    sender.language_code, sender.first_name), None
+
+
+class TelegramAdapter:
+    """Runs a python-telegram-bot Application that feeds the router."""
+
+    platform = PLATFORM
+
+    def __init__(self, settings: TelegramSettings) -> None:
+        _timedelta_periods()
+        # httpx logs every request URL at INFO, and the Bot API's URLs contain the token.
+        for name in ("httpx", "httpcore"):
+            logging.getLogger(name).setLevel(logging.WARNING)
+        self.settings = settings
+        builder = (
+            Application.builder()
+            .token(settings.token)
+            .concurrent_updates(False)
+            .job_queue(None)
+            .get_updates_read_timeout(POLL_TIMEOUT + 10)
+        )
+        if settings.api_base_url:
+            # The server's root URL; ".../bot" (python-telegram-bot's own form) works too.
+            root = settings.api_base_url.rstrip("/").removesuffix("/bot")
+            builder = builder.base_url(f"{root}/bot{{token}}").base_file_url(
+                f"{root}/file/bot{{token}}"
+            )
+        self.application = builder.build()
+        self.application.add_handler(TypeHandler(Update, self._on_update))
+        self.transport = TelegramTransport(
+            self.application.bot,
+            Pacer(settings.messages_per_second, max(1.0, settings.messages_per_second),
+                  settings.chat_messages_per_second, CHAT_BURST),
+        )
+        self._handle: Handle | None = None
+
+    async def start(self, handle: Handle, renderer: Renderer, tell: Any = None) -> None:
+        """Check the token (getMe), publish the command menu, then start receiving."""
+        self._handle = handle
+        app = self.application
+        await app.initialize()
+        await self._set_commands(renderer)
+        await app.start()
+        assert app.updater is not None
+        webhook = self.settings.webhook_url
+        if webhook:
+            await app.updater.start_webhook(
+                listen=self.settings.webhook_listen,
+                port=self.settings.webhook_port,
+                url_path=urlparse(webhook).path.lstrip("/"),
+                webhook_url=webhook,
+                secret_token=self.settings.webhook_secret,
+                allowed_updates=list(ALLOWED_UPDATES),
+                drop_pending_updates=False,
+                bootstrap_retries=3,
+            )
+            log.info("telegram: webhook on %s:%s", self.settings.webhook_listen,
+                     self.settings.webhook_port)
+        else:
+            await app.updater.start_polling(
+                timeout=timedelta(seconds=POLL_TIMEOUT),
+                allowed_updates=list(ALLOWED_UPDATES),
+                drop_pending_updates=False,
+                bootstrap_retries=3,
+                error_callback=self._polling_error,
+            )
+            log.info("telegram: long polling as @%s", app.bot.username)
+
+    async def stop_receiving(self) -> None:
+        """Stop fetching, finish the updates already fetched, confirm the offset."""
+        app = self.application
+        if app.updater is not None and app.updater.running:
+            await app.updater.stop()
+        if app.running:
+            await app.stop()
+
+    async def close(self) -> None:
+        """Close the HTTP clients (after the dispatcher has stopped sending)."""
+        await self.stop_receiving()
+        await self.application.shutdown()
+
+    async def _set_commands(self, renderer: Renderer) -> None:
+        """The command menu in each language, and in the default one for everybody else."""
+        bot = self.application.bot
+        try:
+            for lang in (*LANGUAGES, None):
+                code = lang or renderer.default
+                commands = [BotCommand(name, renderer.text(description, code))
+                            for name, description in COMMANDS.get(code, COMMANDS["fr"])]
+                await bot.set_my_commands(commands, language_code=lang)
+        except TelegramError as exc:
+            log.warning("telegram: command menu not published (%s); carrying on", exc)
+
+    def _polling_error(self, exc: TelegramError) -> None:
+        log.warning("telegram: polling failed (%s); python-telegram-bot retries", exc)
+
+    async def _on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Hand one update to the router; a failure is logged, never fatal to the bot."""
+        found = incoming_from(update)
+        if found is None:
+            return
+        incoming, label = found
+        query = update.callback_query
+        if query is not None:
+            try:
+                await query.answer()
+            except TelegramError as exc:
+                log.info("telegram: callback %s not answered (%s)", update.update_id, exc)
+        assert self._handle is not None
+        try:
+            await self._handle(incoming)
+        except Exception:
+            log.exception("telegram: update %s for %s failed", update.update_id, incoming.user)
+            return
+        if query is not None and label is not None and isinstance(query.message, Message):
+            await self._mark_answered(query.message, label)
+
+    async def _mark_answered(self, message: Message, label: str) -> None:
+        """Show the pick under the question and take its buttons away (no double press)."""
+        try:
+            text = message.text
+            if text is not None and utf16_len(text) + utf16_len(label) + 4 <= TEXT_LIMIT:
+                await message.edit_text(f"{text}\n\n✓ {label}", reply_markup=None)
+            else:
+                await message.edit_reply_markup(reply_markup=None)
+        except TelegramError as exc:
+            log.info("telegram: buttons of message %s left as they are (%s)",
+                     message.message_id, exc)
+

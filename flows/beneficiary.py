@@ -1,0 +1,547 @@
+"""The after-donation service as the beneficiary sees it: joining, the menu, help chats.
+
+Beneficiaries often have little digital experience. Every text here follows the "Facile à lire
+et à comprendre" rules that fit a chat: common words, one idea per sentence, at most fifteen
+words a sentence, at most three sentences before the one question, dates written in full (by
+babel), buttons for every answer. ``tests/flows/test_beneficiary_texts.py`` reads every message
+id of this module and checks it, so keep beneficiary-facing texts here.
+
+It is an invitation, never surveillance: we keep a first name (or nothing), the workshops
+booked, and the yes/no to messages; all of it is deleted at once on request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from flows.answers import (
+    Accepted,
+    FreeText,
+    Input,
+    OneOf,
+    Rejected,
+    Verdict,
+    clean_text,
+    match_choice,
+)
+from flows.engine import Answers, Ctx, Effect, Flow, Outcome, Step
+from flows.home import LANGUAGES
+from flows.joincode import printed, read
+from flows.messages import Choice, Reply
+from flows.records import Beneficiary, Booking, Place, Workshop
+from flows.text import Lines, Msg, When, _, _n, verbatim
+from flows.workshops import topic_label
+
+JOIN_FLOW = "beneficiary.join"
+CODE_FLOW = "beneficiary.code"
+CHAT_FLOW = "help.chat"
+
+MAX_CHAT = 1000
+"""Longest relayed help message (a long one is cut, never refused)."""
+
+
+class Act(StrEnum):
+    """Choice ids of the beneficiary menu (short: Telegram callback data)."""
+
+    MENU = "bn:menu"
+    BOOK = "bn:book"
+    MINE = "bn:my"
+    HELP = "bn:help"
+    KIT = "bn:kit"
+    REMINDERS = "bn:rem"
+    REMINDERS_ON = "bn:rem:on"
+    REMINDERS_OFF = "bn:rem:off"
+    DATA = "bn:data"
+    FORGET = "bn:fg"
+    FORGET_OK = "bn:fg:ok"
+
+
+def book_id(workshop_id: int) -> str:
+    return f"bn:bk:{workshop_id}"
+
+
+def cancel_id(workshop_id: int) -> str:
+    return f"bn:cx:{workshop_id}"
+
+
+def move_id(workshop_id: int) -> str:
+    return f"bn:mv:{workshop_id}"
+
+
+def move_to_id(old: int, new: int) -> str:
+    return f"bn:mt:{old}:{new}"
+
+
+def coming_id(workshop_id: int, coming: bool) -> str:
+    return f"bn:{'yes' if coming else 'no'}:{workshop_id}"
+
+
+def lang_id(lang: str, code: str) -> str:
+    return f"bn:l:{lang}:{code}"
+
+
+def parse_action(choice_id: str) -> tuple[str, list[int | str]]:
+    """Split ``bn:mt:3:9`` into ``("mt", [3, 9])``; numbers become ints (ids are checked by
+    the handler, which also checks ownership)."""
+    parts = choice_id.split(":")[1:]
+    if not parts:
+        return "", []
+    args: list[int | str] = []
+    for part in parts[1:]:
+        args.append(int(part) if part.isdigit() and len(part) <= 9 else part)
+    return parts[0], args
+
+
+# --- Joining --------------------------------------------------------------------------------
+
+
+class JoinStep(StrEnum):
+    """Steps of joining (stored in conversations: never rename a value)."""
+
+    NAME = "name"
+    CONSENT = "consent"
+
+
+@dataclass(frozen=True)
+class Join(Effect):
+    """Finish joining: keep the first name (or none) and the yes/no to reminders."""
+
+    first_name: str | None
+    reminders: bool
+
+
+def _finish_join(ctx: Ctx, answers: Answers) -> Outcome:
+    return Outcome(effects=[Join(answers.get(JoinStep.NAME),
+                                 answers.get(JoinStep.CONSENT) == "yes")])
+
+
+YES_NO = [Choice("yes", _("Oui")), Choice("no", _("Non"))]
+
+JOIN = Flow(
+    name=JOIN_FLOW,
+    first=JoinStep.NAME,
+    finish=_finish_join,
+    steps={
+        JoinStep.NAME: Step(
+            ask=_("Quel est votre prénom ? Vous pouvez aussi toucher « Passer »."),
+            answer=FreeText(1, 40, optional=True),
+            next=JoinStep.CONSENT,
+            help=_("Votre prénom aide le lieu à vous accueillir. Il n'est pas obligatoire."),
+        ),
+        JoinStep.CONSENT: Step(
+            ask=_("Voulez-vous recevoir un rappel avant chaque atelier ?"),
+            answer=OneOf(YES_NO),
+            next=None,
+            help=_("Vous pouvez changer d'avis à tout moment, dans le menu."),
+        ),
+    },
+)
+
+
+def welcome_language(code: str) -> Reply:
+    """First message after a valid code: hello, then the language (one question)."""
+    return Reply(
+        [_("Bonjour ! Bienvenue dans le service d'aide après le don."),
+         _("Choisissez votre langue.")],
+        [Choice(lang_id(lang, code), verbatim(name)) for lang, name in LANGUAGES.items()],
+    )
+
+
+@dataclass(frozen=True)
+class CheckCode(Effect):
+    """A code was typed at the "I received a computer" door (None: the person has none)."""
+
+    code: str | None
+
+
+@dataclass(frozen=True)
+class CodeAnswer:
+    """A join code typed in any spelling, or "I have no code"."""
+
+    optional: bool = False
+
+    def choices(self, ctx: Ctx) -> Sequence[Choice]:
+        return [Choice("nocode", _("Je n'ai pas de code"))]
+
+    def parse(self, given: Input, ctx: Ctx, pending: dict[str, Any]) -> Verdict:
+        if match_choice(given, self.choices(ctx), ctx) is not None:
+            return Accepted(None)
+        code = read(clean_text(given.text)[:40])
+        if code is None:
+            return Rejected(_("Ce code ne ressemble pas à un code du réseau. "
+                              "Il ressemble à ceci : REJ 7K3 M9P."))
+        return Accepted(code)
+
+    def show(self, value: Any, ctx: Ctx) -> Msg:
+        return verbatim(printed(value)) if value else _("(non renseigné)")
+
+
+def _finish_code(ctx: Ctx, answers: Answers) -> Outcome:
+    return Outcome(effects=[CheckCode(answers.get("code"))])
+
+
+CODE = Flow(
+    name=CODE_FLOW,
+    first="code",
+    finish=_finish_code,
+    intro=_("Le lieu qui vous a donné l'ordinateur vous a aussi donné un code."),
+    steps={
+        "code": Step(
+            ask=_("Écrivez ce code ici. Par exemple : REJ 7K3 M9P."),
+            answer=CodeAnswer(),
+            help=_("Le code est sur le papier remis avec l'ordinateur."),
+        ),
+    },
+)
+
+
+def code_refused(verdict: str) -> Msg:
+    """Why a join code does not work, and what to do (ask the place for a new one)."""
+    match verdict:
+        case "used":
+            return _("Ce code a déjà servi. Demandez un nouveau code au lieu "
+                     "qui vous a donné l'ordinateur.")
+        case "expired":
+            return _("Ce code est trop ancien. Demandez un nouveau code au lieu "
+                     "qui vous a donné l'ordinateur.")
+    return _("Je ne connais pas ce code. Vérifiez-le, puis écrivez-le encore.")
+
+
+def no_code() -> Msg:
+    return _("Pas de souci. Demandez un code au lieu qui vous a donné l'ordinateur.")
+
+
+def already_joined() -> Msg:
+    return _("Vous êtes déjà inscrit. Voici votre menu.")
+
+
+def joined(consent: bool) -> list[Msg]:
+    """What a new beneficiary reads first (then :func:`kept`, in its own message)."""
+    return [
+        _("C'est fait, bienvenue !"),
+        _("Vous recevrez un rappel avant chaque atelier.") if consent
+        else _("Vous ne recevrez pas de rappel."),
+    ]
+
+
+def kept() -> Msg:
+    """What is kept about a beneficiary, and how to delete it (FALC, three sentences)."""
+    return _("Nous gardons seulement votre prénom, vos ateliers et votre choix pour les "
+             "rappels. Nous ne regardons pas ce que vous faites sur l'ordinateur. "
+             "Pour tout effacer, touchez « Mes données » dans le menu.")
+
+
+# --- The menu -------------------------------------------------------------------------------
+
+
+def menu(beneficiary: Beneficiary, intro: Msg | None = None) -> Reply:
+    """The beneficiary's menu: one question, buttons for everything they can do."""
+    texts = [intro] if intro is not None else []
+    texts.append(_("Que voulez-vous faire ?"))
+    return Reply(texts, [
+        Choice(Act.BOOK, _("Réserver un atelier")),
+        Choice(Act.MINE, _("Mes ateliers")),
+        Choice(Act.HELP, _("J'ai besoin d'aide")),
+        Choice(Act.KIT, _("Mon kit de départ")),
+        Choice(Act.REMINDERS, _("Rappels : oui ou non")),
+        Choice(Act.DATA, _("Mes données")),
+    ])
+
+
+def session_label(workshop: Workshop) -> Msg:
+    """A session on a button: its topic and its date in full."""
+    return _("{topic}, {when}", topic=topic_label(workshop.topic), when=When(workshop.starts_at))
+
+
+def offer_reply(workshops: Sequence[Workshop], moving_from: int | None = None) -> Reply:
+    """The sessions one can book (or move to), one button each."""
+    if not workshops:
+        return Reply([_("Il n'y a pas d'atelier prévu pour le moment. Revenez bientôt !")],
+                     [Choice(Act.MENU, _("Menu"))])
+    choices = [
+        Choice(book_id(w.id) if moving_from is None else move_to_id(moving_from, w.id),
+               session_label(w))
+        for w in workshops
+    ]
+    return Reply([_("Quel atelier voulez-vous ?")], [*choices, Choice(Act.MENU, _("Menu"))])
+
+
+def where(place: Place | None, commune: str) -> Msg:
+    """The place of a session: name, address, opening hours."""
+    if place is None:
+        return _("Lieu à confirmer.")
+    return _("Lieu : {name}, {address}, {commune}.\nOuvert : {hours}.", name=place.name,
+             address=place.address, commune=commune, hours=place.opening_hours)
+
+
+def booked(workshop: Workshop, place: Msg) -> list[Msg]:
+    """Confirmation of a booking, with its place."""
+    return [_("C'est réservé : {topic}, le {when}.", topic=topic_label(workshop.topic),
+              when=When(workshop.starts_at)), place]
+
+
+def reminder_promise(consent: bool) -> Msg | None:
+    """Said before the menu after a booking, when a reminder will come."""
+    return _("Vous recevrez un rappel avant.") if consent else None
+
+
+REFUSALS: dict[str, Msg] = {
+    "full": _("Désolé, cet atelier est complet."),
+    "already": _("Vous avez déjà réservé cet atelier."),
+    "started": _("Cet atelier a déjà commencé."),
+}
+
+
+def my_workshops(bookings: Sequence[Booking], places: Sequence[Msg]) -> Reply:
+    """What is booked, each with its place, and buttons to cancel or change the date."""
+    if not bookings:
+        return Reply([_("Vous n'avez pas d'atelier réservé.")],
+                     [Choice(Act.BOOK, _("Réserver un atelier")), Choice(Act.MENU, _("Menu"))])
+    lines: list[Msg] = []
+    choices: list[Choice] = []
+    for booking, place in zip(bookings, places, strict=True):
+        w = booking.workshop
+        lines.append(_("• {topic}, {when}.\n{place}", topic=topic_label(w.topic),
+                       when=When(w.starts_at), place=place))
+        choices.append(Choice(move_id(w.id), _("Changer la date : {topic}",
+                                               topic=topic_label(w.topic))))
+        choices.append(Choice(cancel_id(w.id), _("Annuler : {topic}",
+                                                 topic=topic_label(w.topic))))
+    return Reply([_("Vos ateliers :"), Msg("{lines}", {"lines": Lines(tuple(lines))})],
+                 [*choices, Choice(Act.MENU, _("Menu"))])
+
+
+def cancelled() -> Msg:
+    return _("C'est annulé. Votre place est libérée.")
+
+
+def moved(workshop: Workshop) -> Msg:
+    return _("C'est changé ! Nouvelle date : {when}.", when=When(workshop.starts_at))
+
+
+def reminders_question() -> Reply:
+    return Reply([_("Voulez-vous recevoir un rappel avant chaque atelier ?")], [
+        Choice(Act.REMINDERS_ON, _("Oui, je veux des rappels")),
+        Choice(Act.REMINDERS_OFF, _("Non, plus de messages")),
+    ])
+
+
+def reminders_set(consent: bool) -> Msg:
+    if consent:
+        return _("C'est noté : vous recevrez des rappels.")
+    return _("C'est noté : le bot ne vous écrira plus de lui-même.")
+
+
+def stopped() -> Msg:
+    return _("C'est noté : le bot ne vous écrira plus de lui-même. "
+             "Vous pouvez changer d'avis dans le menu.")
+
+
+def my_data(beneficiary: Beneficiary, bookings: int, months: int) -> list[Msg]:
+    """Everything kept about the beneficiary (a list), and when it goes away by itself."""
+    name = verbatim(beneficiary.first_name) if beneficiary.first_name else _("aucun")
+    return [
+        _("Ce que nous gardons sur vous :\n• prénom : {name}\n• ateliers réservés : {n}\n"
+          "• rappels : {yes_no}", name=name, n=bookings,
+          yes_no=_("oui") if beneficiary.reminders else _("non")),
+        _n("Tout est effacé {n} mois après votre dernier atelier.",
+           "Tout est effacé {n} mois après votre dernier atelier.", months),
+    ]
+
+
+def forget_question() -> Reply:
+    return Reply([_("Voulez-vous tout effacer maintenant ?")],
+                 [Choice(Act.FORGET, _("Tout effacer")),
+                  Choice(Act.MENU, _("Non, retour au menu"))])
+
+
+def forget_confirm() -> Reply:
+    return Reply([_("Tout sera effacé. Le bot ne vous écrira plus. "
+                    "Voulez-vous vraiment tout effacer ?")], [
+        Choice(Act.FORGET_OK, _("Oui, tout effacer")),
+        Choice(Act.MENU, _("Non")),
+    ])
+
+
+def forgotten() -> Msg:
+    return _("C'est fait : toutes vos données sont effacées. Au revoir !")
+
+
+def not_joined() -> Msg:
+    return _("Ce bouton est pour les personnes inscrites avec un code.")
+
+
+# --- Reminders ------------------------------------------------------------------------------
+
+
+def reminder(workshop: Workshop, place: Msg) -> Reply:
+    """A reminder: the session, its place, and one question with two buttons."""
+    return Reply([
+        _("Rappel : atelier « {topic} » le {when}.", topic=topic_label(workshop.topic),
+          when=When(workshop.starts_at)),
+        place,
+        _("Vous venez ?"),
+    ], [
+        Choice(coming_id(workshop.id, True), _("Je viens")),
+        Choice(coming_id(workshop.id, False), _("Je ne peux pas venir")),
+    ])
+
+
+def coming_thanks() -> Msg:
+    return _("Merci ! À bientôt.")
+
+
+def other_date(workshops: Sequence[Workshop]) -> Reply:
+    """After "I can't come": the seat is freed, another date is offered."""
+    if not workshops:
+        return Reply([_("C'est noté. Votre place est libérée."),
+                      _("Il n'y a pas d'autre date pour le moment.")],
+                     [Choice(Act.MENU, _("Menu"))])
+    return Reply([_("C'est noté. Votre place est libérée."),
+                  _("Voulez-vous une autre date ?")],
+                 [*[Choice(book_id(w.id), session_label(w)) for w in workshops],
+                  Choice(Act.MENU, _("Non merci"))])
+
+
+def session_cancelled(workshop: Workshop) -> Msg:
+    """Told to those booked when the place cancels a session."""
+    return _("Attention : l'atelier du {when} est annulé. Le lieu vous prie de l'excuser.",
+             when=When(workshop.starts_at))
+
+
+# --- The handover kit -----------------------------------------------------------------------
+
+
+def kit(booklet: str | None, places: Sequence[Msg], calendar: Sequence[Workshop]) -> list[Msg]:
+    """The handover kit: the booklet link, the places that help nearby, the next workshops."""
+    texts: list[Msg] = []
+    if booklet:
+        texts.append(_("Le livret pour bien démarrer :\n{link}", link=verbatim(booklet)))
+    if places:
+        texts.append(_("Les lieux qui aident près de chez vous :\n{lines}",
+                       lines=Lines(tuple(places))))
+    if calendar:
+        texts.append(_("Les prochains ateliers :\n{lines}", lines=Lines(tuple(
+            _("• {label}", label=session_label(w)) for w in calendar))))
+    return texts
+
+
+def kit_reply(texts: Sequence[Msg]) -> Reply:
+    """The kit from the menu, then one question."""
+    return Reply([*texts, _("Que voulez-vous faire ?")],
+                 [Choice(Act.BOOK, _("Réserver un atelier")), Choice(Act.MENU, _("Menu"))])
+
+
+def place_line(place: Place, commune: str) -> Msg:
+    return _("• {name}, {commune} : {hours}", name=place.name, commune=commune,
+             hours=place.opening_hours)
+
+
+# --- Remote help ----------------------------------------------------------------------------
+
+
+def help_procedure(instructions: str | None, link: str | None) -> list[Msg]:
+    """The place's remote-help procedure and link (its own words), if it has one."""
+    texts: list[Msg] = []
+    if instructions:
+        texts.append(_("Pour être aidé à distance :\n{text}", text=verbatim(instructions)))
+    if link:
+        texts.append(_("Le lien : {link}", link=verbatim(link)))
+    return texts
+
+
+def help_when(hours: str | None) -> Msg:
+    """When someone of the place will answer (its opening hours)."""
+    if hours:
+        return _("Une personne du lieu va vous répondre ici. "
+                 "Elle répond aux heures d'ouverture : {hours}.", hours=verbatim(hours))
+    return _("Une personne du lieu va vous répondre ici.")
+
+
+def help_taken() -> Msg:
+    return _("Une personne du lieu s'occupe de votre demande.")
+
+
+def from_place(text: str) -> Msg:
+    """A mediator's words, relayed to the beneficiary as they were written."""
+    return _("Message du lieu :\n{text}", text=verbatim(text))
+
+
+def help_closed() -> Msg:
+    return _("La demande d'aide est terminée. Vous pouvez en faire une autre dans le menu.")
+
+
+class Side(StrEnum):
+    """Who writes in a help chat (stored in conversations: never rename a value)."""
+
+    BENEFICIARY = "b"
+    MEDIATOR = "m"
+
+
+@dataclass(frozen=True)
+class Relay(Effect):
+    """Pass a message of a help chat to the other side (``text`` None: end the chat)."""
+
+    ticket: int
+    side: str
+    text: str | None
+
+
+END_CHAT = "end"
+
+
+@dataclass(frozen=True)
+class ChatAnswer:
+    """A message to relay, or the button that ends the chat."""
+
+    optional: bool = False
+
+    def choices(self, ctx: Ctx) -> Sequence[Choice]:
+        return [Choice(END_CHAT, _("Terminer la discussion"))]
+
+    def parse(self, given: Input, ctx: Ctx, pending: dict[str, Any]) -> Verdict:
+        if match_choice(given, self.choices(ctx), ctx) is not None:
+            return Accepted(None)
+        if given.choice is not None:
+            return Rejected(_("Écrivez votre message."))
+        text = clean_text(given.text)[:MAX_CHAT]
+        if not any(ch.isalnum() for ch in text):
+            return Rejected(_("Écrivez votre message avec des mots."))
+        return Accepted(text)
+
+    def show(self, value: Any, ctx: Ctx) -> Msg:
+        return verbatim(value) if value else _("(non renseigné)")
+
+
+def _chat_ask(ctx: Ctx, answers: Answers) -> Msg:
+    if ctx.facts.get("side") == Side.MEDIATOR:
+        return _("Écrivez votre réponse à la demande n° {id}.", id=ctx.facts.get("ticket", 0))
+    return _("Écrivez votre question ici.")
+
+
+def _finish_chat(ctx: Ctx, answers: Answers) -> Outcome:
+    """The ticket and the side come from ``ctx.facts`` (loaded by the handler each time)."""
+    return Outcome(effects=[Relay(int(ctx.facts.get("ticket", 0)),
+                                  str(ctx.facts.get("side", "")), answers.get("msg"))])
+
+
+CHAT = Flow(
+    name=CHAT_FLOW,
+    first="msg",
+    finish=_finish_chat,
+    steps={"msg": Step(ask=_chat_ask, answer=ChatAnswer(),
+                       help=_("Votre message part au lieu. Touchez « Terminer » à la fin."))},
+)
+
+
+def relayed(side: str) -> Reply:
+    """After each relayed message: sent, write more, or end."""
+    text = (_("Envoyé à la personne.") if side == Side.MEDIATOR
+            else _("Envoyé. Vous pouvez écrire encore."))
+    return Reply([text], [Choice(END_CHAT, _("Terminer la discussion"))])
+
+
+FLOWS = (JOIN, CODE, CHAT)

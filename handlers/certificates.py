@@ -1,0 +1,207 @@
+"""The donor's PDF documents: the receipt of a lot and its erasure certificate (fpdf2).
+
+Texts are message ids rendered by the ``translate`` function of the session that produces the
+document, like every other text. The PDF uses the standard Helvetica font in the Windows-1252
+encoding (French is fully covered); a character outside it (an emoji in a name) becomes "?"
+rather than failing. Streams are left uncompressed: documents stay small and their text can
+be read back, by a test or by anyone checking a certificate.
+
+The certificate carries the fields of the NIST SP 800-88 rev. 1 sample "Certificate of
+Sanitization" (appendix G): who performed the sanitisation, which medium (type, make, model,
+serial number, source device), the method and its category (clear / purge / destroy), the
+tool and its version, the verification, the result and the destination of the device.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Callable, Sequence
+from datetime import datetime
+
+from fpdf import FPDF
+
+from flows.donation import (
+    CATEGORY_LABELS,
+    DONOR_KIND_LABELS,
+    TRANSFER_TERMS,
+    bullet,
+    handover_text,
+    protocol_text,
+)
+from flows.erasure import (
+    LEVEL_LABELS,
+    MEASURE_LABELS,
+    MEDIUM_LABELS,
+    METHOD_LABELS,
+    NIST_LABELS,
+    RESULT_LABELS,
+    Assessment,
+    Measure,
+    Result,
+    assess,
+    nist_category,
+)
+from flows.erasure_record import DEVICE_LABELS, NETWORK_TZ
+from flows.records import Certificate, ErasureRecord, Lot, Place
+from flows.territory import Territory
+from flows.text import Day, Lines, Msg, When, _, _n
+
+Translate = Callable[[Msg], str]
+
+NETWORK = _("Réseau de réemploi solidaire du numérique des Hautes-Alpes")
+
+DESTINATIONS: dict[Result, Msg] = {
+    Result.VERIFIED: _("réemploi"),
+    Result.DESTROYED: _("détruit, envoyé au recyclage"),
+    Result.FAILED: _("retiré, jamais réemployé"),
+}
+
+
+def pdf_safe(text: str) -> str:
+    """Text the standard PDF font can show: compatibility forms folded, the rest as "?"."""
+    folded = unicodedata.normalize("NFKC", text)
+    return folded.encode("cp1252", errors="replace").decode("cp1252")
+
+
+class _Document:
+    """A small A4 document: a title, headings, paragraphs and bullet lines."""
+
+    def __init__(self, translate: Translate, created: datetime) -> None:
+        self.t = translate
+        self.pdf = FPDF(format="A4")
+        self.pdf.core_fonts_encoding = "windows-1252"
+        self.pdf.set_compression(False)
+        self.pdf.set_creation_date(created)
+        self.pdf.set_auto_page_break(auto=True, margin=15)
+        self.pdf.add_page()
+
+    def _write(self, msg: Msg, size: float, style: str = "", gap: float = 1.5) -> None:
+        self.pdf.set_font("Helvetica", style=style, size=size)
+        text = pdf_safe(self.t(msg))
+        self.pdf.multi_cell(0, size * 0.5, text, align="L", new_x="LMARGIN", new_y="NEXT")
+        self.pdf.ln(gap)
+
+    def title(self, msg: Msg) -> None:
+        self._write(msg, 16, "B", 3)
+
+    def heading(self, msg: Msg) -> None:
+        self.pdf.ln(2)
+        self._write(msg, 12, "B")
+
+    def para(self, msg: Msg) -> None:
+        self._write(msg, 10)
+
+    def small(self, msg: Msg) -> None:
+        self._write(msg, 8)
+
+    def output(self) -> bytes:
+        return bytes(self.pdf.output())
+
+
+def receipt_pdf(
+    lot: Lot, place: Place | None, territory: Territory, translate: Translate
+) -> bytes:
+    """The receipt of a declared lot: content, protocol promised, hand-over, transfer terms."""
+    doc = _Document(translate, lot.created_at)
+    doc.title(_("Reçu de don {ref}", ref=lot.reference))
+    doc.para(NETWORK)
+    commune = territory.commune(lot.commune)
+    doc.heading(_("Donateur"))
+    doc.para(_("{donor} ({kind}), {commune}", donor=lot.donor_name,
+               kind=DONOR_KIND_LABELS[lot.donor_kind],
+               commune=commune.name if commune else lot.commune))
+    if lot.siret:
+        doc.para(_("SIRET : {siret}", siret=lot.siret))
+    doc.para(_("Déclaré le {day}", day=When(lot.created_at)))
+    doc.heading(_("Matériel"))
+    for category, quantity in lot.items:
+        doc.para(bullet(_("{category} : {n}", category=CATEGORY_LABELS[category], n=quantity)))
+    doc.heading(_("Protocole d'effacement promis"))
+    reason = assess(lot.questionnaire).reason
+    doc.para(protocol_text(Assessment(lot.level, reason, lot.measures)))
+    doc.heading(_("Remise du matériel"))
+    doc.para(handover_text(lot, place, territory))
+    doc.heading(_("Convention de cession"))
+    doc.para(TRANSFER_TERMS)
+    return doc.output()
+
+
+def latest_per_medium(records: Sequence[ErasureRecord]) -> list[ErasureRecord]:
+    """The record that counts for each medium: the latest one (a failure, then destruction)."""
+    latest: dict[tuple[str, str], ErasureRecord] = {}
+    for record in sorted(records, key=lambda r: r.id):
+        latest[(record.device_serial, record.medium_serial)] = record
+    return sorted(latest.values(), key=lambda r: r.id)
+
+
+def certificate_pdf(
+    lot: Lot,
+    certificate: Certificate,
+    records: Sequence[ErasureRecord],
+    territory: Territory,
+    translate: Translate,
+) -> bytes:
+    """The lot's erasure certificate, with its verification code (NIST SP 800-88 fields)."""
+    media = latest_per_medium(records)
+    doc = _Document(translate, certificate.issued_at)
+    doc.title(_("Certificat d'effacement des données — {ref}", ref=lot.reference))
+    doc.para(NETWORK)
+    doc.para(_("Code de vérification : {code}", code=certificate.code))
+    doc.para(_("Délivré le {day}", day=Day(certificate.issued_at.astimezone(NETWORK_TZ).date())))
+    commune = territory.commune(lot.commune)
+    doc.heading(_("Donateur et lot"))
+    doc.para(_("{donor} ({kind}), {commune}", donor=lot.donor_name,
+               kind=DONOR_KIND_LABELS[lot.donor_kind],
+               commune=commune.name if commune else lot.commune))
+    doc.para(_("Lot {ref}, déclaré le {day} ; niveau de sensibilité : {level}",
+               ref=lot.reference, day=Day(lot.created_at.astimezone(NETWORK_TZ).date()),
+               level=LEVEL_LABELS[lot.level]))
+    destroyed = sum(1 for r in media if r.result is Result.DESTROYED)
+    failed = sum(1 for r in media if r.result is Result.FAILED)
+    doc.heading(_("Résultat"))
+    doc.para(_n("{n} support de stockage traité : {erased} effacé(s) et vérifié(s), "
+                "{destroyed} détruit(s), {failed} retiré(s) après échec.",
+                "{n} supports de stockage traités : {erased} effacé(s) et vérifié(s), "
+                "{destroyed} détruit(s), {failed} retiré(s) après échec.", len(media),
+                erased=len(media) - destroyed - failed, destroyed=destroyed, failed=failed))
+    doc.para(_("Étapes du protocole appliqué :"))
+    for measure in lot.measures:
+        doc.para(bullet(MEASURE_LABELS[measure]))
+    detailed = Measure.DEVICE_CERTIFICATES in lot.measures
+    doc.heading(_("Détail par support") if detailed else _("Supports traités"))
+    for number, record in enumerate(media, start=1):
+        if detailed:
+            doc.para(_medium_detail(number, record))
+        else:
+            doc.para(bullet(_("{category} n° {serial} : {result}",
+                              category=DEVICE_LABELS[record.device_category],
+                              serial=record.device_serial,
+                              result=RESULT_LABELS[record.result])))
+    doc.heading(_("Attestation"))
+    doc.small(_("Le réseau atteste que les supports ci-dessus ont été traités selon la méthode "
+                "indiquée, conformément aux recommandations NIST SP 800-88 et au guide ANSSI "
+                "sur le reconditionnement des ordinateurs. Les preuves sont conservées 5 ans. "
+                "Vérifiez ce certificat auprès du bot du réseau : /verifier {code}",
+                code=certificate.code))
+    return doc.output()
+
+
+def _medium_detail(number: int, record: ErasureRecord) -> Msg:
+    """One medium with the fields of the NIST SP 800-88 sample certificate."""
+    lines = (
+        _("Support {n} : {medium}, modèle {model}, n° de série {serial}", n=number,
+          medium=MEDIUM_LABELS[record.medium_kind], model=record.medium_model or "-",
+          serial=record.medium_serial or "-"),
+        _("Appareil d'origine : {category} {model}, n° de série {serial}",
+          category=DEVICE_LABELS[record.device_category], model=record.device_model,
+          serial=record.device_serial),
+        _("Méthode : {method} — catégorie {nist}", method=METHOD_LABELS[record.method],
+          nist=NIST_LABELS[nist_category(record.method)]),
+        _("Outil : {tool} {version}", tool=record.tool, version=record.tool_version or ""),
+        _("Vérification et résultat : {result}", result=RESULT_LABELS[record.result]),
+        _("Début : {start} ; fin : {end}", start=When(record.started_at),
+          end=When(record.ended_at)),
+        _("Opérateur : {operator}", operator=record.operator),
+        _("Destination : {destination}", destination=DESTINATIONS[record.result]),
+    )
+    return Msg("{lines}", {"lines": Lines(lines)})

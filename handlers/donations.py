@@ -1,0 +1,510 @@
+"""Donations: declare a lot, receive it, record its erasure, certify it, purge proofs at 5 years.
+
+Donors need no approval: anyone may give. A donor sees only their own lots. Only reconditioner
+staff record erasures and issue certificates; collection-point staff and coordinators may mark
+a lot received. Every notice goes through the outbox in the transaction that causes it.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from flows import donation, erasure_record
+from flows.donation import DeclareLot, bullet, receipt_texts, staff_notice
+from flows.erasure import (
+    Blocker,
+    MediumOutcome,
+    certificate_blockers,
+    retention_cutoff,
+)
+from flows.erasure_record import (
+    NETWORK_TZ,
+    RecordErasure,
+    RecordErasures,
+    csv_errors_text,
+    record_lines,
+)
+from flows.messages import Attachment, Choice
+from flows.ports import Storage, UnitOfWork
+from flows.records import Lot, LotId, LotStatus, Role, User
+from flows.text import Day, Lines, Msg, _, _n, verbatim
+from handlers.certificates import certificate_pdf, latest_per_medium, receipt_pdf
+from handlers.session import Feature, Job, Session
+
+log = logging.getLogger(__name__)
+
+StartFlow = Callable[[Session, str], Awaitable[None]]
+StartFlowWith = Callable[[Session, str, dict[str, Any] | None], Awaitable[None]]
+
+PDF = "application/pdf"
+LIST_LIMIT = 10
+CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+"""Certificate codes avoid look-alike characters (0/O, 1/I/L)."""
+
+STATUS_LABELS: dict[LotStatus, Msg] = {
+    LotStatus.DECLARED: _("déclaré, en attente de dépôt ou d'enlèvement"),
+    LotStatus.RECEIVED: _("reçu, effacement en cours"),
+    LotStatus.CERTIFIED: _("effacé, certificat disponible"),
+}
+
+def blocker_text(blocker: Blocker, label: str) -> Msg:
+    """Why a certificate cannot be issued yet, for one medium."""
+    match blocker:
+        case Blocker.FAILED_NOT_DESTROYED:
+            return _("Le support {label} a échoué : le protocole promet sa destruction. "
+                     "Enregistrez-la (méthode « Destruction physique ») avant le certificat.",
+                     label=verbatim(label))
+        case Blocker.FLASH_NOT_PURGED:
+            return _("Le support flash {label} n'a été que réécrit : pour ce lot sensible, il "
+                     "doit être purgé (effacement sécurisé, sanitize, cryptographique) ou "
+                     "détruit.", label=verbatim(label))
+    return _("Aucun effacement n'est encore enregistré pour ce lot.")
+
+
+# --- Small helpers ---------------------------------------------------------------------------
+
+
+def parse_id(choice_id: str, prefix: str, verbs: tuple[str, ...]) -> tuple[str, LotId] | None:
+    """Read ``lot:see:12``; None for anything else (forged or malformed)."""
+    parts = choice_id.split(":")
+    if len(parts) != 3 or parts[0] != prefix or parts[1] not in verbs:
+        return None
+    if not parts[2].isdigit() or len(parts[2]) > 9:
+        return None
+    return parts[1], LotId(int(parts[2]))
+
+
+def new_code() -> str:
+    """A certificate verification code such as ``EFF-7K3M-Q9TX``."""
+    chars = "".join(secrets.choice(CODE_ALPHABET) for _ in range(8))
+    return f"EFF-{chars[:4]}-{chars[4:]}"
+
+
+def normalize_code(text: str) -> str:
+    """What someone typed as a certificate code, in the stored form (or "" if impossible)."""
+    code = re.sub(r"[\s_]+", "", text.upper())[:20]
+    if not code.startswith("EFF"):
+        code = "EFF" + code
+    code = code.replace("-", "")
+    if not re.fullmatch(r"EFF[A-Z0-9]{8}", code):
+        return ""
+    return f"EFF-{code[3:7]}-{code[7:]}"
+
+
+def is_staff(user: User) -> bool:
+    """Who may see the lots to process and mark them received."""
+    return user.role in (Role.RECONDITIONER, Role.PLACE_STAFF) or user.is_coordinator
+
+
+def is_reconditioner(user: User) -> bool:
+    """Who may record erasures and issue certificates."""
+    return user.role is Role.RECONDITIONER
+
+
+def _pdf(name: str, data: bytes) -> Attachment:
+    return Attachment(name, PDF, data)
+
+
+def _lot_line(lot: Lot) -> Msg:
+    return bullet(_n("{ref} du {day} : {n} appareil, {status}",
+                     "{ref} du {day} : {n} appareils, {status}", lot.total, ref=lot.reference,
+                     day=Day(lot.created_at.astimezone(NETWORK_TZ).date()),
+                     status=STATUS_LABELS[lot.status]))
+
+
+# --- Donor side ------------------------------------------------------------------------------
+
+
+async def give_door(session: Session, start_flow: StartFlow) -> None:
+    """The home "give" door: straight into a declaration, or a choice for returning donors."""
+    if await session.uow.lots.for_donor(session.user.key, 1):
+        session.say(_("Que voulez-vous faire ?"), choices=[
+            Choice("don:new", _("Déclarer un nouveau don")),
+            Choice("don:list", _("Mes dons / certificats")),
+        ], action_menu=True)
+        return
+    await start_flow(session, donation.FLOW_NAME)
+
+
+async def donation_facts(uow: UnitOfWork, user: User) -> Mapping[str, Any]:
+    """What the declaration reads: the places, and the donor's commune to pick nearby ones."""
+    saved = await uow.conversations.get(user.key)
+    commune = None
+    if saved is not None and saved.conversation.flow == donation.FLOW_NAME:
+        commune = saved.conversation.answers.get(donation.S.COMMUNE)
+    return {"places": await uow.places.all(), "commune": commune}
+
+
+async def erasure_facts(uow: UnitOfWork, user: User) -> Mapping[str, Any]:
+    """The lot an erasure record belongs to, prefilled when the conversation started."""
+    saved = await uow.conversations.get(user.key)
+    if saved is None or saved.conversation.flow != erasure_record.FLOW_NAME:
+        return {}
+    answers = saved.conversation.answers
+    return {key: answers[key] for key in (erasure_record.LOT_ID, erasure_record.LOT_REF)
+            if key in answers}
+
+
+async def declare(session: Session, effect: DeclareLot) -> None:
+    """Store the lot, give the donor its reference and receipt, tell who will receive it."""
+    draft = effect.lot
+    if draft.total == 0:
+        session.say(_("Ce don ne compte aucun appareil : rien n'a été enregistré."))
+        return
+    uow, territory = session.uow, session.ctx.territory
+    year = session.now.astimezone(NETWORK_TZ).year
+    lot = await uow.lots.create(draft, session.user.key, year, session.now)
+    log.info("lot %s declared by %s (%s items)", lot.reference, session.user.key, lot.total)
+    place = await uow.places.get(lot.place_id) if lot.place_id is not None else None
+    receipt = receipt_pdf(lot, place, territory, session.ctx.translate)
+    session.send(session.user.key, receipt_texts(lot, place, territory),
+                 [Choice("don:list", _("Mes dons / certificats"))],
+                 attachment=_pdf(f"recu-{lot.reference}.pdf", receipt), action_menu=True)
+    staff = await uow.lots.staff_for(lot.place_id)
+    recipients = list(dict.fromkeys([
+        *staff, *(session.coordinators if not staff or lot.place_id is None else ()),
+    ]))
+    notice = staff_notice(lot, place, territory)
+    for key in recipients:
+        if key != session.user.key:
+            session.send(key, [notice], [Choice(f"lot:see:{lot.id}",
+                                                _("Voir le lot {ref}", ref=lot.reference))],
+                         action_menu=True)
+    if not recipients:
+        log.warning("lot %s: nobody to notify", lot.reference)
+
+
+async def my_donations(session: Session) -> None:
+    """The donor's own lots, with their certificates when ready."""
+    lots = await session.uow.lots.for_donor(session.user.key, LIST_LIMIT)
+    if not lots:
+        session.say(_("Vous n'avez pas encore déclaré de don."),
+                    choices=[Choice("don:new", _("Déclarer un nouveau don"))], action_menu=True)
+        return
+    choices = [
+        Choice(f"don:cert:{lot.id}", _("Certificat {ref}", ref=lot.reference))
+        for lot in lots
+        if lot.status is LotStatus.CERTIFIED and lot.proofs_purged_at is None
+    ]
+    choices += [Choice("don:new", _("Déclarer un nouveau don")),
+                Choice("don:forget", _("Effacer mes coordonnées"))]
+    lines = Lines(tuple(_lot_line(lot) for lot in lots))
+    session.say(_("Vos dons :\n{lines}", lines=lines), choices=choices, action_menu=True)
+
+
+async def send_certificate(session: Session, lot_id: LotId) -> None:
+    """The donor fetches a certificate again; another donor's lot looks like no lot at all."""
+    uow = session.uow
+    lot = await uow.lots.get(lot_id)
+    if lot is None or lot.donor != session.user.key:
+        session.say(_("Ce don n'existe pas dans votre liste."))
+        return
+    if lot.proofs_purged_at is not None:
+        session.say(_("Les preuves d'effacement du don {ref} ont été supprimées, 5 ans après "
+                      "le certificat, comme prévu.", ref=lot.reference))
+        return
+    certificate = await uow.lots.certificate(lot.id)
+    if certificate is None:
+        session.say(_("Le certificat du don {ref} n'est pas encore prêt : vous le recevrez ici "
+                      "dès que l'effacement est terminé.", ref=lot.reference))
+        return
+    records = await uow.lots.erasures(lot.id)
+    pdf = certificate_pdf(lot, certificate, records, session.ctx.territory, session.ctx.translate)
+    session.send(session.user.key, [_("Voici le certificat d'effacement du don {ref} (code "
+                                      "{code}).", ref=lot.reference, code=certificate.code)],
+                 attachment=_pdf(f"certificat-{lot.reference}.pdf", pdf))
+
+
+async def forget_contact(session: Session, confirmed: bool) -> None:
+    """Blank the donor's contact name and phone or e-mail on their lots (asked once more)."""
+    if not confirmed:
+        session.say(_("Effacer votre nom et votre téléphone ou e-mail de tous vos dons ? Les "
+                      "certificats restent disponibles."),
+                    choices=[Choice("don:forget:ok", _("Oui, effacer mes coordonnées")),
+                             Choice("don:list", _("Non, revenir à mes dons"))],
+                    action_menu=True)
+        return
+    count = await session.uow.lots.forget_contact(session.user.key)
+    log.info("donor %s erased their contact data (%s lots)", session.user.key, count)
+    session.say(_("C'est fait : vos coordonnées sont effacées de vos dons."))
+
+
+# --- Staff side ------------------------------------------------------------------------------
+
+
+async def open_lots(session: Session) -> None:
+    """Lots not certified yet, for reconditioners and collection points."""
+    lots = await session.uow.lots.open_lots(LIST_LIMIT)
+    if not lots:
+        session.say(_("Aucun lot en attente."))
+        return
+    session.say(
+        _("Lots à traiter :\n{lines}", lines=Lines(tuple(_lot_line(lot) for lot in lots))),
+        choices=[Choice(f"lot:see:{lot.id}", _("Voir le lot {ref}", ref=lot.reference))
+                 for lot in lots],
+        action_menu=True,
+    )
+
+
+async def show_lot(session: Session, lot: Lot) -> None:
+    """One lot for the staff: what it holds, its protocol, its records, what to do next."""
+    records = await session.uow.lots.erasures(lot.id)
+    place = await session.uow.places.get(lot.place_id) if lot.place_id is not None else None
+    texts = [staff_notice(lot, place, session.ctx.territory),
+             _("Statut : {status}. Supports enregistrés : {count}.",
+               status=STATUS_LABELS[lot.status], count=len(latest_per_medium(records)))]
+    choices: list[Choice] = []
+    if lot.status is LotStatus.DECLARED:
+        choices.append(Choice(f"lot:rcv:{lot.id}", _("Marquer comme reçu")))
+    if lot.status is not LotStatus.CERTIFIED and is_reconditioner(session.user):
+        choices += [Choice(f"lot:wipe:{lot.id}", _("Enregistrer un effacement")),
+                    Choice(f"lot:cert:{lot.id}", _("Produire le certificat"))]
+        texts.append(_("Plusieurs supports d'un coup : envoyez /effacements puis collez le "
+                       "fichier CSV (par exemple l'export de vos rapports nwipe)."))
+    session.say(*texts, choices=choices, action_menu=True)
+
+
+async def mark_received(session: Session, lot: Lot) -> None:
+    """The lot arrived: the donor is told."""
+    if not await session.uow.lots.mark_received(lot.id, session.now):
+        session.say(_("Le lot {ref} est déjà marqué comme reçu.", ref=lot.reference))
+        return
+    log.info("lot %s received, marked by %s", lot.reference, session.user.key)
+    session.say(_("Lot {ref} marqué comme reçu. Le donateur est prévenu.", ref=lot.reference))
+    if lot.donor is not None:
+        session.send(lot.donor, [_("Votre don {ref} est bien arrivé. Merci ! Vous recevrez le "
+                                   "certificat d'effacement dès que les données seront "
+                                   "effacées.", ref=lot.reference)])
+
+
+async def certify(session: Session, lot: Lot) -> None:
+    """Issue the lot's certificate once every medium is done; the donor gets the PDF."""
+    uow = session.uow
+    records = await uow.lots.erasures(lot.id)
+    media = [MediumOutcome(r.medium_serial or r.device_serial, r.medium_kind, r.method, r.result)
+             for r in latest_per_medium(records)]
+    blockers = certificate_blockers(lot.measures, media)
+    if blockers:
+        session.say(_("Le certificat du lot {ref} ne peut pas encore être produit :",
+                      ref=lot.reference),
+                    *(blocker_text(b, label) for b, label in blockers),
+                    choices=[Choice(f"lot:wipe:{lot.id}", _("Enregistrer un effacement"))],
+                    action_menu=True)
+        return
+    code = new_code()
+    while await uow.lots.certificate_by_code(code) is not None:
+        code = new_code()
+    if not await uow.lots.issue_certificate(lot.id, code, session.user.key, session.now):
+        session.say(_("Le lot {ref} est déjà certifié.", ref=lot.reference))
+        return
+    certificate = await uow.lots.certificate(lot.id)
+    certified = await uow.lots.get(lot.id)
+    assert certificate is not None and certified is not None
+    log.info("lot %s certified by %s (%s media)", lot.reference, session.user.key,
+             certificate.media)
+    session.say(_n("Certificat {code} produit pour le lot {ref} ({n} support). Le donateur "
+                   "le reçoit.", "Certificat {code} produit pour le lot {ref} ({n} supports). "
+                   "Le donateur le reçoit.", certificate.media, code=code, ref=lot.reference))
+    if certified.donor is not None:
+        pdf = certificate_pdf(certified, certificate, records, session.ctx.territory,
+                              session.ctx.translate)
+        session.send(certified.donor,
+                     [_("Les données de votre don {ref} sont effacées. Voici le certificat "
+                        "d'effacement (code {code}) ; il reste disponible 5 ans dans « Mes "
+                        "dons / certificats ».", ref=lot.reference, code=code)],
+                     [Choice("don:list", _("Mes dons / certificats"))],
+                     attachment=_pdf(f"certificat-{lot.reference}.pdf", pdf), action_menu=True)
+
+
+async def record(session: Session, effect: RecordErasure) -> None:
+    """Store one medium's record, after checking who records it and on which lot."""
+    if not is_reconditioner(session.user):
+        log.warning("%s tried to record an erasure", session.user.key)
+        session.say(_("Seul le personnel d'un reconditionneur peut enregistrer un effacement."))
+        return
+    uow = session.uow
+    lot = await uow.lots.get(effect.lot_id)
+    if lot is None or lot.status is LotStatus.CERTIFIED:
+        session.say(_("Ce lot n'existe pas ou est déjà certifié : rien n'a été enregistré."))
+        return
+    elsewhere = await uow.lots.lot_of_device(effect.record.device_serial)
+    if elsewhere is not None and elsewhere != lot.id:
+        other = await uow.lots.get(elsewhere)
+        session.say(_("L'appareil n° {serial} est déjà enregistré dans le lot {other} : rien "
+                      "n'a été enregistré pour {ref}. Vérifiez le numéro de série ou le lot.",
+                      serial=verbatim(effect.record.device_serial),
+                      other=other.reference if other else "?", ref=lot.reference))
+        return
+    stored = await uow.lots.add_erasure(lot.id, effect.record, session.user.key, session.now)
+    log.info("erasure record %s for lot %s by %s", stored.id, lot.reference, session.user.key)
+    count = len(latest_per_medium(await uow.lots.erasures(lot.id)))
+    session.say(
+        _n("Effacement enregistré ({n} support pour ce lot) :\n{lines}",
+           "Effacement enregistré ({n} supports pour ce lot) :\n{lines}", count,
+           lines=record_lines(stored, lot.reference)),
+        choices=[Choice(f"lot:wipe:{lot.id}", _("Enregistrer le support suivant")),
+                 Choice(f"lot:cert:{lot.id}", _("C'était le dernier : produire le certificat"))],
+        action_menu=True,
+    )
+
+
+async def record_many(session: Session, effect: RecordErasures) -> None:
+    """Store every row of a checked CSV, or none: a proof file is all right or all refused."""
+    if not is_reconditioner(session.user):
+        session.say(_("Seul le personnel d'un reconditionneur peut enregistrer un effacement."))
+        return
+    uow = session.uow
+    lots: dict[str, Lot | None] = {}
+    owner: dict[str, LotId] = {}
+    errors: list[tuple[int, Msg]] = []
+    for row in effect.rows:
+        if row.lot_ref not in lots:
+            lots[row.lot_ref] = await uow.lots.by_reference(row.lot_ref)
+        lot = lots[row.lot_ref]
+        if lot is None or lot.status is LotStatus.CERTIFIED:
+            errors.append((row.line, _("le lot {ref} n'existe pas ou est déjà certifié.",
+                                       ref=row.lot_ref)))
+            continue
+        serial = row.record.device_serial
+        if serial not in owner:
+            owner[serial] = await uow.lots.lot_of_device(serial) or lot.id
+        if owner[serial] != lot.id:
+            errors.append((row.line, _("l'appareil n° {serial} appartient à un autre lot.",
+                                       serial=verbatim(serial))))
+    if errors:
+        session.say(csv_errors_text(errors))
+        return
+    done: dict[str, Lot] = {}
+    for row in effect.rows:
+        lot = lots[row.lot_ref]
+        assert lot is not None
+        await uow.lots.add_erasure(lot.id, row.record, session.user.key, session.now)
+        done[lot.reference] = lot
+    log.info("%s erasure records from a CSV by %s", len(effect.rows), session.user.key)
+    session.say(_n("{n} effacement enregistré : {lots}.", "{n} effacements enregistrés : {lots}.",
+                   len(effect.rows), lots=", ".join(done)),
+                choices=[Choice(f"lot:see:{lot.id}", _("Voir le lot {ref}", ref=ref))
+                         for ref, lot in done.items()],
+                action_menu=True)
+
+
+# --- Anyone ----------------------------------------------------------------------------------
+
+
+async def verify(session: Session, text: str) -> None:
+    """Check a certificate's code: anyone may, and learns nothing personal."""
+    _word, _sep, rest = text.strip().partition(" ")
+    code = normalize_code(rest)
+    if not rest.strip():
+        session.say(_("Écrivez « /verifier » suivi du code du certificat, par exemple "
+                      "/verifier EFF-7K3M-Q9TX."))
+        return
+    certificate = await session.uow.lots.certificate_by_code(code) if code else None
+    if certificate is None:
+        session.say(_("Aucun certificat ne porte ce code. Vérifiez-le : il figure sur le "
+                      "certificat, à côté de « Code de vérification »."))
+        return
+    session.say(_n("Certificat authentique : lot {ref}, délivré le {day} par le réseau, "
+                   "{n} support de stockage effacé ou détruit.",
+                   "Certificat authentique : lot {ref}, délivré le {day} par le réseau, "
+                   "{n} supports de stockage effacés ou détruits.", certificate.media,
+                   ref=certificate.reference,
+                   day=Day(certificate.issued_at.astimezone(NETWORK_TZ).date())))
+
+
+# --- Retention -------------------------------------------------------------------------------
+
+
+async def purge_erasure_proofs(storage: Storage, now: datetime) -> int:
+    """Delete erasure records and certificates older than 5 years (GDPR, DOMAIN.md)."""
+    async with storage.transaction() as uow:
+        removed = await uow.lots.purge_proofs(retention_cutoff(now), now)
+    if removed:
+        log.info("retention: %s erasure proofs older than 5 years purged", removed)
+    return removed
+
+
+PURGE_JOB = Job(name="donations.purge_erasure_proofs", every=timedelta(hours=24),
+                run=purge_erasure_proofs)
+
+
+# --- The feature -----------------------------------------------------------------------------
+
+
+def donations_feature(start_flow: StartFlowWith) -> Feature:
+    """The donations feature; ``start_flow`` (with prefilled answers) comes from the router."""
+
+    async def donor_action(session: Session, choice_id: str) -> None:
+        match choice_id:
+            case "don:new":
+                await start_flow(session, donation.FLOW_NAME, None)
+            case "don:list":
+                await my_donations(session)
+            case "don:forget":
+                await forget_contact(session, confirmed=False)
+            case "don:forget:ok":
+                await forget_contact(session, confirmed=True)
+            case _:
+                parsed = parse_id(choice_id, "don", ("cert",))
+                if parsed is None:
+                    session.say(_("Ce bouton n'est plus valable."))
+                    return
+                await send_certificate(session, parsed[1])
+
+    async def staff_action(session: Session, choice_id: str) -> None:
+        if not is_staff(session.user):
+            log.warning("%s tried the staff action %s", session.user.key, choice_id[:20])
+            session.say(_("Cette action est réservée au personnel du réseau."))
+            return
+        if choice_id == "lot:list":
+            await open_lots(session)
+            return
+        parsed = parse_id(choice_id, "lot", ("see", "rcv", "wipe", "cert"))
+        lot = await session.uow.lots.get(parsed[1]) if parsed else None
+        if parsed is None or lot is None:
+            session.say(_("Ce bouton n'est plus valable."))
+            return
+        verb = parsed[0]
+        if verb == "see":
+            await show_lot(session, lot)
+        elif verb == "rcv":
+            await mark_received(session, lot)
+        elif not is_reconditioner(session.user):
+            session.say(_("Seul le personnel d'un reconditionneur peut enregistrer un "
+                          "effacement."))
+        elif lot.status is LotStatus.CERTIFIED:
+            session.say(_("Le lot {ref} est déjà certifié.", ref=lot.reference))
+        elif verb == "wipe":
+            await start_flow(session, erasure_record.FLOW_NAME,
+                             erasure_record.prefill(lot.id, lot.reference, lot.donor_name))
+        else:
+            await certify(session, lot)
+
+    async def command_donations(session: Session, text: str) -> None:
+        await my_donations(session)
+
+    async def command_bulk(session: Session, text: str) -> None:
+        if not is_reconditioner(session.user):
+            session.say(_("Seul le personnel d'un reconditionneur peut enregistrer un "
+                          "effacement."))
+            return
+        await start_flow(session, erasure_record.BULK_FLOW_NAME, None)
+
+    return Feature(
+        name="donations",
+        flows=[donation.FLOW, erasure_record.FLOW, erasure_record.BULK_FLOW],
+        actions={"don:": donor_action, "lot:": staff_action},
+        effects={DeclareLot: declare, RecordErasure: record, RecordErasures: record_many},
+        commands={
+            "/verifier": verify, "verifier": verify, "/verify": verify,
+            "/dons": command_donations, "/effacements": command_bulk,
+        },
+        facts={donation.FLOW_NAME: donation_facts, erasure_record.FLOW_NAME: erasure_facts},
+        jobs=[PURGE_JOB],
+    )
+

@@ -1,0 +1,770 @@
+"""Equipment requests: submit, route and reserve, and every step up to the handover.
+
+Who may do what is checked on every action, whatever the button says: only an approved
+prescriber asks and cancels (their own requests only); only the staff of the place a request
+is routed to accepts, refuses, marks ready and hands over. Every change of status is a
+conditional update, so a request acted on twice is changed once, and every change tells the
+prescriber through the outbox, in the same transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any, Protocol
+
+from flows import request as rq
+from flows.catalogue import kind_name
+from flows.messages import Choice, Outgoing, UserKey
+from flows.ports import Storage, UnitOfWork
+from flows.pricing import quote
+from flows.records import (
+    EquipmentRequest,
+    Place,
+    PlaceId,
+    RequestId,
+    RequestStatus,
+    Role,
+    User,
+)
+from flows.request import (
+    REASON_WHY,
+    REFUSE_LABELS,
+    Action,
+    Facts,
+    RefuseReason,
+    SubmitRequest,
+    Verb,
+    action_id,
+    parse_action,
+    place_line,
+    request_line,
+    staff_choices,
+    staff_notice,
+)
+from flows.routing import Reason, Routed, route
+from flows.territory import Territory
+from flows.text import Day, Lines, Msg, _, to_json, verbatim
+from handlers.session import Feature, Job, Session
+
+log = logging.getLogger(__name__)
+
+StartFlow = Callable[[Session, str], Awaitable[None]]
+
+MY_REQUESTS_SHOWN = 10
+PICKUP_DAYS = 6
+"""Pickup dates offered as buttons: today and the next days."""
+PICKUP_HORIZON = timedelta(days=60)
+
+SERVING = (RequestStatus.SENT, RequestStatus.ACCEPTED, RequestStatus.READY)
+"""Statuses in which a place holds a reserved unit for the request."""
+OPEN = (RequestStatus.WAITING, *SERVING)
+
+NEW = Choice("rq:new", _("Demander du matériel"))
+MINE = Choice("rq:mine", _("Mes demandes"))
+RECEIVED = Choice("rq:in", _("Demandes reçues"))
+STOCK = Choice("rq:stock", _("Stock du lieu"))
+
+
+class Sender(Protocol):
+    """Queues a message for anyone: a :class:`Session`, or a job's :class:`Mailbag`."""
+
+    def send(self, to: UserKey, texts: Sequence[Msg], choices: Sequence[Choice] = (), *,
+             action_menu: bool = False) -> None: ...
+
+
+@dataclass
+class Mailbag:
+    """What a periodic job sends, written to the outbox in the job's own transaction."""
+
+    outgoing: list[Outgoing] = field(default_factory=list)
+
+    def send(self, to: UserKey, texts: Sequence[Msg], choices: Sequence[Choice] = (), *,
+             action_menu: bool = False) -> None:
+        self.outgoing.append(Outgoing(to, tuple(texts), tuple(choices),
+                                      is_action_menu=action_menu))
+
+    async def flush(self, uow: UnitOfWork, now: datetime) -> None:
+        for message in self.outgoing:
+            await uow.outbox.add(message, now)
+            if message.is_action_menu:
+                await uow.menus.set(message.to, [(c.id, to_json(c.label))
+                                                 for c in message.choices])
+
+
+def is_prescriber(user: User) -> bool:
+    """Only approved prescribers ask equipment for a beneficiary."""
+    return user.role is Role.PRESCRIBER
+
+
+def _epci_of(territory: Territory) -> Callable[[str], str | None]:
+    def epci_of(insee: str) -> str | None:
+        commune = territory.commune(insee)
+        return commune.epci if commune else None
+
+    return epci_of
+
+
+def _commune_name(territory: Territory, insee: str) -> str:
+    commune = territory.commune(insee)
+    return commune.name if commune else insee
+
+
+async def load_facts(uow: UnitOfWork, user: User) -> Mapping[str, Any]:
+    """Catalogue, places, stock, grid, and the answers saved so far, for the request flow."""
+    saved = await uow.conversations.get(user.key)
+    answers: Mapping[str, Any] = {}
+    if saved is not None and saved.conversation.flow == rq.FLOW_NAME:
+        answers = saved.conversation.answers
+    facts = Facts(
+        kinds=await uow.catalogue.kinds(),
+        places=await uow.places.all(),
+        stock=await uow.catalogue.stock(),
+        grid=await uow.catalogue.price_grid(),
+        saved=answers,
+    )
+    return {"request": facts}
+
+
+# --- Routing with reservation ---------------------------------------------------------------
+
+
+async def reserve_route(
+    uow: UnitOfWork,
+    territory: Territory,
+    kind: str,
+    commune: str,
+    own_place: PlaceId | None,
+    exclude: set[PlaceId],
+    places: Sequence[Place] | None = None,
+    stock: dict[tuple[PlaceId, str], int] | None = None,
+) -> Routed | None:
+    """The place that serves the request, with one unit reserved there; None: waiting list.
+
+    The reservation is the atomic ``UPDATE ... WHERE available > 0``: if the count read was
+    already taken by a faster transaction, that place is skipped and the next one tried.
+    """
+    places = places if places is not None else await uow.places.all()
+    stock = stock if stock is not None else await uow.catalogue.stock()
+    skipped = set(exclude)
+    while True:
+        found = route(kind, commune, places, stock, _epci_of(territory), own_place, skipped)
+        if not isinstance(found, Routed):
+            return None
+        key = (found.place.id, kind)
+        if await uow.catalogue.reserve(found.place.id, kind):
+            stock[key] = stock.get(key, 1) - 1
+            return found
+        stock[key] = 0
+        skipped.add(found.place.id)
+
+
+async def _own_place(uow: UnitOfWork, prescriber: UserKey) -> PlaceId | None:
+    user = await uow.users.get(prescriber)
+    return user.place_id if user is not None and is_prescriber(user) else None
+
+
+async def notify_place(
+    out: Sender, uow: UnitOfWork, territory: Territory, request: EquipmentRequest,
+    coordinators: Sequence[UserKey],
+) -> None:
+    """Put a routed request in the hands of its place's staff (the coordination if none)."""
+    assert request.place_id is not None
+    staff = await uow.requests.place_staff(request.place_id)
+    access = await uow.access.latest_for(request.prescriber)
+    notice = staff_notice(request, _commune_name(territory, request.commune),
+                          access.structure if access else None)
+    for member in staff:
+        out.send(member, [notice], staff_choices(request), action_menu=True)
+    if not staff:
+        log.warning("request %s: place %s has no staff on the bot", request.reference,
+                    request.place_id)
+        place = await uow.places.get(request.place_id)
+        for coordinator in coordinators:
+            out.send(coordinator, [notice, _(
+                "Aucun membre du lieu {place} n'utilise le bot : prévenez-le de cette demande.",
+                place=verbatim(place.name if place else "?"))])
+
+
+def _routed_text(request: EquipmentRequest, place: Place, territory: Territory) -> Msg:
+    return _("Matériel réservé ({kind}) à : {place}.\nPourquoi ce lieu : {why}.",
+             kind=kind_name(request.kind),
+             place=place_line(place, _commune_name(territory, place.commune)),
+             why=REASON_WHY[Reason(request.reason)] if request.reason else "-")
+
+
+async def _waiting_text(uow: UnitOfWork, request: EquipmentRequest) -> Msg:
+    position = await uow.requests.position(request.id) or 1
+    return _("Aucun appareil de ce type ({kind}) en stock près de chez la personne pour "
+             "l'instant : la demande est sur liste d'attente, en position {n}. Dès qu'un "
+             "appareil arrive, elle part toute seule vers le bon lieu et vous êtes prévenu·e.",
+             kind=kind_name(request.kind), n=position)
+
+
+async def serve_waiting(
+    out: Sender, uow: UnitOfWork, territory: Territory, now: datetime,
+    coordinators: Sequence[UserKey], kind: str | None = None,
+) -> int:
+    """Route waiting requests, first come first served, wherever stock is now in reach."""
+    waiting = await uow.requests.waiting(kind)
+    if not waiting:
+        return 0
+    places = await uow.places.all()
+    stock: dict[tuple[PlaceId, str], int] = dict(await uow.catalogue.stock())
+    served = 0
+    for request in waiting:
+        if not any(n > 0 and k == request.kind for (_p, k), n in stock.items()):
+            continue
+        exclude = await uow.requests.refused_by(request.id)
+        found = await reserve_route(uow, territory, request.kind, request.commune,
+                                    await _own_place(uow, request.prescriber), exclude,
+                                    places, stock)
+        if found is None:
+            continue
+        if not await uow.requests.send_to(request.id, [RequestStatus.WAITING], found.place.id,
+                                          found.reason.value, now):
+            await uow.catalogue.release(found.place.id, request.kind)
+            continue
+        await uow.requests.log(request.id, "sent", None, found.place.id, found.reason.value,
+                               now)
+        log.info("request %s left the waiting list for place %s", request.reference,
+                 found.place.id)
+        routed = await uow.requests.get(request.id)
+        assert routed is not None
+        out.send(request.prescriber, [
+            _("Du matériel est arrivé pour la demande {ref} !", ref=verbatim(routed.reference)),
+            _routed_text(routed, found.place, territory),
+            _("Le lieu va confirmer ; vous serez prévenu·e à chaque étape."),
+        ])
+        await notify_place(out, uow, territory, routed, coordinators)
+        served += 1
+    return served
+
+
+# --- Prescribers ask and follow their requests ----------------------------------------------
+
+
+async def submit(session: Session, effect: SubmitRequest) -> None:
+    """Number, route and reserve; tell the prescriber where and why, and the place."""
+    user, uow, draft = session.user, session.uow, effect.draft
+    if not is_prescriber(user):
+        log.warning("%s submitted a request without being a prescriber", user.key)
+        session.say(_not_prescriber())
+        return
+    commune = session.ctx.territory.commune(draft.commune)
+    kinds = {k.code for k in await uow.catalogue.kinds()}
+    if commune is None or draft.kind not in kinds:
+        session.say(_("Cette demande ne peut plus être envoyée (commune ou matériel "
+                      "inconnu). Rien n'a été enregistré."))
+        return
+    grid = await uow.catalogue.price_grid()
+    price = quote(grid, draft.situation, draft.income, draft.kind)
+    found = await reserve_route(uow, session.ctx.territory, draft.kind, draft.commune,
+                                user.place_id, set())
+    place = (found.place.id, found.reason.value) if found else None
+    request = await uow.requests.create(user.key, draft, price.tier.value, price.cents,
+                                        commune.epci, place, session.now)
+    await uow.requests.log(request.id, request.status.value, user.key, request.place_id,
+                           request.reason, session.now)
+    log.info("request %s by %s: %s", request.reference, user.key, request.status.value)
+    texts = [_("Demande {ref} enregistrée.", ref=verbatim(request.reference))]
+    if found is not None:
+        texts += [_routed_text(request, found.place, session.ctx.territory),
+                  _("Prix pour la personne : {price}.", price=rq.price_text(price)),
+                  _("Le lieu va confirmer ; vous serez prévenu·e à chaque étape.")]
+    else:
+        texts += [await _waiting_text(uow, request),
+                  _("Prix pour la personne : {price}.", price=rq.price_text(price))]
+    if request.needs_connectivity:
+        texts.append(_("Besoin de connexion internet signalé au lieu : il aidera la "
+                       "personne à trouver une solution."))
+    session.say(*texts, choices=[MINE, NEW], action_menu=True)
+    if found is not None:
+        await notify_place(session, uow, session.ctx.territory, request,
+                           session.coordinators)
+
+
+async def my_requests(session: Session) -> None:
+    """A prescriber's requests with their status in plain words; open ones can be cancelled."""
+    if not is_prescriber(session.user):
+        session.say(_not_prescriber())
+        return
+    uow = session.uow
+    mine = await uow.requests.of_prescriber(session.user.key, MY_REQUESTS_SHOWN)
+    if not mine:
+        session.say(_("Vous n'avez pas encore fait de demande."), choices=[NEW],
+                    action_menu=True)
+        return
+    places = {p.id: p for p in await uow.places.all()}
+    lines, choices = [], []
+    for request in mine:
+        position = await uow.requests.position(request.id) \
+            if request.status is RequestStatus.WAITING else None
+        place = places.get(request.place_id) if request.place_id else None
+        lines.append(request_line(request, place, position))
+        if request.is_open:
+            choices.append(Choice(action_id(Verb.CANCEL, request.id),
+                                  _("Annuler {ref}", ref=verbatim(request.reference))))
+    session.say(_("Vos demandes :"), _lines(lines), choices=[*choices, NEW],
+                action_menu=True)
+
+
+# --- Place staff: their requests, their stock -----------------------------------------------
+
+
+async def received(session: Session) -> None:
+    """The requests routed to the staff member's place, with what can be done next."""
+    place = await _staff_place(session)
+    if place is None:
+        return
+    serving = await session.uow.requests.for_place(place.id)
+    if not serving:
+        session.say(_("Aucune demande en cours pour {place}.", place=verbatim(place.name)),
+                    choices=[STOCK], action_menu=True)
+        return
+    lines = [request_line(r, place, None) for r in serving]
+    choices = [c for r in serving for c in staff_choices(r)]
+    session.say(_("Demandes en cours pour {place} :", place=verbatim(place.name)),
+                _lines(lines), choices=[*choices, STOCK], action_menu=True)
+
+
+async def show_stock(session: Session) -> None:
+    """What the place has in stock, with a button per kind to add a unit that arrived."""
+    place = await _staff_place(session)
+    if place is None:
+        return
+    uow = session.uow
+    lines, choices = [], []
+    for kind in await uow.catalogue.kinds():
+        units = await uow.catalogue.available(place.id, kind.code)
+        lines.append(_("• {kind} : {n}", kind=kind_name(kind.code), n=units))
+        choices.append(Choice(f"rq:st:{kind.code}",
+                              _("+1 {kind}", kind=kind_name(kind.code))))
+    session.say(_("Stock disponible à {place} (hors matériel réservé) :",
+                  place=verbatim(place.name)), _lines(lines), choices=choices,
+                action_menu=True)
+
+
+async def add_unit(session: Session, kind: str) -> None:
+    """One more unit in stock; a request waiting for it is routed at once."""
+    place = await _staff_place(session)
+    if place is None:
+        return
+    uow = session.uow
+    if kind not in {k.code for k in await uow.catalogue.kinds()}:
+        session.say(_("Ce bouton n'est plus valable."))
+        return
+    units = await uow.catalogue.add_stock(place.id, kind, 1)
+    log.info("%s added one %s at place %s", session.user.key, kind, place.id)
+    served = await serve_waiting(session, uow, session.ctx.territory, session.now,
+                                 session.coordinators, kind)
+    units = await uow.catalogue.available(place.id, kind) if served else units
+    session.say(_("C'est noté. {kind} disponibles : {n}.", kind=kind_name(kind), n=units),
+                choices=[Choice(f"rq:st:{kind}", _("+1 {kind}", kind=kind_name(kind))),
+                         RECEIVED], action_menu=True)
+
+
+async def _staff_place(session: Session) -> Place | None:
+    """The place of a staff member, or None (and why) for anyone else."""
+    user = session.user
+    place = await session.uow.places.get(user.place_id) if user.place_id else None
+    if user.role is not Role.PLACE_STAFF or place is None:
+        log.warning("%s is not the staff of a place", user.key)
+        session.say(_("Réservé au personnel d'un lieu du réseau, rattaché à ce lieu par "
+                      "la coordination."))
+        return None
+    return place
+
+
+# --- Place staff: accept, refuse, ready, handed over ----------------------------------------
+
+
+async def staff_may(session: Session, request: EquipmentRequest) -> bool:
+    """Only the staff of the place the request is routed to act on it."""
+    user = session.user
+    if user.role is not Role.PLACE_STAFF or user.place_id is None \
+            or request.place_id != user.place_id:
+        log.warning("%s tried to act on request %s of another place", user.key,
+                    request.reference)
+        session.say(_("La demande {ref} n'est pas (ou plus) adressée à votre lieu.",
+                      ref=verbatim(request.reference)))
+        return False
+    return True
+
+
+async def accept(session: Session, action: Action, request: EquipmentRequest) -> None:
+    """The place takes the request on; the prescriber and colleagues are told."""
+    if not await staff_may(session, request):
+        return
+    uow = session.uow
+    if not await uow.requests.set_status(request.id, [RequestStatus.SENT],
+                                         RequestStatus.ACCEPTED, session.now,
+                                         place_id=request.place_id):
+        _already(session, request)
+        return
+    await uow.requests.log(request.id, "accepted", session.user.key, request.place_id,
+                           None, session.now)
+    log.info("request %s accepted by %s", request.reference, session.user.key)
+    updated = await _reload(uow, request)
+    place = await uow.places.get(updated.place_id) if updated.place_id else None
+    session.say(_("Demande {ref} acceptée. Quand le matériel est prêt, touchez « prêt à "
+                  "retirer ».", ref=verbatim(request.reference)),
+                choices=staff_choices(updated), action_menu=True)
+    session.send(request.prescriber, [_(
+        "Bonne nouvelle : {place} a accepté la demande {ref} ({kind} pour {person}). Le "
+        "lieu prépare le matériel ; vous serez prévenu·e quand il sera prêt.",
+        place=verbatim(place.name if place else "?"), ref=verbatim(request.reference),
+        kind=kind_name(request.kind), person=rq.person(request))])
+    await _tell_colleagues(session, request, _("La demande {ref} a été acceptée par un·e "
+                                               "collègue.", ref=verbatim(request.reference)))
+
+
+async def refuse(session: Session, action: Action, request: EquipmentRequest) -> None:
+    """Ask why, as buttons: the reason decides what happens to the reserved unit."""
+    if not await staff_may(session, request):
+        return
+    if request.status not in (RequestStatus.SENT, RequestStatus.ACCEPTED):
+        _already(session, request)
+        return
+    choices = [Choice(action_id(Verb.REFUSE_BECAUSE, request.id, reason.value), label)
+               for reason, label in REFUSE_LABELS.items()]
+    session.say(_("Pourquoi refuser la demande {ref} ? Elle partira vers un autre lieu.",
+                  ref=verbatim(request.reference)), choices=choices, action_menu=True)
+
+
+async def refuse_because(session: Session, action: Action,
+                         request: EquipmentRequest) -> None:
+    """Refused: give the unit back (or zero the stock), route to the next place."""
+    if not await staff_may(session, request):
+        return
+    uow, territory = session.uow, session.ctx.territory
+    if request.status not in (RequestStatus.SENT, RequestStatus.ACCEPTED):
+        _already(session, request)
+        return
+    assert request.place_id is not None
+    reason = RefuseReason(action.extra)
+    refusing = await uow.places.get(request.place_id)
+    await uow.requests.log(request.id, "refused", session.user.key, request.place_id,
+                           reason.value, session.now)
+    if reason is RefuseReason.NO_STOCK:
+        await uow.catalogue.clear_stock(request.place_id, request.kind)
+    else:
+        await uow.catalogue.release(request.place_id, request.kind)
+    exclude = await uow.requests.refused_by(request.id)
+    found = await reserve_route(uow, territory, request.kind, request.commune,
+                                await _own_place(uow, request.prescriber), exclude)
+    expected = [RequestStatus.SENT, RequestStatus.ACCEPTED]
+    if found is not None:
+        moved = await uow.requests.send_to(request.id, expected, found.place.id,
+                                           found.reason.value, session.now)
+    else:
+        moved = await uow.requests.to_waiting(request.id, expected, session.now)
+    if not moved:  # cannot happen inside one serialised transaction; keep data sound
+        raise RuntimeError(f"request {request.reference} changed during its refusal")
+    log.info("request %s refused by %s (%s)", request.reference, session.user.key,
+             reason.value)
+    updated = await _reload(uow, request)
+    session.say(_("Demande {ref} refusée. L'accompagnant·e est prévenu·e.",
+                  ref=verbatim(request.reference)))
+    await _tell_colleagues(session, request, _("La demande {ref} a été refusée par un·e "
+                                               "collègue.", ref=verbatim(request.reference)))
+    head = _("{place} ne peut pas servir la demande {ref} ({reason}).",
+             place=verbatim(refusing.name if refusing else "?"),
+             ref=verbatim(request.reference), reason=REFUSE_LABELS[reason])
+    if found is not None:
+        session.send(request.prescriber, [head, _("Elle part vers un autre lieu."),
+                                          _routed_text(updated, found.place, territory)])
+        await uow.requests.log(request.id, "sent", None, found.place.id,
+                               found.reason.value, session.now)
+        await notify_place(session, uow, territory, updated, session.coordinators)
+    else:
+        await uow.requests.log(request.id, "waiting", None, None, None, session.now)
+        session.send(request.prescriber, [head, await _waiting_text(uow, updated)])
+    if reason is not RefuseReason.NO_STOCK:
+        await serve_waiting(session, uow, territory, session.now, session.coordinators,
+                            request.kind)
+
+
+async def ready(session: Session, action: Action, request: EquipmentRequest) -> None:
+    """Offer the pickup date as buttons; opening hours are the place's own."""
+    if not await staff_may(session, request):
+        return
+    if request.status not in (RequestStatus.SENT, RequestStatus.ACCEPTED):
+        _already(session, request)
+        return
+    today = session.now.date()
+    choices = []
+    for offset in range(PICKUP_DAYS):
+        day = today + timedelta(days=offset)
+        label = {0: _("Aujourd'hui"), 1: _("Demain")}.get(offset) or \
+            Msg("{d}", {"d": Day(day)})
+        choices.append(Choice(action_id(Verb.READY_ON, request.id, day.strftime("%Y%m%d")),
+                              label))
+    session.say(_("À partir de quel jour la personne peut-elle venir chercher le matériel "
+                  "de la demande {ref} ?", ref=verbatim(request.reference)),
+                choices=choices, action_menu=True)
+
+
+async def ready_on(session: Session, action: Action, request: EquipmentRequest) -> None:
+    """Ready from the picked day, at the place's opening hours; the prescriber is told."""
+    if not await staff_may(session, request):
+        return
+    uow = session.uow
+    try:
+        day = date(int(action.extra[:4]), int(action.extra[4:6]), int(action.extra[6:]))
+    except ValueError:
+        day = None
+    today = session.now.date()
+    if day is None or not today <= day <= today + PICKUP_HORIZON:
+        session.say(_("Ce bouton n'est plus valable."))
+        return
+    place = await uow.places.get(request.place_id) if request.place_id else None
+    if place is None:  # the place was closed meanwhile
+        session.say(_("Ce bouton n'est plus valable."))
+        return
+    hours = place.opening_hours or "-"
+    if not await uow.requests.set_status(
+        request.id, [RequestStatus.SENT, RequestStatus.ACCEPTED], RequestStatus.READY,
+        session.now, place_id=request.place_id, pickup=(day, hours),
+    ):
+        _already(session, request)
+        return
+    await uow.requests.log(request.id, "ready", session.user.key, place.id,
+                           day.isoformat(), session.now)
+    log.info("request %s ready for pickup", request.reference)
+    updated = await _reload(uow, request)
+    session.say(_("C'est noté : {ref} prêt à retirer à partir du {day}. L'accompagnant·e "
+                  "est prévenu·e.", ref=verbatim(request.reference), day=Day(day)),
+                choices=staff_choices(updated), action_menu=True)
+    session.send(request.prescriber, [_(
+        "Le matériel de la demande {ref} est prêt ! La personne peut venir le chercher à "
+        "partir du {day} à : {place}.\nUne première séance de prise en main lui sera "
+        "proposée sur place.", ref=verbatim(request.reference), day=Day(day),
+        place=place_line(place, _commune_name(session.ctx.territory, place.commune)))])
+
+
+async def handover(session: Session, action: Action, request: EquipmentRequest) -> None:
+    """No equipment without a getting-started session: staff confirm it first."""
+    if not await staff_may(session, request):
+        return
+    if request.status not in SERVING:
+        _already(session, request)
+        return
+    session.say(_("Avant de remettre le matériel de la demande {ref} : au moins une séance "
+                  "de prise en main est-elle réservée ou faite pour la personne ?",
+                  ref=verbatim(request.reference)),
+                choices=[Choice(action_id(Verb.HANDOVER_YES, request.id),
+                                _("Oui, remettre le matériel")),
+                         Choice(action_id(Verb.HANDOVER_NOT_YET, request.id),
+                                _("Pas encore"))],
+                action_menu=True)
+
+
+async def handover_not_yet(session: Session, action: Action,
+                           request: EquipmentRequest) -> None:
+    """No session yet: no handover; point to the workshops."""
+    if not await staff_may(session, request):
+        return
+    session.say(_("Pas de remise sans une première séance de prise en main. Réservez-en "
+                  "une avec la personne, puis touchez de nouveau « remis »."),
+                choices=[Choice("i:workshops", _("Prochains ateliers")),
+                         Choice(action_id(Verb.HANDOVER, request.id),
+                                _("{ref} : remis", ref=verbatim(request.reference)))],
+                action_menu=True)
+
+
+async def handover_yes(session: Session, action: Action,
+                       request: EquipmentRequest) -> None:
+    """Handed over, the getting-started session confirmed by the staff."""
+    if not await staff_may(session, request):
+        return
+    uow = session.uow
+    if not await uow.requests.set_status(request.id, SERVING, RequestStatus.HANDED_OVER,
+                                         session.now, place_id=request.place_id):
+        _already(session, request)
+        return
+    await uow.requests.log(request.id, "handed_over", session.user.key, request.place_id,
+                           "session_confirmed", session.now)
+    log.info("request %s handed over", request.reference)
+    session.say(_("Remise enregistrée pour {ref}. Merci !", ref=verbatim(request.reference)))
+    session.send(request.prescriber, [_(
+        "Le matériel de la demande {ref} a été remis à la personne, avec une séance de "
+        "prise en main. Merci pour votre accompagnement !",
+        ref=verbatim(request.reference))])
+
+
+# --- Prescriber: cancel ---------------------------------------------------------------------
+
+
+async def owner_may(session: Session, request: EquipmentRequest) -> bool:
+    """A prescriber sees and changes only their own requests."""
+    if request.prescriber != session.user.key:
+        log.warning("%s tried to act on request %s of another prescriber",
+                    session.user.key, request.reference)
+        session.say(_("Cette demande n'est pas la vôtre."))
+        return False
+    return True
+
+
+async def cancel(session: Session, action: Action, request: EquipmentRequest) -> None:
+    """Ask for confirmation first: a cancelled request cannot be brought back."""
+    if not await owner_may(session, request):
+        return
+    if not request.is_open:
+        _already(session, request)
+        return
+    session.say(_("Annuler la demande {ref} ? Le matériel réservé sera remis en stock.",
+                  ref=verbatim(request.reference)),
+                choices=[Choice(action_id(Verb.CANCEL_YES, request.id),
+                                _("Oui, annuler {ref}", ref=verbatim(request.reference))),
+                         Choice("rq:mine", _("Non, la garder"))],
+                action_menu=True)
+
+
+async def cancel_yes(session: Session, action: Action, request: EquipmentRequest) -> None:
+    """Cancel, give the reserved unit back, and let it serve the waiting list."""
+    if not await owner_may(session, request):
+        return
+    uow = session.uow
+    if not await uow.requests.set_status(request.id, OPEN, RequestStatus.CANCELLED,
+                                         session.now):
+        _already(session, request)
+        return
+    await uow.requests.log(request.id, "cancelled", session.user.key, request.place_id,
+                           None, session.now)
+    log.info("request %s cancelled by %s", request.reference, session.user.key)
+    session.say(_("La demande {ref} est annulée.", ref=verbatim(request.reference)),
+                choices=[MINE, NEW], action_menu=True)
+    if request.status in SERVING and request.place_id is not None:
+        await uow.catalogue.release(request.place_id, request.kind)
+        for member in await uow.requests.place_staff(request.place_id):
+            session.send(member, [_("La demande {ref} a été annulée par l'accompagnant·e. "
+                                    "Le matériel réservé revient en stock.",
+                                    ref=verbatim(request.reference))])
+        await serve_waiting(session, uow, session.ctx.territory, session.now,
+                            session.coordinators, request.kind)
+
+
+async def _tell_colleagues(session: Session, request: EquipmentRequest, text: Msg) -> None:
+    """The other staff of the place learn that a request was dealt with."""
+    if request.place_id is None:
+        return
+    for member in await session.uow.requests.place_staff(request.place_id):
+        if member != session.user.key:
+            session.send(member, [text])
+
+
+ACTIONS: dict[Verb, Callable[[Session, Action, EquipmentRequest], Awaitable[None]]] = {
+    Verb.ACCEPT: accept,
+    Verb.REFUSE: refuse,
+    Verb.REFUSE_BECAUSE: refuse_because,
+    Verb.READY: ready,
+    Verb.READY_ON: ready_on,
+    Verb.HANDOVER: handover,
+    Verb.HANDOVER_YES: handover_yes,
+    Verb.HANDOVER_NOT_YET: handover_not_yet,
+    Verb.CANCEL: cancel,
+    Verb.CANCEL_YES: cancel_yes,
+}
+
+
+# --- The feature ----------------------------------------------------------------------------
+
+
+def requests_feature(
+    start_flow: StartFlow,
+    territory: Callable[[], Territory],
+    coordinators: Callable[[], Sequence[UserKey]],
+) -> Feature:
+    """The requests feature; the flow starter, territory and coordinators come from ``bot/``
+    (jobs run outside any message, so they cannot read them from a session)."""
+
+    async def act(session: Session, choice_id: str) -> None:
+        """Every ``rq:`` button: menus first, then actions on one request."""
+        match choice_id.split(":"):
+            case ["rq", "new"]:
+                await start(session)
+                return
+            case ["rq", "mine"]:
+                await my_requests(session)
+                return
+            case ["rq", "in"]:
+                await received(session)
+                return
+            case ["rq", "stock"]:
+                await show_stock(session)
+                return
+            case ["rq", "st", kind]:
+                await add_unit(session, kind)
+                return
+        action = parse_action(choice_id)
+        if action is None:
+            session.say(_("Ce bouton n'est plus valable."))
+            return
+        request = await session.uow.requests.get(RequestId(action.request))
+        if request is None:
+            session.say(_("Cette demande n'existe pas."))
+            return
+        handler = ACTIONS[action.verb]
+        await handler(session, action, request)
+
+    async def start(session: Session) -> None:
+        if not is_prescriber(session.user):
+            log.warning("%s tried to request equipment without being a prescriber",
+                        session.user.key)
+            session.say(_not_prescriber())
+            return
+        await start_flow(session, rq.FLOW_NAME)
+
+    # --- Periodic jobs ----------------------------------------------------------------------
+
+    async def waiting_job(storage: Storage, now: datetime) -> int:
+        """Route waiting requests when stock arrived by any way (a safety net)."""
+        async with storage.transaction() as uow:
+            bag = Mailbag()
+            served = await serve_waiting(bag, uow, territory(), now, coordinators())
+            await bag.flush(uow, now)
+        return served
+
+    async def retention_job(storage: Storage, now: datetime) -> int:
+        """Erase first names some months after the handover or the cancellation."""
+        async with storage.transaction() as uow:
+            return await uow.requests.forget_first_names(
+                now - timedelta(days=31 * rq.FIRST_NAME_KEPT_MONTHS))
+
+    return Feature(
+        name="requests",
+        flows=[rq.FLOW],
+        actions={"rq:": act},
+        effects={SubmitRequest: submit},
+        facts={rq.FLOW_NAME: load_facts},
+        jobs=[Job("requests.waiting", timedelta(minutes=10), waiting_job),
+              Job("requests.retention", timedelta(days=1), retention_job)],
+    )
+
+
+def _not_prescriber() -> Msg:
+    return _("Cette fonction est réservée aux accompagnant·es dont l'accès a été validé par la "
+             "coordination.")
+
+
+def _already(session: Session, request: EquipmentRequest) -> None:
+    """The same request acted on twice (two staff members, a double tap): say where it is."""
+    session.say(_("La demande {ref} a déjà été traitée : elle est maintenant {status}.",
+                  ref=verbatim(request.reference),
+                  status=rq.status_text(request, None, None)))
+
+
+async def _reload(uow: UnitOfWork, request: EquipmentRequest) -> EquipmentRequest:
+    fresh = await uow.requests.get(request.id)
+    assert fresh is not None
+    return fresh
+
+
+def _lines(lines: Sequence[Msg]) -> Msg:
+    return Msg("{lines}", {"lines": Lines(tuple(lines))})
+
+
+__all__ = ["Mailbag", "requests_feature", "reserve_route", "serve_waiting"]

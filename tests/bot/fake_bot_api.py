@@ -1,0 +1,436 @@
+"""A local stand-in for Telegram's Bot API server, for end-to-end tests of the Telegram adapter.
+
+It listens on 127.0.0.1 (a random port) and speaks the methods the bot uses with Telegram's
+response shapes: python-telegram-bot posts form-encoded (or multipart, for files) bodies with
+JSON inside some fields, and reads an error only from a non-2xx status, so a flood limit is an
+HTTP 429 whose body carries ``parameters.retry_after``, as Telegram's is.
+
+The test plays the people: :meth:`FakeBotApi.say` and :meth:`FakeBotApi.press` queue updates
+that the bot's long polling (``getUpdates``) collects; everything the bot sends is recorded in
+:attr:`FakeBotApi.sent` and can be awaited with :meth:`FakeBotApi.wait_sent`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from collections import defaultdict, deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+BOT_ID = 7000001
+BOT_USER = {
+    "id": BOT_ID,
+    "is_bot": True,
+    "first_name": "Filière",
+    "username": "filiere_test_bot",
+    "can_join_groups": False,
+    "can_read_all_group_messages": False,
+    "supports_inline_queries": False,
+}
+SENDING = ("sendMessage", "sendDocument", "sendPhoto")
+
+
+@dataclass
+class Sent:
+    """One message the bot sent, as the fake server stored it."""
+
+    method: str
+    chat_id: int
+    message: dict[str, Any]
+    file: bytes | None = None
+
+    @property
+    def message_id(self) -> int:
+        return int(self.message["message_id"])
+
+    @property
+    def text(self) -> str:
+        return str(self.message.get("text") or self.message.get("caption") or "")
+
+    @property
+    def buttons(self) -> list[tuple[str, str]]:
+        """(label, callback data) of the inline keyboard, in order."""
+        markup = self.message.get("reply_markup") or {}
+        return [(b["text"], b["callback_data"]) for row in markup.get("inline_keyboard", [])
+                for b in row]
+
+
+@dataclass
+class Failure:
+    """An error to answer instead of the next calls to a method."""
+
+    status: int
+    times: int
+    description: str
+    retry_after: int | None = None
+
+
+@dataclass
+class FakeBotApi:
+    """The fake server; ``chat_limit`` messages per ``window`` seconds per chat, then 429."""
+
+    token: str
+    chat_limit: int | None = None
+    window: float = 1.0
+    retry_after: int = 1
+    sent: list[Sent] = field(default_factory=list)
+    calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    commands: dict[str | None, list[dict[str, str]]] = field(default_factory=dict)
+    answered: list[str] = field(default_factory=list)
+    blocked: set[int] = field(default_factory=set)
+    webhook: dict[str, Any] | None = None
+    confirmed: int = 0
+    too_many: int = 0
+
+    def __post_init__(self) -> None:
+        self._updates: list[dict[str, Any]] = []
+        self._next_update = 500
+        self._next_message: dict[int, int] = defaultdict(lambda: 100)
+        self._messages: dict[tuple[int, int], dict[str, Any]] = {}
+        self._recent: dict[int, deque[float]] = defaultdict(deque)
+        self._failures: dict[str, list[Failure]] = defaultdict(list)
+        self._changed = asyncio.Condition()
+        self._runner: web.AppRunner | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._closing = False
+        self.port = 0
+
+    # --- life ----------------------------------------------------------------------------------
+
+    async def start(self) -> str:
+        """Listen on 127.0.0.1 and return the root URL (``TELEGRAM_API_BASE_URL``)."""
+        app = web.Application()
+        app.router.add_route("POST", "/bot{token}/{method}", self._dispatch)
+        app.router.add_route("GET", "/bot{token}/{method}", self._dispatch)
+        self._runner = web.AppRunner(app, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        server = site._server
+        assert server is not None
+        self.port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        return self.url
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def stop(self) -> None:
+        """Answer the long polls still waiting, then close."""
+        self._closing = True
+        async with self._changed:
+            self._changed.notify_all()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    # --- what people do ------------------------------------------------------------------------
+
+    def _person(self, user_id: int, lang: str | None, name: str) -> dict[str, Any]:
+        person: dict[str, Any] = {"id": user_id, "is_bot": False, "first_name": name}
+        if lang:
+            person["language_code"] = lang
+        return person
+
+    def update(self, payload: dict[str, Any], update_id: int | None = None) -> int:
+        """Queue a raw update (``update_id`` given to replay an old one); returns its id."""
+        if update_id is None:
+            update_id = self._next_update
+            self._next_update += 1
+        self._updates.append({"update_id": update_id, **payload})
+        self._notify()
+        return update_id
+
+    def message_update(self, user_id: int, text: str, lang: str | None = "fr",
+                       name: str = "Ana") -> dict[str, Any]:
+        message: dict[str, Any] = {
+            "message_id": self._next_message[user_id],
+            "from": self._person(user_id, lang, name),
+            "chat": {"id": user_id, "type": "private", "first_name": name},
+            "date": int(time.time()),
+            "text": text,
+        }
+        self._next_message[user_id] += 1
+        if text.startswith("/"):
+            command = text.split(" ", 1)[0]
+            message["entities"] = [{"type": "bot_command", "offset": 0,
+                                    "length": len(command)}]
+        return {"message": message}
+
+    def say(self, user_id: int, text: str, lang: str | None = "fr", name: str = "Ana") -> int:
+        """The person ``user_id`` types ``text`` in their private chat with the bot."""
+        return self.update(self.message_update(user_id, text, lang, name))
+
+    def press(self, user_id: int, on: Sent, data: str, lang: str | None = "fr") -> int:
+        """The person presses a button whose data is ``data`` on the bot's message ``on``."""
+        message = self._messages.get((on.chat_id, on.message_id), on.message)
+        return self.update({"callback_query": {
+            "id": f"cq{self._next_update}",
+            "from": self._person(user_id, lang, "Ana"),
+            "chat_instance": f"ci{on.chat_id}",
+            "message": message,
+            "data": data,
+        }})
+
+    def fail(self, method: str, status: int, times: int = 1, description: str = "",
+             retry_after: int | None = None) -> None:
+        """Answer the next ``times`` calls to ``method`` with an error."""
+        self._failures[method].append(
+            Failure(status, times, description or f"Error {status}", retry_after)
+        )
+
+    # --- what the test reads -------------------------------------------------------------------
+
+    def to(self, chat_id: int) -> list[Sent]:
+        return [s for s in self.sent if s.chat_id == chat_id]
+
+    async def wait_sent(self, chat_id: int, count: int, within: float = 10.0) -> list[Sent]:
+        """Wait until ``count`` messages in all were sent to ``chat_id``; return them all."""
+        async with asyncio.timeout(within):
+            async with self._changed:
+                await self._changed.wait_for(lambda: len(self.to(chat_id)) >= count)
+        return self.to(chat_id)
+
+    async def wait_until(self, predicate: Any, within: float = 10.0) -> None:
+        async with asyncio.timeout(within):
+            async with self._changed:
+                await self._changed.wait_for(predicate)
+
+    def stored(self, sent: Sent) -> dict[str, Any]:
+        """The message as it stands now (after the bot's edits)."""
+        return self._messages[(sent.chat_id, sent.message_id)]
+
+    def _notify(self) -> None:
+        async def notify() -> None:
+            async with self._changed:
+                self._changed.notify_all()
+
+        task = asyncio.get_running_loop().create_task(notify())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # --- the server ----------------------------------------------------------------------------
+
+    async def _params(self, request: web.Request) -> tuple[dict[str, Any], dict[str, Any]]:
+        params: dict[str, Any] = {}
+        files: dict[str, Any] = {}
+        if request.content_type == "application/json":
+            params = await request.json()
+            return params, files
+        form = await request.post()
+        for key, value in form.items():
+            if isinstance(value, web.FileField):
+                files[key] = {"data": value.file.read(), "filename": value.filename,
+                              "mime": value.content_type}
+            else:
+                params[key] = value
+        for key, value in list(params.items()):
+            if isinstance(value, str) and value.startswith("attach://"):
+                files[key] = files.pop(value.removeprefix("attach://"))
+                del params[key]
+        return params, files
+
+    @staticmethod
+    def _json(value: Any) -> Any:
+        if isinstance(value, str):
+            try:
+                return json.loads(value)
+            except ValueError:
+                return value
+        return value
+
+    def _error(self, status: int, description: str,
+               retry_after: int | None = None) -> web.Response:
+        body: dict[str, Any] = {"ok": False, "error_code": status, "description": description}
+        if retry_after is not None:
+            body["parameters"] = {"retry_after": retry_after}
+        return web.json_response(body, status=status)
+
+    async def _dispatch(self, request: web.Request) -> web.StreamResponse:
+        if request.match_info["token"] != self.token:
+            return self._error(401, "Unauthorized")
+        method = request.match_info["method"]
+        params, files = await self._params(request)
+        self.calls.append((method, params))
+        self._notify()
+        queued = self._failures.get(method)
+        if queued:
+            failure = queued[0]
+            failure.times -= 1
+            if failure.times <= 0:
+                queued.pop(0)
+            return self._error(failure.status, failure.description, failure.retry_after)
+        handler = getattr(self, f"_m_{method}", None)
+        if handler is None:
+            return self._error(404, "Not Found: method not found")
+        try:
+            result = await handler(params, files)
+        except _ApiError as exc:
+            return self._error(exc.status, exc.description, exc.retry_after)
+        self._notify()
+        return web.json_response({"ok": True, "result": result})
+
+    # --- methods -------------------------------------------------------------------------------
+
+    async def _m_getMe(self, params: dict[str, Any], files: dict[str, Any]) -> Any:
+        return BOT_USER
+
+    async def _m_getUpdates(self, params: dict[str, Any], files: dict[str, Any]) -> Any:
+        if self.webhook is not None:
+            raise _ApiError(409, "Conflict: can't use getUpdates method while webhook is active")
+        offset = int(params.get("offset") or 0)
+        timeout = float(self._json(params.get("timeout")) or 0)
+        if offset:
+            self.confirmed = max(self.confirmed, offset)
+            self._updates = [u for u in self._updates if u["update_id"] >= offset]
+        if not self._updates and timeout:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(timeout), self._changed:
+                    await self._changed.wait_for(lambda: bool(self._updates) or self._closing)
+        limit = int(params.get("limit") or 100)
+        return self._updates[:limit]
+
+    async def _m_setWebhook(self, params: dict[str, Any], files: dict[str, Any]) -> Any:
+        self.webhook = dict(params)
+        return True
+
+    async def _m_deleteWebhook(self, params: dict[str, Any], files: dict[str, Any]) -> Any:
+        self.webhook = None
+        if str(params.get("drop_pending_updates")).lower() == "true":
+            self._updates.clear()
+        return True
+
+    async def _m_setMyCommands(self, params: dict[str, Any], files: dict[str, Any]) -> Any:
+        self.commands[params.get("language_code") or None] = self._json(params["commands"])
+        return True
+
+    async def _m_answerCallbackQuery(self, params: dict[str, Any],
+                                     files: dict[str, Any]) -> Any:
+        self.answered.append(str(params["callback_query_id"]))
+        return True
+
+    def _flood(self, chat_id: int) -> None:
+        if chat_id in self.blocked:
+            raise _ApiError(403, "Forbidden: bot was blocked by the user")
+        if self.chat_limit is None:
+            return
+        now = time.monotonic()
+        recent = self._recent[chat_id]
+        while recent and now - recent[0] > self.window:
+            recent.popleft()
+        if len(recent) >= self.chat_limit:
+            self.too_many += 1
+            raise _ApiError(429, f"Too Many Requests: retry after {self.retry_after}",
+                            self.retry_after)
+        recent.append(now)
+
+    def _new_message(self, chat_id: int, params: dict[str, Any]) -> dict[str, Any]:
+        message: dict[str, Any] = {
+            "message_id": self._next_message[chat_id],
+            "from": BOT_USER,
+            "chat": {"id": chat_id, "type": "private", "first_name": "Ana"},
+            "date": int(time.time()),
+        }
+        self._next_message[chat_id] += 1
+        markup = self._json(params.get("reply_markup"))
+        if markup:
+            for row in markup.get("inline_keyboard", []):
+                for button in row:
+                    if len(button.get("callback_data", "").encode()) > 64:
+                        raise _ApiError(400, "Bad Request: BUTTON_DATA_INVALID")
+            message["reply_markup"] = markup
+        return message
+
+    def _record(self, method: str, chat_id: int, message: dict[str, Any],
+                data: bytes | None = None) -> dict[str, Any]:
+        self._messages[(chat_id, message["message_id"])] = message
+        self.sent.append(Sent(method, chat_id, message, data))
+        return message
+
+    async def _m_sendMessage(self, params: dict[str, Any], files: dict[str, Any]) -> Any:
+        chat_id = int(params["chat_id"])
+        text = str(params.get("text", ""))
+        if not text.strip():
+            raise _ApiError(400, "Bad Request: message text is empty")
+        if len(text.encode("utf-16-le")) // 2 > 4096:
+            raise _ApiError(400, "Bad Request: message is too long")
+        self._flood(chat_id)
+        message = self._new_message(chat_id, params)
+        message["text"] = text
+        return self._record("sendMessage", chat_id, message)
+
+    def _caption(self, params: dict[str, Any], message: dict[str, Any]) -> None:
+        caption = params.get("caption")
+        if caption:
+            if len(str(caption).encode("utf-16-le")) // 2 > 1024:
+                raise _ApiError(400, "Bad Request: message caption is too long")
+            message["caption"] = caption
+
+    async def _m_sendDocument(self, params: dict[str, Any], files: dict[str, Any]) -> Any:
+        chat_id = int(params["chat_id"])
+        upload = files.get("document")
+        if upload is None:
+            raise _ApiError(400, "Bad Request: there is no document in the request")
+        self._flood(chat_id)
+        message = self._new_message(chat_id, params)
+        self._caption(params, message)
+        number = message["message_id"]
+        message["document"] = {"file_id": f"doc{chat_id}-{number}",
+                               "file_unique_id": f"udoc{chat_id}-{number}",
+                               "file_name": upload["filename"], "mime_type": upload["mime"],
+                               "file_size": len(upload["data"])}
+        return self._record("sendDocument", chat_id, message, upload["data"])
+
+    async def _m_sendPhoto(self, params: dict[str, Any], files: dict[str, Any]) -> Any:
+        chat_id = int(params["chat_id"])
+        upload = files.get("photo")
+        if upload is None:
+            raise _ApiError(400, "Bad Request: there is no photo in the request")
+        self._flood(chat_id)
+        message = self._new_message(chat_id, params)
+        self._caption(params, message)
+        number = message["message_id"]
+        message["photo"] = [{"file_id": f"ph{chat_id}-{number}",
+                             "file_unique_id": f"uph{chat_id}-{number}",
+                             "width": 90, "height": 90, "file_size": len(upload["data"])}]
+        return self._record("sendPhoto", chat_id, message, upload["data"])
+
+    def _target(self, params: dict[str, Any]) -> dict[str, Any]:
+        key = (int(params["chat_id"]), int(params["message_id"]))
+        if key not in self._messages:
+            raise _ApiError(400, "Bad Request: message to edit not found")
+        return self._messages[key]
+
+    async def _m_editMessageText(self, params: dict[str, Any], files: dict[str, Any]) -> Any:
+        message = self._target(params)
+        message["text"] = str(params["text"])
+        markup = self._json(params.get("reply_markup"))
+        if markup:
+            message["reply_markup"] = markup
+        else:
+            message.pop("reply_markup", None)
+        message["edit_date"] = int(time.time())
+        return message
+
+    async def _m_editMessageReplyMarkup(self, params: dict[str, Any],
+                                        files: dict[str, Any]) -> Any:
+        message = self._target(params)
+        markup = self._json(params.get("reply_markup"))
+        if markup:
+            message["reply_markup"] = markup
+        else:
+            message.pop("reply_markup", None)
+        message["edit_date"] = int(time.time())
+        return message
+
+
+class _ApiError(Exception):
+    def __init__(self, status: int, description: str, retry_after: int | None = None) -> None:
+        super().__init__(description)
+        self.status = status
+        self.description = description
+        self.retry_after = retry_after

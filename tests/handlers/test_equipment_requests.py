@@ -1,0 +1,524 @@
+"""Prescribers request equipment: the conversation, the routing, the place's actions, and the
+prescriber told at every step. Transcripts through the console-style ``Chat``.
+
+Demo places (ids in insertion order): Centre de ressources de Veynes (hub, covers Buëch-Dévoluy
+and Sisteronais; 6 laptops), Pôle de coordination de Gap (hub, covers Gap and Champsaur...; 4
+laptops), médiathèque de Briançon (relay; 2 laptops), France Services de Laragne-Montéglin
+(relay; 1 laptop), MJC d'Embrun (relay, covers Guillestrois; no stock).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from bot.i18n import Rendered
+from flows.messages import Incoming, UserKey
+from flows.records import PlaceId, RequestStatus, Role
+from tests.support import Chat, Clock, make_chat, texts
+
+VEYNES = "Centre de ressources de Veynes"
+GAP = "Pôle de coordination départemental (Gap)"
+LARAGNE = "France Services de Laragne-Montéglin"
+EMBRUN = "Point relais d'Embrun (MJC)"
+
+ACCESS = ["menu", "1", "{role}", "CCAS de Veynes", "3 rue de la Gare", "veynes",
+          "Ana Martin", "Conseillère sociale", "06 12 34 56 78", "1"]
+
+
+def answers(commune: str = "veynes", kind: str = "Ordinateur portable",
+            first_name: str = "Léa") -> list[str]:
+    """The answers of a whole request, summary confirmed: needs "démarches" and "appels
+    vidéo", on RSA, income skipped, no internet at home, 18 to 25 years old."""
+    return ["1, 4", "4", "Passer", commune, kind, "2", first_name, "2", "1"]
+
+
+async def place_id(chat: Chat, name: str) -> PlaceId:
+    async with chat.app.storage.transaction() as uow:
+        return next(p.id for p in await uow.places.all() if p.name == name)
+
+
+async def approve(chat: Chat, who: str, role: Role | None, place: str | None = None) -> None:
+    """An approved professional, attached to a place (the access path is tested apart)."""
+    pid = await place_id(chat, place) if place else None
+    async with chat.app.storage.transaction() as uow:
+        key = UserKey(f"cli:{who}")
+        await uow.users.create(key, "fr", chat.clock())
+        await uow.users.set_role(key, role, pid)
+
+
+async def set_stock(chat: Chat, kind: str, units: dict[str, int]) -> None:
+    """Set the units of ``kind`` at the named places and none anywhere else."""
+    ids = {name: await place_id(chat, name) for name in units}
+    async with chat.app.storage.transaction() as uow:
+        await uow.conn.execute("UPDATE stock SET available = 0 WHERE kind = ?", (kind,))
+        for name, n in units.items():
+            await uow.catalogue.add_stock(ids[name], kind, n)
+
+
+async def stock_at(chat: Chat, name: str, kind: str = "laptop") -> int:
+    pid = await place_id(chat, name)
+    async with chat.app.storage.transaction() as uow:
+        return await uow.catalogue.available(pid, kind)
+
+
+async def requests(chat: Chat) -> list[tuple[str, RequestStatus, PlaceId | None]]:
+    async with chat.app.storage.transaction() as uow:
+        found = []
+        for who in ("ana", "bea"):
+            found += await uow.requests.of_prescriber(UserKey(f"cli:{who}"), 50)
+    return sorted((r.reference, r.status, r.place_id) for r in found)
+
+
+async def ask(chat: Chat, who: str, commune: str = "veynes", kind: str = "Ordinateur portable",
+              first_name: str = "Léa") -> list[Rendered]:
+    """``who`` asks for equipment from the menu button to the confirmed summary."""
+    sent = await chat.say(who, choice="rq:new")
+    return sent + await chat.script(who, *answers(commune, kind, first_name))
+
+
+@pytest.fixture
+async def network(chat: Chat) -> Chat:
+    """Ana and Bea are prescribers without a place; Vic works at Veynes, Gus at Gap."""
+    await approve(chat, "ana", Role.PRESCRIBER)
+    await approve(chat, "bea", Role.PRESCRIBER)
+    await approve(chat, "vic", Role.PLACE_STAFF, VEYNES)
+    await approve(chat, "gus", Role.PLACE_STAFF, GAP)
+    return chat
+
+
+# --- The whole path ----------------------------------------------------------------------------
+
+
+async def test_whole_path_from_access_to_handover_with_every_notification(chat: Chat):
+    """Approval attaches accounts to places; request, routing, accept, ready, handed over."""
+    await chat.script("ana", *[line.format(role="1") for line in ACCESS])
+    sent = await chat.say("coord", choice="acc:ok:1")
+    assert "rattacher ce compte" in texts(sent, "coord")
+    labels = [label for _, label in sent[0].choices]
+    assert labels[-1] == "Aucun lieu" and VEYNES in labels  # relay and hub places, nearest
+    assert "Atelier de reconditionnement" not in " ".join(labels)  # not for a prescriber
+    sent = await chat.say("coord", "Aucun lieu")  # answered by label, from the last menu
+    assert "sans lieu de rattachement" in texts(sent, "coord")
+
+    await chat.script("vic", *[line.format(role="2") for line in ACCESS])
+    await chat.say("coord", choice="acc:ok:2")
+    sent = await chat.say("coord", VEYNES)
+    assert f"rattaché à : {VEYNES}" in texts(sent, "coord")
+    assert f"rattaché au lieu : {VEYNES}" in texts(sent, "vic")
+
+    # Ana asks from the professional space.
+    sent = await chat.script("ana", "menu", "1")
+    assert "Demander du matériel" in texts(sent, "ana") and "Mes demandes" in texts(sent, "ana")
+    sent = await chat.say("ana", "Demander du matériel")
+    assert "Pour quoi la personne a-t-elle besoin" in texts(sent, "ana")
+    sent = await chat.script("ana", *answers()[:4])
+    catalogue = texts(sent, "ana")
+    assert "Ordinateur portable : Pour tout faire" in catalogue
+    assert "1,00\u00a0€ (prix symbolique)" in catalogue
+    assert f"disponible : {VEYNES} (dans sa commune)" in catalogue
+    sent = await chat.script("ana", *answers()[4:8])
+    assert "Pas de nom de famille, aucun document" in texts(sent, "ana")
+    assert "Vérifiez avant d'envoyer" in texts(sent, "ana")
+    before = await stock_at(chat, VEYNES)
+    sent = await chat.say("ana", "1")  # Confirmer
+    told = texts(sent, "ana")
+    assert "Demande DEM-2026-0001 enregistrée" in told
+    assert f"à : {VEYNES}, Avenue des Martinets, Veynes" in told
+    assert "Pourquoi ce lieu : c'est un lieu de sa commune" in told
+    assert "Besoin de connexion internet signalé" in told
+    assert await stock_at(chat, VEYNES) == before - 1  # reserved
+    notice = texts(sent, "vic")
+    assert "Demande DEM-2026-0001 pour votre lieu" in notice
+    assert "Léa, 18 à 25 ans, habite Veynes" in notice
+    assert "besoin de connexion à prévoir" in notice
+    assert "Demandée par : CCAS de Veynes" in notice
+    assert "Martin" not in notice  # the prescriber's surname is not the beneficiary's data
+
+    sent = await chat.say("vic", "Accepter DEM-2026-0001")
+    assert "acceptée" in texts(sent, "vic")
+    assert f"{VEYNES} a accepté la demande DEM-2026-0001" in texts(sent, "ana")
+
+    sent = await chat.say("vic", "DEM-2026-0001 : prêt à retirer")
+    assert "À partir de quel jour" in texts(sent, "vic")
+    sent = await chat.say("vic", "Demain")
+    assert "prêt à retirer à partir du mardi 24 novembre 2026" in texts(sent, "vic")
+    ready = texts(sent, "ana")
+    assert "est prêt" in ready and "mardi 24 novembre 2026" in ready
+    assert "mar.-ven. 9 h-12 h, 14 h-17 h" in ready
+
+    sent = await chat.say("vic", "DEM-2026-0001 : remis")
+    assert "séance de prise en main est-elle réservée ou faite" in texts(sent, "vic")
+    sent = await chat.say("vic", "Pas encore")
+    assert "Pas de remise sans une première séance" in texts(sent, "vic")
+    assert texts(sent, "ana") == ""
+    await chat.say("vic", "DEM-2026-0001 : remis")
+    sent = await chat.say("vic", "Oui, remettre le matériel")
+    assert "Remise enregistrée" in texts(sent, "vic")
+    assert "a été remis à la personne" in texts(sent, "ana")
+    assert await stock_at(chat, VEYNES) == before - 1  # handed over: the unit is gone
+
+    sent = await chat.say("ana", choice="rq:mine")
+    mine = texts(sent, "ana")
+    assert "DEM-2026-0001 : Ordinateur portable pour Léa, 18 à 25 ans — remise" in mine
+    assert "Annuler DEM-2026-0001" not in mine
+
+
+async def test_the_prescriber_follows_each_status_in_my_requests(network: Chat):
+    chat = network
+    await set_stock(chat, "laptop", {VEYNES: 1})
+    await ask(chat, "ana")
+    await ask(chat, "ana", first_name="Passer")  # no stock left: waiting list
+    sent = await chat.say("ana", choice="rq:mine")
+    mine = texts(sent, "ana")
+    assert "DEM-2026-0002 : Ordinateur portable pour 18 à 25 ans — sur liste d'attente " \
+           "(position 1)" in mine
+    assert f"DEM-2026-0001 : Ordinateur portable pour Léa, 18 à 25 ans — envoyée à {VEYNES}" \
+           in mine
+    await chat.say("vic", choice="rq:ok:1")
+    sent = await chat.say("ana", choice="rq:mine")
+    assert f"acceptée par {VEYNES}" in texts(sent, "ana")
+
+
+# --- Routing, rule by rule ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("own_place", "commune", "kind", "place", "why"),
+    [
+        (LARAGNE, "gap", "Ordinateur portable", LARAGNE, "c'est votre structure"),
+        (None, "veynes", "Ordinateur portable", VEYNES, "c'est un lieu de sa commune"),
+        (None, "serres", "Ordinateur portable", LARAGNE,
+         "c'est le lieu le plus proche, dans son intercommunalité"),
+        (None, "sisteron", "Ordinateur fixe complet", VEYNES,
+         "c'est le lieu qui dessert son intercommunalité"),
+        (None, "saint-bonnet", "Ordinateur portable", GAP,
+         "c'est le lieu qui dessert son intercommunalité"),
+    ],
+    ids=["own-structure", "same-commune", "same-epci", "covering-hub", "covering-hub-2"],
+)
+async def test_routing_rules_one_by_one(chat: Chat, own_place, commune, kind, place, why):
+    await approve(chat, "ana", Role.PRESCRIBER, own_place)
+    sent = await ask(chat, "ana", commune=commune, kind=kind)
+    told = texts(sent, "ana")
+    assert f"à : {place}," in told
+    assert f"Pourquoi ce lieu : {why}" in told
+
+
+async def test_without_stock_in_reach_the_request_waits_with_its_position(network: Chat):
+    chat = network
+    sent = await chat.say("ana", choice="rq:new")
+    sent = await chat.script("ana", *answers("guillestre")[:4])
+    assert "pas en stock près de chez elle : liste d'attente" in texts(sent, "ana")
+    sent = await chat.script("ana", *answers("guillestre")[4:])
+    assert "sur liste d'attente, en position 1" in texts(sent, "ana")
+    sent = await ask(chat, "bea", "guillestre")
+    assert "en position 2" in texts(sent, "bea")
+    assert [m.to for m in sent if "pour votre lieu" in m.text] == []  # no place bothered
+    assert [s for _, s, _ in await requests(chat)] == [RequestStatus.WAITING] * 2
+
+
+async def test_stock_arriving_routes_the_waiting_list_first_come_first_served(network: Chat):
+    chat = network
+    await approve(chat, "eve", Role.PLACE_STAFF, EMBRUN)
+    await ask(chat, "ana", "guillestre")
+    await ask(chat, "bea", "guillestre")
+    sent = await chat.say("eve", choice="rq:stock")
+    assert "Ordinateur portable : 0" in texts(sent, "eve")
+    sent = await chat.say("eve", "+1 Ordinateur portable")
+    arrived = texts(sent, "ana")
+    assert "Du matériel est arrivé pour la demande DEM-2026-0001" in arrived
+    assert f"à : {EMBRUN}" in arrived
+    assert "Demande DEM-2026-0001 pour votre lieu" in texts(sent, "eve")
+    assert "Ordinateur portable disponibles : 0" in texts(sent, "eve")  # reserved at once
+    assert texts(sent, "bea") == ""
+    sent = await chat.say("bea", choice="rq:mine")
+    assert "sur liste d'attente (position 1)" in texts(sent, "bea")
+
+
+async def test_the_periodic_job_routes_waiting_requests_when_stock_came_another_way(
+    network: Chat,
+):
+    chat = network
+    await ask(chat, "ana", "guillestre")
+    embrun = await place_id(chat, EMBRUN)
+    async with chat.app.storage.transaction() as uow:  # e.g. a reconditioned lot
+        await uow.catalogue.add_stock(embrun, "laptop", 1)
+    job = next(j for j in chat.app.core.jobs if j.name == "requests.waiting")
+    assert await chat.app.core.run_job(job) == 1
+    await chat.app.dispatcher.drain()
+    assert "Du matériel est arrivé pour la demande DEM-2026-0001" in texts(
+        chat.recorder.sent, "ana")
+    assert [s for _, s, _ in await requests(chat)] == [RequestStatus.SENT]
+    assert await chat.app.core.run_job(job) == 0  # nothing left to route
+
+
+# --- The race for the last item ----------------------------------------------------------------
+
+
+async def test_two_prescribers_racing_for_the_last_laptop_get_one_reservation_and_one_wait(
+    db_path: Path, clock: Clock,
+):
+    """Two bot processes on one database file confirm at the same moment."""
+    first = await make_chat(db_path, clock)
+    second = await make_chat(db_path, clock)
+    try:
+        await approve(first, "ana", Role.PRESCRIBER)
+        await approve(first, "bea", Role.PRESCRIBER)
+        await set_stock(first, "laptop", {LARAGNE: 1})
+        for who in ("ana", "bea"):
+            await first.say(who, choice="rq:new")
+            sent = await first.script(who, *answers("laragne")[:-1])
+            assert "Vérifiez avant d'envoyer" in texts(sent, who)
+        await asyncio.gather(
+            first.app.core.handle(Incoming(UserKey("cli:ana"), "1")),
+            second.app.core.handle(Incoming(UserKey("cli:bea"), "1")),
+        )
+        found = await requests(first)
+        assert sorted(s for _, s, _ in found) == [RequestStatus.SENT, RequestStatus.WAITING]
+        assert await stock_at(first, LARAGNE) == 0
+        await first.app.dispatcher.drain()
+        await second.app.dispatcher.drain()
+        told = texts(first.recorder.sent + second.recorder.sent)
+        assert told.count("Matériel réservé") == 1
+        assert told.count("sur liste d'attente, en position 1") == 1
+    finally:
+        await second.app.close()
+        await first.app.close()
+
+
+async def test_concurrent_tasks_on_one_bot_never_reserve_more_than_the_stock(network: Chat):
+    chat = network
+    await set_stock(chat, "laptop", {LARAGNE: 2})
+    people = ["ana", "bea", "cid", "dan", "eli"]
+    for who in people[2:]:
+        await approve(chat, who, Role.PRESCRIBER)
+    for who in people:
+        await chat.say(who, choice="rq:new")
+        await chat.script(who, *answers("laragne")[:-1])
+    await asyncio.gather(*(chat.app.core.handle(Incoming(UserKey(f"cli:{who}"), "1"))
+                           for who in people))
+    async with chat.app.storage.transaction() as uow:
+        statuses = [r.status for who in people
+                    for r in await uow.requests.of_prescriber(UserKey(f"cli:{who}"), 5)]
+    assert sorted(statuses) == [RequestStatus.SENT] * 2 + [RequestStatus.WAITING] * 3
+    assert await stock_at(chat, LARAGNE) == 0
+
+
+# --- Refusals and bad input --------------------------------------------------------------------
+
+
+async def test_a_user_who_is_not_an_approved_prescriber_cannot_request(network: Chat):
+    chat = network
+    for who in ("mallory", "vic"):  # a stranger, and place staff
+        sent = await chat.say(who, choice="rq:new")
+        assert "réservée aux accompagnant·es" in texts(sent, who)
+        sent = await chat.say(who, choice="rq:mine")
+        assert "réservée aux accompagnant·es" in texts(sent, who)
+    sent = await chat.script("mallory", "menu", "1")
+    assert "Demander du matériel" not in texts(sent, "mallory")
+
+
+async def test_a_prescriber_whose_access_is_revoked_mid_conversation_sends_nothing(
+    network: Chat,
+):
+    chat = network
+    await chat.say("ana", choice="rq:new")
+    await chat.script("ana", *answers()[:-1])
+    await approve(chat, "ana", None)  # the role is withdrawn
+    before = await stock_at(chat, VEYNES)
+    sent = await chat.say("ana", "1")
+    assert "réservée aux accompagnant·es" in texts(sent, "ana")
+    assert await requests(chat) == [] and await stock_at(chat, VEYNES) == before
+
+
+async def test_a_prescriber_sees_and_cancels_only_their_own_requests(network: Chat):
+    chat = network
+    await ask(chat, "ana")
+    sent = await chat.say("bea", choice="rq:mine")
+    assert "DEM-2026-0001" not in texts(sent, "bea")
+    for choice in ("rq:cx:1", "rq:cy:1"):
+        sent = await chat.say("bea", choice=choice)
+        assert "n'est pas la vôtre" in texts(sent, "bea")
+    assert [s for _, s, _ in await requests(chat)] == [RequestStatus.SENT]
+
+
+async def test_place_staff_see_and_act_only_on_requests_routed_to_their_place(network: Chat):
+    chat = network
+    await ask(chat, "ana")  # Veynes
+    sent = await chat.say("gus", choice="rq:in")
+    assert "DEM-2026-0001" not in texts(sent, "gus")
+    assert "Aucune demande en cours" in texts(sent, "gus")
+    for who in ("gus", "bea", "ana"):  # staff of Gap, a prescriber, the requester herself
+        sent = await chat.say(who, choice="rq:ok:1")
+        assert "n'est pas (ou plus) adressée à votre lieu" in texts(sent, who)
+    sent = await chat.say("vic", choice="rq:in")
+    assert "DEM-2026-0001" in texts(sent, "vic") and "Accepter DEM-2026-0001" in texts(sent)
+    assert [s for _, s, _ in await requests(chat)] == [RequestStatus.SENT]
+
+
+async def test_a_request_acted_on_twice_by_two_staff_members_changes_once(network: Chat):
+    chat = network
+    await approve(chat, "val", Role.PLACE_STAFF, VEYNES)
+    sent = await ask(chat, "ana")
+    assert "pour votre lieu" in texts(sent, "vic") and "pour votre lieu" in texts(sent, "val")
+    before = len(chat.recorder.sent)
+    await asyncio.gather(  # both tap "Accepter" at the same moment
+        chat.app.core.handle(Incoming(UserKey("cli:vic"), choice="rq:ok:1")),
+        chat.app.core.handle(Incoming(UserKey("cli:val"), choice="rq:ok:1")),
+    )
+    await chat.app.dispatcher.drain()
+    sent = chat.recorder.sent[before:]
+    staff = texts(sent, "vic") + texts(sent, "val")
+    assert staff.count("Demande DEM-2026-0001 acceptée.") == 1
+    assert staff.count("a déjà été traitée : elle est maintenant acceptée") == 1
+    assert staff.count("acceptée par un·e collègue") == 1
+    assert texts(sent, "ana").count("a accepté la demande DEM-2026-0001") == 1  # told once
+    await chat.say("vic", choice="rq:hy:1")
+    sent = await chat.say("val", choice="rq:hy:1")
+    assert "déjà été traitée" in texts(sent, "val") and texts(sent, "ana") == ""
+
+
+async def test_a_refused_request_goes_to_the_next_place_and_the_prescriber_is_told(
+    network: Chat,
+):
+    chat = network
+    await approve(chat, "leo", Role.PLACE_STAFF, LARAGNE)
+    sent = await ask(chat, "ana", "serres")
+    assert f"à : {LARAGNE}" in texts(sent, "ana")
+    sent = await chat.say("leo", choice="rq:no:1")
+    assert "Pourquoi refuser" in texts(sent, "leo")
+    sent = await chat.say("leo", "Plus ce matériel en stock")
+    assert "refusée" in texts(sent, "leo")
+    told = texts(sent, "ana")
+    assert f"{LARAGNE} ne peut pas servir la demande DEM-2026-0001" in told
+    assert f"à : {VEYNES}" in told and "dessert son intercommunalité" in told
+    assert "Demande DEM-2026-0001 pour votre lieu" in texts(sent, "vic")
+    assert await stock_at(chat, LARAGNE) == 0  # the place said it has none: trusted
+    sent = await chat.say("leo", choice="rq:ok:1")  # too late: it is not theirs any more
+    assert "n'est pas (ou plus) adressée à votre lieu" in texts(sent, "leo")
+    # Refused by Veynes too: nothing else in reach, the request waits (never back to Laragne).
+    await chat.say("vic", choice="rq:ok:1")
+    sent = await chat.say("vic", choice="rq:nr:1:far")
+    assert "sur liste d'attente" in texts(sent, "ana")
+    assert await stock_at(chat, VEYNES) == 6  # the unit went back
+    sent = await chat.say("leo", choice="rq:st:laptop")  # Laragne refused it: not for them
+    assert "Du matériel est arrivé" not in texts(sent, "ana")
+    assert [s for _, s, _ in await requests(chat)] == [RequestStatus.WAITING]
+
+
+async def test_the_prescriber_cancels_and_the_unit_serves_the_waiting_list(network: Chat):
+    chat = network
+    await set_stock(chat, "laptop", {VEYNES: 1})
+    await ask(chat, "ana")
+    await ask(chat, "bea")  # waits for the same last laptop
+    sent = await chat.say("ana", choice="rq:mine")
+    assert "Annuler DEM-2026-0001" in texts(sent, "ana")
+    sent = await chat.say("ana", "Annuler DEM-2026-0001")
+    assert "Le matériel réservé sera remis en stock" in texts(sent, "ana")
+    sent = await chat.say("ana", "Oui, annuler DEM-2026-0001")
+    assert "La demande DEM-2026-0001 est annulée" in texts(sent, "ana")
+    assert "annulée par l'accompagnant·e" in texts(sent, "vic")
+    assert "Du matériel est arrivé pour la demande DEM-2026-0002" in texts(sent, "bea")
+    assert "Demande DEM-2026-0002 pour votre lieu" in texts(sent, "vic")
+    sent = await chat.say("ana", choice="rq:cy:1")
+    assert "déjà été traitée : elle est maintenant annulée" in texts(sent, "ana")
+    assert await requests(chat) == [
+        ("DEM-2026-0001", RequestStatus.CANCELLED, await place_id(chat, VEYNES)),
+        ("DEM-2026-0002", RequestStatus.SENT, await place_id(chat, VEYNES)),
+    ]
+
+
+async def test_an_unknown_commune_is_asked_again(network: Chat):
+    chat = network
+    await chat.say("ana", choice="rq:new")
+    await chat.script("ana", *answers()[:3])
+    sent = await chat.say("ana", "Xyzzyville")
+    assert "Je ne connais pas cette commune" in texts(sent, "ana")
+    sent = await chat.say("ana", "veynes")
+    assert "Quel matériel choisissez-vous" in texts(sent, "ana")
+
+
+async def test_postal_code_05000_asks_which_commune(network: Chat):
+    chat = network
+    await chat.say("ana", choice="rq:new")
+    await chat.script("ana", *answers()[:3])
+    sent = await chat.say("ana", "05000")
+    assert "Plusieurs communes correspondent" in texts(sent, "ana")
+    labels = [label for _, label in sent[0].choices]
+    assert "Gap (05000)" in labels and "La Freissinouse (05000)" in labels
+    sent = await chat.say("ana", "Gap (05000)")
+    assert f"disponible : {GAP} (dans sa commune)" in texts(sent, "ana")
+
+
+async def test_a_commune_outside_the_territory_is_refused(network: Chat):
+    chat = network
+    await chat.say("ana", choice="rq:new")
+    await chat.script("ana", *answers()[:3])
+    sent = await chat.say("ana", "38000")
+    assert "n'est pas sur le territoire du réseau" in texts(sent, "ana")
+    assert "Dans quelle commune vit la personne" in texts(sent, "ana")
+
+
+async def test_an_empty_need_list_is_refused(network: Chat):
+    chat = network
+    await chat.say("ana", choice="rq:new")
+    sent = await chat.say("ana", choice="done")
+    assert "Choisissez au moins une proposition" in texts(sent, "ana")
+    sent = await chat.say("ana", "Valider")
+    assert "Choisissez au moins une proposition" in texts(sent, "ana")
+
+
+async def test_a_surname_is_refused_but_initials_are_welcome(network: Chat):
+    chat = network
+    await chat.say("ana", choice="rq:new")
+    await chat.script("ana", *answers()[:6])
+    sent = await chat.say("ana", "Léa Martin")
+    assert "sans nom de famille" in texts(sent, "ana")
+    sent = await chat.say("ana", "L. M.")
+    assert "Sa tranche d'âge" in texts(sent, "ana")
+
+
+async def test_a_cancelled_conversation_stores_and_reserves_nothing(network: Chat):
+    chat = network
+    before = await stock_at(chat, VEYNES)
+    await chat.say("ana", choice="rq:new")
+    await chat.script("ana", *answers()[:6])
+    sent = await chat.say("ana", "annuler")
+    assert "C'est annulé. Rien n'a été enregistré." in texts(sent, "ana")
+    assert await requests(chat) == [] and await stock_at(chat, VEYNES) == before
+
+
+async def test_an_expired_conversation_stores_and_reserves_nothing(network: Chat):
+    chat = network
+    before = await stock_at(chat, VEYNES)
+    await chat.say("ana", choice="rq:new")
+    await chat.script("ana", *answers()[:-1])  # at the summary
+    chat.clock.advance(hours=25)
+    sent = await chat.say("ana", "1")
+    assert "a expiré" in texts(sent, "ana")
+    assert await requests(chat) == [] and await stock_at(chat, VEYNES) == before
+
+
+async def test_a_forged_or_stale_button_is_refused(network: Chat):
+    chat = network
+    for forged in ("rq:ok:x", "rq:zz:1", "rq:nr:1:bribe", "rq:ok:1:extra", "rq:rdd:1:2026"):
+        sent = await chat.say("vic", choice=forged)
+        assert "Ce bouton n'est plus valable" in texts(sent, "vic")
+    sent = await chat.say("vic", choice="rq:ok:999")
+    assert "Cette demande n'existe pas" in texts(sent, "vic")
+
+
+async def test_the_first_name_is_erased_months_after_the_end(network: Chat):
+    chat = network
+    await ask(chat, "ana")
+    await chat.say("ana", choice="rq:cy:1")
+    job = next(j for j in chat.app.core.jobs if j.name == "requests.retention")
+    assert await chat.app.core.run_job(job) == 0  # too early
+    chat.clock.advance(days=200)
+    assert await chat.app.core.run_job(job) == 1
+    async with chat.app.storage.transaction() as uow:
+        request = await uow.requests.get(1)  # type: ignore[arg-type]
+    assert request is not None and request.first_name is None and request.age == "18_25"

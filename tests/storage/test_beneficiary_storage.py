@@ -1,0 +1,151 @@
+"""Storage of the after-donation service: seats, one-time codes, reminders, forgetting.
+
+The races run over several connections to one file, as several processes would: SQLite's
+``BEGIN IMMEDIATE`` and the conditional UPDATEs are what keep them right, not a Python lock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from flows.messages import UserKey
+from flows.records import PlaceId, PlaceKind
+from flows.workshops import Refusal
+from storage import territory as territory_store
+from storage.db import Database
+from storage.sqlite import SqliteStorage
+
+NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+LATER = NOW + timedelta(days=3)
+
+
+@pytest.fixture
+async def path(tmp_path: Path) -> AsyncIterator[Path]:
+    file = tmp_path / "b.sqlite3"
+    db = await Database.open(file)
+    async with db.transaction() as conn:
+        await territory_store.replace_territory(conn, territory_store.shipped_territory(), NOW)
+    storage = SqliteStorage(db)
+    async with storage.transaction() as uow:
+        place = await uow.places.add("Lieu", PlaceKind.HUB, "05179", "Rue", "lun. 9 h-12 h")
+        assert place == 1
+        for n in range(8):
+            key = UserKey(f"cli:b{n}")
+            await uow.users.create(key, "fr", NOW)
+            await uow.beneficiaries.join(key, PlaceId(1), f"REJ00000{n}", None, True, NOW)
+        await uow.workshops.add(PlaceId(1), "safety", LATER, 60, 3)
+    await db.close()
+    yield file
+
+
+async def open_many(path: Path, n: int) -> list[SqliteStorage]:
+    return [SqliteStorage(await Database.open(path)) for _ in range(n)]
+
+
+async def close_all(stores: list[SqliteStorage]) -> None:
+    for store in stores:
+        await store.db.close()
+
+
+async def test_seats_are_never_overbooked_by_concurrent_processes(path: Path):
+    stores = await open_many(path, 8)
+
+    async def book(n: int) -> Refusal | None:
+        async with stores[n].transaction() as uow:
+            return await uow.workshops.book(1, UserKey(f"cli:b{n}"), NOW)
+
+    try:
+        results = await asyncio.gather(*(book(n) for n in range(8)))
+        async with stores[0].transaction() as uow:
+            workshop = await uow.workshops.get(1)
+            attendees = await uow.workshops.attendees(1)
+    finally:
+        await close_all(stores)
+    assert results.count(None) == 3 and results.count(Refusal.FULL) == 5
+    assert workshop is not None and workshop.booked == 3 and len(attendees) == 3
+
+
+async def test_a_seat_is_booked_once_and_given_back_once(path: Path):
+    [store] = await open_many(path, 1)
+    key = UserKey("cli:b0")
+    try:
+        async with store.transaction() as uow:
+            assert await uow.workshops.book(1, key, NOW) is None
+            assert await uow.workshops.book(1, key, NOW) is Refusal.ALREADY
+            assert await uow.workshops.cancel(1, key)
+            assert not await uow.workshops.cancel(1, key)
+            assert (await uow.workshops.get(1)).booked == 0  # type: ignore[union-attr]
+            assert await uow.workshops.book(1, key, LATER) is Refusal.STARTED
+    finally:
+        await close_all([store])
+
+
+async def test_a_code_is_claimed_by_one_process_only(path: Path):
+    stores = await open_many(path, 4)
+    async with stores[0].transaction() as uow:
+        await uow.beneficiaries.add_code("REJ777777", PlaceId(1), UserKey("cli:lieu"), NOW,
+                                         NOW + timedelta(days=30))
+
+    async def claim(store: SqliteStorage) -> bool:
+        async with store.transaction() as uow:
+            return await uow.beneficiaries.claim_code("REJ777777", NOW)
+
+    try:
+        results = await asyncio.gather(*(claim(s) for s in stores))
+        async with stores[0].transaction() as uow:
+            state = await uow.beneficiaries.code("REJ777777")
+            expired = await uow.beneficiaries.claim_code("REJ777777", NOW + timedelta(days=31))
+    finally:
+        await close_all(stores)
+    assert results.count(True) == 1 and state is not None and state.used and not expired
+
+
+async def test_a_due_reminder_is_queued_once(path: Path):
+    stores = await open_many(path, 2)
+    key = UserKey("cli:b0")
+    async with stores[0].transaction() as uow:
+        await uow.workshops.book(1, key, NOW)
+        await uow.reminders.add(1, key, [NOW + timedelta(hours=1)])
+
+    async def take(store: SqliteStorage) -> int:
+        async with store.transaction() as uow:
+            due = await uow.reminders.due(NOW + timedelta(hours=2), 10)
+            return sum([await uow.reminders.mark(d.id, "queued", NOW) for d in due])
+
+    try:
+        assert sum(await asyncio.gather(*(take(s) for s in stores))) == 1
+    finally:
+        await close_all(stores)
+
+
+async def test_forgetting_leaves_no_row_about_the_person(path: Path):
+    [store] = await open_many(path, 1)
+    key = UserKey("cli:b0")
+    try:
+        async with store.transaction() as uow:
+            await uow.beneficiaries.add_code("REJ000000", PlaceId(1), UserKey("cli:lieu"), NOW,
+                                             NOW + timedelta(days=30))
+            await uow.workshops.book(1, key, NOW)
+            await uow.reminders.add(1, key, [NOW + timedelta(hours=1)])
+            await uow.help.open(key, PlaceId(1), NOW)
+            await uow.beneficiaries.forget(key)
+            await uow.users.delete(key)
+        counts = {}
+        for table, column in (("beneficiaries", "user_key"), ("bookings", "user_key"),
+                              ("reminders", "user_key"), ("help_tickets", "user_key"),
+                              ("users", "key")):
+            async with store.db.conn.execute(
+                f"SELECT count(*) FROM {table} WHERE {column} = ?", (key,)
+            ) as cur:
+                counts[table] = (await cur.fetchone())[0]
+        async with store.transaction() as uow:
+            assert (await uow.workshops.get(1)).booked == 0  # type: ignore[union-attr]
+            assert await uow.beneficiaries.code("REJ000000") is None
+    finally:
+        await close_all([store])
+    assert set(counts.values()) == {0}

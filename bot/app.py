@@ -17,6 +17,7 @@ from bot.i18n import Renderer
 from bot.settings import LANGUAGES, Settings
 from flows.workshops import ReminderPolicy
 from handlers import access as access_handlers
+from handlers import maintenance
 from handlers.beneficiaries import Beneficiaries, BeneficiaryConfig
 from handlers.core import Core, CoreConfig
 from handlers.donations import donations_feature
@@ -78,7 +79,7 @@ def features(core_ref: Callable[[], Core], settings: Settings) -> list[Feature]:
     return [home_feature(start_flow), access_handlers.FEATURE,
             requests_feature(start_flow, lambda: core_ref().territory,
                              lambda: core_ref().config.coordinators),
-            service.feature(), donations_feature(start_flow_with)]
+            service.feature(), donations_feature(start_flow_with), maintenance.FEATURE]
 
 
 async def build(

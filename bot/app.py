@@ -15,10 +15,13 @@ from typing import Any
 from bot.dispatcher import Dispatcher, Transport
 from bot.i18n import Renderer
 from bot.settings import LANGUAGES, Settings
+from flows.messages import Outgoing, UserKey, platform_of
+from flows.text import Msg
 from flows.workshops import ReminderPolicy
 from handlers import access as access_handlers
 from handlers import maintenance
 from handlers.beneficiaries import Beneficiaries, BeneficiaryConfig
+from handlers.coordination import coordination_feature
 from handlers.core import Core, CoreConfig
 from handlers.donations import donations_feature
 from handlers.home import home_feature
@@ -79,7 +82,8 @@ def features(core_ref: Callable[[], Core], settings: Settings) -> list[Feature]:
     return [home_feature(start_flow), access_handlers.FEATURE,
             requests_feature(start_flow, lambda: core_ref().territory,
                              lambda: core_ref().config.coordinators),
-            service.feature(), donations_feature(start_flow_with), maintenance.FEATURE]
+            service.feature(), donations_feature(start_flow_with), maintenance.FEATURE,
+            coordination_feature(start_flow_with, settings.timezone)]
 
 
 async def build(
@@ -90,6 +94,8 @@ async def build(
     clock: Callable[[], datetime] = system_clock,
 ) -> App:
     """Open the database (migrating it), load the territory and demo data, wire everything."""
+    # aiosqlite logs every statement with its parameters (names, phone numbers) at DEBUG.
+    logging.getLogger("aiosqlite").setLevel(logging.WARNING)
     db = await Database.open(database or settings.database)
     storage = SqliteStorage(db, frozenset(settings.coordinators))
     async with db.transaction() as conn:
@@ -106,6 +112,16 @@ async def build(
     renderer = Renderer(LANGUAGES, settings.default_lang, settings.timezone)
     dispatcher = Dispatcher(storage, renderer, transports, clock)
     core: Core | None = None
+
+    async def tell_directly(to: UserKey, text: Msg, lang: str) -> None:
+        """When the database cannot take a write, the outbox cannot either: say it now."""
+        transport = transports.get(platform_of(to))
+        if transport is None:
+            return
+        try:
+            await transport.send(renderer.render(Outgoing(to, (text,)), lang))
+        except Exception:
+            log.warning("could not tell %s that the service is unavailable", to, exc_info=True)
 
     def core_ref() -> Core:
         assert core is not None
@@ -125,5 +141,6 @@ async def build(
         translator=renderer.translator,
         check_phone=check_french_phone,
         wake=dispatcher.wake,
+        unavailable=tell_directly,
     )
     return App(settings, db, storage, renderer, core, dispatcher)

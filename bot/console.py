@@ -7,22 +7,31 @@ Contract (tests and scripts depend on it):
 * a line ``@NAME: text`` is said by ``cli:NAME``; other lines by the ``--as`` user;
 * every message the bot sends to a ``cli:`` user is printed with its recipient, so notices to
   other users (a coordinator, a place's staff) show in the same run;
-* choices are printed numbered; the user answers with the number or the label.
+* choices are printed numbered; the user answers with the number or the label;
+* a line ``/fichier PATH`` (or ``@NAME: /fichier PATH``) sends the local file at ``PATH`` as
+  the message's attachment (a CSV to import, for instance), as a chat app would.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import mimetypes
 import re
 import sys
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import TextIO
 
 from bot.i18n import Rendered
-from flows.messages import Incoming, UserKey
+from flows.messages import Attachment, Incoming, UserKey
+from flows.ports import StorageUnavailable
 
 SPEAKER = re.compile(r"^@([A-Za-z0-9_.\-]{1,40}):\s?(.*)$")
 MAX_LINE = 20_000
+FILE_COMMAND = "/fichier "
+MAX_FILE = 20_000_000
+"""Telegram lets a bot download files up to 20 MB: the console sends no more."""
 
 
 class ConsoleTransport:
@@ -44,6 +53,21 @@ class ConsoleTransport:
         self.out.flush()
 
 
+def read_attachment(text: str) -> Attachment | str | None:
+    """The file a ``/fichier PATH`` line sends; an error text if unreadable; None if no file."""
+    if not text.startswith(FILE_COMMAND):
+        return None
+    path = Path(text.removeprefix(FILE_COMMAND).strip()).expanduser()
+    try:
+        if path.stat().st_size > MAX_FILE:
+            return f"fichier trop gros : {path}"
+        data = path.read_bytes()
+    except OSError as error:
+        return f"fichier illisible : {path} ({error.strerror})"
+    mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    return Attachment(path.name, mime, data)
+
+
 def parse_line(line: str, default: UserKey) -> tuple[UserKey, str]:
     """Who says what: ``@ana: bonjour`` is ``cli:ana``; anything else is the default user."""
     found = SPEAKER.match(line)
@@ -63,12 +87,19 @@ async def run_console(
     """Read messages until end of input; every reply is delivered before the next line."""
     interactive = stdin.isatty()
     loop = asyncio.get_running_loop()
+
+    async def deliver() -> None:
+        """Deliver what is due; if the database cannot be written now (locked, full), the
+        messages stay in the outbox and go out after a later line."""
+        with contextlib.suppress(StorageUnavailable):
+            await drain()
+
     counter = 0
     if interactive:
         out.write("filiere-bot (console). Ctrl-D pour quitter ; « @nom: texte » parle en tant "
                   "que cli:nom.\n\n")
         await handle(Incoming(user, "bonjour", lang_hint=lang_hint))
-        await drain()
+        await deliver()
     while True:
         if interactive:
             line = await loop.run_in_executor(None, _prompt, user)
@@ -83,9 +114,15 @@ async def run_console(
         if not interactive:
             out.write(f"{speaker} > {text}\n")
         counter += 1
-        await handle(Incoming(speaker, text, lang_hint=lang_hint))
-        await drain()
-    await drain()
+        attachment = await loop.run_in_executor(None, read_attachment, text)
+        if isinstance(attachment, str):
+            out.write(f"[{attachment}]\n\n")
+            continue
+        if attachment is not None:
+            text = ""
+        await handle(Incoming(speaker, text, lang_hint=lang_hint, attachment=attachment))
+        await deliver()
+    await deliver()
     return 0
 
 

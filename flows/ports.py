@@ -12,10 +12,14 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
 
+from flows.audit import AuditAction, AuditEntry
+from flows.coordination import ManagedPlace, Member, PlaceChange
+from flows.csv_import import KindRow, PriceRow, RuleRow
 from flows.engine import Conversation
 from flows.joincode import CodeState
+from flows.mednum import MediationPlace
 from flows.messages import Outgoing, UserKey
-from flows.pricing import PriceGrid
+from flows.pricing import PriceGrid, Tier
 from flows.records import (
     AccessRequest,
     AccessRequestId,
@@ -42,6 +46,7 @@ from flows.records import (
     User,
     Workshop,
 )
+from flows.report import Event
 from flows.request import RequestDraft
 from flows.workshops import Refusal
 
@@ -106,6 +111,8 @@ class OutboxRepo(Protocol):
     async def retry_later(self, item_id: int, when: datetime, error: str) -> None: ...
 
     async def give_up(self, item_id: int, now: datetime, error: str) -> None: ...
+
+    async def purge_done_before(self, when: datetime) -> int: ...
 
     async def pending_count(self) -> int: ...
 
@@ -346,6 +353,73 @@ class LotRepo(Protocol):
     async def staff_for(self, place_id: PlaceId | None) -> list[UserKey]: ...
 
 
+class AuditRepo(Protocol):
+    """The audit log of sensitive actions (``flows.audit``)."""
+
+    async def record(self, actor: UserKey | None, action: AuditAction, subject: str,
+                     now: datetime, detail: str = "") -> None: ...
+
+    async def recent(self, limit: int) -> list[AuditEntry]: ...
+
+    async def since(self, when: datetime) -> list[AuditEntry]: ...
+
+    async def purge(self, now: datetime) -> int: ...
+
+
+class CoordinationRepo(Protocol):
+    """What coordinators change: members, referents, places, catalogue, directory."""
+
+    async def members(self) -> list[Member]: ...
+
+    async def member(self, number: int) -> Member | None: ...
+
+    async def revoke(self, user: UserKey, by: UserKey, now: datetime) -> bool:
+        """Withdraw an access; False when the account had none."""
+        ...
+
+    async def set_member(self, user: UserKey, role: Role, place_id: PlaceId | None) -> None: ...
+
+    async def referents(self) -> dict[str, UserKey]: ...
+
+    async def name_referent(self, structure: str, user: UserKey, by: UserKey,
+                            now: datetime) -> None: ...
+
+    async def places(self) -> list[ManagedPlace]: ...
+
+    async def place(self, place_id: PlaceId) -> ManagedPlace | None: ...
+
+    async def save_place(self, change: PlaceChange, now: datetime) -> PlaceId: ...
+
+    async def save_kind(self, row: KindRow) -> None: ...
+
+    async def set_stock(self, place_id: PlaceId, kind: str, units: int, now: datetime) -> int: ...
+
+    async def record_arrival(self, place_id: PlaceId, kind: str, units: int,
+                             now: datetime) -> None: ...
+
+    async def set_rule(self, situation: str, income: str, tier: Tier) -> None: ...
+
+    async def set_price(self, tier: Tier, kind: str, cents: int) -> None: ...
+
+    async def replace_rules(self, rows: Sequence[RuleRow]) -> None: ...
+
+    async def replace_prices(self, rows: Sequence[PriceRow]) -> None: ...
+
+    async def save_mediation(self, places: Sequence[MediationPlace], now: datetime) -> int: ...
+
+    async def mediation_places(self) -> list[MediationPlace]: ...
+
+    async def prescribers(self, epci: str | None = None) -> list[UserKey]: ...
+
+
+class ReportRepo(Protocol):
+    """Anonymous dated events for the activity report (``flows.report``)."""
+
+    async def events(self, since: datetime, until: datetime) -> list[Event]: ...
+
+    async def waiting(self) -> dict[str, int]: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction and the repositories bound to it."""
 
@@ -363,6 +437,14 @@ class UnitOfWork(Protocol):
     reminders: ReminderRepo
     help: HelpRepo
     lots: LotRepo
+    audit: AuditRepo
+    coordination: CoordinationRepo
+    reports: ReportRepo
+
+
+class StorageUnavailable(Exception):
+    """The database cannot take a write now (locked by another writer past the busy timeout,
+    disk full): the transaction was rolled back whole, so trying again later is safe."""
 
 
 class Storage(Protocol):

@@ -100,6 +100,8 @@ class Place:
     address: str
     opening_hours: str
     covers_epci: tuple[str, ...] = ()
+    osm_hours: str = ""
+    """Opening hours in OpenStreetMap syntax (``flows.opening_hours``); "" when not given."""
 
 
 @dataclass(frozen=True)

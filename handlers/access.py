@@ -7,10 +7,12 @@ from collections.abc import Awaitable, Callable
 
 from flows import access
 from flows.access import SubmitAccessRequest, coordinator_notice, decision_choices
+from flows.audit import AuditAction
 from flows.home import home
 from flows.messages import Choice
 from flows.records import AccessRequest, AccessRequestId, AccessStatus, PlaceId, PlaceKind, Role
 from flows.text import _, verbatim
+from handlers.referents import may_decide, referent_for
 from handlers.session import Feature, Session
 
 log = logging.getLogger(__name__)
@@ -30,6 +32,11 @@ async def submit(session: Session, effect: SubmitAccessRequest) -> None:
         session.send(coordinator, [notice], decision_choices(request), action_menu=True)
     if not session.coordinators:
         log.warning("access request %s: no coordinator configured", request.id)
+    referent = await referent_for(uow, request)
+    if referent is not None and referent not in session.coordinators:
+        session.send(referent, [notice, _("Vous êtes référent·e de cette structure : vous "
+                                          "pouvez valider cette demande.")],
+                     decision_choices(request), action_menu=True)
 
 
 async def decide(session: Session, choice_id: str) -> None:
@@ -42,12 +49,13 @@ async def decide(session: Session, choice_id: str) -> None:
         session.say(_("Ce bouton n'est plus valable."))
         return
     approve, number = parsed
-    if not session.user.is_coordinator:
+    uow = session.uow
+    request = await uow.access.get(AccessRequestId(number))
+    if not session.user.is_coordinator and (request is None
+                                            or not await may_decide(session, request)):
         log.warning("%s tried to decide access request %s", session.user.key, number)
         session.say(_("Seule la coordination du réseau peut valider une demande d'accès."))
         return
-    uow = session.uow
-    request = await uow.access.get(AccessRequestId(number))
     if request is None:
         session.say(_("La demande n° {id} n'existe pas.", id=number))
         return
@@ -56,14 +64,27 @@ async def decide(session: Session, choice_id: str) -> None:
         session.say(_("La demande n° {id} a déjà été traitée.", id=number))
         return
     if approve:
-        await uow.users.set_role(request.user, request.role, None)
-        session.say(_("Demande n° {id} approuvée. La personne est prévenue.", id=number),
-                    _("À quel lieu du réseau rattacher ce compte ? Un·e accompagnant·e de France "
-                      "Services y reçoit le matériel de ses demandes ; le personnel d'un lieu y "
-                      "reçoit les demandes à servir."),
-                    choices=await place_choices(session, request), action_menu=True)
+        by_referent = not session.user.is_coordinator
+        await uow.users.set_role(request.user, request.role,
+                                 session.user.place_id if by_referent else None)
+        await uow.audit.record(session.user.key, AuditAction.ACCESS_GRANTED,
+                               f"access:{number}", session.now, request.role.value)
+        if by_referent:
+            session.say(_("Demande n° {id} approuvée : le compte est rattaché à votre lieu. "
+                          "La personne est prévenue.", id=number))
+        else:
+            session.say(_("Demande n° {id} approuvée. La personne est prévenue.", id=number),
+                        _("À quel lieu du réseau rattacher ce compte ? Un·e accompagnant·e de "
+                          "France Services y reçoit le matériel de ses demandes ; le personnel "
+                          "d'un lieu y reçoit les demandes à servir."),
+                        choices=await place_choices(session, request), action_menu=True)
         requester = await uow.users.get(request.user)
         texts = [_("Bonne nouvelle : votre accès professionnel est validé.")]
+        place = await uow.places.get(session.user.place_id) \
+            if by_referent and session.user.place_id else None
+        if place is not None:
+            texts.append(_("Votre compte est rattaché au lieu : {place}.",
+                           place=verbatim(place.name)))
         if requester is not None:
             session.send(request.user, texts + home(requester, False).texts[-1:],
                          home(requester, False).choices, action_menu=True)
@@ -73,10 +94,13 @@ async def decide(session: Session, choice_id: str) -> None:
             "Votre demande d'accès n'a pas été acceptée. Si c'est une erreur, contactez la "
             "coordination du réseau ou refaites une demande depuis le menu."
         )])
+    done = (_("La demande d'accès n° {id} a été traitée par un·e autre coordinateur·rice.",
+              id=number) if session.user.is_coordinator else
+            _("La demande d'accès n° {id} a été traitée par la personne référente de la "
+              "structure.", id=number))
     for other in session.coordinators:
         if other != session.user.key:
-            session.send(other, [_("La demande d'accès n° {id} a été traitée par un·e autre "
-                                   "coordinateur·rice.", id=number)])
+            session.send(other, [done])
 
 
 PLACE_PREFIX = "acc:pl:"

@@ -22,6 +22,7 @@ from typing import Any
 import segno
 
 from flows import beneficiary as ui
+from flows.audit import AuditAction
 from flows.beneficiary import CHAT_FLOW, CODE_FLOW, JOIN_FLOW, CheckCode, Join, Relay, Side
 from flows.engine import Conversation
 from flows.home import LANGUAGES, home
@@ -61,6 +62,11 @@ SimpleStartFlow = Callable[[Session, str], Awaitable[None]]
 UNKNOWN_BUTTON = _("Ce bouton n'est plus valable.")
 OFFER_HORIZON = 50
 """How many upcoming sessions are read to choose the few offered."""
+REMINDER_BATCH = 500
+"""Due reminders queued per transaction: the write lock is released between batches."""
+REMINDER_BATCHES = 200
+"""At most this many batches per job run (100,000 reminders); the next tick does the rest.
+One batch per run would cap a morning's burst at 500 reminders per tick (every 5 minutes)."""
 
 
 @dataclass(frozen=True)
@@ -446,6 +452,8 @@ class Beneficiaries:
             session.send(ticket.mediator, [_("La demande d'aide n° {id} est close : la "
                                              "personne a effacé ses données.", id=ticket.id)])
         await uow.beneficiaries.forget(beneficiary.key)
+        await uow.audit.record(None, AuditAction.DATA_DELETED, "beneficiary", session.now,
+                               "asked by the person")
         await uow.conversations.clear(beneficiary.key)
         if not session.user.is_professional:
             await uow.users.delete(beneficiary.key)
@@ -763,22 +771,30 @@ class Beneficiaries:
         if not self.config.policy.may_send(now):
             return 0
         queued = 0
-        async with storage.transaction() as uow:
-            places = {p.id: p for p in await uow.places.all()}
-            for due in await uow.reminders.due(now, 500):
-                beneficiary = await uow.beneficiaries.get(due.user)
-                if (beneficiary is None or not beneficiary.reminders
-                        or due.workshop.starts_at <= now):
-                    await uow.reminders.mark(due.id, "skipped", now)
-                    continue
-                if not await uow.reminders.mark(due.id, "queued", now):
-                    continue
-                reply = ui.reminder(due.workshop, self.where(places.get(due.workshop.place_id)))
-                message = Outgoing(due.user, tuple(reply.texts), tuple(reply.choices),
-                                   is_action_menu=True)
-                await uow.outbox.add(message, now)
-                await uow.menus.set(due.user, [(c.id, to_json(c.label)) for c in reply.choices])
-                queued += 1
+        # Batch after batch, each in its own short transaction (people's messages get the
+        # write lock in between), until the morning's burst is all queued.
+        for _batch in range(REMINDER_BATCHES):
+            async with storage.transaction() as uow:
+                places = {p.id: p for p in await uow.places.all()}
+                batch = await uow.reminders.due(now, REMINDER_BATCH)
+                for due in batch:
+                    beneficiary = await uow.beneficiaries.get(due.user)
+                    if (beneficiary is None or not beneficiary.reminders
+                            or due.workshop.starts_at <= now):
+                        await uow.reminders.mark(due.id, "skipped", now)
+                        continue
+                    if not await uow.reminders.mark(due.id, "queued", now):
+                        continue
+                    reply = ui.reminder(due.workshop,
+                                        self.where(places.get(due.workshop.place_id)))
+                    message = Outgoing(due.user, tuple(reply.texts), tuple(reply.choices),
+                                       is_action_menu=True)
+                    await uow.outbox.add(message, now)
+                    await uow.menus.set(due.user,
+                                        [(c.id, to_json(c.label)) for c in reply.choices])
+                    queued += 1
+            if len(batch) < REMINDER_BATCH:
+                break
         if queued:
             log.info("%s workshop reminders queued", queued)
         return queued
@@ -790,6 +806,8 @@ class Beneficiaries:
             done += await uow.beneficiaries.purge_codes(now - timedelta(days=1))
             for key in await uow.beneficiaries.inactive_since(now - self.config.retention):
                 await uow.beneficiaries.forget(key)
+                await uow.audit.record(None, AuditAction.DATA_DELETED, "beneficiary", now,
+                                       "retention")
                 await uow.conversations.clear(key)
                 user = await uow.users.get(key)
                 if user is not None and not user.is_professional:

@@ -1,7 +1,8 @@
 """The router: one incoming message in, one transaction, replies and notices to the outbox.
 
 Order of precedence for what the user said: a redelivered event is dropped; an expired
-conversation is ended and the user told; a command word works everywhere; a picked action
+conversation is ended and the user told; a file is offered to the features that read files;
+a command word works everywhere; a picked action
 choice (from a notice or a menu) is carried out; inside a conversation the flow reads the
 answer; outside one, a number or label answers the last menu, and anything else gets the home
 menu.
@@ -10,7 +11,7 @@ menu.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -21,11 +22,19 @@ from flows.engine import Cancelled, Ctx, Effect, Flow, Translator, Turn
 from flows.home import home
 from flows.messages import Choice, Incoming, UserKey, platform_of
 from flows.normalize import fold
-from flows.ports import Storage
+from flows.ports import Storage, StorageUnavailable
 from flows.records import User
 from flows.territory import Territory
-from flows.text import _, from_json, to_json
-from handlers.session import ActionHandler, EffectHandler, FactsLoader, Feature, Job, Session
+from flows.text import Msg, _, from_json, to_json
+from handlers.session import (
+    ActionHandler,
+    EffectHandler,
+    FactsLoader,
+    Feature,
+    FileHandler,
+    Job,
+    Session,
+)
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +65,12 @@ class Core:
         translator: Callable[[str], Translator],
         check_phone: Callable[[str], str | None],
         wake: Callable[[], None] = lambda: None,
+        unavailable: Callable[[UserKey, Msg, str], Awaitable[None]] | None = None,
     ) -> None:
         self.storage = storage
+        self.unavailable = unavailable
+        """Says something to someone straight away, outside the outbox (which cannot be
+        written when the database is the problem)."""
         self.territory = territory
         self.config = config
         self.clock = clock
@@ -70,6 +83,7 @@ class Core:
         self.commands: dict[str, ActionHandler] = {}
         self.facts: dict[str, FactsLoader] = {}
         self.jobs: list[Job] = [job for feature in features for job in feature.jobs]
+        self.files: list[FileHandler] = [h for feature in features for h in feature.files]
         for feature in features:
             for table, extra in ((self.actions, feature.actions), (self.effects, feature.effects),
                                  (self.commands, feature.commands), (self.facts, feature.facts)):
@@ -96,7 +110,21 @@ class Core:
         )
 
     async def handle(self, incoming: Incoming) -> None:
-        """Handle one platform event; everything it changes and sends commits together."""
+        """Handle one platform event; everything it changes and sends commits together.
+
+        When the database cannot take the write (locked past the busy timeout, disk full),
+        the transaction is rolled back whole and the person is told at once to try again.
+        """
+        try:
+            await self._handle(incoming)
+        except StorageUnavailable as exc:
+            log.error("storage unavailable, message of %s not handled: %s", incoming.user, exc)
+            if self.unavailable is not None:
+                await self.unavailable(incoming.user, _(
+                    "Le service est momentanément indisponible, réessayez dans quelques "
+                    "minutes."), self.language_of(incoming.lang_hint))
+
+    async def _handle(self, incoming: Incoming) -> None:
         now = self.clock()
         async with self.storage.transaction() as uow:
             if incoming.event_id is not None:
@@ -136,6 +164,10 @@ class Core:
             await uow.conversations.clear(user.key)
             conversation = None
 
+        if incoming.attachment is not None:
+            for on_file in self.files:
+                if await on_file(session, incoming.attachment):
+                    return
         text = incoming.text.strip()
         word = fold(text.split(" ", 1)[0]) if text else ""
         if incoming.choice is None and (text.startswith("/") or not conversation):

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flows import donation, erasure_record
+from flows.audit import AuditAction
 from flows.donation import DeclareLot, bullet, receipt_texts, staff_notice
 from flows.erasure import (
     Blocker,
@@ -230,6 +231,8 @@ async def forget_contact(session: Session, confirmed: bool) -> None:
                     action_menu=True)
         return
     count = await session.uow.lots.forget_contact(session.user.key)
+    await session.uow.audit.record(None, AuditAction.DATA_DELETED, "donor contact", session.now,
+                                   f"lots: {count}")
     log.info("donor %s erased their contact data (%s lots)", session.user.key, count)
     session.say(_("C'est fait : vos coordonnées sont effacées de vos dons."))
 
@@ -302,6 +305,8 @@ async def certify(session: Session, lot: Lot) -> None:
     if not await uow.lots.issue_certificate(lot.id, code, session.user.key, session.now):
         session.say(_("Le lot {ref} est déjà certifié.", ref=lot.reference))
         return
+    await uow.audit.record(session.user.key, AuditAction.CERTIFICATE_ISSUED, lot.reference,
+                           session.now, code)
     certificate = await uow.lots.certificate(lot.id)
     certified = await uow.lots.get(lot.id)
     assert certificate is not None and certified is not None
@@ -341,6 +346,8 @@ async def record(session: Session, effect: RecordErasure) -> None:
                       other=other.reference if other else "?", ref=lot.reference))
         return
     stored = await uow.lots.add_erasure(lot.id, effect.record, session.user.key, session.now)
+    await uow.audit.record(session.user.key, AuditAction.ERASURE_RECORDED, lot.reference,
+                           session.now, f"record {stored.id}")
     log.info("erasure record %s for lot %s by %s", stored.id, lot.reference, session.user.key)
     count = len(latest_per_medium(await uow.lots.erasures(lot.id)))
     session.say(
@@ -383,7 +390,9 @@ async def record_many(session: Session, effect: RecordErasures) -> None:
     for row in effect.rows:
         lot = lots[row.lot_ref]
         assert lot is not None
-        await uow.lots.add_erasure(lot.id, row.record, session.user.key, session.now)
+        stored = await uow.lots.add_erasure(lot.id, row.record, session.user.key, session.now)
+        await uow.audit.record(session.user.key, AuditAction.ERASURE_RECORDED, lot.reference,
+                               session.now, f"record {stored.id}")
         done[lot.reference] = lot
     log.info("%s erasure records from a CSV by %s", len(effect.rows), session.user.key)
     session.say(_n("{n} effacement enregistré : {lots}.", "{n} effacements enregistrés : {lots}.",
@@ -424,6 +433,9 @@ async def purge_erasure_proofs(storage: Storage, now: datetime) -> int:
     """Delete erasure records and certificates older than 5 years (GDPR, DOMAIN.md)."""
     async with storage.transaction() as uow:
         removed = await uow.lots.purge_proofs(retention_cutoff(now), now)
+        if removed:
+            await uow.audit.record(None, AuditAction.DATA_DELETED, "erasure proofs", now,
+                                   f"older than 5 years: {removed}")
     if removed:
         log.info("retention: %s erasure proofs older than 5 years purged", removed)
     return removed

@@ -6,12 +6,15 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from flows import access
+from flows.erasure_record import NETWORK_TZ
 from flows.home import LANG_FLOW_NAME, LANGUAGE_FLOW, Door, SetLanguage, help_reply, home
 from flows.messages import Choice
 from flows.records import AccessStatus, Role
 from flows.text import Lines, Msg, When, _
 from flows.workshops import TOPIC_LABELS
 from handlers.beneficiaries import got_computer, staff_choices
+from handlers.coord_places import place_hours
+from handlers.coordination import coordination_choices
 from handlers.donations import give_door
 from handlers.session import Feature, Session
 
@@ -57,6 +60,7 @@ def home_feature(start_flow: StartFlow) -> Feature:
                 choices.append(Choice("lot:list", _("Dons à réceptionner et à effacer")))
             if user.is_coordinator:
                 choices.append(Choice("q:access", _("Demandes d'accès en attente")))
+            choices.extend(await coordination_choices(session))  # handlers/coordination.py
             session.say(_("Espace professionnel. Que voulez-vous voir ?"), choices=choices,
                         action_menu=True)
             return
@@ -113,7 +117,7 @@ async def list_places(session: Session) -> None:
         commune = session.ctx.territory.commune(place.commune)
         lines.append(_("• {name}, {commune} ({hours})", name=place.name,
                        commune=commune.name if commune else place.commune,
-                       hours=place.opening_hours))
+                       hours=place_hours(place, session.now, NETWORK_TZ)))
     if not lines:
         session.say(_("Aucun lieu n'est encore enregistré."))
         return

@@ -16,6 +16,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
 from flows import request as rq
+from flows.audit import AuditAction
 from flows.catalogue import kind_name
 from flows.messages import Choice, Outgoing, UserKey
 from flows.ports import Storage, UnitOfWork
@@ -357,6 +358,7 @@ async def add_unit(session: Session, kind: str) -> None:
         session.say(_("Ce bouton n'est plus valable."))
         return
     units = await uow.catalogue.add_stock(place.id, kind, 1)
+    await uow.coordination.record_arrival(place.id, kind, 1, session.now)
     log.info("%s added one %s at place %s", session.user.key, kind, place.id)
     served = await serve_waiting(session, uow, session.ctx.territory, session.now,
                                  session.coordinators, kind)
@@ -406,6 +408,8 @@ async def accept(session: Session, action: Action, request: EquipmentRequest) ->
         return
     await uow.requests.log(request.id, "accepted", session.user.key, request.place_id,
                            None, session.now)
+    await uow.audit.record(session.user.key, AuditAction.REQUEST_STATUS, request.reference,
+                           session.now, "accepted")
     log.info("request %s accepted by %s", request.reference, session.user.key)
     updated = await _reload(uow, request)
     place = await uow.places.get(updated.place_id) if updated.place_id else None
@@ -448,6 +452,8 @@ async def refuse_because(session: Session, action: Action,
     refusing = await uow.places.get(request.place_id)
     await uow.requests.log(request.id, "refused", session.user.key, request.place_id,
                            reason.value, session.now)
+    await uow.audit.record(session.user.key, AuditAction.REQUEST_STATUS, request.reference,
+                           session.now, f"refused ({reason.value})")
     if reason is RefuseReason.NO_STOCK:
         await uow.catalogue.clear_stock(request.place_id, request.kind)
     else:
@@ -533,6 +539,8 @@ async def ready_on(session: Session, action: Action, request: EquipmentRequest) 
         return
     await uow.requests.log(request.id, "ready", session.user.key, place.id,
                            day.isoformat(), session.now)
+    await uow.audit.record(session.user.key, AuditAction.REQUEST_STATUS, request.reference,
+                           session.now, "ready")
     log.info("request %s ready for pickup", request.reference)
     updated = await _reload(uow, request)
     session.say(_("C'est noté : {ref} prêt à retirer à partir du {day}. L'accompagnant·e "
@@ -587,6 +595,8 @@ async def handover_yes(session: Session, action: Action,
         return
     await uow.requests.log(request.id, "handed_over", session.user.key, request.place_id,
                            "session_confirmed", session.now)
+    await uow.audit.record(session.user.key, AuditAction.REQUEST_STATUS, request.reference,
+                           session.now, "handed_over")
     log.info("request %s handed over", request.reference)
     session.say(_("Remise enregistrée pour {ref}. Merci !", ref=verbatim(request.reference)))
     session.send(request.prescriber, [_(
@@ -634,6 +644,8 @@ async def cancel_yes(session: Session, action: Action, request: EquipmentRequest
         return
     await uow.requests.log(request.id, "cancelled", session.user.key, request.place_id,
                            None, session.now)
+    await uow.audit.record(session.user.key, AuditAction.REQUEST_STATUS, request.reference,
+                           session.now, "cancelled")
     log.info("request %s cancelled by %s", request.reference, session.user.key)
     session.say(_("La demande {ref} est annulée.", ref=verbatim(request.reference)),
                 choices=[MINE, NEW], action_menu=True)
@@ -731,8 +743,12 @@ def requests_feature(
     async def retention_job(storage: Storage, now: datetime) -> int:
         """Erase first names some months after the handover or the cancellation."""
         async with storage.transaction() as uow:
-            return await uow.requests.forget_first_names(
+            erased = await uow.requests.forget_first_names(
                 now - timedelta(days=31 * rq.FIRST_NAME_KEPT_MONTHS))
+            if erased:
+                await uow.audit.record(None, AuditAction.DATA_DELETED, "requests", now,
+                                       f"first names: {erased}")
+            return erased
 
     return Feature(
         name="requests",

@@ -61,6 +61,9 @@ EffectHandler = Callable[[Session, Any], Awaitable[None]]
 FactsLoader = Callable[[UnitOfWork, User], Awaitable[Mapping[str, Any]]]
 """Reads from storage what a flow's steps need, since steps themselves do no I/O."""
 
+FileHandler = Callable[[Session, Attachment], Awaitable[bool]]
+"""Reads a file someone sent (a CSV to import); False when it is not for this feature."""
+
 
 @dataclass(frozen=True)
 class Job:
@@ -89,3 +92,5 @@ class Feature:
     facts: Mapping[str, FactsLoader] = field(default_factory=dict)
     """Per flow name: loads what its steps read (catalogue, stock...) into ``Ctx.facts``."""
     jobs: Sequence[Job] = ()
+    files: Sequence[FileHandler] = ()
+    """Tried in turn on a message that carries a file, before anything else is routed."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -18,9 +19,15 @@ from pathlib import Path
 
 import aiosqlite
 
+from flows.ports import StorageUnavailable
+
 log = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 5000
+
+UNAVAILABLE = ("SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_FULL", "SQLITE_IOERR")
+"""SQLite errors that mean "not now" rather than a bug: another writer holds the lock past
+the busy timeout, the disk (or the size limit) is full, the disk failed a write."""
 
 
 def ts(moment: datetime) -> str:
@@ -112,16 +119,44 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        """A write transaction: commits on normal exit, rolls back on any exception."""
+        """A write transaction: commits on normal exit, rolls back on any exception.
+
+        A locked or full database raises :class:`~flows.ports.StorageUnavailable` once
+        everything is rolled back, whether it struck at the start, mid-way or at the commit.
+        """
         async with self._lock:
-            await self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                await self.conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:
+                _not_now(exc)
+                raise
             try:
                 yield self.conn
-            except BaseException:
-                await self.conn.execute("ROLLBACK")
+            except BaseException as exc:
+                await self._rollback()
+                if isinstance(exc, sqlite3.OperationalError):
+                    _not_now(exc)
                 raise
-            else:
+            try:
                 await self.conn.execute("COMMIT")
+            except sqlite3.OperationalError as exc:
+                await self._rollback()  # a failed COMMIT leaves the transaction open
+                _not_now(exc)
+                raise
+
+    async def _rollback(self) -> None:
+        """Roll back what is left: SQLite may already have rolled back the whole
+        transaction by itself (disk full), and a second ROLLBACK would hide the cause."""
+        if self.conn.in_transaction:
+            await self.conn.execute("ROLLBACK")
+
+
+def _not_now(exc: sqlite3.OperationalError) -> None:
+    """Raise :class:`StorageUnavailable` for a locked or full database; other errors are
+    bugs, left to propagate as they are."""
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    if name.startswith(UNAVAILABLE):
+        raise StorageUnavailable(f"{name}: {exc}") from exc
 
 
 def _statements(sql: str) -> list[str]:

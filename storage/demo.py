@@ -72,6 +72,17 @@ DEMO_PROFESSIONALS = [
 
 WORKSHOP_TOPICS = list(LINUX_MINT_SERIES)
 
+# The same hours in OpenStreetMap syntax (place index -> hours), so "open now" works in the
+# demo; the school workshop keeps its free text (school terms are not in the subset read).
+OSM_HOURS = {
+    0: "Tu-Fr 09:00-12:00,14:00-17:00; PH off",
+    1: "Mo-Fr 09:00-17:00; PH off",
+    2: "We,Sa 10:00-18:00; PH off",
+    3: "Mo-Th 08:30-12:00; PH off",
+    4: "Tu,Th 14:00-18:00; PH off",
+    6: "Mo-Fr 09:00-12:00; PH off",
+}
+
 # How each place helps from a distance (place index -> procedure, link): examples only.
 REMOTE_HELP = {
     0: ("Installez RustDesk depuis le menu de Linux Mint, ouvrez-le et donnez le numéro "
@@ -102,6 +113,8 @@ async def seed_demo(uow: SqliteUnitOfWork, now: datetime, tz: ZoneInfo) -> bool:
     for key, role, index in DEMO_PROFESSIONALS:
         await uow.users.create(UserKey(key), "fr", now)
         await uow.users.set_role(UserKey(key), role, ids[index] if index is not None else None)
+    await uow.conn.executemany("UPDATE places SET osm_hours = ? WHERE id = ?",
+                               [(hours, ids[i]) for i, hours in OSM_HOURS.items()])
     for index, (instructions, link) in REMOTE_HELP.items():
         await uow.help.set_remote_help(ids[index], instructions, link)
     local_today = now.astimezone(tz).date()

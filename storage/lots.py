@@ -310,9 +310,17 @@ class SqliteLotRepo:
         """
         cutoff = ts(before)
         await self._conn.execute(
-            "UPDATE lots SET proofs_purged_at = ?, contact_name = '', reach = NULL"
+            "UPDATE lots SET proofs_purged_at = ?, contact_name = '', reach = NULL,"
+            " availability = NULL"
             " WHERE id IN (SELECT lot_id FROM erasure_certificates WHERE issued_at < ?)",
             (ts(now), cutoff),
+        )
+        # A lot never certified (never collected, or never erased) keeps no contact either.
+        await self._conn.execute(
+            "UPDATE lots SET contact_name = '', reach = NULL, availability = NULL"
+            " WHERE created_at < ? AND (contact_name != '' OR reach IS NOT NULL"
+            " OR availability IS NOT NULL)",
+            (cutoff,),
         )
         gone = await self._conn.execute(
             "DELETE FROM erasure_records WHERE device_id IN (SELECT d.id FROM lot_devices d"
@@ -343,10 +351,11 @@ class SqliteLotRepo:
         return removed
 
     async def forget_contact(self, donor: UserKey) -> int:
-        """Blank the contact name and phone or e-mail of a donor's lots, at their request."""
+        """Blank the contact name, phone or e-mail and pickup text of a donor's lots."""
         cur = await self._conn.execute(
-            "UPDATE lots SET contact_name = '', reach = NULL WHERE donor_key = ?"
-            " AND (contact_name != '' OR reach IS NOT NULL)",
+            "UPDATE lots SET contact_name = '', reach = NULL, availability = NULL"
+            " WHERE donor_key = ?"
+            " AND (contact_name != '' OR reach IS NOT NULL OR availability IS NOT NULL)",
             (donor,),
         )
         return cur.rowcount

@@ -7,7 +7,7 @@ import aiosqlite
 from flows.records import Place, PlaceId, PlaceKind
 
 _SELECT = (
-    "SELECT p.id, p.name, p.kind, p.commune, p.address, p.opening_hours,"
+    "SELECT p.id, p.name, p.kind, p.commune, p.address, p.opening_hours, p.osm_hours,"
     " (SELECT group_concat(epci) FROM place_coverage c WHERE c.place_id = p.id) AS covers"
     " FROM places p WHERE p.active = 1"
 )
@@ -23,6 +23,7 @@ def _place(row: aiosqlite.Row) -> Place:
         address=row["address"],
         opening_hours=row["opening_hours"],
         covers_epci=covers,
+        osm_hours=row["osm_hours"],
     )
 
 

@@ -9,9 +9,11 @@ from dataclasses import dataclass
 import aiosqlite
 
 from storage.access import SqliteAccessRepo
+from storage.audit import SqliteAuditRepo
 from storage.beneficiaries import SqliteBeneficiaryRepo
 from storage.catalogue import SqliteCatalogueRepo
 from storage.conversations import SqliteConversationRepo
+from storage.coordination import SqliteCoordinationRepo
 from storage.db import Database
 from storage.events import SqliteEventRepo
 from storage.help import SqliteHelpRepo
@@ -20,6 +22,7 @@ from storage.menus import SqliteMenuRepo
 from storage.outbox import SqliteOutboxRepo
 from storage.places import SqlitePlaceRepo
 from storage.reminders import SqliteReminderRepo
+from storage.reports import SqliteReportRepo
 from storage.requests import SqliteRequestRepo
 from storage.users import SqliteUserRepo
 from storage.workshops import SqliteWorkshopRepo
@@ -44,6 +47,9 @@ class SqliteUnitOfWork:
     reminders: SqliteReminderRepo
     help: SqliteHelpRepo
     lots: SqliteLotRepo
+    audit: SqliteAuditRepo
+    coordination: SqliteCoordinationRepo
+    reports: SqliteReportRepo
 
 
 class SqliteStorage:
@@ -72,4 +78,7 @@ class SqliteStorage:
                 reminders=SqliteReminderRepo(conn),
                 help=SqliteHelpRepo(conn),
                 lots=SqliteLotRepo(conn),
+                audit=SqliteAuditRepo(conn),
+                coordination=SqliteCoordinationRepo(conn),
+                reports=SqliteReportRepo(conn),
             )

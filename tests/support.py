@@ -14,7 +14,7 @@ from pathlib import Path
 from bot.app import App, build
 from bot.i18n import Rendered
 from bot.settings import load
-from flows.messages import Incoming, UserKey
+from flows.messages import Attachment, Incoming, UserKey
 
 START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
@@ -52,11 +52,14 @@ class Chat:
     recorder: Recorder
 
     async def say(self, who: str, text: str = "", *, choice: str | None = None,
-                  event_id: str | None = None, lang: str | None = None) -> list[Rendered]:
-        """``who`` says ``text`` (or picks ``choice``); returns every message sent meanwhile."""
+                  event_id: str | None = None, lang: str | None = None,
+                  attachment: Attachment | None = None) -> list[Rendered]:
+        """``who`` says ``text`` (or picks ``choice``, or sends a file); returns every message
+        sent meanwhile."""
         before = len(self.recorder.sent)
         key = UserKey(who if ":" in who else f"cli:{who}")
-        await self.app.core.handle(Incoming(key, text, choice, event_id, lang))
+        await self.app.core.handle(Incoming(key, text, choice, event_id, lang,
+                                            attachment=attachment))
         await self.app.dispatcher.drain()
         return self.recorder.sent[before:]
 

@@ -1,0 +1,144 @@
+"""The activity figures for coordinators: a short text, a chart of the last twelve months, and
+a CSV for funders. Every count from 1 to 4 shows as "< 5"; nothing names a beneficiary."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date
+
+from flows import report as rp
+from flows.catalogue import kind_name
+from flows.messages import Attachment, Choice
+from flows.report import Indicator, Report
+from flows.text import Day, Msg, _, verbatim
+from handlers.charts import Series, bar_chart
+from handlers.coord_places import CSV, titled
+from handlers.session import Session
+
+log = logging.getLogger(__name__)
+
+CHARTED = (Indicator.LOTS, Indicator.REQUESTS, Indicator.HANDED_OVER)
+
+
+async def load(session: Session, tz: ZoneInfo) -> Report:
+    """The report of the last twelve months, from storage."""
+    months = rp.last_months(session.now, tz)
+    since = datetime.combine(rp.first_day(months[0]), datetime.min.time(), tzinfo=tz)
+    events = await session.uow.reports.events(since, session.now)
+    return rp.build(events, await session.uow.reports.waiting(), session.now, tz)
+
+
+def _count(n: int) -> str:
+    return rp.shown(n)
+
+
+def _kg(value: float, base: int) -> Msg:
+    shown = rp.shown_derived(value, base)
+    return _("masqué") if shown is None else _("{n} kg", n=shown)
+
+
+def factors_text() -> Msg:
+    """The CO2e factors and weights used, with their sources: figures that can be checked."""
+    items: list[Msg] = [
+        _("• {kind} : {kg} kg CO2e évités par appareil remis. Source : {source}{assumed}",
+          kind=kind_name(code), kg=f"{factor.value:g}", source=verbatim(factor.source),
+          assumed=_(" (hypothèse)") if factor.assumed else "")
+        for code, factor in rp.CO2E_AVOIDED_KG.items()
+    ]
+    items.append(_("• Autres types : comptés comme un ordinateur portable (hypothèse)."))
+    items.append(_("• Poids estimés par type d'objet collecté. Source : {source} "
+                   "(hypothèse).", source=verbatim(rp.WEIGHT_SOURCE.source)))
+    items.append(verbatim(rp.CHECK))
+    return titled(_("Facteurs utilisés :"), items)
+
+
+def summary(report: Report, epci_name: dict[str, str]) -> list[Msg]:
+    """The short text: twelve months, this month, then per intercommunality."""
+    def block(month: str | None) -> Msg:
+        c = {i: report.count(i, month) for i in Indicator}
+        return _("• Lots collectés : {lots} ({items} objets, environ {kg})\n"
+                 "• Appareils effacés : {erased} ; reconditionnés : {recond}\n"
+                 "• Demandes : {requests} ; appareils remis : {handed}\n"
+                 "• Bénéficiaires inscrits : {benef} ; places d'ateliers réservées : {booked}, "
+                 "présences confirmées : {confirmed}\n"
+                 "• CO2e évité : environ {co2}",
+                 lots=_count(c[Indicator.LOTS]), items=_count(c[Indicator.ITEMS]),
+                 kg=_kg(report.weight(month), c[Indicator.ITEMS]),
+                 erased=_count(c[Indicator.ERASED]), recond=_count(c[Indicator.RECONDITIONED]),
+                 requests=_count(c[Indicator.REQUESTS]), handed=_count(c[Indicator.HANDED_OVER]),
+                 benef=_count(c[Indicator.BENEFICIARIES]),
+                 booked=_count(c[Indicator.SEATS_BOOKED]),
+                 confirmed=_count(c[Indicator.SEATS_CONFIRMED]),
+                 co2=_kg(report.co2e(month), c[Indicator.HANDED_OVER]))
+
+    per_epci = [
+        _("• {epci} : {requests} demandes, {handed} remis, {waiting} en attente",
+          epci=verbatim(epci_name.get(e, e) or "?"),
+          requests=_count(report.count(Indicator.REQUESTS, None, e)),
+          handed=_count(report.count(Indicator.HANDED_OVER, None, e)),
+          waiting=_count(report.waiting_now(e)))
+        for e in report.epcis if e
+    ]
+    start = rp.first_day(report.months[0])
+    return [
+        _("Activité du réseau depuis le {start} (12 mois) :", start=Day(start)), block(None),
+        _("Ce mois-ci :"), block(report.months[-1]),
+        _("Demandes en liste d'attente aujourd'hui : {n}.", n=_count(report.waiting_now())),
+        titled(_("Par intercommunalité (12 mois) :"), per_epci or [_("aucune activité")]),
+    ]
+
+
+def month_label(month: str, lang: str) -> str:
+    """A short month name in the reader's language: "nov. 26"."""
+    return format_date(rp.first_day(month), "MMM yy", locale=lang)
+
+
+async def figures(session: Session, tz: ZoneInfo) -> None:
+    """The figures as text, the chart as a PNG image, and the CSV on demand."""
+    report = await load(session, tz)
+    territory = session.ctx.territory
+    names = {e.siren: e.name for e in territory.epcis}
+    session.say(*summary(report, names), factors_text(),
+                choices=[Choice("co:fig:csv", _("Tableau pour les financeurs (CSV)"))],
+                action_menu=True)
+    translate = session.ctx.translate
+    lang = session.user.lang or "fr"
+    png = bar_chart(
+        translate(_("Activité des 12 derniers mois")),
+        [month_label(m, lang) for m in report.months],
+        [Series(translate(rp.LABELS[i]), [report.count(i, m) for m in report.months])
+         for i in CHARTED],
+    )
+    session.send(session.user.key, [_("Graphique des 12 derniers mois (les valeurs de 1 à 4 "
+                                      "sont indiquées « < 5 »).")],
+                 attachment=Attachment("activite-12-mois.png", "image/png", png))
+    log.info("figures shown to %s", session.user.key)
+
+
+async def figures_csv(session: Session, tz: ZoneInfo) -> None:
+    """Per month and intercommunality, for funders; the factors are written below."""
+    report = await load(session, tz)
+    translate = session.ctx.translate
+    names = {e.siren: e.name for e in session.ctx.territory.epcis}
+    header = {
+        "month": translate(_("Mois")),
+        "epci": translate(_("Intercommunalité")),
+        **{i.value: translate(rp.LABELS[i]) for i in Indicator},
+        "weight_kg": translate(_("Poids estimé collecté (kg)")),
+        "co2e_kg": translate(_("CO2e évité (kg)")),
+        "waiting_now": translate(_("Liste d'attente aujourd'hui")),
+    }
+    notes = [translate(factors_text()),
+             translate(_("Les effectifs de 1 à 4 sont masqués (« < 5 »).")),
+             translate(_("Bénéficiaires : personnes inscrites au service après don, qui "
+                         "peuvent effacer leurs données ; présences confirmées : réponses "
+                         "« je viens » aux rappels."))]
+    data = rp.report_csv(report, header=header, epci_name=lambda e: names.get(e, e),
+                         total=translate(_("Total du réseau")), masked=translate(_("masqué")),
+                         notes=notes)
+    session.send(session.user.key, [_("Le tableau d'activité par mois et par "
+                                      "intercommunalité, pour les financeurs.")],
+                 attachment=Attachment("activite-reseau.csv", CSV, data))

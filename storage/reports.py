@@ -1,0 +1,80 @@
+"""The anonymous dated events the activity report adds up (``flows.report``).
+
+Each query selects a moment, an intercommunality, a count and a kind of device: never who.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import aiosqlite
+
+from flows.report import Event, Indicator
+from storage.db import from_ts, ts
+
+_QUERIES: tuple[tuple[Indicator, str], ...] = (
+    (Indicator.LOTS,
+     "SELECT l.received_at AS at, c.epci AS epci, 1 AS n, '' AS kind FROM lots l"
+     " JOIN communes c ON c.insee = l.commune"
+     " WHERE l.received_at IS NOT NULL AND l.received_at >= ?"),
+    (Indicator.ITEMS,
+     "SELECT l.received_at AS at, c.epci AS epci, i.quantity AS n, i.category AS kind"
+     " FROM lot_items i JOIN lots l ON l.id = i.lot_id JOIN communes c ON c.insee = l.commune"
+     " WHERE l.received_at IS NOT NULL AND l.received_at >= ?"),
+    (Indicator.ERASED,
+     "SELECT min(e.ended_at) AS at, c.epci AS epci, 1 AS n, d.category AS kind"
+     " FROM erasure_records e JOIN lot_devices d ON d.id = e.device_id"
+     " JOIN lots l ON l.id = d.lot_id JOIN communes c ON c.insee = l.commune"
+     " WHERE e.result IN ('verified', 'destroyed') GROUP BY d.id HAVING at >= ?"),
+    (Indicator.RECONDITIONED,
+     "SELECT a.at AS at, c.epci AS epci, a.units AS n, a.kind AS kind FROM stock_arrivals a"
+     " JOIN places p ON p.id = a.place_id JOIN communes c ON c.insee = p.commune"
+     " WHERE a.at >= ?"),
+    (Indicator.REQUESTS,
+     "SELECT created_at AS at, epci, 1 AS n, kind FROM equipment_requests"
+     " WHERE created_at >= ?"),
+    (Indicator.HANDED_OVER,
+     "SELECT e.at AS at, r.epci AS epci, 1 AS n, r.kind AS kind FROM request_events e"
+     " JOIN equipment_requests r ON r.id = e.request_id"
+     " WHERE e.event = 'handed_over' AND e.at >= ?"),
+    (Indicator.BENEFICIARIES,
+     "SELECT b.joined_at AS at, COALESCE(c.epci, '') AS epci, 1 AS n, '' AS kind"
+     " FROM beneficiaries b LEFT JOIN places p ON p.id = b.place_id"
+     " LEFT JOIN communes c ON c.insee = p.commune WHERE b.joined_at >= ?"),
+    (Indicator.SEATS_BOOKED,
+     "SELECT w.starts_at AS at, c.epci AS epci, w.booked AS n, '' AS kind FROM workshops w"
+     " JOIN places p ON p.id = w.place_id JOIN communes c ON c.insee = p.commune"
+     " WHERE w.starts_at >= ? AND w.booked > 0"),
+    (Indicator.SEATS_CONFIRMED,
+     "SELECT w.starts_at AS at, c.epci AS epci, count(*) AS n, '' AS kind"
+     " FROM bookings b JOIN workshops w ON w.id = b.workshop_id"
+     " JOIN places p ON p.id = w.place_id JOIN communes c ON c.insee = p.commune"
+     " WHERE b.coming = 1 AND w.starts_at >= ? GROUP BY w.id"),
+)
+
+
+class SqliteReportRepo:
+    """Reads the events of the report; writes nothing."""
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self._conn = conn
+
+    async def events(self, since: datetime, until: datetime) -> list[Event]:
+        """Every counted event from ``since`` up to ``until`` (sessions not held yet excluded)."""
+        found: list[Event] = []
+        for indicator, sql in _QUERIES:
+            async with self._conn.execute(sql, (ts(since),)) as cur:
+                rows = await cur.fetchall()
+            for row in rows:
+                at = from_ts(row["at"])
+                if at <= until:
+                    found.append(Event(indicator, at, row["epci"] or "", int(row["n"]),
+                                       row["kind"] or ""))
+        return found
+
+    async def waiting(self) -> dict[str, int]:
+        """Requests on the waiting list now, per intercommunality."""
+        async with self._conn.execute(
+            "SELECT epci, count(*) AS n FROM request_waiting GROUP BY epci"
+        ) as cur:
+            return {row["epci"]: int(row["n"]) for row in await cur.fetchall()}

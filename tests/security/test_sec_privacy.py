@@ -1,0 +1,232 @@
+"""Personal data planted through real conversations is gone after "forget me" and after every
+retention purge, in every column of every table; and the logs never carry it.
+
+The planted strings are distinctive so that a plain substring search of the whole database
+(text, and JSON-escaped text, and the bytes of attachments) finds any copy.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import re
+
+import pytest
+
+from tests.security.test_sec_scenario import code_from, rows
+from tests.support import Chat, texts
+
+FIRST_NAME = "Zéphyrine"
+SURNAME = "Quasimodine"
+PHONE = "06 98 76 54 32"
+PHONE_E164 = "+33698765432"
+EMAIL = "zephyrine.quasimodine@secret.fr"
+STREET = "rue des Secrets"
+HELP_TEXT = "Mon voisin Barnabé du 7 rue des Secrets a changé le mot de passe"
+PLANTED = (FIRST_NAME, SURNAME, PHONE, PHONE_E164, EMAIL, STREET, "Barnabé")
+
+
+def forms(planted: str) -> list[bytes]:
+    """The ways a string can sit in a column: as is, JSON-escaped, in UTF-8 or cp1252 bytes."""
+    found = {planted, json.dumps(planted)[1:-1]}
+    out = [f.encode("utf-8") for f in found]
+    with contextlib.suppress(UnicodeEncodeError):
+        out.append(planted.encode("cp1252"))
+    return out
+
+
+async def copies(chat: Chat, *planted: str) -> list[tuple[str, str, str]]:
+    """Every (table, column, planted string) where a planted string is still stored."""
+    tables = [t for (t,) in await rows(
+        chat, "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")]
+    found = []
+    for table in tables:
+        columns = [c[1] for c in await rows(chat, f"PRAGMA table_info({table})")]
+        for row in await rows(chat, f"SELECT * FROM {table}"):
+            for column, value in zip(columns, row, strict=True):
+                if isinstance(value, str):
+                    data = value.encode("utf-8")
+                elif isinstance(value, bytes):
+                    data = value
+                else:
+                    continue
+                for text in planted:
+                    if any(f in data for f in forms(text)):
+                        found.append((table, column, text))
+    return sorted(set(found))
+
+
+async def run_job(chat: Chat, name: str) -> int:
+    job = next(j for j in chat.app.core.jobs if j.name == name)
+    done = await chat.app.core.run_job(job)
+    await chat.app.dispatcher.drain()
+    return done
+
+
+async def run_every_job(chat: Chat) -> None:
+    for job in chat.app.core.jobs:
+        await chat.app.core.run_job(job)
+    await chat.app.dispatcher.drain()
+
+
+# --- conversations that plant the strings ---------------------------------------------------
+
+
+async def beneficiary_with_help_ticket(chat: Chat, who: str = "zeph") -> None:
+    """A beneficiary of Veynes joins as Zéphyrine, books, asks for help with free text."""
+    code = await code_from(chat, "demo-veynes")
+    await chat.script(who, code, "1", FIRST_NAME, "1")
+    offered = await chat.say(who, choice="bn:book")
+    booking = next(cid for m in offered for cid, _l in m.choices if cid.startswith("bn:bk:"))
+    await chat.say(who, choice=booking)
+    await chat.say(who, choice="bn:help")
+    sent = await chat.say(who, HELP_TEXT)
+    assert HELP_TEXT in texts(sent, "demo-veynes")  # really planted
+    sent = await chat.say("demo-veynes", choice="tk:take:1")
+    await chat.say("demo-veynes", f"Bonjour {FIRST_NAME}, je vous rappelle au {PHONE}")
+
+
+PRIVATE_LOT = ["bonjour", "2", "4", f"{FIRST_NAME} {SURNAME}", "gap", EMAIL, "1", "1",
+               "3", "1", "3", "1", "1", "3", "2", "1", "1", "2", "gap",
+               f"le matin, sonner au 3 {STREET}", "1"]
+"""A private person gives a laptop with a pickup at home (tests/handlers/test_donations)."""
+
+
+async def private_donor(chat: Chat, who: str = "zdon") -> None:
+    sent = await chat.script(who, *PRIVATE_LOT)
+    assert "LOT-2026-0001" in texts(sent, who), texts(sent, who)[-500:]
+
+
+async def prescriber_request(chat: Chat, who: str = "demo-accomp") -> None:
+    """An equipment request for Zéphyrine, then cancelled by the prescriber."""
+    await chat.say(who, choice="rq:new")
+    sent = await chat.script(who, "1, 4", "4", "Passer", "veynes", "Ordinateur portable", "2",
+                             FIRST_NAME, "2", "1")
+    assert "DEM-2026-0001" in texts(sent, who)
+    await chat.say(who, choice="rq:cx:1")
+    await chat.say(who, choice="rq:cy:1")
+
+
+ACCESS = ["bonjour", "1", "1", "CCAS de Veynes", f"12 {STREET}", "veynes",
+          f"{FIRST_NAME} {SURNAME}", "Conseillère sociale", PHONE, "1"]
+
+
+# --- forget me ------------------------------------------------------------------------------
+
+
+async def test_a_beneficiary_who_asks_to_be_forgotten_leaves_no_trace(chat: Chat):
+    await beneficiary_with_help_ticket(chat)
+    assert await copies(chat, FIRST_NAME, "Barnabé", STREET)  # the search does find them
+    await chat.say("zeph", choice="bn:fg")
+    sent = await chat.say("zeph", choice="bn:fg:ok")
+    assert "toutes vos données sont effacées" in texts(sent, "zeph")
+    await run_every_job(chat)
+    assert await copies(chat, FIRST_NAME, "Barnabé", STREET, PHONE) == []
+
+
+async def test_a_beneficiary_forgotten_leaves_nothing_in_tables_other_than_the_outbox(chat: Chat):
+    """Narrower than the test above: what the beneficiary's own rows hold is deleted."""
+    await beneficiary_with_help_ticket(chat)
+    await chat.say("zeph", choice="bn:fg:ok")
+    left = [c for c in await copies(chat, FIRST_NAME, "Barnabé", STREET) if c[0] != "outbox"]
+    assert left == []
+
+
+async def test_a_donor_who_erases_their_contact_loses_name_and_email(chat: Chat):
+    await private_donor(chat)
+    assert await copies(chat, SURNAME, EMAIL)
+    await chat.say("zdon", choice="don:forget")
+    sent = await chat.say("zdon", choice="don:forget:ok")
+    assert "coordonnées sont effacées" in texts(sent, "zdon")
+    left = [c for c in await copies(chat, FIRST_NAME, SURNAME, EMAIL) if c[0] != "outbox"]
+    assert left == []
+
+
+async def test_a_donor_who_erases_their_contact_leaves_no_free_text(chat: Chat):
+    await private_donor(chat)
+    await chat.say("zdon", choice="don:forget:ok")
+    left = [c for c in await copies(chat, STREET) if c[0] != "outbox"]
+    assert left == []
+
+
+# --- retention purges -----------------------------------------------------------------------
+
+
+async def test_the_request_first_name_is_purged_after_retention(chat: Chat):
+    await prescriber_request(chat)
+    assert ("equipment_requests", "first_name", FIRST_NAME) in await copies(chat, FIRST_NAME)
+    chat.clock.advance(days=400)
+    await run_every_job(chat)
+    left = [c for c in await copies(chat, FIRST_NAME) if c[0] != "outbox"]
+    assert left == []
+
+
+async def test_a_silent_beneficiary_is_purged_after_retention(chat: Chat):
+    await beneficiary_with_help_ticket(chat)
+    chat.clock.advance(days=400)
+    await run_every_job(chat)
+    assert await rows(chat, "SELECT * FROM beneficiaries WHERE user_key = 'cli:zeph'") == []
+    left = [c for c in await copies(chat, FIRST_NAME, "Barnabé", STREET) if c[0] != "outbox"]
+    assert left == []
+
+
+async def test_lots_are_purged_of_contact_data_after_retention(chat: Chat):
+    await private_donor(chat)
+    chat.clock.advance(days=6 * 366)
+    await run_every_job(chat)
+    left = [c for c in await copies(chat, SURNAME, EMAIL, STREET) if c[0] != "outbox"]
+    assert left == []
+
+
+async def test_every_purge_leaves_no_personal_data_even_in_the_outbox(chat: Chat):
+    await beneficiary_with_help_ticket(chat)
+    await private_donor(chat)
+    await prescriber_request(chat)
+    await chat.say("zeph", choice="bn:fg:ok")
+    await chat.say("zdon", choice="don:forget:ok")
+    chat.clock.advance(days=6 * 366)
+    await run_every_job(chat)
+    assert await copies(chat, FIRST_NAME, SURNAME, EMAIL, STREET, "Barnabé", PHONE) == []
+
+
+# --- logs -----------------------------------------------------------------------------------
+
+
+async def scripted_run(chat: Chat) -> None:
+    await chat.script("zpro", *ACCESS)
+    await chat.say("coord", choice="acc:ok:1")
+    await beneficiary_with_help_ticket(chat)
+    await private_donor(chat)
+    await prescriber_request(chat)
+    await chat.say("zeph", choice="bn:data")
+    await chat.say("zeph", choice="bn:fg:ok")
+    await chat.say("zdon", choice="don:forget:ok")
+    await chat.say("zeph", f"{FIRST_NAME} {PHONE} {STREET}")  # typed out of any flow
+    chat.clock.advance(days=6 * 366)
+    await run_every_job(chat)
+
+
+def leaks(records: list[logging.LogRecord]) -> list[tuple[str, str]]:
+    planted = [p.lower() for p in (*PLANTED, re.sub(r"\s", "", PHONE))]
+    return [(r.name, r.getMessage()[:200]) for r in records
+            if any(p in r.getMessage().lower() for p in planted)]
+
+
+async def test_the_bot_logs_never_carry_names_phone_numbers_or_free_text(
+    chat: Chat, caplog: pytest.LogCaptureFixture
+):
+    caplog.set_level(logging.DEBUG)
+    await scripted_run(chat)
+    ours = [r for r in caplog.records if r.name.split(".")[0] in
+            {"bot", "handlers", "flows", "storage"}]
+    assert ours, "nothing was logged by the bot: the capture is broken"
+    assert leaks(ours) == []
+
+
+async def test_no_logger_at_all_carries_personal_data_at_debug_level(
+    chat: Chat, caplog: pytest.LogCaptureFixture
+):
+    caplog.set_level(logging.DEBUG)
+    await scripted_run(chat)
+    assert leaks(caplog.records) == []

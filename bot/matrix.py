@@ -39,8 +39,11 @@ from nio import (
     LocalProtocolError,
     LoginError,
     MegolmEvent,
+    MemoryDownloadResponse,
     RoomCreateError,
+    RoomEncryptedFile,
     RoomMemberEvent,
+    RoomMessageFile,
     RoomMessageText,
     RoomPreset,
     RoomSendResponse,
@@ -50,7 +53,8 @@ from nio import (
     WhoamiResponse,
 )
 from nio.crypto import ENCRYPTION_ENABLED
-from nio.exceptions import SendRetryError
+from nio.crypto.attachments import decrypt_attachment
+from nio.exceptions import EncryptionError, SendRetryError
 from nio.responses import JoinedRoomsResponse
 
 from bot.dispatcher import RetryLater, Undeliverable
@@ -58,6 +62,7 @@ from bot.i18n import Rendered, Renderer
 from bot.matrix_content import (
     PLATFORM,
     file_content,
+    received_file,
     text_contents,
     transaction_id,
     typed_text,
@@ -66,7 +71,7 @@ from bot.matrix_content import (
 )
 from bot.pacing import Pacer
 from bot.settings import MatrixSettings
-from flows.messages import Incoming, UserKey
+from flows.messages import Attachment, Incoming, UserKey
 from flows.text import Msg, _
 
 log = logging.getLogger(__name__)
@@ -91,6 +96,10 @@ ENCRYPTION_STATE = {"type": "m.room.encryption", "state_key": "",
                     "content": {"algorithm": "m.megolm.v1.aes-sha2"}}
 UNREADABLE = _("Je n'ai pas pu lire votre dernier message (il est chiffré pour un appareil que "
                "je ne connaissais pas encore). Pouvez-vous l'envoyer à nouveau ?")
+MAX_FILE = 20 * 1024 * 1024
+"""The largest file a person may send the bot (as on Telegram)."""
+FILE_TOO_BIG = _("Ce fichier est trop gros (20 Mo au plus).")
+FILE_UNREADABLE = _("Je n'ai pas pu recevoir ce fichier. Pouvez-vous le renvoyer ?")
 
 Handle = Callable[[Incoming], Awaitable[None]]
 Tell = Callable[[UserKey, Msg], Awaitable[None]]
@@ -393,6 +402,13 @@ class MatrixAdapter:
                     self.rooms[partner] = room_id  # answer where they spoke
                     await self._deliver(Incoming(user_key(partner), text, None, event.event_id,
                                                  None, room.user_name(partner)))
+                elif isinstance(event, RoomMessageFile | RoomEncryptedFile):
+                    self.rooms[partner] = room_id
+                    incoming = Incoming(user_key(partner), "", None, event.event_id, None,
+                                        room.user_name(partner))
+                    with_file = await self._with_file(event, incoming)
+                    if with_file is not None:
+                        await self._deliver(with_file)
                 elif isinstance(event, MegolmEvent):
                     await self._unreadable(event, told)
         for room_id in response.rooms.leave:
@@ -404,6 +420,44 @@ class MatrixAdapter:
             await self._handle(incoming)
         except Exception:
             log.exception("matrix: event %s from %s failed", incoming.event_id, incoming.user)
+
+    async def _with_file(self, event: RoomMessageFile | RoomEncryptedFile,
+                         incoming: Incoming) -> Incoming | None:
+        """The message with its file downloaded (and decrypted); ``None``, and a polite word,
+        when the file is too big or could not be fetched."""
+        content = event.source.get("content", {})
+        filename, mime, size, caption = received_file(content)
+        if size is not None and size > MAX_FILE:
+            log.info("matrix: file of %s bytes from %s refused", size, incoming.user)
+            await self._say(incoming.user, FILE_TOO_BIG)
+            return None
+        try:
+            response = await self.client.download(event.url)
+            if not isinstance(response, MemoryDownloadResponse):
+                raise _Transient(str(response))
+            data = response.body
+            if isinstance(event, RoomEncryptedFile):
+                data = decrypt_attachment(data, event.key["k"], event.hashes["sha256"],
+                                          event.iv)
+        except (*NETWORK_ERRORS, _Transient, EncryptionError, KeyError, TypeError,
+                ValueError) as exc:
+            log.warning("matrix: file %s from %s not received (%s)", event.event_id,
+                        incoming.user, _brief(exc))
+            await self._say(incoming.user, FILE_UNREADABLE)
+            return None
+        if len(data) > MAX_FILE:
+            await self._say(incoming.user, FILE_TOO_BIG)
+            return None
+        return Incoming(incoming.user, caption, None, incoming.event_id, None,
+                        incoming.display_name, Attachment(filename, mime, bytes(data)))
+
+    async def _say(self, key: UserKey, message: Msg) -> None:
+        if self._tell is None:
+            return
+        try:
+            await self._tell(key, message)
+        except Exception:
+            log.exception("matrix: %s not told about their file", key)
 
     async def _on_invite(self, room_id: str, invite: InviteInfo) -> None:
         """Join a direct room someone invited us to; decline any other invitation."""

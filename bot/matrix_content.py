@@ -110,3 +110,20 @@ def typed_text(content: dict[str, Any]) -> str | None:
         if quoted:
             body = body[quoted.end():]
     return body.strip()[:MAX_INCOMING]
+
+
+def received_file(content: dict[str, Any]) -> tuple[str, str, int | None, str]:
+    """Name, type, announced size and caption of an ``m.file`` a person sent.
+
+    With a ``filename``, a ``body`` that differs from it is a caption (Matrix 1.10); without
+    one, the body is the name.
+    """
+    body = content.get("body") if isinstance(content.get("body"), str) else ""
+    filename = content.get("filename") if isinstance(content.get("filename"), str) else ""
+    caption = body.strip() if filename and body != filename else ""
+    info = content.get("info") if isinstance(content.get("info"), dict) else {}
+    mime = info.get("mimetype") if isinstance(info.get("mimetype"), str) else ""
+    size = info.get("size")
+    return ((filename or body).strip() or "fichier", mime or "application/octet-stream",
+            size if isinstance(size, int) and not isinstance(size, bool) else None,
+            caption[:MAX_INCOMING])

@@ -22,7 +22,7 @@ import logging
 import os
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlparse
@@ -74,6 +74,10 @@ STALE_CHOICE = "!stale"
 "this button is no longer valid" in the user's language, or the step asks again."""
 BY_NUMBER = "#"
 """Callback data of a button whose choice id is too long: its position, read as a number."""
+MAX_FILE = 20 * 1024 * 1024
+"""Telegram lets a bot download files of 20 MB at most; larger ones are refused politely."""
+FILE_TOO_BIG = _("Ce fichier est trop gros (20 Mo au plus).")
+FILE_UNREADABLE = _("Je n'ai pas pu recevoir ce fichier. Pouvez-vous le renvoyer ?")
 
 Handle = Callable[[Incoming], Awaitable[None]]
 
@@ -319,10 +323,13 @@ class TelegramAdapter:
                   settings.chat_messages_per_second, CHAT_BURST),
         )
         self._handle: Handle | None = None
+        self._renderer: Renderer | None = None
+        self._notice: Any = None
 
     async def start(self, handle: Handle, renderer: Renderer, tell: Any = None) -> None:
         """Check the token (getMe), publish the command menu, then start receiving."""
         self._handle = handle
+        self._renderer, self._notice = renderer, tell
         app = self.application
         await app.initialize()
         await self._set_commands(renderer)
@@ -386,6 +393,12 @@ class TelegramAdapter:
         if found is None:
             return
         incoming, label = found
+        document = update.message.document if update.message is not None else None
+        if document is not None and update.callback_query is None:
+            with_file = await self._with_file(update.update_id, incoming, document)
+            if with_file is None:
+                return
+            incoming = with_file
         query = update.callback_query
         if query is not None:
             try:
@@ -400,6 +413,49 @@ class TelegramAdapter:
             return
         if query is not None and label is not None and isinstance(query.message, Message):
             await self._mark_answered(query.message, label)
+
+    async def _with_file(self, update_id: int, incoming: Incoming,
+                         document: Any) -> Incoming | None:
+        """The message with its document downloaded; ``None`` (and a polite word) when the
+        file is too big for a bot, or could not be fetched."""
+        size = document.file_size
+        if size is not None and size > MAX_FILE:
+            log.info("telegram: file of %s bytes from %s refused", size, incoming.user)
+            await self._tell(incoming, FILE_TOO_BIG, f"tg-file:{update_id}")
+            return None
+        try:
+            file = await document.get_file()
+            data = await file.download_as_bytearray()
+        except TelegramError as exc:
+            log.warning("telegram: file of update %s not downloaded (%s)", update_id, exc)
+            message = FILE_TOO_BIG if "too big" in str(exc).lower() else FILE_UNREADABLE
+            await self._tell(incoming, message, f"tg-file:{update_id}")
+            return None
+        if len(data) > MAX_FILE:
+            await self._tell(incoming, FILE_TOO_BIG, f"tg-file:{update_id}")
+            return None
+        attachment = Attachment(document.file_name or "fichier",
+                                document.mime_type or "application/octet-stream", bytes(data))
+        return replace(incoming, attachment=attachment)
+
+    async def _tell(self, incoming: Incoming, message: Msg, ref: str) -> None:
+        """A word from the adapter itself: through the outbox (in the person's language) when
+        the bot runs it, else at once in the language of their app."""
+        if self._notice is not None:
+            try:
+                await self._notice(incoming.user, message)
+            except Exception:
+                log.exception("telegram: %s not told about their file", incoming.user)
+            return
+        renderer = self._renderer
+        if renderer is None:
+            return
+        lang = (incoming.lang_hint or "").split("-")[0].lower() or None
+        text = renderer.text(message, renderer.lang(lang))
+        try:
+            await self.transport.send(Rendered(incoming.user, text, (), None, ref))
+        except (RetryLater, Undeliverable) as exc:
+            log.info("telegram: %s not told about their file (%s)", incoming.user, exc)
 
     async def _mark_answered(self, message: Message, label: str) -> None:
         """Show the pick under the question and take its buttons away (no double press)."""

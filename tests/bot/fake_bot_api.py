@@ -98,6 +98,8 @@ class FakeBotApi:
         self._runner: web.AppRunner | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._closing = False
+        self._files: dict[str, tuple[bytes, int]] = {}
+        self.downloads: list[str] = []
         self.port = 0
 
     # --- life ----------------------------------------------------------------------------------
@@ -107,6 +109,7 @@ class FakeBotApi:
         app = web.Application()
         app.router.add_route("POST", "/bot{token}/{method}", self._dispatch)
         app.router.add_route("GET", "/bot{token}/{method}", self._dispatch)
+        app.router.add_route("GET", "/file/bot{token}/{path:.+}", self._download)
         self._runner = web.AppRunner(app, handle_signals=False)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -160,6 +163,27 @@ class FakeBotApi:
             message["entities"] = [{"type": "bot_command", "offset": 0,
                                     "length": len(command)}]
         return {"message": message}
+
+    def send_file(self, user_id: int, data: bytes, file_name: str | None = "fichier.csv",
+                  mime: str | None = "text/csv", caption: str = "", lang: str | None = "fr",
+                  size: int | None = None) -> int:
+        """The person sends a document (``size``: the size Telegram announces, if not the
+        data's own); the bot fetches it with ``getFile`` and the file URL."""
+        update = self.message_update(user_id, "", lang)
+        message = update["message"]
+        del message["text"]
+        file_id = f"in{user_id}-{message['message_id']}"
+        self._files[file_id] = (data, len(data) if size is None else size)
+        document: dict[str, Any] = {"file_id": file_id, "file_unique_id": f"u{file_id}",
+                                    "file_size": self._files[file_id][1]}
+        if file_name is not None:
+            document["file_name"] = file_name
+        if mime is not None:
+            document["mime_type"] = mime
+        message["document"] = document
+        if caption:
+            message["caption"] = caption
+        return self.update(update)
 
     def say(self, user_id: int, text: str, lang: str | None = "fr", name: str = "Ana") -> int:
         """The person ``user_id`` types ``text`` in their private chat with the bot."""
@@ -274,7 +298,27 @@ class FakeBotApi:
         self._notify()
         return web.json_response({"ok": True, "result": result})
 
+    async def _download(self, request: web.Request) -> web.StreamResponse:
+        if request.match_info["token"] != self.token:
+            return web.Response(status=401)
+        path = request.match_info["path"]
+        self.downloads.append(path)
+        found = self._files.get(path.removeprefix("documents/"))
+        if found is None:
+            return web.Response(status=404)
+        return web.Response(body=found[0], content_type="application/octet-stream")
+
     # --- methods -------------------------------------------------------------------------------
+
+    async def _m_getFile(self, params: dict[str, Any], files: dict[str, Any]) -> Any:
+        file_id = str(params.get("file_id", ""))
+        found = self._files.get(file_id)
+        if found is None:
+            raise _ApiError(400, "Bad Request: invalid file_id")
+        if found[1] > 20 * 1024 * 1024:
+            raise _ApiError(400, "Bad Request: file is too big")
+        return {"file_id": file_id, "file_unique_id": f"u{file_id}", "file_size": found[1],
+                "file_path": f"documents/{file_id}"}
 
     async def _m_getMe(self, params: dict[str, Any], files: dict[str, Any]) -> Any:
         return BOT_USER

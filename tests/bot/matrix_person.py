@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +24,7 @@ from nio import (
     RoomPreset,
     RoomSendResponse,
     SyncResponse,
+    UploadResponse,
 )
 
 from tests.bot.synapse import Account
@@ -147,6 +149,27 @@ class Person:
         )
         assert isinstance(response, RoomSendResponse), response
         return response.event_id
+
+    async def send_file(self, data: bytes, filename: str, mime: str = "text/csv",
+                        size: int | None = None) -> str:
+        """Upload ``data`` (encrypted in an encrypted room) and send it as an ``m.file``, as
+        Element does; ``size`` is the size announced in ``info``. Returns the event id."""
+        assert self.room_id is not None
+        room = self.client.rooms.get(self.room_id)
+        encrypt = bool(room is not None and room.encrypted)
+        uploaded, keys = await self.client.upload(
+            io.BytesIO(data), content_type=mime, filename=filename, encrypt=encrypt,
+            filesize=len(data))
+        assert isinstance(uploaded, UploadResponse), uploaded
+        content: dict[str, Any] = {
+            "msgtype": "m.file", "body": filename, "filename": filename,
+            "info": {"mimetype": mime, "size": len(data) if size is None else size}}
+        if encrypt:
+            assert keys is not None
+            content["file"] = {"url": uploaded.content_uri, **keys}
+        else:
+            content["url"] = uploaded.content_uri
+        return await self.say(filename, content)
 
     async def read(self, count: int = 1, within: float = 20.0) -> list[Seen]:
         """Wait for ``count`` new messages from the bot; return every new one."""

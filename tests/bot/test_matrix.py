@@ -19,7 +19,14 @@ import pytest
 from nio import DownloadResponse, RoomCreateResponse
 
 from bot.i18n import Rendered
-from bot.matrix_content import file_content, png_size, text_contents, typed_text, user_id_of
+from bot.matrix_content import (
+    file_content,
+    png_size,
+    received_file,
+    text_contents,
+    typed_text,
+    user_id_of,
+)
 from bot.serve import serve
 from bot.settings import load
 from flows.messages import Attachment, UserKey
@@ -324,6 +331,43 @@ async def test_one_process_serves_matrix_and_telegram_side_by_side(world: World)
         await api.stop()
 
 
+# --- files people send -------------------------------------------------------------------------
+
+
+PLACES = "nom;type;commune;horaires\nTiers-lieu de Guillestre;relais;Guillestre;\n"
+
+
+@pytest.mark.parametrize("encrypted", [False, True], ids=["plain", "encrypted"])
+async def test_a_coordinator_sends_a_places_file_and_it_is_imported(
+    world: World, encrypted: bool,
+):
+    coordinator = await world.person("coord")
+    world.bot.coordinators = [f"mx:{coordinator.account.user_id}"]
+    await world.bot.start()
+    await coordinator.open_direct_room(world.bot.account.user_id, encrypted)
+    await coordinator.wait_joined(world.bot.account.user_id)
+    await world.ask(coordinator, "bonjour")
+    event_id = await coordinator.send_file(PLACES.encode("utf-8"), "lieux.csv")
+    await world.ledger.wait_handled("mx", event_id)
+    seen = await world.answered(coordinator)
+    assert "Fichier de lieux du réseau enregistré : 1 lignes" in bodies(seen)
+    assert "Tiers-lieu de Guillestre" in str(await world.ledger.query("SELECT name FROM places"))
+    assert all(s.encrypted == encrypted for s in coordinator.seen)
+
+
+async def test_a_file_announced_over_20_mb_is_refused_and_nothing_imported(world: World):
+    coordinator = await world.person("coord")
+    world.bot.coordinators = [f"mx:{coordinator.account.user_id}"]
+    await world.bot.start()
+    await coordinator.open_direct_room(world.bot.account.user_id)
+    await coordinator.wait_joined(world.bot.account.user_id)
+    await world.ask(coordinator, "bonjour")
+    await coordinator.send_file(PLACES.encode("utf-8"), "lieux.csv", size=30 * 1024 * 1024)
+    told = await coordinator.read(1)
+    assert bodies(told) == "Ce fichier est trop gros (20 Mo au plus)."
+    assert "Guillestre" not in str(await world.ledger.query("SELECT name FROM places"))
+
+
 # --- rooms -------------------------------------------------------------------------------------
 
 
@@ -428,6 +472,16 @@ def test_a_reply_reaches_the_router_without_its_quotation_and_an_edit_not_at_all
     assert typed_text(edit) is None
     assert typed_text({"msgtype": "m.text", "body": "> cité\nsans ligne vide"}) == \
         "> cité\nsans ligne vide"
+
+
+def test_a_received_file_has_its_name_type_size_and_caption():
+    assert received_file({"msgtype": "m.file", "body": "lieux.csv",
+                          "info": {"mimetype": "text/csv", "size": 12}}) == \
+        ("lieux.csv", "text/csv", 12, "")
+    assert received_file({"msgtype": "m.file", "body": "mes lieux", "filename": "l.csv"}) == \
+        ("l.csv", "application/octet-stream", None, "mes lieux")
+    assert received_file({"msgtype": "m.file", "info": {"size": "big"}})[::2] == \
+        ("fichier", None)
 
 
 def test_only_matrix_user_keys_have_a_matrix_id():

@@ -192,6 +192,44 @@ async def test_a_deep_link_reaches_the_router_as_start_and_its_code(tg: Telegram
     assert "Je ne connais pas ce code" in texts(seen)  # checked by the beneficiaries feature
 
 
+# --- files people send -----------------------------------------------------------------------
+
+
+async def test_a_coordinator_sends_back_the_places_file_and_it_is_imported(tg: TelegramWorld):
+    await tg.start()
+    seen = await tg.say(COORD, "bonjour")
+    places = "nom;type;commune;horaires\nTiers-lieu de Guillestre;relais;Guillestre;\n"
+    update = tg.api.send_file(COORD, places.encode("utf-8"), "lieux.csv", "text/csv",
+                              caption="mes lieux")
+    seen = await tg.answered(COORD, update)
+    assert len(tg.api.downloads) == 1  # fetched through getFile and the file URL
+    assert "Fichier de lieux du réseau enregistré : 1 lignes" in texts(seen)
+    assert "Tiers-lieu de Guillestre" in str(await tg.ledger.query("SELECT name FROM places"))
+
+
+async def test_a_file_over_20_mb_is_refused_politely_without_downloading(tg: TelegramWorld):
+    await tg.start()
+    places = b"nom;type;commune;horaires\nLieu trop gros;relais;Gap;\n"
+    tg.api.send_file(COORD, places, "lieux.csv", "text/csv", size=30 * 1024 * 1024)
+    [refusal] = await tg.api.wait_sent(COORD, 1)
+    assert refusal.text == "Ce fichier est trop gros (20 Mo au plus)."
+    await tg.say(BEA, "hello", lang="en")
+    tg.api.send_file(BEA, places, None, None, lang="en", size=30 * 1024 * 1024)
+    refusal = (await tg.api.wait_sent(BEA, 2))[-1]
+    assert refusal.text == "This file is too big (20 MB at most)."
+    assert tg.api.downloads == [] and not [m for m, _ in tg.api.calls if m == "getFile"]
+    assert "Lieu trop gros" not in str(await tg.ledger.query("SELECT name FROM places"))
+
+
+def test_a_document_keeps_its_caption_as_the_text():
+    bot = PtbBot(TOKEN)
+    found = incoming_from(Update.de_json({"update_id": 4, "message": {
+        "message_id": 4, "date": 0, "chat": {"id": ANA, "type": "private"},
+        "from": {"id": ANA, "is_bot": False, "first_name": "Ana"}, "caption": "voici",
+        "document": {"file_id": "f", "file_unique_id": "u", "file_size": 3}}}, bot))
+    assert found is not None and found[0].text == "voici" and found[0].attachment is None
+
+
 # --- buttons that must not be acted on -------------------------------------------------------
 
 

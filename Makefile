@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: run test install locales i18n lint clean
+.PHONY: run test bench install locales i18n lint clean
 
 run: install locales  ## install and start the bot (console on the demo database if no platform)
 	$(BIN)/filiere-bot
@@ -14,6 +14,9 @@ run: install locales  ## install and start the bot (console on the demo database
 test: install locales  ## install and pass the whole test suite
 	$(BIN)/ruff check .
 	$(BIN)/pytest -q
+
+bench: install locales  ## benchmarks (engine, reminders, Telegram, Matrix): figures and ratios
+	$(BIN)/python -m bench
 
 install: $(STAMP)
 

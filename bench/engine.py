@@ -1,0 +1,166 @@
+"""Engine benchmark: accepted answers per second through the router, against SQLite's floor.
+
+What a person's answer costs end to end in one process: ``Core.handle`` (one transaction:
+event, user, conversation, flow step, outbox) then the dispatcher's delivery round (read the
+outbox, render, hand to the console transport writing to a null sink, record the delivery),
+exactly what the console adapter does for each line, on a real SQLite file.
+
+The floor is the same machine's bare aiosqlite loop of one upsert and one commit per answer,
+with the pragmas of ``storage/db.py``: no bot can commit an answer faster than that. Rounds
+alternate floor and engine so both see the same noise; the figures are medians over rounds.
+
+Targets (issue 8): the engine at >= 50% of the floor; p99 latency under 10 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import io
+import json
+import os
+import pstats
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TextIO
+
+import aiosqlite
+
+from bench.common import bot_settings, heading, machine, median, percentile
+from bot.app import App, build
+from bot.console import ConsoleTransport
+from flows.messages import Incoming, UserKey
+from storage.db import BUSY_TIMEOUT_MS
+
+ACCESS_SCRIPT = ("bonjour", "1", "1", "CCAS de Veynes", "3 rue de la Gare", "veynes",
+                 "Ana Martin", "Conseillère sociale", "06 12 34 56 78", "1")
+"""A professional's access request from the first hello to the confirmed summary: ten
+messages, each accepted and committed (the last also notifies the coordinator)."""
+
+LANGUAGE_SCRIPT = ("langue", "English", "language", "Français")
+"""Two short flows (command, one answer, a setting saved)."""
+
+TARGET_SHARE = 0.5
+TARGET_P99_MS = 10.0
+
+
+def script_for(number: int) -> tuple[str, ...]:
+    """One user's messages: an access request, then language changes."""
+    return ACCESS_SCRIPT + LANGUAGE_SCRIPT
+
+
+async def engine_round(app: App, round_no: int, users: int) -> tuple[float, list[float]]:
+    """Every user's script in turn; returns (answers per second, latencies in seconds)."""
+    latencies: list[float] = []
+    started = time.perf_counter()
+    for number in range(users):
+        key = UserKey(f"cli:r{round_no}u{number}")
+        for text in script_for(number):
+            t0 = time.perf_counter()
+            await app.core.handle(Incoming(key, text))
+            await app.dispatcher.drain()
+            latencies.append(time.perf_counter() - t0)
+    elapsed = time.perf_counter() - started
+    return len(latencies) / elapsed, latencies
+
+
+async def open_floor(path: Path) -> aiosqlite.Connection:
+    """An aiosqlite connection with the pragmas of ``storage/db.py``."""
+    conn = await aiosqlite.connect(path)
+    await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    await conn.execute("PRAGMA journal_mode = WAL")
+    await conn.execute("PRAGMA foreign_keys = ON")
+    await conn.execute("PRAGMA synchronous = NORMAL")
+    await conn.execute("CREATE TABLE IF NOT EXISTS answers (user_key TEXT PRIMARY KEY,"
+                       " state TEXT NOT NULL, updated_at TEXT NOT NULL)")
+    await conn.commit()
+    return conn
+
+
+async def floor_round(conn: aiosqlite.Connection, round_no: int, answers: int,
+                      per_user: int) -> float:
+    """One upsert and one commit per answer, a conversation-sized JSON state each."""
+    started = time.perf_counter()
+    for n in range(answers):
+        state = json.dumps({"flow": "access", "step": f"s{n % per_user}",
+                            "answers": {"structure": "CCAS de Veynes", "n": n},
+                            "history": ["role", "structure"]}, ensure_ascii=False)
+        await conn.execute(
+            "INSERT INTO answers (user_key, state, updated_at) VALUES (?, ?, ?)"
+            " ON CONFLICT (user_key) DO UPDATE SET state = excluded.state,"
+            " updated_at = excluded.updated_at",
+            (f"cli:r{round_no}u{n // per_user}", state,
+             datetime.now(UTC).isoformat(timespec="microseconds")))
+        await conn.commit()
+    return answers / (time.perf_counter() - started)
+
+
+async def run(rounds: int, users: int, profile: bool, sink: TextIO) -> dict[str, float]:
+    """Alternate floor and engine rounds; print and return the medians and the ratio."""
+    heading("engine: answers committed per second, against the bare aiosqlite floor")
+    print(machine())
+    per_user = len(script_for(0))
+    with tempfile.TemporaryDirectory(prefix="filiere-bench-") as tmp:
+        app = await build(bot_settings(), {"cli": ConsoleTransport(sink)},
+                          database=Path(tmp) / "engine.sqlite3")
+        floor_conn = await open_floor(Path(tmp) / "floor.sqlite3")
+        try:
+            await engine_round(app, -1, 5)  # warm-up: imports, caches, catalogs
+            await floor_round(floor_conn, -1, 200, per_user)
+            floor_rates: list[float] = []
+            engine_rates: list[float] = []
+            all_latencies: list[float] = []
+            round_p99: list[float] = []
+            for round_no in range(rounds):
+                floor_rates.append(await floor_round(floor_conn, round_no, users * per_user,
+                                                     per_user))
+                rate, latencies = await engine_round(app, round_no, users)
+                engine_rates.append(rate)
+                all_latencies += latencies
+                round_p99.append(percentile(latencies, 0.99))
+                print(f"  round {round_no + 1}: floor {floor_rates[-1]:8.0f}/s   engine "
+                      f"{rate:7.0f}/s   ratio {rate / floor_rates[-1]:5.1%}   "
+                      f"p99 {round_p99[-1] * 1000:5.2f} ms", flush=True)
+            if profile:
+                profiler = cProfile.Profile()
+                profiler.enable()
+                await engine_round(app, rounds, users)
+                profiler.disable()
+                report = io.StringIO()
+                pstats.Stats(profiler, stream=report).sort_stats("tottime").print_stats(18)
+                print("  profile of one engine round (top functions by own time):")
+                print("\n".join("    " + line for line in report.getvalue().splitlines()
+                                if line.strip())[:6000])
+        finally:
+            await floor_conn.close()
+            await app.close()
+    floor, engine = median(floor_rates), median(engine_rates)
+    ratios = [e / f for e, f in zip(engine_rates, floor_rates, strict=True)]
+    p50, p99 = percentile(all_latencies, 0.5) * 1000, percentile(all_latencies, 0.99) * 1000
+    share = median(ratios)
+    print(f"  answers per round: {users * per_user} ({users} users x {per_user} messages)")
+    print(f"  floor (upsert + commit): median {floor:.0f} answers/s")
+    print(f"  engine (handle + delivery): median {engine:.0f} answers/s")
+    print(f"  ratio engine/floor: median {share:.1%}   (target >= {TARGET_SHARE:.0%}: "
+          f"{'met' if share >= TARGET_SHARE else 'MISSED'})")
+    print(f"  latency per answer: p50 {p50:.2f} ms, p99 {p99:.2f} ms, median of round p99 "
+          f"{median(round_p99) * 1000:.2f} ms   (target p99 < {TARGET_P99_MS:.0f} ms: "
+          f"{'met' if p99 < TARGET_P99_MS else 'MISSED'})")
+    return {"floor": floor, "engine": engine, "ratio": share, "p50_ms": p50, "p99_ms": p99}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--users", type=int, default=60, help="users per round")
+    parser.add_argument("--profile", action="store_true", help="profile one more round")
+    args = parser.parse_args(argv)
+    with open(os.devnull, "w", encoding="utf-8") as sink:  # the console, minus the terminal
+        asyncio.run(run(args.rounds, args.users, args.profile, sink))
+
+
+if __name__ == "__main__":
+    main()

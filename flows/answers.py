@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
@@ -102,18 +102,25 @@ def match_choice(given: Input, options: Sequence[Choice], ctx: Ctx) -> Choice | 
     return None
 
 
-def _skip_choice() -> Choice:
+def skip_choice() -> Choice:
+    """The "skip" option of an optional question."""
     return Choice(SKIP_ID, _("Passer"))
 
 
-def _is_skip(given: Input, ctx: Ctx) -> bool:
-    return match_choice(given, [_skip_choice()], ctx) is not None or fold(given.text) in {
+def is_skip(given: Input, ctx: Ctx) -> bool:
+    """True when the user skipped an optional question (button, label or a skip word)."""
+    return match_choice(given, [skip_choice()], ctx) is not None or fold(given.text) in {
         "-",
         "passer",
         "skip",
         "aucun",
         "none",
     }
+
+
+def options(labels: Mapping[Any, Msg]) -> list[Choice]:
+    """Choices from a table of labels keyed by stored values (enum members or strings)."""
+    return [Choice(str(key), label) for key, label in labels.items()]
 
 
 def _choices_or_fn(
@@ -131,7 +138,7 @@ class OneOf:
 
     def choices(self, ctx: Ctx) -> Sequence[Choice]:
         options = list(_choices_or_fn(self.options, ctx))
-        return [*options, _skip_choice()] if self.optional else options
+        return [*options, skip_choice()] if self.optional else options
 
     def parse(self, given: Input, ctx: Ctx, pending: dict[str, Any]) -> Verdict:
         picked = match_choice(given, self.choices(ctx), ctx)
@@ -236,10 +243,10 @@ class FreeText:
     optional: bool = False
 
     def choices(self, ctx: Ctx) -> Sequence[Choice]:
-        return [_skip_choice()] if self.optional else []
+        return [skip_choice()] if self.optional else []
 
     def parse(self, given: Input, ctx: Ctx, pending: dict[str, Any]) -> Verdict:
-        if self.optional and _is_skip(given, ctx):
+        if self.optional and is_skip(given, ctx):
             return Accepted(None)
         if given.choice is not None:
             return Rejected(_("Écrivez votre réponse."))
@@ -265,10 +272,10 @@ class Integer:
     optional: bool = False
 
     def choices(self, ctx: Ctx) -> Sequence[Choice]:
-        return [_skip_choice()] if self.optional else []
+        return [skip_choice()] if self.optional else []
 
     def parse(self, given: Input, ctx: Ctx, pending: dict[str, Any]) -> Verdict:
-        if self.optional and _is_skip(given, ctx):
+        if self.optional and is_skip(given, ctx):
             return Accepted(None)
         typed = clean_text(given.text).replace(" ", "")
         if not re.fullmatch(r"[+-]?[0-9]{1,9}", typed):
@@ -355,10 +362,10 @@ class DateAnswer:
     optional: bool = False
 
     def choices(self, ctx: Ctx) -> Sequence[Choice]:
-        return [_skip_choice()] if self.optional else []
+        return [skip_choice()] if self.optional else []
 
     def parse(self, given: Input, ctx: Ctx, pending: dict[str, Any]) -> Verdict:
-        if self.optional and _is_skip(given, ctx):
+        if self.optional and is_skip(given, ctx):
             return Accepted(None)
         today = ctx.now.date()
         typed = fold(clean_text(given.text))
@@ -405,10 +412,10 @@ class PhoneAnswer:
     optional: bool = False
 
     def choices(self, ctx: Ctx) -> Sequence[Choice]:
-        return [_skip_choice()] if self.optional else []
+        return [skip_choice()] if self.optional else []
 
     def parse(self, given: Input, ctx: Ctx, pending: dict[str, Any]) -> Verdict:
-        if self.optional and _is_skip(given, ctx):
+        if self.optional and is_skip(given, ctx):
             return Accepted(None)
         number = ctx.check_phone(clean_text(given.text)[:40])
         if number is None:

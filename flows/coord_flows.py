@@ -23,9 +23,10 @@ from flows.answers import (
     Rejected,
     SomeOf,
     Verdict,
-    _is_skip,
-    _skip_choice,
     clean_text,
+    is_skip,
+    options,
+    skip_choice,
 )
 from flows.catalogue import USAGE_LABELS, kind_name
 from flows.coordination import Rhythm
@@ -83,9 +84,6 @@ def _epci_options(ctx: Ctx) -> list[Choice]:
     return [Choice(e.siren, verbatim(e.name)) for e in ctx.territory.epcis]
 
 
-def _options(labels: dict[Any, Msg]) -> list[Choice]:
-    return [Choice(str(k), v) for k, v in labels.items()]
-
 
 @dataclass(frozen=True)
 class HoursAnswer:
@@ -94,10 +92,10 @@ class HoursAnswer:
     optional: bool = True
 
     def choices(self, ctx: Ctx) -> Sequence[Choice]:
-        return [_skip_choice()] if self.optional else []
+        return [skip_choice()] if self.optional else []
 
     def parse(self, given: Input, ctx: Ctx, pending: dict[str, Any]) -> Verdict:
-        if self.optional and _is_skip(given, ctx):
+        if self.optional and is_skip(given, ctx):
             return Accepted(None)
         parsed = parse_hours(clean_text(given.text))
         if isinstance(parsed, HoursError):
@@ -185,7 +183,7 @@ PLACE_ADD_FLOW = Flow(
     steps={
         PA.NAME: Step(ask=_("Nom du lieu ?"), answer=FreeText(3, 120), label=_("Nom"),
                       next=PA.KIND),
-        PA.KIND: Step(ask=_("Quel type de lieu ?"), answer=OneOf(_options(PLACE_KIND_LABELS)),
+        PA.KIND: Step(ask=_("Quel type de lieu ?"), answer=OneOf(options(PLACE_KIND_LABELS)),
                       label=_("Type"), next=PA.COMMUNE),
         PA.COMMUNE: Step(ask=_("Commune ou code postal ?"), answer=CommuneAnswer(),
                          label=_("Commune"), next=PA.ADDRESS),
@@ -256,10 +254,10 @@ PLACE_EDIT_FLOW = Flow(
     finish=_finish_edit,
     steps={
         PE.FIELD: Step(ask=_("Que voulez-vous modifier ?"),
-                       answer=OneOf(_options(FIELD_LABELS)),
+                       answer=OneOf(options(FIELD_LABELS)),
                        next=lambda a: str(a[PE.FIELD])),
         PE.NAME: Step(ask=_("Nouveau nom ?"), answer=FreeText(3, 120)),
-        PE.KIND: Step(ask=_("Quel type de lieu ?"), answer=OneOf(_options(PLACE_KIND_LABELS))),
+        PE.KIND: Step(ask=_("Quel type de lieu ?"), answer=OneOf(options(PLACE_KIND_LABELS))),
         PE.COMMUNE: Step(ask=_("Commune ou code postal ?"), answer=CommuneAnswer()),
         PE.ADDRESS: Step(ask=_("Adresse (numéro et rue) ?"), answer=FreeText(3, 200)),
         PE.HOURS: _hours_step(None, None),
@@ -334,7 +332,7 @@ KIND_ADD_FLOW = Flow(
                      answer=FreeText(2, 60), label=_("Nom"), next="description"),
         "description": Step(ask=_("Une phrase simple qui dit à quoi il sert ?"),
                             answer=FreeText(3, 200), label=_("Description"), next="uses"),
-        "uses": Step(ask=_("Pour quels usages ?"), answer=SomeOf(_options(USAGE_LABELS)),
+        "uses": Step(ask=_("Pour quels usages ?"), answer=SomeOf(options(USAGE_LABELS)),
                      label=_("Usages"), next=None),
     },
 )
@@ -366,7 +364,7 @@ PRICE_FLOW = Flow(
     finish=lambda ctx, a: Outcome(effects=[SetPrice(Tier(a["tier"]), a["kind"],
                                                     int(a["cents"]))]),
     steps={
-        "tier": Step(ask=_("Quel palier de prix ?"), answer=OneOf(_options(PAYING_TIERS)),
+        "tier": Step(ask=_("Quel palier de prix ?"), answer=OneOf(options(PAYING_TIERS)),
                      label=_("Palier"), next="kind"),
         "kind": Step(ask=_("Pour quel matériel ?"), answer=OneOf(_price_kinds),
                      label=_("Matériel"), next="cents"),
@@ -383,13 +381,13 @@ RULE_FLOW = Flow(
                                                    Tier(a["tier"]))]),
     steps={
         "situation": Step(ask=_("Pour quelle situation ?"),
-                          answer=OneOf(_options(SITUATION_LABELS)), label=_("Situation"),
+                          answer=OneOf(options(SITUATION_LABELS)), label=_("Situation"),
                           next="income"),
         "income": Step(ask=_("Pour quels revenus ?"),
                        answer=OneOf([Choice(ANY, _("Tous revenus")),
-                                     *_options(INCOME_LABELS)]),
+                                     *options(INCOME_LABELS)]),
                        label=_("Revenus"), next="tier"),
-        "tier": Step(ask=_("Quel palier de prix ?"), answer=OneOf(_options(TIER_LABELS)),
+        "tier": Step(ask=_("Quel palier de prix ?"), answer=OneOf(options(TIER_LABELS)),
                      label=_("Palier"), next=None),
     },
 )
@@ -433,13 +431,13 @@ SERIES_FLOW = Flow(
         "place": Step(ask=_("Dans quel lieu ?"), answer=OneOf(_place_options), label=_("Lieu"),
                       next="topics"),
         "topics": Step(ask=_("Quels thèmes, dans l'ordre des séances ? (par exemple : 1, 2, 3)"),
-                       answer=SomeOf(_options(TOPIC_LABELS)), label=_("Thèmes"), next="day"),
+                       answer=SomeOf(options(TOPIC_LABELS)), label=_("Thèmes"), next="day"),
         "day": Step(ask=_("Date de la première séance ? (par exemple 25/12)"),
                     answer=DateAnswer(not_before_days=1, not_after_days=365),
                     label=_("Première séance"), next="at"),
         "at": Step(ask=_("À quelle heure ? (par exemple 14 h 30)"), answer=TimeAnswer(),
                    label=_("Heure"), next="rhythm"),
-        "rhythm": Step(ask=_("À quel rythme ?"), answer=OneOf(_options(RHYTHM_LABELS)),
+        "rhythm": Step(ask=_("À quel rythme ?"), answer=OneOf(options(RHYTHM_LABELS)),
                        label=_("Rythme"), next="minutes"),
         "minutes": Step(ask=_("Quelle durée ?"),
                         answer=OneOf([Choice(k, v) for k, v in DURATIONS.items()]),

@@ -24,7 +24,7 @@ flowchart TD
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -39,9 +39,10 @@ from flows.answers import (
     Rejected,
     SomeOf,
     Verdict,
-    _is_skip,
-    _skip_choice,
     clean_text,
+    is_skip,
+    options,
+    skip_choice,
 )
 from flows.engine import Answers, Ctx, Effect, Flow, Outcome, Step
 from flows.erasure import (
@@ -226,9 +227,6 @@ SKIP_WARNING = _(
 )
 
 
-def _options(labels: Mapping[Any, Msg]) -> list[Choice]:
-    return [Choice(str(key), label) for key, label in labels.items()]
-
 
 # --- Answer kinds of this flow ---------------------------------------------------------------
 
@@ -240,10 +238,10 @@ class SiretAnswer:
     optional: bool = True
 
     def choices(self, ctx: Ctx) -> Sequence[Choice]:
-        return [_skip_choice()]
+        return [skip_choice()]
 
     def parse(self, given: Input, ctx: Ctx, pending: dict[str, Any]) -> Verdict:
-        if _is_skip(given, ctx):
+        if is_skip(given, ctx):
             return Accepted(None)
         match parse_siret(clean_text(given.text)[:40]):
             case Siret(digits):
@@ -268,10 +266,10 @@ class ReachAnswer:
     optional: bool = True
 
     def choices(self, ctx: Ctx) -> Sequence[Choice]:
-        return [_skip_choice()]
+        return [skip_choice()]
 
     def parse(self, given: Input, ctx: Ctx, pending: dict[str, Any]) -> Verdict:
-        if _is_skip(given, ctx):
+        if is_skip(given, ctx):
             return Accepted(None)
         typed = clean_text(given.text)[:120]
         if "@" in typed:
@@ -512,7 +510,7 @@ FLOW = Flow(
     steps={
         S.KIND: Step(
             ask=_("Vous donnez en tant que :"),
-            answer=OneOf(_options(DONOR_KIND_LABELS)),
+            answer=OneOf(options(DONOR_KIND_LABELS)),
             label=_("Donateur"),
             next=lambda a: S.CONTACT if a[S.KIND] == DonorKind.PRIVATE else S.ORGANISATION,
         ),
@@ -553,7 +551,7 @@ FLOW = Flow(
         S.CATEGORIES: Step(
             ask=_("Quel matériel donnez-vous ? Choisissez un ou plusieurs types "
                   "(par exemple : 1, 3)."),
-            answer=SomeOf(_options(CATEGORY_LABELS)),
+            answer=SomeOf(options(CATEGORY_LABELS)),
             label=_("Types de matériel"),
             next=_after_categories,
             help=_("Vous indiquerez ensuite le nombre d'appareils de chaque type."),
@@ -561,39 +559,39 @@ FLOW = Flow(
         **{QTY[category]: _quantity_step(category) for category in DeviceCategory},
         S.AGE: Step(
             ask=_("Quel âge a le matériel, à peu près ?"),
-            answer=OneOf(_options(AGE_LABELS)),
+            answer=OneOf(options(AGE_LABELS)),
             label=_("Âge"),
             next=S.CONDITION,
         ),
         S.CONDITION: Step(
             ask=_("Dans quel état est-il ?"),
-            answer=OneOf(_options(CONDITION_LABELS)),
+            answer=OneOf(options(CONDITION_LABELS)),
             label=_("État"),
             next=S.CHARGERS,
             help=_("Si c'est mélangé, choisissez « À tester »."),
         ),
         S.CHARGERS: Step(
             ask=_("Les chargeurs et câbles d'alimentation sont-ils fournis ?"),
-            answer=OneOf(_options(CHARGER_LABELS)),
+            answer=OneOf(options(CHARGER_LABELS)),
             label=_("Chargeurs"),
             next=S.HOLDS,
         ),
         S.HOLDS: Step(
             ask=_("Les appareils contiennent-ils encore des données (fichiers, comptes, "
                   "photos) ?"),
-            answer=OneOf(_options(HOLDS_LABELS)),
+            answer=OneOf(options(HOLDS_LABELS)),
             label=_("Données présentes"),
             next=_after_holds,
         ),
         S.DATA_KINDS: Step(
             ask=_("Quels types de données ? Plusieurs choix possibles (par exemple : 1, 3)."),
-            answer=SomeOf(_options(DATA_KIND_LABELS), exclusive=frozenset({DataKind.NONE})),
+            answer=SomeOf(options(DATA_KIND_LABELS), exclusive=frozenset({DataKind.NONE})),
             label=_("Types de données"),
             next=S.ENCRYPTED,
         ),
         S.ENCRYPTED: Step(
             ask=_("Les disques sont-ils chiffrés (BitLocker, FileVault, LUKS…) ?"),
-            answer=OneOf(_options(ENCRYPTED_LABELS)),
+            answer=OneOf(options(ENCRYPTED_LABELS)),
             label=_("Disques chiffrés"),
             next=S.CERTIFICATES,
         ),
@@ -607,7 +605,7 @@ FLOW = Flow(
         S.WITNESS: Step(
             ask=_("Souhaitez-vous assister à l'effacement, ou à la destruction des disques "
                   "qui ne s'effacent pas ?"),
-            answer=OneOf(_options(WITNESS_LABELS)),
+            answer=OneOf(options(WITNESS_LABELS)),
             label=_("Présence"),
             next=S.PROTOCOL,
         ),
@@ -618,7 +616,7 @@ FLOW = Flow(
         ),
         S.LOGISTICS: Step(
             ask=_("Comment le matériel nous parvient-il ?\n{warning}", warning=SKIP_WARNING),
-            answer=OneOf(_options(LOGISTICS_LABELS)),
+            answer=OneOf(options(LOGISTICS_LABELS)),
             label=_("Remise"),
             next=lambda a: S.PLACE if a[S.LOGISTICS] == Logistics.DROP_OFF else S.PICKUP_COMMUNE,
         ),

@@ -27,9 +27,9 @@ from flows.answers import (
     OneOf,
     Rejected,
     Verdict,
-    _is_skip,
-    _skip_choice,
     clean_text,
+    is_skip,
+    skip_choice,
 )
 from flows.donation import bullet, live_answers
 from flows.engine import Answers, Ctx, Effect, Flow, Outcome, Step
@@ -113,10 +113,10 @@ class SerialAnswer:
     optional: bool = False
 
     def choices(self, ctx: Ctx) -> Sequence[Choice]:
-        return [_skip_choice()] if self.optional else []
+        return [skip_choice()] if self.optional else []
 
     def parse(self, given: Input, ctx: Ctx, pending: dict[str, Any]) -> Verdict:
-        if self.optional and _is_skip(given, ctx):
+        if self.optional and is_skip(given, ctx):
             return Accepted(None)
         serial = normalize_serial(given.text)
         if not _SERIAL.fullmatch(serial):

@@ -43,6 +43,7 @@ from flows.answers import (
     SomeOf,
     Verdict,
     match_choice,
+    options,
 )
 from flows.catalogue import USAGE_LABELS, fitting, kind_name, kind_sentence
 from flows.engine import Answers, Ctx, Effect, Flow, Outcome, Step
@@ -145,9 +146,6 @@ REASON_WHY: dict[Reason, Msg] = {
                        "en stock"),
 }
 
-
-def _options(labels: Mapping[Any, Msg]) -> list[Choice]:
-    return [Choice(str(key), label) for key, label in labels.items()]
 
 
 # --- What steps read from the facts --------------------------------------------------------
@@ -331,13 +329,13 @@ FLOW = Flow(
         S.NEEDS: Step(
             ask=_("Pour quoi la personne a-t-elle besoin de matériel ? Plusieurs réponses "
                   "possibles (par exemple : 1, 4)."),
-            answer=SomeOf(_options(USAGE_LABELS)),
+            answer=SomeOf(options(USAGE_LABELS)),
             label=_("Usages"),
             next=S.SITUATION,
         ),
         S.SITUATION: Step(
             ask=_("Sa situation ? Votre parole suffit : aucun justificatif n'est demandé."),
-            answer=OneOf(_options(SITUATION_LABELS)),
+            answer=OneOf(options(SITUATION_LABELS)),
             label=_("Situation"),
             next=S.INCOME,
             help=_("La situation fixe le prix : du gratuit (payé par le Fonds de solidarité "
@@ -345,7 +343,7 @@ FLOW = Flow(
         ),
         S.INCOME: Step(
             ask=_("Ses revenus, si vous les connaissez ? (facultatif)"),
-            answer=OneOf(_options(INCOME_LABELS), optional=True),
+            answer=OneOf(options(INCOME_LABELS), optional=True),
             label=_("Revenus"),
             next=S.COMMUNE,
         ),
@@ -364,7 +362,7 @@ FLOW = Flow(
         ),
         S.INTERNET: Step(
             ask=_("A-t-elle internet à la maison ?"),
-            answer=OneOf(_options(INTERNET_LABELS)),
+            answer=OneOf(options(INTERNET_LABELS)),
             label=_("Internet à la maison"),
             next=S.FIRST_NAME,
             help=_("« Non » signale au lieu un besoin de connexion : il l'aidera à trouver "
@@ -378,7 +376,7 @@ FLOW = Flow(
         ),
         S.AGE: Step(
             ask=_("Sa tranche d'âge ?"),
-            answer=OneOf(_options(AGE_LABELS)),
+            answer=OneOf(options(AGE_LABELS)),
             label=_("Âge"),
             next=None,
         ),

@@ -63,6 +63,9 @@ MAX_INCOMING = 4096
 LABEL_FITS = 32
 """Longer button labels are cut by Telegram's apps: then the options are also listed in the
 text, numbered, so the whole label can be read."""
+OVERALL_BURST = 1.0
+"""No saved-up burst overall: a burst of 30 on top of 30/s doubles the first second's rate,
+and Telegram answers that with 429s (measured by bench/reminders.py)."""
 CHAT_BURST = 3
 """A reply and its menu may go out together; beyond that, one message a second per chat."""
 NETWORK_PAUSE = 2.0
@@ -319,7 +322,7 @@ class TelegramAdapter:
         self.application.add_handler(TypeHandler(Update, self._on_update))
         self.transport = TelegramTransport(
             self.application.bot,
-            Pacer(settings.messages_per_second, max(1.0, settings.messages_per_second),
+            Pacer(settings.messages_per_second, OVERALL_BURST,
                   settings.chat_messages_per_second, CHAT_BURST),
         )
         self._handle: Handle | None = None

@@ -234,13 +234,14 @@ def _list(options: Sequence[Choice]) -> Msg:
     return Msg(", ".join("{" + k + "}" for k in params) or "-", params)
 
 
-@dataclass(frozen=True)
-class FreeText:
-    """Free text between ``min_len`` and ``max_len`` characters, control characters removed."""
 
-    min_len: int = 1
-    max_len: int = 120
-    optional: bool = False
+class TypedAnswer:
+    """An answer typed by the user, optionally skippable: the skip is handled once, here.
+
+    A mixin, not a dataclass, so each kind keeps its own field order (``FreeText(2, 120)``).
+    """
+
+    optional: bool
 
     def choices(self, ctx: Ctx) -> Sequence[Choice]:
         return [skip_choice()] if self.optional else []
@@ -248,6 +249,22 @@ class FreeText:
     def parse(self, given: Input, ctx: Ctx, pending: dict[str, Any]) -> Verdict:
         if self.optional and is_skip(given, ctx):
             return Accepted(None)
+        return self.read(given, ctx, pending)
+
+    def read(self, given: Input, ctx: Ctx, pending: dict[str, Any]) -> Verdict:
+        """Read a given (not skipped) answer."""
+        raise NotImplementedError
+
+@dataclass(frozen=True)
+class FreeText(TypedAnswer):
+    """Free text between ``min_len`` and ``max_len`` characters, control characters removed."""
+
+    min_len: int = 1
+    max_len: int = 120
+    optional: bool = False
+
+    def read(self, given: Input, ctx: Ctx, pending: dict[str, Any]) -> Verdict:
+        """Read a given (not skipped) answer."""
         if given.choice is not None:
             return Rejected(_("Écrivez votre réponse."))
         text = clean_text(given.text[: MAX_TEXT * 4])
@@ -264,19 +281,15 @@ class FreeText:
 
 
 @dataclass(frozen=True)
-class Integer:
+class Integer(TypedAnswer):
     """A whole number between ``low`` and ``high``."""
 
     low: int = 0
     high: int = 999
     optional: bool = False
 
-    def choices(self, ctx: Ctx) -> Sequence[Choice]:
-        return [skip_choice()] if self.optional else []
-
-    def parse(self, given: Input, ctx: Ctx, pending: dict[str, Any]) -> Verdict:
-        if self.optional and is_skip(given, ctx):
-            return Accepted(None)
+    def read(self, given: Input, ctx: Ctx, pending: dict[str, Any]) -> Verdict:
+        """Read a given (not skipped) answer."""
         typed = clean_text(given.text).replace(" ", "")
         if not re.fullmatch(r"[+-]?[0-9]{1,9}", typed):
             return Rejected(_("Écrivez un nombre entier, par exemple 3."))
@@ -354,19 +367,15 @@ _DATE_FORMATS = (
 
 
 @dataclass(frozen=True)
-class DateAnswer:
+class DateAnswer(TypedAnswer):
     """A calendar date (day/month[/year], ISO, "today", "tomorrow") within a window."""
 
     not_before_days: int | None = 0
     not_after_days: int | None = 365
     optional: bool = False
 
-    def choices(self, ctx: Ctx) -> Sequence[Choice]:
-        return [skip_choice()] if self.optional else []
-
-    def parse(self, given: Input, ctx: Ctx, pending: dict[str, Any]) -> Verdict:
-        if self.optional and is_skip(given, ctx):
-            return Accepted(None)
+    def read(self, given: Input, ctx: Ctx, pending: dict[str, Any]) -> Verdict:
+        """Read a given (not skipped) answer."""
         today = ctx.now.date()
         typed = fold(clean_text(given.text))
         day = self._read(typed, today)
@@ -406,17 +415,13 @@ class DateAnswer:
 
 
 @dataclass(frozen=True)
-class PhoneAnswer:
+class PhoneAnswer(TypedAnswer):
     """A French phone number, stored in E.164 form (checked by ``ctx.check_phone``)."""
 
     optional: bool = False
 
-    def choices(self, ctx: Ctx) -> Sequence[Choice]:
-        return [skip_choice()] if self.optional else []
-
-    def parse(self, given: Input, ctx: Ctx, pending: dict[str, Any]) -> Verdict:
-        if self.optional and is_skip(given, ctx):
-            return Accepted(None)
+    def read(self, given: Input, ctx: Ctx, pending: dict[str, Any]) -> Verdict:
+        """Read a given (not skipped) answer."""
         number = ctx.check_phone(clean_text(given.text)[:40])
         if number is None:
             return Rejected(_("Ce numéro n'est pas valide. Écrivez un numéro français, "

@@ -22,11 +22,10 @@ from flows.answers import (
     OneOf,
     Rejected,
     SomeOf,
+    TypedAnswer,
     Verdict,
     clean_text,
-    is_skip,
     options,
-    skip_choice,
 )
 from flows.catalogue import USAGE_LABELS, kind_name
 from flows.coordination import Rhythm
@@ -86,17 +85,13 @@ def _epci_options(ctx: Ctx) -> list[Choice]:
 
 
 @dataclass(frozen=True)
-class HoursAnswer:
+class HoursAnswer(TypedAnswer):
     """Opening hours in OSM syntax, checked and stored normalised; "passer" leaves none."""
 
     optional: bool = True
 
-    def choices(self, ctx: Ctx) -> Sequence[Choice]:
-        return [skip_choice()] if self.optional else []
-
-    def parse(self, given: Input, ctx: Ctx, pending: dict[str, Any]) -> Verdict:
-        if self.optional and is_skip(given, ctx):
-            return Accepted(None)
+    def read(self, given: Input, ctx: Ctx, pending: dict[str, Any]) -> Verdict:
+        """Read a given (not skipped) answer."""
         parsed = parse_hours(clean_text(given.text))
         if isinstance(parsed, HoursError):
             return Rejected(parsed.reason)

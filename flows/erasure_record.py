@@ -26,10 +26,9 @@ from flows.answers import (
     Input,
     OneOf,
     Rejected,
+    TypedAnswer,
     Verdict,
     clean_text,
-    is_skip,
-    skip_choice,
 )
 from flows.donation import bullet, live_answers
 from flows.engine import Answers, Ctx, Effect, Flow, Outcome, Step
@@ -107,17 +106,13 @@ _SERIAL = re.compile(r"[A-Z0-9][A-Z0-9\-_./:]{1,59}")
 
 
 @dataclass(frozen=True)
-class SerialAnswer:
+class SerialAnswer(TypedAnswer):
     """A serial number: upper-case, spaces removed, letters, digits and - _ . / : only."""
 
     optional: bool = False
 
-    def choices(self, ctx: Ctx) -> Sequence[Choice]:
-        return [skip_choice()] if self.optional else []
-
-    def parse(self, given: Input, ctx: Ctx, pending: dict[str, Any]) -> Verdict:
-        if self.optional and is_skip(given, ctx):
-            return Accepted(None)
+    def read(self, given: Input, ctx: Ctx, pending: dict[str, Any]) -> Verdict:
+        """Read a given (not skipped) answer."""
         serial = normalize_serial(given.text)
         if not _SERIAL.fullmatch(serial):
             return Rejected(_("Écrivez le numéro de série tel qu'il figure sur l'étiquette "

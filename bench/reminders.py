@@ -118,6 +118,21 @@ def plant(path: Path, bookings: int) -> tuple[int, int, float]:
     return reminders, due, time.perf_counter() - started
 
 
+async def longest_stall() -> float:
+    """Until cancelled, the longest the event loop went without running this task: how long
+    people's messages and deliveries would have waited behind the job. Returns seconds."""
+    longest = 0.0
+    last = time.perf_counter()
+    try:
+        while True:
+            await asyncio.sleep(0)
+            now = time.perf_counter()
+            longest = max(longest, now - last)
+            last = now
+    except asyncio.CancelledError:  # (cancelled after the job: its last stretch counts too)
+        return max(longest, time.perf_counter() - last)
+
+
 async def queue_due(path: Path) -> dict[str, float]:
     """Run the real reminders job as the scheduler would, until nothing more is due."""
     from bot.app import build
@@ -125,6 +140,8 @@ async def queue_due(path: Path) -> dict[str, float]:
     app = await build(bot_settings(), {}, database=path, clock=lambda: MORNING)
     try:
         job = next(j for j in app.core.jobs if j.name == "beneficiaries.reminders")
+        stall = asyncio.create_task(longest_stall())
+        await asyncio.sleep(0)
         started = time.perf_counter()
         runs = queued = 0
         while True:
@@ -134,10 +151,13 @@ async def queue_due(path: Path) -> dict[str, float]:
             if done == 0:
                 break
         elapsed = time.perf_counter() - started
+        stall.cancel()
+        longest = await stall
         tick = time.perf_counter()
         await app.core.run_job(job)  # the idle tick, every few minutes, all day long
         idle = time.perf_counter() - tick
         return {"queued": queued, "runs": runs - 1, "seconds": elapsed, "idle_tick": idle,
+                "stall": longest,
                 "every_min": job.every.total_seconds() / 60}
     finally:
         await app.close()
@@ -250,6 +270,8 @@ async def run(bookings: int, seconds: float) -> dict[str, Any]:
               f"{queued['every_min']:.0f} min, so the last is queued "
               f"{(queued['runs'] - 1) * queued['every_min']:.0f} min after 08:00")
         print(f"  idle job tick with {rows - due:,} pending: {queued['idle_tick'] * 1000:.1f} ms")
+        print(f"  longest the event loop was held while the job queued them: "
+              f"{queued['stall'] * 1000:.1f} ms (people's messages wait at most that long)")
         result = await deliver(path, seconds)
         ready, done, server = result["ready"], result["done"], result["server"]
         counted = count(path, server)

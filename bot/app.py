@@ -94,8 +94,6 @@ async def build(
     clock: Callable[[], datetime] = system_clock,
 ) -> App:
     """Open the database (migrating it), load the territory and demo data, wire everything."""
-    # aiosqlite logs every statement with its parameters (names, phone numbers) at DEBUG.
-    logging.getLogger("aiosqlite").setLevel(logging.WARNING)
     db = await Database.open(database or settings.database)
     storage = SqliteStorage(db, frozenset(settings.coordinators))
     async with db.transaction() as conn:

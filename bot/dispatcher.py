@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
 IDLE_SECONDS = 5.0
+ROUND = 100
+"""Messages read from the outbox per round."""
 
 
 class RetryLater(Exception):
@@ -82,10 +84,15 @@ class Dispatcher:
         """Ask for a delivery round now (called after each handled message)."""
         self._wake.set()
 
-    async def run_once(self, limit: int = 100) -> int:
+    async def run_once(self, limit: int = ROUND) -> int:
         """Deliver every due message (up to ``limit``); returns how many were delivered."""
+        delivered, _ = await self._round(limit)
+        return delivered
+
+    async def _round(self, limit: int) -> tuple[int, bool]:
+        """One delivery round: (messages delivered, whether more may be due already)."""
         if not self.transports:
-            return 0
+            return 0, False
         async with self.storage.transaction() as uow:
             items = await uow.outbox.due(self.clock(), list(self.transports), limit)
             langs = {}
@@ -126,7 +133,7 @@ class Dispatcher:
             async with self.storage.transaction() as uow:
                 await uow.outbox.delivered(item.id, self.clock())
             delivered += 1
-        return delivered
+        return delivered, len(items) == limit and not self._stopping
 
     async def _retry_or_give_up(self, item_id: int, attempts: int, delay: float,
                                 reason: str) -> None:
@@ -140,12 +147,17 @@ class Dispatcher:
                 )
 
     async def drain(self) -> int:
-        """Deliver until nothing is due now (the console uses it after every line)."""
+        """Deliver until nothing is due now (the console uses it after every line).
+
+        A round that read fewer than :data:`ROUND` messages saw everything due; what is
+        queued after its read wakes the dispatcher again, so no empty round is needed to
+        make sure.
+        """
         total = 0
         while True:
-            sent = await self.run_once()
+            sent, more = await self._round(ROUND)
             total += sent
-            if sent == 0:
+            if not more:
                 return total
 
     async def run_forever(self) -> None:

@@ -1,6 +1,6 @@
 """Repository interfaces: what ``handlers/`` needs from storage, narrow enough for PostgreSQL.
 
-``storage/`` implements them with aiosqlite. Every method runs inside the unit of work that
+``storage/`` implements them with SQLite. Every method runs inside the unit of work that
 handed out the repository, so a change and the messages it causes commit together.
 """
 

@@ -62,11 +62,12 @@ SimpleStartFlow = Callable[[Session, str], Awaitable[None]]
 UNKNOWN_BUTTON = _("Ce bouton n'est plus valable.")
 OFFER_HORIZON = 50
 """How many upcoming sessions are read to choose the few offered."""
-REMINDER_BATCH = 500
-"""Due reminders queued per transaction: the write lock is released between batches."""
-REMINDER_BATCHES = 200
+REMINDER_BATCH = 200
+"""Due reminders queued per transaction (about 15 ms): the write lock and the event loop are
+released between batches, so people's messages wait at most one batch."""
+REMINDER_BATCHES = 500
 """At most this many batches per job run (100,000 reminders); the next tick does the rest.
-One batch per run would cap a morning's burst at 500 reminders per tick (every 5 minutes)."""
+One batch per run would cap a morning's burst at one batch per tick (every 5 minutes)."""
 
 
 @dataclass(frozen=True)

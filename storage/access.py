@@ -5,10 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-import aiosqlite
-
 from flows.messages import UserKey
 from flows.records import AccessRequest, AccessRequestId, AccessStatus, Role
+from storage.connection import Connection, Row
 from storage.db import from_ts, ts
 
 _SELECT = (
@@ -17,7 +16,7 @@ _SELECT = (
 )
 
 
-def _request(row: aiosqlite.Row) -> AccessRequest:
+def _request(row: Row) -> AccessRequest:
     return AccessRequest(
         id=AccessRequestId(row["id"]),
         user=UserKey(row["user_key"]),
@@ -36,7 +35,7 @@ def _request(row: aiosqlite.Row) -> AccessRequest:
 
 
 class SqliteAccessRepo:
-    def __init__(self, conn: aiosqlite.Connection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
     async def create(self, user: UserKey, answers: dict[str, Any], now: datetime) -> AccessRequest:

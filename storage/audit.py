@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import aiosqlite
-
 from flows.audit import AuditAction, AuditEntry, keep_until
 from flows.messages import UserKey
+from storage.connection import Connection, Row
 from storage.db import from_ts, ts
 
 _SELECT = "SELECT id, at, actor, action, subject, detail FROM audit_log"
 
 
-def _entry(row: aiosqlite.Row) -> AuditEntry:
+def _entry(row: Row) -> AuditEntry:
     return AuditEntry(row["id"], from_ts(row["at"]),
                       UserKey(row["actor"]) if row["actor"] else None,
                       AuditAction(row["action"]), row["subject"], row["detail"])
@@ -22,7 +21,7 @@ def _entry(row: aiosqlite.Row) -> AuditEntry:
 class SqliteAuditRepo:
     """Writes and reads audit entries inside the unit of work of the action they record."""
 
-    def __init__(self, conn: aiosqlite.Connection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
     async def record(self, actor: UserKey | None, action: AuditAction, subject: str,

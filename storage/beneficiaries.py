@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import aiosqlite
-
 from flows.joincode import CodeState
 from flows.messages import UserKey
 from flows.records import Beneficiary, PlaceId
+from storage.connection import Connection
 from storage.db import from_ts, ts
 
 
 class SqliteBeneficiaryRepo:
-    def __init__(self, conn: aiosqlite.Connection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
     # --- join codes ---------------------------------------------------------------------

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import json
 
-import aiosqlite
-
 from flows.pricing import PriceGrid, PriceRule, Tier, TierPrice
 from flows.records import CatalogueKind, PlaceId
+from storage.connection import Connection
 
 
 class SqliteCatalogueRepo:
     """Kinds of device, units available per place, and what each profile pays."""
 
-    def __init__(self, conn: aiosqlite.Connection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
     async def kinds(self) -> list[CatalogueKind]:

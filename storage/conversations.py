@@ -5,18 +5,17 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-import aiosqlite
-
 from flows.engine import Conversation
 from flows.messages import UserKey
 from flows.ports import SavedConversation
+from storage.connection import Connection
 from storage.db import from_ts, ts
 
 
 class SqliteConversationRepo:
     """At most one live conversation per user."""
 
-    def __init__(self, conn: aiosqlite.Connection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
     async def get(self, key: UserKey) -> SavedConversation | None:

@@ -7,8 +7,6 @@ import json
 from collections.abc import Sequence
 from datetime import date, datetime
 
-import aiosqlite
-
 from flows.coordination import ManagedPlace, Member, PlaceChange
 from flows.csv_import import KindRow, PriceRow, RuleRow
 from flows.mednum import MediationPlace
@@ -16,6 +14,7 @@ from flows.messages import UserKey
 from flows.pricing import Tier
 from flows.records import PlaceId, Role
 from storage.access import _request
+from storage.connection import Connection
 from storage.db import from_ts, ts
 from storage.places import _place
 
@@ -35,7 +34,7 @@ _MEDIATION = (
 class SqliteCoordinationRepo:
     """Every write of the coordination, each a literal SQL statement with ``?`` parameters."""
 
-    def __init__(self, conn: aiosqlite.Connection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
     # --- Members, roles, referents ---------------------------------------------------------

@@ -1,9 +1,11 @@
-"""The SQLite database: one aiosqlite connection, WAL, foreign keys, numbered migrations.
+"""The SQLite database: one connection, WAL, foreign keys, numbered migrations.
 
-Writes go through :meth:`Database.transaction`, which serialises them on the connection (an
-asyncio lock: two tasks must never interleave statements inside one transaction) and opens
-them with ``BEGIN IMMEDIATE`` so that another process waits on the busy timeout instead of
-failing half-way.
+Statements run on the event loop's thread (:mod:`storage.connection` says why and why it is
+safe). Writes go through :meth:`Database.transaction`, which serialises them on the
+connection (an asyncio lock: two tasks must never interleave statements inside one
+transaction) and opens them with ``BEGIN IMMEDIATE``: when another process holds the write
+lock, it sleeps and tries again up to the busy timeout instead of failing half-way, and the
+loop keeps serving meanwhile.
 """
 
 from __future__ import annotations
@@ -11,19 +13,27 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 
-import aiosqlite
-
 from flows.ports import StorageUnavailable
+from storage.checkpoint import Checkpointer
+from storage.connection import Connection
 
 log = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 5000
+BUSY_RETRY_FIRST = 0.001
+BUSY_RETRY_MAX = 0.05
+"""Sleeps between two tries of the write lock: from 1 ms, doubling, at most 50 ms."""
+LONG_TRANSACTION = 0.005
+"""Seconds: statements run on the loop, so a task whose transaction held it longer than this
+gives the other tasks their turn before going on (a job working batch after batch would
+otherwise hold the loop from its first batch to its last)."""
 
 UNAVAILABLE = ("SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_FULL", "SQLITE_IOERR")
 """SQLite errors that mean "not now" rather than a bug: another writer holds the lock past
@@ -59,10 +69,13 @@ def migrations() -> list[tuple[int, str, str]]:
 class Database:
     """An open SQLite database with its migrations applied."""
 
-    def __init__(self, conn: aiosqlite.Connection, path: str) -> None:
+    def __init__(self, conn: Connection, path: str) -> None:
         self.conn = conn
         self.path = path
+        self.busy_timeout = BUSY_TIMEOUT_MS / 1000
+        """Seconds to wait for another process's write lock before giving up."""
         self._lock = asyncio.Lock()
+        self._checkpoints = Checkpointer(path, self._lock) if path != ":memory:" else None
 
     @classmethod
     async def open(cls, path: str | Path) -> Database:
@@ -70,14 +83,16 @@ class Database:
         path = str(path)
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        conn = await aiosqlite.connect(path, isolation_level=None)
-        conn.row_factory = aiosqlite.Row
+        conn = Connection.open(path)
+        db = cls(conn, path)
+        # Before serving, waiting inside SQLite is fine (another process may be migrating).
         await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         await conn.execute("PRAGMA journal_mode = WAL")
         await conn.execute("PRAGMA foreign_keys = ON")
         await conn.execute("PRAGMA synchronous = NORMAL")
-        db = cls(conn, path)
+        await conn.execute("PRAGMA wal_autocheckpoint = 0")  # done off the loop instead
         await db.migrate()
+        await conn.execute("PRAGMA busy_timeout = 0")
         return db
 
     async def close(self) -> None:
@@ -100,7 +115,7 @@ class Database:
             for number, name, sql in migrations():
                 if number <= current:
                     continue
-                await self.conn.execute("BEGIN IMMEDIATE")
+                await self._begin("BEGIN IMMEDIATE")
                 try:
                     for statement in _statements(sql):
                         await self.conn.execute(statement)
@@ -118,18 +133,15 @@ class Database:
         return applied
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+    async def transaction(self) -> AsyncIterator[Connection]:
         """A write transaction: commits on normal exit, rolls back on any exception.
 
         A locked or full database raises :class:`~flows.ports.StorageUnavailable` once
         everything is rolled back, whether it struck at the start, mid-way or at the commit.
         """
         async with self._lock:
-            try:
-                await self.conn.execute("BEGIN IMMEDIATE")
-            except sqlite3.OperationalError as exc:
-                _not_now(exc)
-                raise
+            await self._begin("BEGIN IMMEDIATE")
+            began = time.perf_counter()
             try:
                 yield self.conn
             except BaseException as exc:
@@ -143,6 +155,30 @@ class Database:
                 await self._rollback()  # a failed COMMIT leaves the transaction open
                 _not_now(exc)
                 raise
+        if self._checkpoints is not None and self._checkpoints.committed():
+            await self._checkpoints.run()
+        elif time.perf_counter() - began > LONG_TRANSACTION:
+            await asyncio.sleep(0)  # let the others in before this task's next transaction
+
+    async def _begin(self, sql: str) -> None:
+        """Take the write lock, sleeping between tries while another process holds it.
+
+        The connection has no busy timeout of its own (it would block the loop): waiting is
+        done here, asynchronously, up to :attr:`busy_timeout`.
+        """
+        deadline = time.monotonic() + self.busy_timeout
+        pause = BUSY_RETRY_FIRST
+        while True:
+            try:
+                await self.conn.execute(sql)
+                return
+            except sqlite3.OperationalError as exc:
+                name = getattr(exc, "sqlite_errorname", "") or ""
+                if not name.startswith("SQLITE_BUSY") or time.monotonic() >= deadline:
+                    _not_now(exc)
+                    raise
+            await asyncio.sleep(min(pause, max(0.0, deadline - time.monotonic())))
+            pause = min(pause * 2, BUSY_RETRY_MAX)
 
     async def _rollback(self) -> None:
         """Roll back what is left: SQLite may already have rolled back the whole

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import aiosqlite
-
+from storage.connection import Connection
 from storage.db import ts
 
 
 class SqliteEventRepo:
     """A set of event ids with the time they were first seen (purged after a while)."""
 
-    def __init__(self, conn: aiosqlite.Connection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
     async def first_time(self, event_id: str, now: datetime) -> bool:

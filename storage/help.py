@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import aiosqlite
-
 from flows.messages import UserKey
 from flows.records import HelpTicket, PlaceId, RemoteHelp, TicketStatus
+from storage.connection import Connection, Row
 from storage.db import from_ts, ts
 
 _SELECT = (
@@ -15,7 +14,7 @@ _SELECT = (
 )
 
 
-def _ticket(row: aiosqlite.Row) -> HelpTicket:
+def _ticket(row: Row) -> HelpTicket:
     return HelpTicket(
         row["id"], UserKey(row["user_key"]),
         PlaceId(row["place_id"]) if row["place_id"] is not None else None,
@@ -26,7 +25,7 @@ def _ticket(row: aiosqlite.Row) -> HelpTicket:
 
 
 class SqliteHelpRepo:
-    def __init__(self, conn: aiosqlite.Connection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
     async def remote_help(self, place_id: PlaceId) -> RemoteHelp | None:

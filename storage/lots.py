@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-import aiosqlite
-
 from flows.erasure import (
     DataKind,
     Encrypted,
@@ -36,6 +34,7 @@ from flows.records import (
     NewErasure,
     PlaceId,
 )
+from storage.connection import Connection, Row
 from storage.db import from_ts, ts
 
 _SELECT = (
@@ -74,7 +73,7 @@ def _maybe_ts(text: str | None) -> datetime | None:
     return from_ts(text) if text else None
 
 
-def _lot(row: aiosqlite.Row) -> Lot:
+def _lot(row: Row) -> Lot:
     items = sorted(
         ((DeviceCategory(c), int(n)) for c, n in json.loads(row["items"] or "[]")),
         key=lambda item: list(DeviceCategory).index(item[0]),
@@ -115,7 +114,7 @@ def _lot(row: aiosqlite.Row) -> Lot:
     )
 
 
-def _record(row: aiosqlite.Row) -> ErasureRecord:
+def _record(row: Row) -> ErasureRecord:
     return ErasureRecord(
         id=row["id"],
         lot_id=LotId(row["lot_id"]),
@@ -136,7 +135,7 @@ def _record(row: aiosqlite.Row) -> ErasureRecord:
     )
 
 
-def _certificate(row: aiosqlite.Row) -> Certificate:
+def _certificate(row: Row) -> Certificate:
     return Certificate(
         lot_id=LotId(row["lot_id"]),
         reference=row["reference"],
@@ -150,7 +149,7 @@ def _certificate(row: aiosqlite.Row) -> Certificate:
 class SqliteLotRepo:
     """Lots and their erasure proofs, in the unit of work's transaction."""
 
-    def __init__(self, conn: aiosqlite.Connection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
     async def create(self, draft: LotDraft, donor: UserKey, year: int, now: datetime) -> Lot:

@@ -6,13 +6,12 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-import aiosqlite
-
 from flows.messages import UserKey
+from storage.connection import Connection
 
 
 class SqliteMenuRepo:
-    def __init__(self, conn: aiosqlite.Connection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
     async def set(self, key: UserKey, choices: Sequence[tuple[str, Any]]) -> None:

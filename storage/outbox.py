@@ -11,17 +11,16 @@ import json
 from collections.abc import Sequence
 from datetime import datetime
 
-import aiosqlite
-
 from flows.messages import Attachment, Outgoing, UserKey, platform_of
 from flows.ports import OutboxItem
+from storage.connection import Connection
 from storage.db import from_ts, ts
 
 
 class SqliteOutboxRepo:
     """Pending, sent and failed messages; the dispatcher reads the due ones in order."""
 
-    def __init__(self, conn: aiosqlite.Connection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
     async def add(self, message: Outgoing, now: datetime) -> int:

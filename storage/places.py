@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import aiosqlite
-
 from flows.records import Place, PlaceId, PlaceKind
+from storage.connection import Connection, Row
 
 _SELECT = (
     "SELECT p.id, p.name, p.kind, p.commune, p.address, p.opening_hours, p.osm_hours,"
@@ -13,7 +12,7 @@ _SELECT = (
 )
 
 
-def _place(row: aiosqlite.Row) -> Place:
+def _place(row: Row) -> Place:
     covers = tuple(sorted(row["covers"].split(","))) if row["covers"] else ()
     return Place(
         id=PlaceId(row["id"]),
@@ -28,7 +27,7 @@ def _place(row: aiosqlite.Row) -> Place:
 
 
 class SqlitePlaceRepo:
-    def __init__(self, conn: aiosqlite.Connection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
     async def all(self) -> list[Place]:

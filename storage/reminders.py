@@ -5,15 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-import aiosqlite
-
 from flows.messages import UserKey
 from flows.records import DueReminder, PlaceId, Workshop
+from storage.connection import Connection
 from storage.db import from_ts, ts
 
 
 class SqliteReminderRepo:
-    def __init__(self, conn: aiosqlite.Connection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
     async def add(self, workshop_id: int, user: UserKey, times: Sequence[datetime]) -> None:

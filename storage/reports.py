@@ -7,9 +7,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import aiosqlite
-
 from flows.report import Event, Indicator
+from storage.connection import Connection
 from storage.db import from_ts, ts
 
 _QUERIES: tuple[tuple[Indicator, str], ...] = (
@@ -56,7 +55,7 @@ _QUERIES: tuple[tuple[Indicator, str], ...] = (
 class SqliteReportRepo:
     """Reads the events of the report; writes nothing."""
 
-    def __init__(self, conn: aiosqlite.Connection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
     async def events(self, since: datetime, until: datetime) -> list[Event]:

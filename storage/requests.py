@@ -11,11 +11,10 @@ import json
 from collections.abc import Sequence
 from datetime import date, datetime
 
-import aiosqlite
-
 from flows.messages import UserKey
 from flows.records import EquipmentRequest, PlaceId, RequestId, RequestStatus, Role
 from flows.request import RequestDraft, reference
+from storage.connection import Connection, Row
 from storage.db import from_ts, ts
 
 _SELECT = (
@@ -25,7 +24,7 @@ _SELECT = (
 )
 
 
-def _request(row: aiosqlite.Row) -> EquipmentRequest:
+def _request(row: Row) -> EquipmentRequest:
     return EquipmentRequest(
         id=RequestId(row["id"]),
         reference=row["reference"],
@@ -56,7 +55,7 @@ def _statuses(expected: Sequence[RequestStatus]) -> str:
 
 
 class SqliteRequestRepo:
-    def __init__(self, conn: aiosqlite.Connection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
     async def create(

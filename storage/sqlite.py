@@ -6,12 +6,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
-import aiosqlite
-
 from storage.access import SqliteAccessRepo
 from storage.audit import SqliteAuditRepo
 from storage.beneficiaries import SqliteBeneficiaryRepo
 from storage.catalogue import SqliteCatalogueRepo
+from storage.connection import Connection
 from storage.conversations import SqliteConversationRepo
 from storage.coordination import SqliteCoordinationRepo
 from storage.db import Database
@@ -32,7 +31,7 @@ from storage.workshops import SqliteWorkshopRepo
 class SqliteUnitOfWork:
     """The repositories bound to one open transaction."""
 
-    conn: aiosqlite.Connection
+    conn: Connection
     users: SqliteUserRepo
     conversations: SqliteConversationRepo
     events: SqliteEventRepo

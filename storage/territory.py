@@ -12,9 +12,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import aiosqlite
-
 from flows.territory import Commune, Epci, Territory
+from storage.connection import Connection
 from storage.db import ts
 
 DEFAULT_TERRITORY = "territory-05.json"
@@ -32,14 +31,14 @@ def read_territory_file(path: Path) -> dict[str, Any]:
     return data
 
 
-async def is_loaded(conn: aiosqlite.Connection) -> bool:
+async def is_loaded(conn: Connection) -> bool:
     async with conn.execute("SELECT count(*) FROM communes") as cur:
         row = await cur.fetchone()
     return bool(row and row[0])
 
 
 async def replace_territory(
-    conn: aiosqlite.Connection, data: dict[str, Any], now: datetime
+    conn: Connection, data: dict[str, Any], now: datetime
 ) -> int:
     """Insert or update every EPCI and commune of ``data``; returns the number of communes.
 
@@ -79,7 +78,7 @@ async def replace_territory(
     return count
 
 
-async def load_territory(conn: aiosqlite.Connection) -> Territory:
+async def load_territory(conn: Connection) -> Territory:
     """Read the whole territory into memory (a few hundred rows)."""
     async with conn.execute("SELECT departement FROM territory_meta WHERE id = 1") as cur:
         meta = await cur.fetchone()

@@ -4,21 +4,20 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import aiosqlite
-
 from flows.messages import UserKey
 from flows.records import PlaceId, Role, User
+from storage.connection import Connection, Row
 from storage.db import from_ts, ts
 
 
 class SqliteUserRepo:
     """Users of every platform, keyed by their namespaced user key."""
 
-    def __init__(self, conn: aiosqlite.Connection, coordinators: frozenset[str]) -> None:
+    def __init__(self, conn: Connection, coordinators: frozenset[str]) -> None:
         self._conn = conn
         self._coordinators = coordinators
 
-    def _user(self, row: aiosqlite.Row) -> User:
+    def _user(self, row: Row) -> User:
         return User(
             key=UserKey(row["key"]),
             lang=row["lang"],

@@ -11,12 +11,11 @@ import json
 from collections.abc import Sequence
 from datetime import datetime
 
-import aiosqlite
-
 from flows.joincode import printed
 from flows.messages import UserKey
 from flows.records import Attendee, Booking, PlaceId, Workshop
 from flows.workshops import Refusal
+from storage.connection import Connection, Row
 from storage.db import from_ts, ts
 
 _SELECT = (
@@ -25,13 +24,13 @@ _SELECT = (
 )
 
 
-def _workshop(row: aiosqlite.Row) -> Workshop:
+def _workshop(row: Row) -> Workshop:
     return Workshop(row["id"], PlaceId(row["place_id"]), row["topic"],
                     from_ts(row["starts_at"]), row["minutes"], row["seats"], row["booked"])
 
 
 class SqliteWorkshopRepo:
-    def __init__(self, conn: aiosqlite.Connection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
     async def upcoming(self, now: datetime, limit: int) -> list[Workshop]:

@@ -5,8 +5,10 @@ rest for the next ticks, five minutes apart, and the last ones would arrive afte
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
+from flows.messages import Incoming, UserKey
 from handlers.beneficiaries import REMINDER_BATCH
 from storage.db import ts
 from tests.support import Chat
@@ -52,3 +54,25 @@ async def test_one_job_run_queues_a_burst_larger_than_a_batch_each_reminder_once
     assert tuple(next(iter(queued))) == (count, count)
     left = await conn.execute_fetchall("SELECT count(*) FROM reminders WHERE status = 'pending'")
     assert next(iter(left))[0] == 0
+
+
+async def test_a_person_writing_during_the_burst_is_answered_before_it_ends(chat: Chat):
+    """Statements run on the event loop: the job must hand it over between its batches, or a
+    person's message would wait for the whole morning's burst."""
+    count = 4 * REMINDER_BATCH
+    await plant_due(chat, count)
+    chat.clock.now = MORNING
+    job = next(j for j in chat.app.core.jobs if j.name == "beneficiaries.reminders")
+    queued_when_answered: list[int] = []
+
+    async def person() -> None:
+        await chat.app.core.handle(Incoming(UserKey("cli:ana"), "bonjour"))
+        found = await chat.app.db.conn.execute_fetchall(
+            "SELECT count(*) FROM outbox WHERE recipient LIKE 'tg:9%'")
+        queued_when_answered.append(next(iter(found))[0])
+
+    burst = asyncio.ensure_future(chat.app.core.run_job(job))
+    await asyncio.sleep(0)  # the job has started its first batch
+    await person()
+    assert await burst == count
+    assert queued_when_answered[0] < count, "the person waited for the whole burst"

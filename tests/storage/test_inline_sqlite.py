@@ -1,0 +1,106 @@
+"""Statements on the event loop's thread: what makes that safe, checked.
+
+Waiting for another process's write lock must not freeze the bot (the loop goes on sending
+and polling), and the WAL must still be checkpointed now that SQLite's automatic checkpoint
+is off (the file would otherwise grow without end).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from flows.messages import Outgoing, UserKey
+from flows.ports import StorageUnavailable
+from flows.text import Msg
+from storage.checkpoint import COMMITS_PER_CHECKPOINT
+from storage.db import Database
+from storage.sqlite import SqliteStorage
+
+NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+
+
+async def ticks_while(work: asyncio.Future[object] | asyncio.Task[object]) -> int:
+    """How many times another task got the loop, every millisecond, while ``work`` ran."""
+    count = 0
+    while not work.done():
+        await asyncio.sleep(0.001)
+        count += 1
+    return count
+
+
+async def test_waiting_for_another_process_lock_leaves_the_loop_free(tmp_path: Path):
+    path = tmp_path / "busy.sqlite3"
+    db = await Database.open(path)
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        asyncio.get_running_loop().call_later(0.5, other.execute, "COMMIT")
+
+        async def write() -> object:
+            async with db.transaction() as conn:
+                await conn.execute("INSERT INTO processed_events (event_id, seen_at)"
+                                   " VALUES ('tg:1', '2026-11-23')")
+            return None
+
+        started = time.monotonic()
+        work = asyncio.ensure_future(write())
+        ticks = await ticks_while(work)
+        await work
+    finally:
+        other.close()
+    assert time.monotonic() - started >= 0.45, "the lock was waited for"
+    assert ticks >= 100, f"the loop ran only {ticks} times in half a second"
+    found = await db.conn.execute_fetchall("SELECT count(*) FROM processed_events")
+    assert found[0][0] == 1
+    await db.close()
+
+
+async def test_a_lock_held_past_the_busy_timeout_gives_up_without_writing(tmp_path: Path):
+    path = tmp_path / "busy.sqlite3"
+    db = await Database.open(path)
+    db.busy_timeout = 0.2
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(StorageUnavailable):
+            async with db.transaction() as conn:
+                await conn.execute("INSERT INTO processed_events (event_id, seen_at)"
+                                   " VALUES ('tg:1', '2026-11-23')")
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert not db.conn.in_transaction
+    found = await db.conn.execute_fetchall("SELECT count(*) FROM processed_events")
+    assert found[0][0] == 0
+    await db.close()
+
+
+def wal_size(path: Path) -> int:
+    return Path(f"{path}-wal").stat().st_size
+
+
+async def test_the_wal_is_checkpointed_off_the_loop_and_stays_small(tmp_path: Path):
+    """Commits without a pause, each queuing a message: the WAL is copied back and started
+    again from the beginning, instead of growing with every commit."""
+    path = tmp_path / "wal.sqlite3"
+    db = await Database.open(path)
+    storage = SqliteStorage(db)
+    batch = 0
+    for n in range(6 * COMMITS_PER_CHECKPOINT):
+        async with storage.transaction() as uow:
+            await uow.outbox.add(Outgoing(UserKey(f"tg:{n}"), (Msg("x" * 2000),)), NOW)
+        if n == COMMITS_PER_CHECKPOINT - 2:
+            batch = wal_size(path)  # what one checkpoint's worth of commits writes
+    size = wal_size(path)
+    await db.close()  # (closing checkpoints and deletes the WAL whatever happened before)
+    assert batch > 0
+    assert size <= 2 * batch, f"the WAL grew with every commit: {size} bytes, {batch} a batch"
+    raw = sqlite3.connect(path)
+    assert raw.execute("SELECT count(*) FROM outbox").fetchone()[0] == 6 * COMMITS_PER_CHECKPOINT
+    raw.close()

@@ -42,6 +42,8 @@ class LimitedBotApi:
     token: str
     overall: int | None = 30
     per_chat: int | None = 1
+    latency: float = 0.0
+    """Seconds each send takes before the server sees it (a distant api.telegram.org)."""
     accepted: list[Accepted] = field(default_factory=list)
     refused_overall: int = 0
     refused_chat: int = 0
@@ -133,6 +135,8 @@ class LimitedBotApi:
             case "getUpdates":
                 return self._reply(await self._get_updates(params))
             case "sendMessage" | "sendDocument" | "sendPhoto":
+                if self.latency:
+                    await asyncio.sleep(self.latency)
                 return self._send(params)
             case _:  # setMyCommands, deleteWebhook, answerCallbackQuery, edits...
                 return self._reply(True)

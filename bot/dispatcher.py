@@ -19,10 +19,12 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
+from enum import Enum
 from typing import Protocol
 
 from bot.i18n import Rendered, Renderer
-from flows.ports import Storage
+from flows.messages import platform_of
+from flows.ports import OutboxItem, Storage
 
 log = logging.getLogger(__name__)
 
@@ -44,8 +46,22 @@ class Undeliverable(Exception):
     """The message can never be delivered (unknown chat, bot blocked): do not retry."""
 
 
+class Outcome(Enum):
+    """What became of one message: what the same person's next message may do."""
+
+    SENT = "sent"
+    GIVEN_UP = "given up"  # undeliverable: the next one may still go
+    HELD = "held"  # to be retried: the next ones wait behind it
+
+
 class Transport(Protocol):
-    """One platform's way of sending a rendered message."""
+    """One platform's way of sending a rendered message.
+
+    A transport may say how many messages it can have in flight at once (``concurrency``,
+    default 1): a platform far away takes tens of milliseconds a call, and one call at a time
+    would cap the rate under its flood limit. Its ``send`` must then be safe to run for
+    several people at once; one person's messages are never sent concurrently.
+    """
 
     platform: str
 
@@ -74,6 +90,7 @@ class Dispatcher:
         self._wake = asyncio.Event()
         self._stopping = False
         self._retry_at = math.inf  # monotonic time of the earliest retry scheduled
+        self._sent = 0  # messages delivered since start
 
     def stop(self) -> None:
         """Finish the message in hand, then stop (``run_forever`` returns): a clean exit."""
@@ -93,6 +110,7 @@ class Dispatcher:
         """One delivery round: (messages delivered, whether more may be due already)."""
         if not self.transports:
             return 0, False
+        sent_before = self._sent
         async with self.storage.transaction() as uow:
             items = await uow.outbox.due(self.clock(), list(self.transports), limit)
             langs = {}
@@ -100,40 +118,63 @@ class Dispatcher:
                 if item.message.to not in langs:
                     user = await uow.users.get(item.message.to)
                     langs[item.message.to] = user.lang if user else None
-        delivered = 0
-        waiting: set[str] = set()  # recipients whose earlier message must be retried first
+        # Messages go out in the outbox's order, up to ``concurrency`` at a time per platform
+        # (one for the console, so its output keeps that order exactly). One person's
+        # messages are chained: each waits for the one before, and if that one must be
+        # retried, the later ones stay pending behind it.
+        slots = {name: asyncio.Semaphore(max(1, getattr(transport, "concurrency", 1)))
+                 for name, transport in self.transports.items()}
+        last: dict[str, asyncio.Task[Outcome]] = {}
         for item in items:
             if self._stopping:
                 break
-            message = item.message
-            if message.to in waiting:
-                continue
-            transport = self.transports[message.to.split(":", 1)[0]]
-            rendered = replace(self.renderer.render(message, langs.get(message.to)),
-                               ref=f"outbox:{item.id}")
-            try:
-                await transport.send(rendered)
-            except RetryLater as exc:
-                waiting.add(message.to)
-                delay = max(exc.seconds, backoff(item.attempts))
-                self._retry_at = min(self._retry_at, time.monotonic() + delay)
-                await self._retry_or_give_up(item.id, item.attempts, delay, str(exc))
-                continue
-            except Undeliverable as exc:
-                log.warning("outbox %s undeliverable: %s", item.id, exc)
-                async with self.storage.transaction() as uow:
-                    await uow.outbox.give_up(item.id, self.clock(), str(exc))
-                continue
-            except Exception as exc:  # a transport bug must not stop the other deliveries
-                log.exception("outbox %s: unexpected transport error", item.id)
-                waiting.add(message.to)
-                await self._retry_or_give_up(item.id, item.attempts, backoff(item.attempts),
-                                             repr(exc))
-                continue
+            slot = slots[platform_of(item.message.to)]
+            await slot.acquire()
+            last[item.message.to] = asyncio.create_task(self._in_turn(
+                last.get(item.message.to), item, langs.get(item.message.to), slot))
+        outcomes = await asyncio.gather(*last.values(), return_exceptions=True)
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome
+        return self._sent - sent_before, len(items) == limit and not self._stopping
+
+    async def _in_turn(self, before: asyncio.Task[Outcome] | None, item: OutboxItem,
+                       lang: str | None, slot: asyncio.Semaphore) -> Outcome:
+        """Deliver ``item`` once the same person's previous message is settled."""
+        try:
+            if before is not None and await before is Outcome.HELD:
+                return Outcome.HELD
+            if self._stopping:
+                return Outcome.HELD
+            return await self._deliver(item, lang)
+        finally:
+            slot.release()
+
+    async def _deliver(self, item: OutboxItem, lang: str | None) -> Outcome:
+        message = item.message
+        transport = self.transports[platform_of(message.to)]
+        rendered = replace(self.renderer.render(message, lang), ref=f"outbox:{item.id}")
+        try:
+            await transport.send(rendered)
+        except RetryLater as exc:
+            delay = max(exc.seconds, backoff(item.attempts))
+            self._retry_at = min(self._retry_at, time.monotonic() + delay)
+            await self._retry_or_give_up(item.id, item.attempts, delay, str(exc))
+            return Outcome.HELD
+        except Undeliverable as exc:
+            log.warning("outbox %s undeliverable: %s", item.id, exc)
             async with self.storage.transaction() as uow:
-                await uow.outbox.delivered(item.id, self.clock())
-            delivered += 1
-        return delivered, len(items) == limit and not self._stopping
+                await uow.outbox.give_up(item.id, self.clock(), str(exc))
+            return Outcome.GIVEN_UP
+        except Exception as exc:  # a transport bug must not stop the other deliveries
+            log.exception("outbox %s: unexpected transport error", item.id)
+            await self._retry_or_give_up(item.id, item.attempts, backoff(item.attempts),
+                                         repr(exc))
+            return Outcome.HELD
+        async with self.storage.transaction() as uow:
+            await uow.outbox.delivered(item.id, self.clock())
+        self._sent += 1
+        return Outcome.SENT
 
     async def _retry_or_give_up(self, item_id: int, attempts: int, delay: float,
                                 reason: str) -> None:

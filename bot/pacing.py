@@ -1,10 +1,11 @@
 """Pacing of outgoing messages under a platform's flood limits, shared by the transports.
 
-The outbox dispatcher delivers one message after the other. A transport asks the pacer before
-each call to the platform: a short wait is slept in place (so a reply and the menu that follows
-it keep their order), a long one is handed back to the dispatcher as :class:`RetryLater`, so a
-chat that must wait does not hold up every other chat. When the platform itself says "too many
-requests", the transport tells the pacer to hold that chat (or everything) for the time asked.
+The outbox dispatcher delivers one person's messages one after the other, a few people at a
+time. A transport asks the pacer before each call to the platform: a short wait is slept in
+place (so a reply and the menu that follows it keep their order), a long one is handed back
+to the dispatcher as :class:`RetryLater`, so a chat that must wait does not hold up every
+other chat. When the platform itself says "too many requests", the transport tells the pacer
+to hold that chat (or everything) for the time asked.
 """
 
 from __future__ import annotations
@@ -64,7 +65,6 @@ class Pacer:
         self._chats: dict[str, _Bucket] = {}
         self._held_all_until = 0.0
         self._held_until: dict[str, float] = {}
-        self._lock = asyncio.Lock()
 
     def hold(self, chat: str | None, seconds: float) -> None:
         """Send nothing to ``chat`` (every chat when ``None``) for ``seconds``."""
@@ -101,20 +101,24 @@ class Pacer:
         return max(0.0, *waits)
 
     async def acquire(self, chat: str) -> None:
-        """Wait for a slot to send to ``chat``; raise :class:`RetryLater` if it is far off."""
-        async with self._lock:
-            while True:
-                now = self.clock()
-                wait = self._wait(chat, now)
-                if wait <= 0:
-                    break
-                if wait > self.max_wait:
-                    raise RetryLater(wait, "paced under the platform's flood limits")
-                await self.sleep(wait)
+        """Wait for a slot to send to ``chat``; raise :class:`RetryLater` if it is far off.
+
+        Several chats may be waiting at once (the dispatcher sends to a few people at a
+        time): nobody holds a lock while sleeping, so one chat's wait never holds up
+        another's, and the check and the taking of the tokens happen with no ``await``
+        between them, so two waiters can never spend the same token.
+        """
+        while True:
             now = self.clock()
-            self._overall.refill(now)
-            self._overall.tokens -= 1
-            if self._chat_rate > 0:
-                bucket = self._chat_bucket(chat, now)
-                bucket.refill(now)
-                bucket.tokens -= 1
+            wait = self._wait(chat, now)
+            if wait <= 0:
+                break
+            if wait > self.max_wait:
+                raise RetryLater(wait, "paced under the platform's flood limits")
+            await self.sleep(wait)
+        self._overall.refill(now)
+        self._overall.tokens -= 1
+        if self._chat_rate > 0:
+            bucket = self._chat_bucket(chat, now)
+            bucket.refill(now)
+            bucket.tokens -= 1

@@ -17,6 +17,7 @@ network errors and 5xx a retry with back-off, a blocked bot :class:`Undeliverabl
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import os
@@ -68,6 +69,9 @@ OVERALL_BURST = 1.0
 and Telegram answers that with 429s (measured by bench/reminders.py)."""
 CHAT_BURST = 3
 """A reply and its menu may go out together; beyond that, one message a second per chat."""
+CONCURRENT_SENDS = 4
+"""Messages in flight at once (to different people): a call to api.telegram.org takes tens of
+milliseconds, so one at a time could not reach the 30 a second Telegram allows."""
 NETWORK_PAUSE = 2.0
 POLL_TIMEOUT = 30
 ALLOWED_UPDATES = ("message", "callback_query")
@@ -127,6 +131,19 @@ class Call:
     attachment: Attachment | None = None
 
 
+@functools.lru_cache(maxsize=1024)
+def keyboard(buttons: tuple[tuple[str, str], ...]) -> InlineKeyboardMarkup | None:
+    """The inline keyboard of (choice id, label) buttons, one a row. Built once per distinct
+    menu: python-telegram-bot's objects are immutable, and building them cost as much as the
+    rest of a reply's rendering (the same home menu goes to everyone)."""
+    if not buttons:
+        return None
+    return InlineKeyboardMarkup([
+        [InlineKeyboardButton(label, callback_data=callback_data(cid, n))]
+        for n, (cid, label) in enumerate(buttons, start=1)
+    ])
+
+
 def plan(message: Rendered) -> list[Call]:
     """The Bot API calls that deliver ``message``, in order; the keyboard goes on the last."""
     text = message.text
@@ -137,12 +154,8 @@ def plan(message: Rendered) -> list[Call]:
         labels = [f"{n}. {label}" for n, (_, label) in enumerate(choices, start=1)]
     else:
         labels = [label for _, label in choices]
-    markup = None
-    if choices:
-        markup = InlineKeyboardMarkup([
-            [InlineKeyboardButton(label, callback_data=callback_data(cid, n))]
-            for n, ((cid, _), label) in enumerate(zip(choices, labels, strict=True), start=1)
-        ])
+    markup = keyboard(tuple((cid, label) for (cid, _), label in zip(choices, labels,
+                                                                    strict=True)))
     att = message.attachment
     if att is not None and utf16_len(text) <= CAPTION_LIMIT:
         return [Call(text or None, markup, att)]
@@ -185,6 +198,7 @@ class TelegramTransport:
     """Sends rendered outbox messages through the Bot API, paced under the flood limits."""
 
     platform = PLATFORM
+    concurrency = CONCURRENT_SENDS
 
     def __init__(self, bot: Any, pacer: Pacer) -> None:
         _timedelta_periods()

@@ -179,7 +179,8 @@ class Core:
         if incoming.choice is None and word in MENU_WORDS and (
             not conversation or text.startswith("/") or fold(text) in MENU_WORDS
         ):
-            await uow.conversations.clear(user.key)
+            if conversation is not None:
+                await uow.conversations.clear(user.key)
             session.reply(home(user, first_time), action_menu=True)
             return
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from functools import cached_property
 
 from storage.access import SqliteAccessRepo
 from storage.audit import SqliteAuditRepo
@@ -27,28 +27,84 @@ from storage.users import SqliteUserRepo
 from storage.workshops import SqliteWorkshopRepo
 
 
-@dataclass
 class SqliteUnitOfWork:
-    """The repositories bound to one open transaction."""
+    """The repositories bound to one open transaction.
 
-    conn: Connection
-    users: SqliteUserRepo
-    conversations: SqliteConversationRepo
-    events: SqliteEventRepo
-    outbox: SqliteOutboxRepo
-    menus: SqliteMenuRepo
-    access: SqliteAccessRepo
-    places: SqlitePlaceRepo
-    workshops: SqliteWorkshopRepo
-    catalogue: SqliteCatalogueRepo
-    requests: SqliteRequestRepo
-    beneficiaries: SqliteBeneficiaryRepo
-    reminders: SqliteReminderRepo
-    help: SqliteHelpRepo
-    lots: SqliteLotRepo
-    audit: SqliteAuditRepo
-    coordination: SqliteCoordinationRepo
-    reports: SqliteReportRepo
+    Each is made on first use: a message touches three or four of the eighteen, and making
+    them all for every transaction was a measurable share of a reply's cost.
+    """
+
+    def __init__(self, conn: Connection, coordinators: frozenset[str]) -> None:
+        self.conn = conn
+        self._coordinators = coordinators
+
+    @cached_property
+    def users(self) -> SqliteUserRepo:
+        return SqliteUserRepo(self.conn, self._coordinators)
+
+    @cached_property
+    def conversations(self) -> SqliteConversationRepo:
+        return SqliteConversationRepo(self.conn)
+
+    @cached_property
+    def events(self) -> SqliteEventRepo:
+        return SqliteEventRepo(self.conn)
+
+    @cached_property
+    def outbox(self) -> SqliteOutboxRepo:
+        return SqliteOutboxRepo(self.conn)
+
+    @cached_property
+    def menus(self) -> SqliteMenuRepo:
+        return SqliteMenuRepo(self.conn)
+
+    @cached_property
+    def access(self) -> SqliteAccessRepo:
+        return SqliteAccessRepo(self.conn)
+
+    @cached_property
+    def places(self) -> SqlitePlaceRepo:
+        return SqlitePlaceRepo(self.conn)
+
+    @cached_property
+    def workshops(self) -> SqliteWorkshopRepo:
+        return SqliteWorkshopRepo(self.conn)
+
+    @cached_property
+    def catalogue(self) -> SqliteCatalogueRepo:
+        return SqliteCatalogueRepo(self.conn)
+
+    @cached_property
+    def requests(self) -> SqliteRequestRepo:
+        return SqliteRequestRepo(self.conn)
+
+    @cached_property
+    def beneficiaries(self) -> SqliteBeneficiaryRepo:
+        return SqliteBeneficiaryRepo(self.conn)
+
+    @cached_property
+    def reminders(self) -> SqliteReminderRepo:
+        return SqliteReminderRepo(self.conn)
+
+    @cached_property
+    def help(self) -> SqliteHelpRepo:
+        return SqliteHelpRepo(self.conn)
+
+    @cached_property
+    def lots(self) -> SqliteLotRepo:
+        return SqliteLotRepo(self.conn)
+
+    @cached_property
+    def audit(self) -> SqliteAuditRepo:
+        return SqliteAuditRepo(self.conn)
+
+    @cached_property
+    def coordination(self) -> SqliteCoordinationRepo:
+        return SqliteCoordinationRepo(self.conn)
+
+    @cached_property
+    def reports(self) -> SqliteReportRepo:
+        return SqliteReportRepo(self.conn)
 
 
 class SqliteStorage:
@@ -61,23 +117,4 @@ class SqliteStorage:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[SqliteUnitOfWork]:
         async with self.db.transaction() as conn:
-            yield SqliteUnitOfWork(
-                conn=conn,
-                users=SqliteUserRepo(conn, self.coordinators),
-                conversations=SqliteConversationRepo(conn),
-                events=SqliteEventRepo(conn),
-                outbox=SqliteOutboxRepo(conn),
-                menus=SqliteMenuRepo(conn),
-                access=SqliteAccessRepo(conn),
-                places=SqlitePlaceRepo(conn),
-                workshops=SqliteWorkshopRepo(conn),
-                catalogue=SqliteCatalogueRepo(conn),
-                requests=SqliteRequestRepo(conn),
-                beneficiaries=SqliteBeneficiaryRepo(conn),
-                reminders=SqliteReminderRepo(conn),
-                help=SqliteHelpRepo(conn),
-                lots=SqliteLotRepo(conn),
-                audit=SqliteAuditRepo(conn),
-                coordination=SqliteCoordinationRepo(conn),
-                reports=SqliteReportRepo(conn),
-            )
+            yield SqliteUnitOfWork(conn, self.coordinators)

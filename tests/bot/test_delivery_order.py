@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.app import build
+from bot.app import App, build
 from bot.dispatcher import RetryLater
 from bot.i18n import Rendered
 from bot.settings import load
@@ -54,5 +55,77 @@ async def test_a_retry_holds_back_that_persons_later_messages_but_nobody_elses(
         await app.dispatcher.drain()
         assert [text for to, text in transport.sent if to == "cli:ana"] == \
             ["ana 1", "ana 2", "ana 3", "ana 4"]
+    finally:
+        await app.close()
+
+
+@dataclass
+class Distant:
+    """A transport whose every call takes a while, allowing a few calls at once."""
+
+    concurrency: int
+    fail_on: str = ""
+    platform: str = "cli"
+    sent: list[tuple[str, str]] = field(default_factory=list)
+    in_flight: list[str] = field(default_factory=list)
+    most_at_once: int = 0
+    same_person_at_once: bool = False
+
+    async def send(self, message: Rendered) -> None:
+        self.same_person_at_once |= message.to in self.in_flight
+        self.in_flight.append(message.to)
+        self.most_at_once = max(self.most_at_once, len(self.in_flight))
+        try:
+            await asyncio.sleep(0.01)
+            if message.text == self.fail_on:
+                raise RetryLater(30, "flood limit")
+            self.sent.append((message.to, message.text))
+        finally:
+            self.in_flight.remove(message.to)
+
+
+async def queue(app: App, clock: Clock, people: int, each: int) -> None:
+    async with app.storage.transaction() as uow:
+        for n in range(each):
+            for person in range(people):
+                await uow.outbox.add(Outgoing(UserKey(f"cli:p{person}"),
+                                              (verbatim(f"p{person} {n}"),)), clock())
+
+
+async def test_a_distant_platform_gets_several_people_at_once_each_in_order(
+    tmp_path: Path, clock: Clock,
+):
+    """One call at a time to a server 50 ms away could not reach Telegram's 30 a second:
+    a few people are served at once, but never one person twice at once, and each
+    person's messages keep their order, a retry holding back only that person."""
+    transport = Distant(concurrency=4, fail_on="p2 1")
+    app = await build(load({"FILIERE_DEMO": "no"}, dotenv=None), {"cli": transport},
+                      database=tmp_path / "db.sqlite3", clock=clock)
+    try:
+        await queue(app, clock, people=6, each=3)
+        await app.dispatcher.drain()
+        assert transport.most_at_once == 4
+        assert not transport.same_person_at_once
+        for person in range(6):
+            mine = [text for to, text in transport.sent if to == f"cli:p{person}"]
+            expected = ["p2 0"] if person == 2 else [f"p{person} {n}" for n in range(3)]
+            assert mine == expected
+    finally:
+        await app.close()
+
+
+async def test_a_one_at_a_time_transport_delivers_in_the_outbox_order_exactly(
+    tmp_path: Path, clock: Clock,
+):
+    """The console prints what it is given: its readers follow the outbox order."""
+    transport = Distant(concurrency=1)
+    app = await build(load({"FILIERE_DEMO": "no"}, dotenv=None), {"cli": transport},
+                      database=tmp_path / "db.sqlite3", clock=clock)
+    try:
+        await queue(app, clock, people=3, each=2)
+        await app.dispatcher.drain()
+        assert transport.most_at_once == 1
+        assert [text for _, text in transport.sent] == \
+            ["p0 0", "p1 0", "p2 0", "p0 1", "p1 1", "p2 1"]
     finally:
         await app.close()

@@ -68,6 +68,26 @@ class Transport(Protocol):
     async def send(self, message: Rendered) -> None: ...
 
 
+class Slots:
+    """Calls in flight to one platform, up to what its transport allows at that moment (a
+    transport may allow more once it finds its server far away)."""
+
+    def __init__(self, transport: Transport) -> None:
+        self.transport = transport
+        self.busy = 0
+        self._freed = asyncio.Event()
+
+    async def take(self) -> None:
+        while self.busy >= max(1, getattr(self.transport, "concurrency", 1)):
+            self._freed.clear()
+            await self._freed.wait()
+        self.busy += 1
+
+    def give(self) -> None:
+        self.busy -= 1
+        self._freed.set()
+
+
 def backoff(attempts: int) -> float:
     """Seconds to wait before the next attempt: 2, 4, 8 ... capped at ten minutes."""
     return float(min(600, 2 ** max(1, attempts)))
@@ -122,14 +142,13 @@ class Dispatcher:
         # (one for the console, so its output keeps that order exactly). One person's
         # messages are chained: each waits for the one before, and if that one must be
         # retried, the later ones stay pending behind it.
-        slots = {name: asyncio.Semaphore(max(1, getattr(transport, "concurrency", 1)))
-                 for name, transport in self.transports.items()}
+        slots = {name: Slots(transport) for name, transport in self.transports.items()}
         last: dict[str, asyncio.Task[Outcome]] = {}
         for item in items:
             if self._stopping:
                 break
             slot = slots[platform_of(item.message.to)]
-            await slot.acquire()
+            await slot.take()
             last[item.message.to] = asyncio.create_task(self._in_turn(
                 last.get(item.message.to), item, langs.get(item.message.to), slot))
         outcomes = await asyncio.gather(*last.values(), return_exceptions=True)
@@ -139,7 +158,7 @@ class Dispatcher:
         return self._sent - sent_before, len(items) == limit and not self._stopping
 
     async def _in_turn(self, before: asyncio.Task[Outcome] | None, item: OutboxItem,
-                       lang: str | None, slot: asyncio.Semaphore) -> Outcome:
+                       lang: str | None, slot: Slots) -> Outcome:
         """Deliver ``item`` once the same person's previous message is settled."""
         try:
             if before is not None and await before is Outcome.HELD:
@@ -148,7 +167,7 @@ class Dispatcher:
                 return Outcome.HELD
             return await self._deliver(item, lang)
         finally:
-            slot.release()
+            slot.give()
 
     async def _deliver(self, item: OutboxItem, lang: str | None) -> Outcome:
         message = item.message

@@ -21,6 +21,7 @@ import functools
 import hashlib
 import logging
 import os
+import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
@@ -70,8 +71,13 @@ and Telegram answers that with 429s (measured by bench/reminders.py)."""
 CHAT_BURST = 3
 """A reply and its menu may go out together; beyond that, one message a second per chat."""
 CONCURRENT_SENDS = 4
-"""Messages in flight at once (to different people): a call to api.telegram.org takes tens of
-milliseconds, so one at a time could not reach the 30 a second Telegram allows."""
+"""Messages in flight at once (to different people) when the server is far: a call to
+api.telegram.org takes tens of milliseconds, and one at a time could not reach the 30 a
+second Telegram allows (bench/reminders.py: 29/s at 50 ms a call)."""
+NEAR = 0.005
+"""Seconds: a server answering faster than this gets one call at a time. The bot is then
+busy with its own work, and calls in parallel only cost it more (measured +0.5 ms of CPU a
+message with four in flight against a local server, bench/telegram.py)."""
 NETWORK_PAUSE = 2.0
 POLL_TIMEOUT = 30
 ALLOWED_UPDATES = ("message", "callback_query")
@@ -198,14 +204,21 @@ class TelegramTransport:
     """Sends rendered outbox messages through the Bot API, paced under the flood limits."""
 
     platform = PLATFORM
-    concurrency = CONCURRENT_SENDS
 
     def __init__(self, bot: Any, pacer: Pacer) -> None:
         _timedelta_periods()
         self.bot = bot
         self.pacer = pacer
+        self.latency = 0.0
+        """Seconds a call to the server takes, averaged over the last few."""
         # Pieces of a split message already accepted, so a retry sends only the rest.
         self._progress: OrderedDict[str, int] = OrderedDict()
+
+    @property
+    def concurrency(self) -> int:
+        """How many messages the dispatcher may have in flight: several when the server is
+        far, one when it is near (see :data:`NEAR`)."""
+        return CONCURRENT_SENDS if self.latency > NEAR else 1
 
     async def send(self, message: Rendered) -> None:
         chat_id = _chat_id(message.to)
@@ -216,8 +229,10 @@ class TelegramTransport:
         done = self._progress.get(key, 0)
         for index in range(done, len(steps)):
             await self.pacer.acquire(str(chat_id))
+            started = time.monotonic()
             try:
                 await self._call(chat_id, steps[index])
+                self.latency += (time.monotonic() - started - self.latency) / 5
             except RetryAfter as exc:
                 seconds = _seconds(exc)
                 self.pacer.hold(str(chat_id), seconds)

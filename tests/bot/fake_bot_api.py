@@ -8,6 +8,12 @@ HTTP 429 whose body carries ``parameters.retry_after``, as Telegram's is.
 The test plays the people: :meth:`FakeBotApi.say` and :meth:`FakeBotApi.press` queue updates
 that the bot's long polling (``getUpdates``) collects; everything the bot sends is recorded in
 :attr:`FakeBotApi.sent` and can be awaited with :meth:`FakeBotApi.wait_sent`.
+
+Beside plain error answers (:meth:`FakeBotApi.fail`), :meth:`FakeBotApi.inject` makes the server
+misbehave on one chosen call the way a real one does under load: answer only after the client
+has given up waiting, or close the connection without any answer, in both cases having
+carried the call out first (the message reached the person) or not. The client cannot tell
+which from its side; the fault tests check that a message is repeated only in the first case.
 """
 
 from __future__ import annotations
@@ -17,8 +23,9 @@ import contextlib
 import json
 import time
 from collections import defaultdict, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from aiohttp import web
 
@@ -71,6 +78,25 @@ class Failure:
 
 
 @dataclass
+class Fault:
+    """How the server misbehaves on one call (see :meth:`FakeBotApi.inject`).
+
+    ``error``: answer ``status`` (with ``retry_after`` for a 429), the call not carried out.
+    ``drop``: close the connection without a response. ``slow``: answer only after ``delay``
+    seconds (longer than the client's read timeout, so it has given up by then); when not
+    ``accepted`` the connection is then closed, as a server that never got to the call.
+    ``accepted``: for ``drop`` and ``slow``, the call was carried out (the message recorded in
+    :attr:`FakeBotApi.sent`) before the server went quiet.
+    """
+
+    kind: Literal["error", "drop", "slow"]
+    status: int = 500
+    retry_after: int | None = None
+    delay: float = 0.0
+    accepted: bool = False
+
+
+@dataclass
 class FakeBotApi:
     """The fake server; ``chat_limit`` messages per ``window`` seconds per chat, then 429."""
 
@@ -94,6 +120,7 @@ class FakeBotApi:
         self._messages: dict[tuple[int, int], dict[str, Any]] = {}
         self._recent: dict[int, deque[float]] = defaultdict(deque)
         self._failures: dict[str, list[Failure]] = defaultdict(list)
+        self._faults: list[tuple[str, Callable[[dict[str, Any]], bool] | None, Fault]] = []
         self._changed = asyncio.Condition()
         self._runner: web.AppRunner | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -207,6 +234,25 @@ class FakeBotApi:
             Failure(status, times, description or f"Error {status}", retry_after)
         )
 
+    def inject(self, method: str, fault: Fault,
+               when: Callable[[dict[str, Any]], bool] | None = None) -> None:
+        """Misbehave once, on the next call to ``method`` whose parameters satisfy ``when``
+        (a predicate on the form fields; any call when ``None``). Faults injected for the
+        same call strike one after the other, on its successive attempts."""
+        self._faults.append((method, when, fault))
+
+    def _take_fault(self, method: str, params: dict[str, Any]) -> Fault | None:
+        for index, (name, when, fault) in enumerate(self._faults):
+            if name == method and (when is None or when(params)):
+                del self._faults[index]
+                return fault
+        return None
+
+    @property
+    def faults_left(self) -> int:
+        """Injected faults that have not struck yet."""
+        return len(self._faults)
+
     # --- what the test reads -------------------------------------------------------------------
 
     def to(self, chat_id: int) -> list[Sent]:
@@ -281,6 +327,9 @@ class FakeBotApi:
         params, files = await self._params(request)
         self.calls.append((method, params))
         self._notify()
+        fault = self._take_fault(method, params)
+        if fault is not None:
+            return await self._misbehave(request, method, params, files, fault)
         queued = self._failures.get(method)
         if queued:
             failure = queued[0]
@@ -288,6 +337,28 @@ class FakeBotApi:
             if failure.times <= 0:
                 queued.pop(0)
             return self._error(failure.status, failure.description, failure.retry_after)
+        return await self._carry_out(method, params, files)
+
+    async def _misbehave(self, request: web.Request, method: str, params: dict[str, Any],
+                         files: dict[str, Any], fault: Fault) -> web.StreamResponse:
+        if fault.kind == "error":
+            return self._error(fault.status, f"Error {fault.status}", fault.retry_after)
+        answer: web.StreamResponse | None = None
+        if fault.accepted:
+            answer = await self._carry_out(method, params, files)
+        if fault.kind == "slow":
+            # The client has given up by the end of the delay; aiohttp does not cancel a
+            # handler whose client left, so this runs on as a busy server's would.
+            await asyncio.sleep(fault.delay)
+            if answer is not None:
+                return answer  # written to a closed connection: nobody reads it
+        transport = request.transport
+        if transport is not None:
+            transport.close()  # no status line, no body: "server disconnected"
+        return web.Response(status=204)  # aiohttp drops it: the connection is gone
+
+    async def _carry_out(self, method: str, params: dict[str, Any],
+                         files: dict[str, Any]) -> web.StreamResponse:
         handler = getattr(self, f"_m_{method}", None)
         if handler is None:
             return self._error(404, "Not Found: method not found")

@@ -8,13 +8,18 @@ directory; users are registered through the shared-secret admin API. Rate limits
 in the configuration; a test that needs Synapse's real event-sending limit sets it back for one
 user through the admin API, as an administrator would lift it for the bot.
 
+:class:`Relay` stands between the bot and the homeserver when a test needs an answer lost on
+the way back (the homeserver carried the request out; the client never hears of it).
+
 ``python tests/bot/synapse.py`` installs Synapse and starts one in the foreground (to try the
 bot by hand with a Matrix client on http://127.0.0.1:8008).
 """
 
 from __future__ import annotations
 
+import asyncio
 import atexit
+import contextlib
 import fcntl
 import hashlib
 import hmac
@@ -246,6 +251,94 @@ class Synapse:
         self.call("POST", f"/_synapse/admin/v1/users/{user_id}/override_ratelimit",
                   {"messages_per_second": messages_per_second, "burst_count": burst_count},
                   token=self.admin_account().access_token)
+
+
+class Relay:
+    """A TCP relay on 127.0.0.1 in front of the homeserver, that can lose one answer.
+
+    Bytes go through unchanged both ways. After :meth:`lose_answer`, the answer to the next
+    request containing the given bytes is not relayed: the relay closes the connection as the
+    homeserver starts answering, so the homeserver has done what was asked (stored the event)
+    and the client only sees the connection drop. That is the one moment a client may send
+    the same message again; a transaction id is what lets the homeserver recognise it. While
+    the homeserver is down, connections are accepted and closed at once.
+    """
+
+    def __init__(self, upstream_port: int) -> None:
+        self.upstream_port = upstream_port
+        self.port = 0
+        self.lost = asyncio.Event()
+        self._marker: bytes | None = None
+        self._server: asyncio.Server | None = None
+        self._connections: set[asyncio.Task[None]] = set()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def start(self) -> str:
+        self._server = await asyncio.start_server(self._relay, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self.url
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+        for task in list(self._connections):
+            task.cancel()
+        await asyncio.gather(*self._connections, return_exceptions=True)
+        if self._server is not None:
+            await self._server.wait_closed()
+
+    def lose_answer(self, marker: bytes) -> None:
+        """Lose the answer to the next request whose bytes contain ``marker``."""
+        self.lost.clear()
+        self._marker = marker
+
+    async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._connections.add(task)
+        upstream: asyncio.StreamWriter | None = None
+        try:
+            try:
+                up_reader, upstream = await asyncio.open_connection("127.0.0.1",
+                                                                    self.upstream_port)
+            except OSError:
+                return  # the homeserver is down: the client sees the connection closed
+            request = bytearray()  # the request in progress (HTTP/1.1, one at a time)
+
+            async def forward() -> None:
+                assert upstream is not None
+                while data := await reader.read(65536):
+                    request.extend(data)
+                    upstream.write(data)
+                    await upstream.drain()
+
+            async def backward() -> None:
+                while data := await up_reader.read(65536):
+                    if self._marker is not None and self._marker in request:
+                        self._marker = None
+                        self.lost.set()
+                        return  # carried out upstream; the client hears nothing back
+                    request.clear()
+                    writer.write(data)
+                    await writer.drain()
+
+            directions = [asyncio.create_task(forward()), asyncio.create_task(backward())]
+            try:
+                await asyncio.wait(directions, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for direction in directions:
+                    direction.cancel()
+                await asyncio.gather(*directions, return_exceptions=True)
+        finally:
+            for stream in (writer, upstream):
+                if stream is not None:
+                    stream.close()
+                    with contextlib.suppress(OSError, asyncio.CancelledError):
+                        await stream.wait_closed()
+            self._connections.discard(task)
 
 
 def running_synapse(workdir: Path) -> Iterator[Synapse]:

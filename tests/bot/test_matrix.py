@@ -2,17 +2,15 @@
 
 People are matrix-nio clients of their own (``tests/bot/matrix_person.py``); the bot runs the
 way ``filiere-bot run`` runs it (``bot.serve.serve``). Synapse is installed once into
-``var/synapse-venv`` and started once per test session (``tests/bot/synapse.py``).
+``var/synapse-venv`` and started once per test session (``tests/bot/synapse.py``, the fixture
+``synapse`` of ``tests/conftest.py``); the bot and the people are ``tests/bot/matrix_world.py``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-import secrets
-from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -27,13 +25,10 @@ from bot.matrix_content import (
     typed_text,
     user_id_of,
 )
-from bot.serve import serve
-from bot.settings import load
 from flows.messages import Attachment, UserKey
 from tests.bot.fake_bot_api import FakeBotApi
-from tests.bot.ledger import Ledger
-from tests.bot.matrix_person import Person, Seen
-from tests.bot.synapse import Account, Synapse, SynapseUnavailable, ensure_installed
+from tests.bot.matrix_world import World, bodies, matrix_world, no_repeats
+from tests.bot.synapse import Synapse
 from tests.handlers.test_donations import organisation_lot
 from tests.handlers.test_equipment_requests import ACCESS, answers
 
@@ -41,134 +36,10 @@ PRESCRIBER_ACCESS = [line.format(role="1") for line in ACCESS]
 TELEGRAM_TOKEN = "123456789:AAEfiliereTestTokenForTheFakeBotApi0"
 
 
-@pytest.fixture(scope="session")
-def synapse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synapse]:
-    """One homeserver for the whole session (installed on first use, then cached)."""
-    try:
-        python = ensure_installed()
-    except SynapseUnavailable as exc:
-        pytest.skip(f"Synapse cannot be installed here: {exc}")
-    server = Synapse(python, tmp_path_factory.mktemp("synapse"))
-    server.start()
-    yield server
-    server.stop()
-
-
-@dataclass
-class Bot:
-    """The bot's process, started and stopped as ``filiere-bot run`` would be."""
-
-    synapse: Synapse
-    account: Account
-    workdir: Path
-    coordinators: list[str] = field(default_factory=list)
-    env: dict[str, str] = field(default_factory=dict)
-    task: asyncio.Task[int] | None = None
-    stop_event: asyncio.Event = field(default_factory=asyncio.Event)
-
-    @property
-    def db(self) -> Path:
-        return self.workdir / "bot.sqlite3"
-
-    @property
-    def store(self) -> Path:
-        return self.workdir / "matrix-store"
-
-    async def start(self) -> None:
-        settings = load({
-            "MATRIX_HOMESERVER": self.synapse.url,
-            "MATRIX_USER_ID": self.account.user_id,
-            "MATRIX_PASSWORD": self.account.password,
-            "MATRIX_STORE_PATH": str(self.store),
-            "MATRIX_MESSAGES_PER_SECOND": "0",
-            "FILIERE_DEMO": "yes",
-            "FILIERE_COORDINATORS": ",".join(self.coordinators or ["cli:coord"]),
-            **self.env,
-        }, dotenv=None)
-        self.stop_event = asyncio.Event()
-        started = asyncio.Event()
-        self.task = asyncio.create_task(serve(settings, self.stop_event, database=self.db,
-                                              started=started))
-        waiting = asyncio.create_task(started.wait())
-        await asyncio.wait([self.task, waiting], timeout=30,
-                           return_when=asyncio.FIRST_COMPLETED)
-        waiting.cancel()
-        assert started.is_set(), "the bot did not start"
-
-    async def stop(self) -> int:
-        assert self.task is not None
-        self.stop_event.set()
-        status = await self.task
-        self.task = None
-        return status
-
-    def session(self) -> dict[str, str]:
-        return dict(json.loads((self.store / "session.json").read_text()))
-
-
-@dataclass
-class World:
-    """A homeserver, the bot, and people to talk to it."""
-
-    synapse: Synapse
-    workdir: Path
-    bot: Bot
-    people: list[Person] = field(default_factory=list)
-
-    @property
-    def ledger(self) -> Ledger:
-        return Ledger(self.bot.db)
-
-    async def person(self, name: str, auto_join: bool = False) -> Person:
-        account = await asyncio.to_thread(self.synapse.register,
-                                          f"{name}{secrets.token_hex(3)}")
-        person = Person(self.synapse.url, account, self.workdir / name, auto_join=auto_join)
-        await person.start()
-        self.people.append(person)
-        return person
-
-    async def direct(self, name: str, encrypted: bool = False) -> Person:
-        """A person who opens a direct room with the bot, which joins."""
-        person = await self.person(name)
-        await person.open_direct_room(self.bot.account.user_id, encrypted)
-        await person.wait_joined(self.bot.account.user_id)
-        return person
-
-    async def ask(self, person: Person, *lines: str) -> list[Seen]:
-        """Say each line, waiting each time until the bot has answered everything."""
-        new: list[Seen] = []
-        for line in lines:
-            event_id = await person.say(line)
-            await self.ledger.wait_handled("mx", event_id)
-            new += await self.answered(person)
-        return new
-
-    async def answered(self, person: Person) -> list[Seen]:
-        """Everything the bot has queued for ``person`` once it has reached them."""
-        count = await self.ledger.wait_delivered(f"mx:{person.account.user_id}")
-        await person.wait(lambda: len(person.seen) >= count)
-        return await person.read(0)
-
-
-def bodies(seen: list[Seen]) -> str:
-    return "\n".join(s.body for s in seen)
-
-
 @pytest.fixture
 async def world(synapse: Synapse, tmp_path: Path) -> AsyncIterator[World]:
-    account = await asyncio.to_thread(synapse.register, f"bot{secrets.token_hex(3)}")
-    world = World(synapse, tmp_path, Bot(synapse, account, tmp_path))
-    yield world
-    for person in world.people:
-        await person.stop()
-    if world.bot.task is not None:
-        assert await world.bot.stop() == 0
-
-
-def no_repeats(person: Person) -> None:
-    """Every message the person received is a different event."""
-    ids = [s.event_id for s in person.seen]
-    assert len(ids) == len(set(ids))
+    async with matrix_world(synapse, tmp_path) as world:
+        yield world
 
 
 # --- conversations -----------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import heapq
 import logging
 import math
 import time
@@ -109,7 +110,7 @@ class Dispatcher:
         self.clock = clock
         self._wake = asyncio.Event()
         self._stopping = False
-        self._retry_at = math.inf  # monotonic time of the earliest retry scheduled
+        self._retries: list[float] = []  # monotonic times of the retries scheduled (a heap)
         self._sent = 0  # messages delivered since start
 
     def stop(self) -> None:
@@ -176,9 +177,8 @@ class Dispatcher:
         try:
             await transport.send(rendered)
         except RetryLater as exc:
-            delay = max(exc.seconds, backoff(item.attempts))
-            self._retry_at = min(self._retry_at, time.monotonic() + delay)
-            await self._retry_or_give_up(item.id, item.attempts, delay, str(exc))
+            await self._retry_or_give_up(item, max(exc.seconds, backoff(item.attempts)),
+                                         str(exc))
             return Outcome.HELD
         except Undeliverable as exc:
             log.warning("outbox %s undeliverable: %s", item.id, exc)
@@ -187,24 +187,23 @@ class Dispatcher:
             return Outcome.GIVEN_UP
         except Exception as exc:  # a transport bug must not stop the other deliveries
             log.exception("outbox %s: unexpected transport error", item.id)
-            await self._retry_or_give_up(item.id, item.attempts, backoff(item.attempts),
-                                         repr(exc))
+            await self._retry_or_give_up(item, backoff(item.attempts), repr(exc))
             return Outcome.HELD
         async with self.storage.transaction() as uow:
             await uow.outbox.delivered(item.id, self.clock())
         self._sent += 1
         return Outcome.SENT
 
-    async def _retry_or_give_up(self, item_id: int, attempts: int, delay: float,
-                                reason: str) -> None:
+    async def _retry_or_give_up(self, item: OutboxItem, delay: float, reason: str) -> None:
         async with self.storage.transaction() as uow:
-            if attempts + 1 >= MAX_ATTEMPTS:
-                log.warning("outbox %s: giving up after %s attempts", item_id, attempts + 1)
-                await uow.outbox.give_up(item_id, self.clock(), reason)
-            else:
-                await uow.outbox.retry_later(
-                    item_id, self.clock() + timedelta(seconds=delay), reason
-                )
+            if item.attempts + 1 >= MAX_ATTEMPTS:
+                log.warning("outbox %s: giving up after %s attempts", item.id, item.attempts + 1)
+                await uow.outbox.give_up(item.id, self.clock(), reason)
+                return
+            await uow.outbox.retry_later(item.id, self.clock() + timedelta(seconds=delay), reason)
+        # Remembered once the row says so, so that the wake-up finds it due; every retry is
+        # kept, not only the earliest, or a later one would wait for the next idle round.
+        heapq.heappush(self._retries, time.monotonic() + delay)
 
     async def drain(self) -> int:
         """Deliver until nothing is due now (the console uses it after every line).
@@ -223,12 +222,14 @@ class Dispatcher:
     async def run_forever(self) -> None:
         """Deliver whenever woken, and at least every few seconds (for retries)."""
         while not self._stopping:
-            until_retry = max(0.0, self._retry_at - time.monotonic())
+            until_retry = (max(0.0, self._retries[0] - time.monotonic()) if self._retries
+                           else math.inf)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), min(IDLE_SECONDS, until_retry))
             self._wake.clear()
-            if self._retry_at <= time.monotonic():
-                self._retry_at = math.inf
+            now = time.monotonic()
+            while self._retries and self._retries[0] <= now:
+                heapq.heappop(self._retries)
             if self._stopping:
                 return
             try:

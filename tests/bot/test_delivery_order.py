@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.app import App, build
@@ -129,3 +131,45 @@ async def test_a_one_at_a_time_transport_delivers_in_the_outbox_order_exactly(
             ["p0 0", "p1 0", "p2 0", "p0 1", "p1 1", "p2 1"]
     finally:
         await app.close()
+
+
+@dataclass
+class Busy:
+    """A transport whose platform asks, once per person, to come back after some seconds."""
+
+    waits: dict[str, float]
+    platform: str = "cli"
+    sent: dict[str, float] = field(default_factory=dict)
+    both: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def send(self, message: Rendered) -> None:
+        wait = self.waits.pop(message.to, None)
+        if wait is not None:
+            raise RetryLater(wait, "flood limit")
+        self.sent[message.to] = time.monotonic()
+        if len(self.sent) == 2:
+            self.both.set()
+
+
+async def test_every_retry_goes_out_when_due_not_only_the_earliest(tmp_path: Path):
+    """Two people told to wait 2 s and 3 s: the second must not wait for the idle round
+    (5 s) because the first retry's wake-up came and went."""
+    transport = Busy({"cli:ana": 2.0, "cli:bob": 3.0})
+    app = await build(load({"FILIERE_DEMO": "no"}, dotenv=None), {"cli": transport},
+                      database=tmp_path / "db.sqlite3")
+    started = time.monotonic()
+    running = asyncio.create_task(app.dispatcher.run_forever())
+    try:
+        async with app.storage.transaction() as uow:
+            for to in ("cli:ana", "cli:bob"):
+                await uow.outbox.add(Outgoing(UserKey(to), (verbatim("Bonjour"),)),
+                                     datetime.now(UTC))
+        app.dispatcher.wake()
+        async with asyncio.timeout(10):
+            await transport.both.wait()
+    finally:
+        app.dispatcher.stop()
+        await running
+        await app.close()
+    assert 2.0 <= transport.sent["cli:ana"] - started < 2.8
+    assert 3.0 <= transport.sent["cli:bob"] - started < 3.8

@@ -59,6 +59,8 @@ class LimitedBotApi:
         self._next_message = 1
         self._arrived = asyncio.Event()
         self._took = asyncio.Event()
+        self.polled = asyncio.Event()
+        """Set at the first long poll: the bot is up and waiting for updates."""
         self._runner: web.AppRunner | None = None
         self._closing = False
         self.port = 0
@@ -142,6 +144,7 @@ class LimitedBotApi:
                 return self._reply(True)
 
     async def _get_updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        self.polled.set()
         offset = int(params.get("offset") or 0)
         if offset:
             self._updates = [u for u in self._updates if u["update_id"] >= offset]

@@ -9,7 +9,10 @@ polling and answers each. Contenders, alternated over rounds on the same machine
 * filiere-bot: the real process (``bot.serve.serve``): each update is routed and committed to
   SQLite with its reply in the outbox, then the dispatcher renders and sends it. The pacing
   under Telegram's limits is switched off for this comparison (settings 0), since the bare
-  bot has none; the reminders benchmark measures pacing.
+  bot has none; the reminders benchmark measures pacing;
+* adapter only, to tell the costs apart: filiere-bot's Telegram adapter and transport
+  answering each update at once with the very reply the bot gives ("bonjour" gets the home
+  menu, its text and its four buttons), without the router, the database or the outbox.
 
 The rate is the server's: updates handed over to replies received, first to last.
 Target (issue 8): filiere-bot at >= 80% of the bare bot.
@@ -22,7 +25,10 @@ import asyncio
 import os
 import sys
 import tempfile
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from bench.common import ROOT, heading, machine, median
 from bench.fake_telegram import LimitedBotApi
@@ -55,22 +61,64 @@ async def bare(url: str) -> None:
 async def filiere(url: str, database: Path) -> None:
     """The real bot process, pacing off, until killed."""
     from bot.serve import serve
+
+    await serve(bench_settings(url, database), asyncio.Event())
+
+
+async def adapter_only(url: str, database: Path) -> None:
+    """filiere-bot's adapter and transport sending the bot's own reply straight away."""
+    from dataclasses import replace
+
+    from bot.app import build
+    from bot.telegram import TelegramAdapter
+    from flows.messages import Incoming, UserKey
+
+    settings = bench_settings(url, database)
+    app = await build(settings, {})
+    await app.core.handle(Incoming(UserKey("tg:1"), "bonjour"))
+    await app.core.handle(Incoming(UserKey("tg:1"), "bonjour"))  # an existing user's reply
+    async with app.storage.transaction() as uow:
+        [*_, item] = await uow.outbox.due(datetime.now(UTC), ["tg"], 10)
+    reply = app.renderer.render(item.message, "fr")
+    await app.close()
+    assert settings.telegram is not None
+    adapter = TelegramAdapter(settings.telegram)
+
+    async def answer(incoming: Incoming) -> None:
+        await adapter.transport.send(replace(reply, to=incoming.user, ref=incoming.event_id))
+
+    await adapter.start(answer, app.renderer)
+    await asyncio.Event().wait()
+
+
+def bench_settings(url: str, database: Path) -> Any:
     from bot.settings import load
 
-    settings = load({"FILIERE_COORDINATORS": "cli:coord", "FILIERE_DEMO": "no",
-                     "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_BASE_URL": url,
-                     "TELEGRAM_MESSAGES_PER_SECOND": "0",
-                     "TELEGRAM_CHAT_MESSAGES_PER_SECOND": "0",
-                     "FILIERE_DATABASE": str(database)}, dotenv=None)
-    await serve(settings, asyncio.Event())
+    return load({"FILIERE_COORDINATORS": "cli:coord", "FILIERE_DEMO": "no",
+                 "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_BASE_URL": url,
+                 "TELEGRAM_MESSAGES_PER_SECOND": "0",
+                 "TELEGRAM_CHAT_MESSAGES_PER_SECOND": "0",
+                 "FILIERE_DATABASE": str(database)}, dotenv=None)
 
 
-async def one_round(contender: str, updates: int, users: int, tmp: Path) -> float:
-    """Queue the updates, start the contender, wait for every answer; updates per second."""
+@dataclass
+class Round:
+    """One contender's round: updates per second, and its process's CPU time per update."""
+
+    rate: float
+    cpu_ms: float
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process ``pid`` so far (Linux ``/proc``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def one_round(contender: str, updates: int, users: int, tmp: Path) -> Round:
+    """Start the contender, queue the updates once it polls, wait for every answer."""
     server = LimitedBotApi(TOKEN, overall=None, per_chat=None)
     url = await server.start()
-    for n in range(updates):
-        server.say(20_000_000 + n % users, "bonjour")
     database = tmp / f"{contender}.sqlite3"
     database.unlink(missing_ok=True)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -79,35 +127,52 @@ async def one_round(contender: str, updates: int, users: int, tmp: Path) -> floa
         "--db", str(database), env=env, stdout=asyncio.subprocess.DEVNULL)
     try:
         async with asyncio.timeout(120):
+            await server.polled.wait()
+            await asyncio.sleep(0.3)  # the end of its start-up (commands published...)
+            cpu = cpu_seconds(proc.pid)
+            for n in range(updates):
+                server.say(20_000_000 + n % users, "bonjour")
             await server.wait_accepted(updates)
+            cpu = cpu_seconds(proc.pid) - cpu
     finally:
         proc.kill()
         await proc.wait()
         await server.stop()
     assert server.first_fetch is not None
-    return updates / (server.accepted[updates - 1].at - server.first_fetch)
+    return Round(updates / (server.accepted[updates - 1].at - server.first_fetch),
+                 cpu / updates * 1000)
+
+
+CONTENDERS = {"bare": "bare python-telegram-bot echo",
+              "filiere": "filiere-bot (routed, committed, sent)",
+              "adapter": "its adapter and transport alone (same reply)"}
 
 
 async def run(rounds: int, updates: int, users: int) -> dict[str, float]:
     heading("telegram: updates per second through python-telegram-bot, against a bare bot")
     print(machine())
-    rates: dict[str, list[float]] = {"bare": [], "filiere": []}
+    done: dict[str, list[Round]] = {name: [] for name in CONTENDERS}
     with tempfile.TemporaryDirectory(prefix="filiere-bench-") as tmp:
         await one_round("filiere", 50, 10, Path(tmp))  # warm-up: caches, compiled files
         for number in range(rounds):
-            for contender in ("bare", "filiere"):
-                rates[contender].append(await one_round(contender, updates, users, Path(tmp)))
-            print(f"  round {number + 1}: bare {rates['bare'][-1]:6.0f}/s   filiere-bot "
-                  f"{rates['filiere'][-1]:6.0f}/s   ratio "
-                  f"{rates['filiere'][-1] / rates['bare'][-1]:5.1%}", flush=True)
-    share = median([f / b for f, b in zip(rates["filiere"], rates["bare"], strict=True)])
-    print(f"  {updates} updates from {users} people per round")
-    print(f"  bare python-telegram-bot echo: median {median(rates['bare']):.0f} updates/s")
-    print(f"  filiere-bot (routed, committed, sent): median {median(rates['filiere']):.0f}"
-          f" updates/s")
+            for contender in CONTENDERS:
+                done[contender].append(await one_round(contender, updates, users, Path(tmp)))
+            bare, filiere, alone = (done[name][-1] for name in CONTENDERS)
+            print(f"  round {number + 1}: bare {bare.rate:5.0f}/s   filiere-bot "
+                  f"{filiere.rate:5.0f}/s ({filiere.rate / bare.rate:5.1%})   adapter alone "
+                  f"{alone.rate:5.0f}/s ({alone.rate / bare.rate:5.1%})", flush=True)
+    print(f"  {updates} updates from {users} people per round; medians over rounds:")
+    for name, label in CONTENDERS.items():
+        rate = median([r.rate for r in done[name]])
+        share = median([r.rate / b.rate for r, b in zip(done[name], done["bare"], strict=True)])
+        cpu = median([r.cpu_ms for r in done[name]])
+        print(f"    {label:46s} {rate:5.0f} updates/s  {share:6.1%}  "
+              f"{cpu:.2f} ms of CPU an update")
+    share = median([f.rate / b.rate for f, b in zip(done["filiere"], done["bare"], strict=True)])
     print(f"  ratio filiere-bot/bare: median {share:.1%}   (target >= {TARGET_SHARE:.0%}: "
           f"{'met' if share >= TARGET_SHARE else 'MISSED'})")
-    return {"bare": median(rates["bare"]), "filiere": median(rates["filiere"]), "ratio": share}
+    return {"bare": median([r.rate for r in done["bare"]]),
+            "filiere": median([r.rate for r in done["filiere"]]), "ratio": share}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -115,7 +180,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--updates", type=int, default=600)
     parser.add_argument("--users", type=int, default=60)
-    parser.add_argument("--child", choices=("bare", "filiere"), help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=tuple(CONTENDERS), help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     parser.add_argument("--db", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -123,6 +188,8 @@ def main(argv: list[str] | None = None) -> None:
         asyncio.run(bare(args.url))
     elif args.child == "filiere":
         asyncio.run(filiere(args.url, args.db))
+    elif args.child == "adapter":
+        asyncio.run(adapter_only(args.url, args.db))
     else:
         asyncio.run(run(args.rounds, args.updates, args.users))
 

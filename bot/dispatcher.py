@@ -78,8 +78,17 @@ class Slots:
         self.busy = 0
         self._freed = asyncio.Event()
 
+    @property
+    def limit(self) -> int:
+        return max(1, getattr(self.transport, "concurrency", 1))
+
+    @property
+    def alone(self) -> bool:
+        """Only one call allowed, and none in flight."""
+        return self.limit == 1 and self.busy == 1
+
     async def take(self) -> None:
-        while self.busy >= max(1, getattr(self.transport, "concurrency", 1)):
+        while self.busy >= self.limit:
             self._freed.clear()
             await self._freed.wait()
         self.busy += 1
@@ -144,21 +153,27 @@ class Dispatcher:
         # messages are chained: each waits for the one before, and if that one must be
         # retried, the later ones stay pending behind it.
         slots = {name: Slots(transport) for name, transport in self.transports.items()}
-        last: dict[str, asyncio.Task[Outcome]] = {}
+        last: dict[str, asyncio.Future[Outcome]] = {}
         for item in items:
             if self._stopping:
                 break
             slot = slots[platform_of(item.message.to)]
             await slot.take()
-            last[item.message.to] = asyncio.create_task(self._in_turn(
-                last.get(item.message.to), item, langs.get(item.message.to), slot))
+            turn = self._in_turn(last.get(item.message.to), item, langs.get(item.message.to),
+                                 slot)
+            if slot.alone:  # one at a time: delivered here, no task to create and switch to
+                settled = asyncio.get_running_loop().create_future()
+                settled.set_result(await turn)
+                last[item.message.to] = settled
+            else:
+                last[item.message.to] = asyncio.ensure_future(turn)
         outcomes = await asyncio.gather(*last.values(), return_exceptions=True)
         for outcome in outcomes:
             if isinstance(outcome, BaseException):
                 raise outcome
         return self._sent - sent_before, len(items) == limit and not self._stopping
 
-    async def _in_turn(self, before: asyncio.Task[Outcome] | None, item: OutboxItem,
+    async def _in_turn(self, before: asyncio.Future[Outcome] | None, item: OutboxItem,
                        lang: str | None, slot: Slots) -> Outcome:
         """Deliver ``item`` once the same person's previous message is settled."""
         try:

@@ -66,6 +66,11 @@ class Pacer:
         self._held_all_until = 0.0
         self._held_until: dict[str, float] = {}
 
+    @property
+    def rate(self) -> float:
+        """Messages a second allowed overall (0: no limit)."""
+        return self._overall.rate
+
     def hold(self, chat: str | None, seconds: float) -> None:
         """Send nothing to ``chat`` (every chat when ``None``) for ``seconds``."""
         until = self.clock() + max(0.0, seconds)

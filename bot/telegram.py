@@ -20,6 +20,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
+import math
 import os
 import time
 from collections import OrderedDict
@@ -71,13 +72,13 @@ and Telegram answers that with 429s (measured by bench/reminders.py)."""
 CHAT_BURST = 3
 """A reply and its menu may go out together; beyond that, one message a second per chat."""
 CONCURRENT_SENDS = 4
-"""Messages in flight at once (to different people) when the server is far: a call to
-api.telegram.org takes tens of milliseconds, and one at a time could not reach the 30 a
-second Telegram allows (bench/reminders.py: 29/s at 50 ms a call)."""
-NEAR = 0.005
-"""Seconds: a server answering faster than this gets one call at a time. The bot is then
-busy with its own work, and calls in parallel only cost it more (measured +0.5 ms of CPU a
-message with four in flight against a local server, bench/telegram.py)."""
+"""At most this many messages in flight at once (to different people)."""
+HEADROOM = 1.5
+"""Calls kept in flight beyond what the rate limit strictly needs (Little's law: calls in
+flight = rate x time a call takes): a call to api.telegram.org takes tens of milliseconds,
+and one at a time could not reach the 30 a second Telegram allows (bench/reminders.py: 29/s
+at 50 ms a call). Near the server, one at a time suffices, and parallel calls only cost CPU
+(measured +0.5 ms a message with four in flight against a local server)."""
 NETWORK_PAUSE = 2.0
 POLL_TIMEOUT = 30
 ALLOWED_UPDATES = ("message", "callback_query")
@@ -216,9 +217,10 @@ class TelegramTransport:
 
     @property
     def concurrency(self) -> int:
-        """How many messages the dispatcher may have in flight: several when the server is
-        far, one when it is near (see :data:`NEAR`)."""
-        return CONCURRENT_SENDS if self.latency > NEAR else 1
+        """How many messages the dispatcher may have in flight: what the overall rate needs
+        given the time a call takes (one when the pacing is off: nothing to reach)."""
+        needed = math.ceil(self.pacer.rate * self.latency * HEADROOM)
+        return min(CONCURRENT_SENDS, max(1, needed))
 
     async def send(self, message: Rendered) -> None:
         chat_id = _chat_id(message.to)

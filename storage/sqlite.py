@@ -34,9 +34,10 @@ class SqliteUnitOfWork:
     them all for every transaction was a measurable share of a reply's cost.
     """
 
-    def __init__(self, conn: Connection, coordinators: frozenset[str]) -> None:
+    def __init__(self, conn: Connection, coordinators: frozenset[str], path: str) -> None:
         self.conn = conn
         self._coordinators = coordinators
+        self._path = path
 
     @cached_property
     def users(self) -> SqliteUserRepo:
@@ -104,7 +105,7 @@ class SqliteUnitOfWork:
 
     @cached_property
     def reports(self) -> SqliteReportRepo:
-        return SqliteReportRepo(self.conn)
+        return SqliteReportRepo(self.conn, self._path)
 
 
 class SqliteStorage:
@@ -117,4 +118,4 @@ class SqliteStorage:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[SqliteUnitOfWork]:
         async with self.db.transaction() as conn:
-            yield SqliteUnitOfWork(conn, self.coordinators)
+            yield SqliteUnitOfWork(conn, self.coordinators, self.db.path)

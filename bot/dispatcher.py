@@ -141,13 +141,8 @@ class Dispatcher:
         if not self.transports:
             return 0, False
         sent_before = self._sent
-        async with self.storage.transaction() as uow:
+        async with self.storage.reading() as uow:
             items = await uow.outbox.due(self.clock(), list(self.transports), limit)
-            langs = {}
-            for item in items:
-                if item.message.to not in langs:
-                    user = await uow.users.get(item.message.to)
-                    langs[item.message.to] = user.lang if user else None
         # Messages go out in the outbox's order, up to ``concurrency`` at a time per platform
         # (one for the console, so its output keeps that order exactly). One person's
         # messages are chained: each waits for the one before, and if that one must be
@@ -159,36 +154,35 @@ class Dispatcher:
                 break
             slot = slots[platform_of(item.message.to)]
             await slot.take()
-            turn = self._in_turn(last.get(item.message.to), item, langs.get(item.message.to),
-                                 slot)
+            turn = self._in_turn(last.get(item.message.to), item, slot)
             if slot.alone:  # one at a time: delivered here, no task to create and switch to
                 settled = asyncio.get_running_loop().create_future()
                 settled.set_result(await turn)
                 last[item.message.to] = settled
             else:
                 last[item.message.to] = asyncio.ensure_future(turn)
-        outcomes = await asyncio.gather(*last.values(), return_exceptions=True)
-        for outcome in outcomes:
-            if isinstance(outcome, BaseException):
-                raise outcome
+        if any(not settled.done() for settled in last.values()):
+            await asyncio.wait(last.values())  # (not gather: done ones would cost a loop turn)
+        for settled in last.values():
+            settled.result()  # what a delivery raised, raised here
         return self._sent - sent_before, len(items) == limit and not self._stopping
 
     async def _in_turn(self, before: asyncio.Future[Outcome] | None, item: OutboxItem,
-                       lang: str | None, slot: Slots) -> Outcome:
+                       slot: Slots) -> Outcome:
         """Deliver ``item`` once the same person's previous message is settled."""
         try:
             if before is not None and await before is Outcome.HELD:
                 return Outcome.HELD
             if self._stopping:
                 return Outcome.HELD
-            return await self._deliver(item, lang)
+            return await self._deliver(item)
         finally:
             slot.give()
 
-    async def _deliver(self, item: OutboxItem, lang: str | None) -> Outcome:
+    async def _deliver(self, item: OutboxItem) -> Outcome:
         message = item.message
         transport = self.transports[platform_of(message.to)]
-        rendered = replace(self.renderer.render(message, lang), ref=f"outbox:{item.id}")
+        rendered = replace(self.renderer.render(message, item.lang), ref=f"outbox:{item.id}")
         try:
             await transport.send(rendered)
         except RetryLater as exc:

@@ -91,12 +91,14 @@ class EventRepo(Protocol):
 
 @dataclass(frozen=True)
 class OutboxItem:
-    """A message waiting in the outbox, with its delivery attempts."""
+    """A message waiting in the outbox, with its delivery attempts and the language its
+    recipient reads now (``None``: the default), read with it."""
 
     id: int
     message: Outgoing
     attempts: int
     not_before: datetime
+    lang: str | None = None
 
 
 class OutboxRepo(Protocol):
@@ -450,4 +452,8 @@ class StorageUnavailable(Exception):
 class Storage(Protocol):
     def transaction(self) -> AbstractAsyncContextManager[UnitOfWork]:
         """Begin a write transaction; it commits on normal exit, rolls back on an exception."""
+        ...
+
+    def reading(self) -> AbstractAsyncContextManager[UnitOfWork]:
+        """Read what is committed, without taking the write lock; nothing may be written."""
         ...

@@ -160,6 +160,14 @@ class Database:
         elif time.perf_counter() - began > LONG_TRANSACTION:
             await asyncio.sleep(0)  # let the others in before this task's next transaction
 
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[Connection]:
+        """Reads of what is committed, with no transaction and no write lock taken. The
+        asyncio lock is still held: another task's transaction may be open on this very
+        connection, and its uncommitted rows must not be read as if they were."""
+        async with self._lock:
+            yield self.conn
+
     async def _begin(self, sql: str) -> None:
         """Take the write lock, sleeping between tries while another process holds it.
 

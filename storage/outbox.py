@@ -53,8 +53,9 @@ class SqliteOutboxRepo:
             " WHERE status = 'pending' AND platform IN (SELECT value FROM json_each(?))"
             " AND not_before > ? GROUP BY recipient)"
             " SELECT outbox.id, outbox.recipient, payload, att_name, att_mime, att_data,"
-            " attempts, not_before"
+            " attempts, not_before, users.lang AS lang"
             " FROM outbox LEFT JOIN waiting ON waiting.recipient = outbox.recipient"
+            " LEFT JOIN users ON users.key = outbox.recipient"
             " WHERE status = 'pending'"
             " AND platform IN (SELECT value FROM json_each(?))"
             " AND not_before <= ?"
@@ -73,7 +74,7 @@ class SqliteOutboxRepo:
                 UserKey(row["recipient"]), json.loads(row["payload"]), att
             )
             items.append(OutboxItem(row["id"], message, row["attempts"],
-                                    from_ts(row["not_before"])))
+                                    from_ts(row["not_before"]), row["lang"]))
         return items
 
     async def delivered(self, item_id: int, now: datetime) -> None:

@@ -119,3 +119,8 @@ class SqliteStorage:
     async def transaction(self) -> AsyncIterator[SqliteUnitOfWork]:
         async with self.db.transaction() as conn:
             yield SqliteUnitOfWork(conn, self.coordinators, self.db.path)
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[SqliteUnitOfWork]:
+        async with self.db.reading() as conn:
+            yield SqliteUnitOfWork(conn, self.coordinators, self.db.path)

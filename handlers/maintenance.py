@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
-from flows.ports import Storage
+from flows.ports import Storage, UnitOfWork
 from handlers.session import Feature, Job
 
 EVENT_IDS_KEPT = timedelta(days=7)
@@ -14,16 +15,34 @@ SENT_MESSAGES_KEPT = timedelta(days=30)
 """Delivered messages are blanked at once; their bare delivery record goes after a month."""
 
 
+PURGE_BATCH = 5_000
+"""Rows deleted per transaction. A country's network handles hundreds of thousands of events
+between two runs; deleting them in one statement would hold the write lock (and the event
+loop, where statements run) for seconds. A batch takes milliseconds, and people's messages
+get their turn between two."""
+
+
+async def in_batches(storage: Storage, purge: Callable[[UnitOfWork], Awaitable[int]]) -> int:
+    """Run ``purge`` (deleting at most PURGE_BATCH rows) until it deletes fewer."""
+    total = 0
+    while True:
+        async with storage.transaction() as uow:
+            done = await purge(uow)
+        total += done
+        if done < PURGE_BATCH:
+            return total
+
+
 async def purge_event_ids(storage: Storage, now: datetime) -> int:
     """Drop the ids of platform events handled more than a week ago."""
-    async with storage.transaction() as uow:
-        return await uow.events.purge_before(now - EVENT_IDS_KEPT)
+    return await in_batches(storage, lambda uow: uow.events.purge_before(
+        now - EVENT_IDS_KEPT, PURGE_BATCH))
 
 
 async def purge_sent_messages(storage: Storage, now: datetime) -> int:
     """Drop the delivery records of messages sent or given up more than a month ago."""
-    async with storage.transaction() as uow:
-        return await uow.outbox.purge_done_before(now - SENT_MESSAGES_KEPT)
+    return await in_batches(storage, lambda uow: uow.outbox.purge_done_before(
+        now - SENT_MESSAGES_KEPT, PURGE_BATCH))
 
 
 FEATURE = Feature(

@@ -22,8 +22,9 @@ class SqliteEventRepo:
         )
         return cur.rowcount == 1
 
-    async def purge_before(self, when: datetime) -> int:
+    async def purge_before(self, when: datetime, limit: int = -1) -> int:
         cur = await self._conn.execute(
-            "DELETE FROM processed_events WHERE seen_at < ?", (ts(when),)
+            "DELETE FROM processed_events WHERE rowid IN (SELECT rowid FROM processed_events"
+            " WHERE seen_at < ? LIMIT ?)", (ts(when), limit)
         )
         return cur.rowcount

@@ -100,10 +100,11 @@ class SqliteOutboxRepo:
             (error[:300], ts(now), item_id),
         )
 
-    async def purge_done_before(self, when: datetime) -> int:
+    async def purge_done_before(self, when: datetime, limit: int = -1) -> int:
         """Forget delivered and abandoned messages (their content is already blanked)."""
         cur = await self._conn.execute(
-            "DELETE FROM outbox WHERE status IN ('sent', 'failed') AND sent_at < ?", (ts(when),)
+            "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox"
+            " WHERE status IN ('sent', 'failed') AND sent_at < ? LIMIT ?)", (ts(when), limit)
         )
         return cur.rowcount
 

@@ -74,6 +74,7 @@ def features(core_ref: Callable[[], Core], settings: Settings) -> list[Feature]:
             telegram_bot=settings.telegram_bot_username,
             booklet_url=settings.booklet_url,
             retention=timedelta(days=settings.beneficiary_retention_days),
+            reminders_every=timedelta(seconds=settings.reminders_every_seconds),
         ),
         start_flow_with,
         lambda: core_ref().territory,

@@ -76,6 +76,7 @@ class Settings:
     telegram_bot_username: str | None = None
     booklet_url: str | None = None
     beneficiary_retention_days: int = 183
+    reminders_every_seconds: int = 300
 
 
 def read_dotenv(path: Path) -> dict[str, str]:
@@ -238,6 +239,9 @@ def _service_settings(get: Callable[[str, str], str | None]) -> dict[str, Any]:
         "booklet_url": booklet,
         "beneficiary_retention_days": _whole(get, "FILIERE_BENEFICIARY_RETENTION_DAYS", 183,
                                              3650),
+        # How often the reminders job looks for due reminders; its first run comes this long
+        # after start. Shortened by the process-kill test, whose runs last a few seconds.
+        "reminders_every_seconds": _whole(get, "FILIERE_REMINDERS_EVERY_SECONDS", 300, 3600),
     }
 
 

@@ -7,6 +7,7 @@ loses nothing and APScheduler's in-memory job store is only a timer.
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -33,5 +34,8 @@ def build_scheduler(core: Core, dispatcher: Dispatcher) -> AsyncIOScheduler:
             except Exception:
                 log.exception("job %s failed; it runs again at its next tick", job.name)
 
-        scheduler.add_job(run, "interval", seconds=job.every.total_seconds(), id=job.name)
+        # First run at start, not one interval later: a bot restarted more often than a
+        # job's interval (a daily purge, deployments every day) would never run it.
+        scheduler.add_job(run, "interval", seconds=job.every.total_seconds(), id=job.name,
+                          next_run_time=datetime.now(UTC))
     return scheduler

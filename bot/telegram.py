@@ -55,6 +55,7 @@ from bot.dispatcher import RetryLater, Undeliverable
 from bot.i18n import Rendered, Renderer
 from bot.pacing import Pacer
 from bot.settings import LANGUAGES, TelegramSettings
+from bot.telegram_webhook import Webhook
 from flows.messages import Attachment, Incoming, UserKey
 from flows.text import Msg, _
 
@@ -360,6 +361,7 @@ class TelegramAdapter:
         )
         self._handle: Handle | None = None
         self._poller: asyncio.Task[None] | None = None
+        self._webhook: Webhook | None = None
         self._stopping = False
         self._fetching = False
         self._renderer: Renderer | None = None
@@ -376,16 +378,12 @@ class TelegramAdapter:
         assert app.updater is not None
         webhook = self.settings.webhook_url
         if webhook:
-            await app.updater.start_webhook(
-                listen=self.settings.webhook_listen,
-                port=self.settings.webhook_port,
-                url_path=urlparse(webhook).path.lstrip("/"),
-                webhook_url=webhook,
-                secret_token=self.settings.webhook_secret,
-                allowed_updates=list(ALLOWED_UPDATES),
-                drop_pending_updates=False,
-                bootstrap_retries=3,
-            )
+            await app.bot.set_webhook(webhook, secret_token=self.settings.webhook_secret,
+                                      allowed_updates=list(ALLOWED_UPDATES),
+                                      drop_pending_updates=False)
+            self._webhook = Webhook(urlparse(webhook).path, self.settings.webhook_secret,
+                                    self._process_json)
+            await self._webhook.start(self.settings.webhook_listen, self.settings.webhook_port)
             log.info("telegram: webhook on %s:%s", self.settings.webhook_listen,
                      self.settings.webhook_port)
         else:
@@ -397,6 +395,9 @@ class TelegramAdapter:
     async def stop_receiving(self) -> None:
         """Stop fetching, finish the update in hand, confirm what was handled."""
         app = self.application
+        webhook, self._webhook = self._webhook, None
+        if webhook is not None:
+            await webhook.stop()
         poller, self._poller = self._poller, None
         if poller is not None:
             self._stopping = True
@@ -408,6 +409,11 @@ class TelegramAdapter:
             await app.updater.stop()
         if app.running:
             await app.stop()
+
+    async def _process_json(self, data: dict[str, Any]) -> None:
+        """One update received on the webhook, through python-telegram-bot's handlers."""
+        update = Update.de_json(data, self.application.bot)
+        await self.application.process_update(update)
 
     async def _delete_webhook(self) -> None:
         """Long polling and a webhook exclude each other: drop a webhook left set, keeping

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
+import sqlite3
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -447,3 +448,27 @@ async def test_webhook_mode_registers_the_url_and_checks_the_secret_on_every_cal
         assert right.status_code == 200
     seen = await tg.answered(ANA, 77)
     assert "Que souhaitez-vous faire ?" in seen[-1].text
+
+
+async def test_a_webhook_update_is_acknowledged_only_once_handled(tg: TelegramWorld):
+    """Telegram stops delivering an update once answered 200: answered before the bot has
+    recorded it, the update would be lost to a crash in between. While the database is
+    held by another writer, the answer waits."""
+    port = free_port()
+    await tg.start(TELEGRAM_WEBHOOK_URL="https://bot.example.org/tg/hook",
+                   TELEGRAM_WEBHOOK_SECRET="s3cret-token", TELEGRAM_WEBHOOK_PORT=str(port))
+    update = {"update_id": 81, **tg.api.message_update(ANA, "bonjour")}
+    other = sqlite3.connect(tg.db, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        async with httpx.AsyncClient() as client:
+            answer = asyncio.ensure_future(client.post(
+                f"http://127.0.0.1:{port}/tg/hook", json=update,
+                headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret-token"}))
+            await asyncio.sleep(0.5)
+            assert not answer.done(), "acknowledged while the update could not be recorded"
+            other.execute("COMMIT")
+            assert (await answer).status_code == 200
+    finally:
+        other.close()
+    assert await tg.ledger.query("SELECT 1 FROM processed_events WHERE event_id = 'tg:81'")

@@ -28,6 +28,10 @@ def _is_separator(char: str) -> bool:
     return char in _SEPARATORS or unicodedata.category(char) == "Pd"
 
 
+# The same separators among ASCII characters (the only ASCII dash is "-").
+_ASCII_SEPARATORS = str.maketrans({char: " " for char in "'`_-"})
+
+
 def fold(text: str) -> str:
     """Return a comparison key for ``text``: lower case, no accents, single spaces.
 
@@ -37,6 +41,9 @@ def fold(text: str) -> str:
     "Saint-Bonnet" fold identically. Other characters (letters of any script, digits,
     punctuation) are kept: callers decide what else is noise for them.
     """
+    if text.isascii():  # most of what is typed ("1", "oui", "menu"): no accent to drop
+        words = text.lower().translate(_ASCII_SEPARATORS).split()
+        return " ".join(_ABBREVIATIONS.get(word, word) for word in words)
     decomposed = unicodedata.normalize("NFKD", text.casefold().translate(_LIGATURES))
     chars = [
         " " if _is_separator(char) else char

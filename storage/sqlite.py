@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from functools import cached_property
+from typing import Any
 
 from storage.access import SqliteAccessRepo
 from storage.audit import SqliteAuditRepo
@@ -30,82 +30,63 @@ from storage.workshops import SqliteWorkshopRepo
 class SqliteUnitOfWork:
     """The repositories bound to one open transaction.
 
-    Each is made on first use: a message touches three or four of the eighteen, and making
-    them all for every transaction was a measurable share of a reply's cost.
+    Each is made on first use (``__getattr__`` runs only for an attribute not set yet): a
+    message touches three or four of the eighteen, and making them all for every transaction
+    was a measurable share of a reply's cost (so was ``functools.cached_property``, which
+    takes a lock on Python 3.11).
     """
+
+    users: SqliteUserRepo
+    conversations: SqliteConversationRepo
+    events: SqliteEventRepo
+    outbox: SqliteOutboxRepo
+    menus: SqliteMenuRepo
+    access: SqliteAccessRepo
+    places: SqlitePlaceRepo
+    workshops: SqliteWorkshopRepo
+    catalogue: SqliteCatalogueRepo
+    requests: SqliteRequestRepo
+    beneficiaries: SqliteBeneficiaryRepo
+    reminders: SqliteReminderRepo
+    help: SqliteHelpRepo
+    lots: SqliteLotRepo
+    audit: SqliteAuditRepo
+    coordination: SqliteCoordinationRepo
+    reports: SqliteReportRepo
 
     def __init__(self, conn: Connection, coordinators: frozenset[str], path: str) -> None:
         self.conn = conn
         self._coordinators = coordinators
         self._path = path
 
-    @cached_property
-    def users(self) -> SqliteUserRepo:
-        return SqliteUserRepo(self.conn, self._coordinators)
+    def __getattr__(self, name: str) -> Any:
+        make = _REPOSITORIES.get(name)
+        if make is None:
+            raise AttributeError(name)
+        repo = make(self)
+        setattr(self, name, repo)
+        return repo
 
-    @cached_property
-    def conversations(self) -> SqliteConversationRepo:
-        return SqliteConversationRepo(self.conn)
 
-    @cached_property
-    def events(self) -> SqliteEventRepo:
-        return SqliteEventRepo(self.conn)
-
-    @cached_property
-    def outbox(self) -> SqliteOutboxRepo:
-        return SqliteOutboxRepo(self.conn)
-
-    @cached_property
-    def menus(self) -> SqliteMenuRepo:
-        return SqliteMenuRepo(self.conn)
-
-    @cached_property
-    def access(self) -> SqliteAccessRepo:
-        return SqliteAccessRepo(self.conn)
-
-    @cached_property
-    def places(self) -> SqlitePlaceRepo:
-        return SqlitePlaceRepo(self.conn)
-
-    @cached_property
-    def workshops(self) -> SqliteWorkshopRepo:
-        return SqliteWorkshopRepo(self.conn)
-
-    @cached_property
-    def catalogue(self) -> SqliteCatalogueRepo:
-        return SqliteCatalogueRepo(self.conn)
-
-    @cached_property
-    def requests(self) -> SqliteRequestRepo:
-        return SqliteRequestRepo(self.conn)
-
-    @cached_property
-    def beneficiaries(self) -> SqliteBeneficiaryRepo:
-        return SqliteBeneficiaryRepo(self.conn)
-
-    @cached_property
-    def reminders(self) -> SqliteReminderRepo:
-        return SqliteReminderRepo(self.conn)
-
-    @cached_property
-    def help(self) -> SqliteHelpRepo:
-        return SqliteHelpRepo(self.conn)
-
-    @cached_property
-    def lots(self) -> SqliteLotRepo:
-        return SqliteLotRepo(self.conn)
-
-    @cached_property
-    def audit(self) -> SqliteAuditRepo:
-        return SqliteAuditRepo(self.conn)
-
-    @cached_property
-    def coordination(self) -> SqliteCoordinationRepo:
-        return SqliteCoordinationRepo(self.conn)
-
-    @cached_property
-    def reports(self) -> SqliteReportRepo:
-        return SqliteReportRepo(self.conn, self._path)
+_REPOSITORIES: dict[str, Callable[[SqliteUnitOfWork], Any]] = {
+    "users": lambda uow: SqliteUserRepo(uow.conn, uow._coordinators),
+    "conversations": lambda uow: SqliteConversationRepo(uow.conn),
+    "events": lambda uow: SqliteEventRepo(uow.conn),
+    "outbox": lambda uow: SqliteOutboxRepo(uow.conn),
+    "menus": lambda uow: SqliteMenuRepo(uow.conn),
+    "access": lambda uow: SqliteAccessRepo(uow.conn),
+    "places": lambda uow: SqlitePlaceRepo(uow.conn),
+    "workshops": lambda uow: SqliteWorkshopRepo(uow.conn),
+    "catalogue": lambda uow: SqliteCatalogueRepo(uow.conn),
+    "requests": lambda uow: SqliteRequestRepo(uow.conn),
+    "beneficiaries": lambda uow: SqliteBeneficiaryRepo(uow.conn),
+    "reminders": lambda uow: SqliteReminderRepo(uow.conn),
+    "help": lambda uow: SqliteHelpRepo(uow.conn),
+    "lots": lambda uow: SqliteLotRepo(uow.conn),
+    "audit": lambda uow: SqliteAuditRepo(uow.conn),
+    "coordination": lambda uow: SqliteCoordinationRepo(uow.conn),
+    "reports": lambda uow: SqliteReportRepo(uow.conn, uow._path),
+}
 
 
 class SqliteStorage:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import unicodedata
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from flows import normalize
 from flows.normalize import fold
 from flows.territory import (
     MAX_CANDIDATES,
@@ -219,3 +221,14 @@ def test_same_folded_name_is_ambiguous() -> None:
 def test_from_dict_rejects_malformed_data() -> None:
     with pytest.raises(ValueError):
         Territory.from_dict({"departement": "05", "epci": [{"nom": "no siren"}]})
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=127), max_size=40))
+def test_fold_of_plain_ascii_takes_a_short_cut_to_the_same_result(text: str) -> None:
+    """Typed answers are mostly ASCII ("1", "oui", "menu"): they skip the Unicode
+    decomposition, and must fold exactly as the full way would."""
+    full = " ".join(normalize._ABBREVIATIONS.get(word, word) for word in "".join(
+        " " if normalize._is_separator(char) else char
+        for char in unicodedata.normalize("NFKD", text.casefold())
+        if not unicodedata.combining(char)).split())
+    assert fold(text) == full

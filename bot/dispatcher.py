@@ -36,11 +36,17 @@ ROUND = 100
 
 
 class RetryLater(Exception):
-    """The platform asked to wait (flood limit) or failed transiently (network, 5xx)."""
+    """The platform asked to wait (flood limit) or failed transiently (network, 5xx).
 
-    def __init__(self, seconds: float, reason: str) -> None:
+    ``failed`` is False for a wait that says nothing about the message: pacing under a flood
+    limit, or the platform's own "too many requests". Those do not count towards giving the
+    message up: a coordinator receiving fifty notices at once must get the fiftieth.
+    """
+
+    def __init__(self, seconds: float, reason: str, *, failed: bool = True) -> None:
         super().__init__(reason)
         self.seconds = seconds
+        self.failed = failed
 
 
 class Undeliverable(Exception):
@@ -186,8 +192,11 @@ class Dispatcher:
         try:
             await transport.send(rendered)
         except RetryLater as exc:
-            await self._retry_or_give_up(item, max(exc.seconds, backoff(item.attempts)),
-                                         str(exc))
+            if exc.failed:
+                await self._retry_or_give_up(item, max(exc.seconds, backoff(item.attempts)),
+                                             str(exc))
+            else:
+                await self._wait(item, exc.seconds, str(exc))
             return Outcome.HELD
         except Undeliverable as exc:
             log.warning("outbox %s undeliverable: %s", item.id, exc)
@@ -204,12 +213,19 @@ class Dispatcher:
         return Outcome.SENT
 
     async def _retry_or_give_up(self, item: OutboxItem, delay: float, reason: str) -> None:
-        async with self.storage.transaction() as uow:
-            if item.attempts + 1 >= MAX_ATTEMPTS:
-                log.warning("outbox %s: giving up after %s attempts", item.id, item.attempts + 1)
+        if item.attempts + 1 >= MAX_ATTEMPTS:
+            log.warning("outbox %s: giving up after %s attempts", item.id, item.attempts + 1)
+            async with self.storage.transaction() as uow:
                 await uow.outbox.give_up(item.id, self.clock(), reason)
-                return
-            await uow.outbox.retry_later(item.id, self.clock() + timedelta(seconds=delay), reason)
+            return
+        await self._wait(item, delay, reason, failed=True)
+
+    async def _wait(self, item: OutboxItem, delay: float, reason: str,
+                    failed: bool = False) -> None:
+        """Put ``item`` off for ``delay`` seconds, as one more failed attempt or not."""
+        async with self.storage.transaction() as uow:
+            await uow.outbox.retry_later(item.id, self.clock() + timedelta(seconds=delay),
+                                         reason, attempt=failed)
         # Remembered once the row says so, so that the wake-up finds it due; every retry is
         # kept, not only the earliest, or a later one would wait for the next idle round.
         heapq.heappush(self._retries, time.monotonic() + delay)

@@ -559,7 +559,7 @@ class MatrixAdapter:
         if code == "M_LIMIT_EXCEEDED" or _http_status(response) == 429:
             seconds = (getattr(response, "retry_after_ms", None) or 5000) / 1000
             self.pacer.hold(None, seconds)
-            raise RetryLater(seconds, "homeserver rate limit (M_LIMIT_EXCEEDED)")
+            raise RetryLater(seconds, "homeserver rate limit (M_LIMIT_EXCEEDED)", failed=False)
         if _is_transient(response):
             self.pacer.hold(None, NETWORK_PAUSE)
             raise RetryLater(NETWORK_PAUSE, f"homeserver error {_http_status(response)}")

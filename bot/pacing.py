@@ -119,7 +119,7 @@ class Pacer:
             if wait <= 0:
                 break
             if wait > self.max_wait:
-                raise RetryLater(wait, "paced under the platform's flood limits")
+                raise RetryLater(wait, "paced under the platform's flood limits", failed=False)
             await self.sleep(wait)
         self._overall.refill(now)
         self._overall.tokens -= 1

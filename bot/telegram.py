@@ -241,7 +241,7 @@ class TelegramTransport:
             except RetryAfter as exc:
                 seconds = _seconds(exc)
                 self.pacer.hold(str(chat_id), seconds)
-                raise RetryLater(seconds, "Telegram flood limit (429)") from None
+                raise RetryLater(seconds, "Telegram flood limit (429)", failed=False) from None
             except Forbidden as exc:
                 self._progress.pop(key, None)
                 raise Undeliverable(f"Telegram refused: {exc.message}") from None

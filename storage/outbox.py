@@ -85,11 +85,12 @@ class SqliteOutboxRepo:
             (ts(now), item_id),
         )
 
-    async def retry_later(self, item_id: int, when: datetime, error: str) -> None:
+    async def retry_later(self, item_id: int, when: datetime, error: str,
+                          attempt: bool = True) -> None:
         await self._conn.execute(
-            "UPDATE outbox SET attempts = attempts + 1, not_before = ?, last_error = ?"
+            "UPDATE outbox SET attempts = attempts + ?, not_before = ?, last_error = ?"
             " WHERE id = ? AND status = 'pending'",
-            (ts(when), error[:300], item_id),
+            (int(attempt), ts(when), error[:300], item_id),
         )
 
     async def give_up(self, item_id: int, now: datetime, error: str) -> None:

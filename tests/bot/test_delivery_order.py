@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.app import App, build
-from bot.dispatcher import RetryLater
+from bot.dispatcher import MAX_ATTEMPTS, RetryLater
 from bot.i18n import Rendered
 from bot.settings import load
 from flows.messages import Outgoing, UserKey
@@ -173,3 +173,40 @@ async def test_every_retry_goes_out_when_due_not_only_the_earliest(tmp_path: Pat
         await app.close()
     assert 2.0 <= transport.sent["cli:ana"] - started < 2.8
     assert 3.0 <= transport.sent["cli:bob"] - started < 3.8
+
+
+@dataclass
+class Crowded:
+    """A platform that says "too many requests" a number of times before taking a message."""
+
+    refusals: int
+    platform: str = "cli"
+    sent: list[str] = field(default_factory=list)
+
+    async def send(self, message: Rendered) -> None:
+        if self.refusals:
+            self.refusals -= 1
+            raise RetryLater(3, "flood limit", failed=False)
+        self.sent.append(message.text)
+
+
+async def test_waiting_under_a_flood_limit_never_gives_a_message_up(
+    tmp_path: Path, clock: Clock,
+):
+    """A coordinator receiving fifty notices at once is paced for minutes: those waits are
+    not failures, and the last notice must arrive like the first."""
+    transport = Crowded(refusals=3 * MAX_ATTEMPTS)
+    app = await build(load({"FILIERE_DEMO": "no"}, dotenv=None), {"cli": transport},
+                      database=tmp_path / "db.sqlite3", clock=clock)
+    try:
+        async with app.storage.transaction() as uow:
+            await uow.outbox.add(Outgoing(UserKey("cli:coord"), (verbatim("Notice 50"),)),
+                                 clock())
+        for _ in range(3 * MAX_ATTEMPTS + 1):
+            await app.dispatcher.drain()
+            clock.advance(seconds=3)
+        assert transport.sent == ["Notice 50"]
+        found = await app.db.conn.execute_fetchall("SELECT status FROM outbox")
+        assert [row[0] for row in found] == ["sent"]
+    finally:
+        await app.close()

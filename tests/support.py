@@ -7,13 +7,15 @@ text, so a test reads like a transcript.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.app import App, build
 from bot.i18n import Rendered
-from bot.settings import load
+from bot.serve import serve
+from bot.settings import Settings, load
 from flows.messages import Attachment, Incoming, UserKey
 
 START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -104,3 +106,17 @@ def compile_catalogs() -> None:
             catalog = read_po(handle)
         with po.with_suffix(".mo").open("wb") as handle:
             write_mo(handle, catalog, use_fuzzy=True)
+
+
+async def start_serving(settings: Settings, database: Path,
+                        within: float) -> tuple[asyncio.Task[int], asyncio.Event]:
+    """The bot's ``serve`` (adapters, dispatcher, scheduler) started in this process, as a
+    deployment runs it; returns once it is ready, with the event that stops it."""
+    stop = asyncio.Event()
+    started = asyncio.Event()
+    task = asyncio.create_task(serve(settings, stop, database=database, started=started))
+    waiting = asyncio.create_task(started.wait())
+    await asyncio.wait([task, waiting], timeout=within, return_when=asyncio.FIRST_COMPLETED)
+    waiting.cancel()
+    assert started.is_set(), "the bot did not start"
+    return task, stop

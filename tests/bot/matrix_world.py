@@ -15,11 +15,11 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.serve import serve
 from bot.settings import load
 from tests.bot.ledger import Ledger
 from tests.bot.matrix_person import Person, Seen
 from tests.bot.synapse import Account, Synapse
+from tests.support import start_serving
 
 
 @dataclass
@@ -56,15 +56,7 @@ class Bot:
             "FILIERE_COORDINATORS": ",".join(self.coordinators or ["cli:coord"]),
             **self.env,
         }, dotenv=None)
-        self.stop_event = asyncio.Event()
-        started = asyncio.Event()
-        self.task = asyncio.create_task(serve(settings, self.stop_event, database=self.db,
-                                              started=started))
-        waiting = asyncio.create_task(started.wait())
-        await asyncio.wait([self.task, waiting], timeout=30,
-                           return_when=asyncio.FIRST_COMPLETED)
-        waiting.cancel()
-        assert started.is_set(), "the bot did not start"
+        self.task, self.stop_event = await start_serving(settings, self.db, within=30)
 
     async def stop(self) -> int:
         assert self.task is not None

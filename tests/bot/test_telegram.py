@@ -22,7 +22,6 @@ from telegram import Update
 from bot.dispatcher import RetryLater, Undeliverable
 from bot.i18n import Rendered
 from bot.pacing import Pacer
-from bot.serve import serve
 from bot.settings import load
 from bot.telegram import (
     BY_NUMBER,
@@ -38,6 +37,7 @@ from tests.bot.fake_bot_api import BOT_USER, FakeBotApi, Sent
 from tests.bot.ledger import Ledger
 from tests.handlers.test_donations import organisation_lot
 from tests.handlers.test_equipment_requests import ACCESS, answers
+from tests.support import start_serving
 
 TOKEN = "123456789:AAEfiliereTestTokenForTheFakeBotApi0"
 ANA, BEA, COORD = 4242, 4343, 900
@@ -72,15 +72,7 @@ class TelegramWorld:
             "FILIERE_COORDINATORS": f"tg:{COORD}",
             **self.env, **env,
         }, dotenv=None)
-        self.stop_event = asyncio.Event()
-        started = asyncio.Event()
-        self.task = asyncio.create_task(serve(settings, self.stop_event, database=self.db,
-                                              started=started))
-        waiting = asyncio.create_task(started.wait())
-        await asyncio.wait([self.task, waiting], timeout=20,
-                           return_when=asyncio.FIRST_COMPLETED)
-        waiting.cancel()
-        assert started.is_set(), "the bot did not start"
+        self.task, self.stop_event = await start_serving(settings, self.db, within=20)
 
     async def stop(self) -> int:
         assert self.task is not None

@@ -485,14 +485,20 @@ class FakeBotApi:
                 raise _ApiError(400, "Bad Request: message caption is too long")
             message["caption"] = caption
 
-    async def _m_sendDocument(self, params: dict[str, Any], files: dict[str, Any]) -> Any:
+    def _file_message(self, params: dict[str, Any], files: dict[str, Any],
+                      field: str) -> tuple[int, dict[str, Any], dict[str, Any]]:
+        """(chat id, new message with its caption, the upload) of a sendDocument/sendPhoto."""
         chat_id = int(params["chat_id"])
-        upload = files.get("document")
+        upload = files.get(field)
         if upload is None:
-            raise _ApiError(400, "Bad Request: there is no document in the request")
+            raise _ApiError(400, f"Bad Request: there is no {field} in the request")
         self._flood(chat_id)
         message = self._new_message(chat_id, params)
         self._caption(params, message)
+        return chat_id, message, upload
+
+    async def _m_sendDocument(self, params: dict[str, Any], files: dict[str, Any]) -> Any:
+        chat_id, message, upload = self._file_message(params, files, "document")
         number = message["message_id"]
         message["document"] = {"file_id": f"doc{chat_id}-{number}",
                                "file_unique_id": f"udoc{chat_id}-{number}",
@@ -501,13 +507,7 @@ class FakeBotApi:
         return self._record("sendDocument", chat_id, message, upload["data"])
 
     async def _m_sendPhoto(self, params: dict[str, Any], files: dict[str, Any]) -> Any:
-        chat_id = int(params["chat_id"])
-        upload = files.get("photo")
-        if upload is None:
-            raise _ApiError(400, "Bad Request: there is no photo in the request")
-        self._flood(chat_id)
-        message = self._new_message(chat_id, params)
-        self._caption(params, message)
+        chat_id, message, upload = self._file_message(params, files, "photo")
         number = message["message_id"]
         message["photo"] = [{"file_id": f"ph{chat_id}-{number}",
                              "file_unique_id": f"uph{chat_id}-{number}",

@@ -25,6 +25,7 @@ import asyncio
 import os
 import sys
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -84,8 +85,9 @@ async def adapter_only(url: str, database: Path) -> None:
     assert settings.telegram is not None
     adapter = TelegramAdapter(settings.telegram)
 
-    async def answer(incoming: Incoming) -> None:
-        await adapter.transport.send(replace(reply, to=incoming.user, ref=incoming.event_id))
+    async def answer(incomings: Sequence[Incoming]) -> None:
+        for incoming in incomings:
+            await adapter.transport.send(replace(reply, to=incoming.user, ref=incoming.event_id))
 
     await adapter.start(answer, app.renderer)
     await asyncio.Event().wait()

@@ -71,7 +71,7 @@ from bot.matrix_content import (
 )
 from bot.pacing import Pacer
 from bot.settings import MatrixSettings
-from flows.messages import Attachment, Incoming, UserKey
+from flows.messages import Attachment, Handle, Incoming, UserKey
 from flows.text import Msg, _
 
 log = logging.getLogger(__name__)
@@ -101,7 +101,6 @@ MAX_FILE = 20 * 1024 * 1024
 FILE_TOO_BIG = _("Ce fichier est trop gros (20 Mo au plus).")
 FILE_UNREADABLE = _("Je n'ai pas pu recevoir ce fichier. Pouvez-vous le renvoyer ?")
 
-Handle = Callable[[Incoming], Awaitable[None]]
 Tell = Callable[[UserKey, Msg], Awaitable[None]]
 
 
@@ -417,7 +416,7 @@ class MatrixAdapter:
     async def _deliver(self, incoming: Incoming) -> None:
         assert self._handle is not None
         try:
-            await self._handle(incoming)
+            await self._handle((incoming,))
         except Exception:
             log.exception("matrix: event %s from %s failed", incoming.event_id, incoming.user)
 

@@ -22,12 +22,10 @@ from bot.dispatcher import Transport
 from bot.i18n import Renderer
 from bot.scheduler import build_scheduler
 from bot.settings import Settings
-from flows.messages import Incoming, Outgoing, UserKey
+from flows.messages import Handle, Outgoing, UserKey
 from flows.text import Msg
 
 log = logging.getLogger(__name__)
-
-HANDLE_ATTEMPTS = 3
 
 
 class Adapter(Protocol):
@@ -39,7 +37,7 @@ class Adapter(Protocol):
     @property
     def transport(self) -> Transport: ...
 
-    async def start(self, handle: Callable[[Incoming], Awaitable[None]], renderer: Renderer,
+    async def start(self, handle: Handle, renderer: Renderer,
                     tell: Callable[[UserKey, Msg], Awaitable[None]]) -> None: ...
 
     async def stop_receiving(self) -> None: ...
@@ -76,20 +74,6 @@ async def serve(
                       database=database, clock=clock)
     running: list[Adapter] = []
 
-    async def handle(incoming: Incoming) -> None:
-        """The router, tried again after a failure (a busy database): the platform will not
-        deliver this event again, and a retry is safe (one transaction, deduplicated)."""
-        for attempt in range(HANDLE_ATTEMPTS):
-            try:
-                await app.core.handle(incoming)
-                return
-            except Exception:
-                if attempt + 1 == HANDLE_ATTEMPTS:
-                    raise
-                log.warning("event %s of %s failed; trying again", incoming.event_id,
-                            incoming.user, exc_info=True)
-                await asyncio.sleep(0.5 * 2 ** attempt)
-
     async def tell(to: UserKey, text: Msg) -> None:
         """A notice from an adapter itself (an unreadable message), through the outbox."""
         async with app.storage.transaction() as uow:
@@ -102,7 +86,7 @@ async def serve(
     try:
         for adapter in adapters:
             try:
-                await adapter.start(handle, app.renderer, tell)
+                await adapter.start(app.core.handle_batch, app.renderer, tell)
             except Exception as exc:
                 log.error("%s adapter could not start: %s", adapter.platform, exc)
                 running.append(adapter)  # so that whatever it opened is closed

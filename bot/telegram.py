@@ -2,7 +2,8 @@
 
 Receiving: long polling by default, a webhook when ``TELEGRAM_WEBHOOK_URL`` is set (the secret
 token is checked on every call by python-telegram-bot's webhook server). Updates are handled one
-after the other; each becomes an :class:`~flows.messages.Incoming` whose event id is the
+after the other, and the router commits each batch fetched together; each becomes an
+:class:`~flows.messages.Incoming` whose event id is the
 ``update_id``, so an update fetched twice (a crash before the offset was confirmed) is dropped
 by the router. A button press is answered at once (the phone stops spinning) and is passed on
 only if its data is among the buttons of the message it was pressed on, in the presser's own
@@ -26,7 +27,6 @@ import math
 import os
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
@@ -56,7 +56,7 @@ from bot.i18n import Rendered, Renderer
 from bot.pacing import Pacer
 from bot.settings import LANGUAGES, TelegramSettings
 from bot.telegram_webhook import Webhook
-from flows.messages import Attachment, Incoming, UserKey
+from flows.messages import Attachment, Handle, Incoming, UserKey
 from flows.text import Msg, _
 
 log = logging.getLogger(__name__)
@@ -95,8 +95,6 @@ MAX_FILE = 20 * 1024 * 1024
 """Telegram lets a bot download files of 20 MB at most; larger ones are refused politely."""
 FILE_TOO_BIG = _("Ce fichier est trop gros (20 Mo au plus).")
 FILE_UNREADABLE = _("Je n'ai pas pu recevoir ce fichier. Pouvez-vous le renvoyer ?")
-
-Handle = Callable[[Incoming], Awaitable[None]]
 
 COMMANDS: dict[str, tuple[tuple[str, Msg], ...]] = {
     "fr": (
@@ -360,6 +358,7 @@ class TelegramAdapter:
                   settings.chat_messages_per_second, CHAT_BURST),
         )
         self._handle: Handle | None = None
+        self._received: list[tuple[Incoming, tuple[Message, str] | None]] = []
         self._poller: asyncio.Task[None] | None = None
         self._webhook: Webhook | None = None
         self._stopping = False
@@ -414,6 +413,7 @@ class TelegramAdapter:
         """One update received on the webhook, through python-telegram-bot's handlers."""
         update = Update.de_json(data, self.application.bot)
         await self.application.process_update(update)
+        await self._hand_over()
 
     async def _delete_webhook(self) -> None:
         """Long polling and a webhook exclude each other: drop a webhook left set, keeping
@@ -432,9 +432,10 @@ class TelegramAdapter:
         python-telegram-bot's updater asks for the next batch (which tells Telegram the last
         one arrived) as soon as it has queued a batch, before the bot has handled it: a
         process killed in between lost those messages for good
-        (tests/faults/test_process_kill_telegram.py). Here the offset moves past an update
-        only after the router has committed it; an update handled but not yet confirmed at a
-        kill comes again and is dropped as already handled (its update id is recorded).
+        (tests/faults/test_process_kill_telegram.py). Here the offset moves past a batch only
+        after the router has committed it (the whole batch in one transaction); an update
+        handled but not yet confirmed at a kill comes again and is dropped as already handled
+        (its update id is recorded).
         """
         bot = self.application.bot
         offset = 0
@@ -459,11 +460,12 @@ class TelegramAdapter:
             for update in updates:
                 try:
                     await self.application.process_update(update)
-                except Exception:  # the router already retried; the next ones must go on
+                except Exception:  # a bug in one update must not hold up the others
                     log.exception("telegram: update %s not handled", update.update_id)
                 offset = update.update_id + 1
                 if self._stopping:
                     break
+            await self._hand_over()
         if offset:
             with contextlib.suppress(TelegramError):  # the next start confirms it otherwise
                 await bot.get_updates(offset=offset, timeout=timedelta(0))
@@ -489,7 +491,8 @@ class TelegramAdapter:
         log.warning("telegram: polling failed (%s); trying again", exc)
 
     async def _on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Hand one update to the router; a failure is logged, never fatal to the bot."""
+        """Turn one update into the router's view and keep it for :meth:`_hand_over`; a
+        button press is answered at once (the phone stops spinning), a file fetched."""
         found = incoming_from(update)
         if found is None:
             return
@@ -506,14 +509,27 @@ class TelegramAdapter:
                 await query.answer()
             except TelegramError as exc:
                 log.info("telegram: callback %s not answered (%s)", update.update_id, exc)
+        pressed = (query.message, label) if (
+            query is not None and label is not None and isinstance(query.message, Message)
+        ) else None
+        self._received.append((incoming, pressed))
+
+    async def _hand_over(self) -> None:
+        """The updates received since the last call, to the router together (one commit),
+        then the buttons pressed marked as answered. Nothing here waits on the network while
+        the router holds the database."""
+        received, self._received = self._received, []
+        if not received:
+            return
         assert self._handle is not None
         try:
-            await self._handle(incoming)
+            await self._handle([incoming for incoming, _ in received])
         except Exception:
-            log.exception("telegram: update %s for %s failed", update.update_id, incoming.user)
+            log.exception("telegram: %s update(s) not handled", len(received))
             return
-        if query is not None and label is not None and isinstance(query.message, Message):
-            await self._mark_answered(query.message, label)
+        for _incoming, pressed in received:
+            if pressed is not None:
+                await self._mark_answered(*pressed)
 
     async def _with_file(self, update_id: int, incoming: Incoming,
                          document: Any) -> Incoming | None:

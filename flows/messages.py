@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NewType
 
@@ -45,6 +46,11 @@ class Incoming:
     display_name: str | None = None
     attachment: Attachment | None = None
     """A file the user sent (a CSV of places, for instance); adapters fill it when they can."""
+
+
+Handle = Callable[[Sequence[Incoming]], Awaitable[None]]
+"""The router as the adapters call it: the events received together (a Telegram
+``getUpdates`` batch), in order; they are committed together."""
 
 
 @dataclass(frozen=True)

@@ -450,6 +450,10 @@ class UnitOfWork(Protocol):
     coordination: CoordinationRepo
     reports: ReportRepo
 
+    def part(self) -> AbstractAsyncContextManager[None]:
+        """A part of this transaction that an exception rolls back alone (a savepoint)."""
+        ...
+
 
 class StorageUnavailable(Exception):
     """The database cannot take a write now (locked by another writer past the busy timeout,

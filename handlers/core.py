@@ -22,7 +22,7 @@ from flows.engine import Cancelled, Ctx, Effect, Flow, Translator, Turn
 from flows.home import home
 from flows.messages import Choice, Incoming, UserKey, platform_of
 from flows.normalize import fold
-from flows.ports import Storage, StorageUnavailable
+from flows.ports import Storage, StorageUnavailable, UnitOfWork
 from flows.records import User
 from flows.territory import Territory
 from flows.text import Msg, _, from_json, to_json
@@ -110,44 +110,67 @@ class Core:
         )
 
     async def handle(self, incoming: Incoming) -> None:
-        """Handle one platform event; everything it changes and sends commits together.
+        """Handle one platform event; everything it changes and sends commits together."""
+        await self.handle_batch((incoming,))
+
+    async def handle_batch(self, incomings: Sequence[Incoming]) -> None:
+        """Handle platform events received together, in order, in one transaction.
+
+        Why one: a commit is the dearest step of a short message, and a platform hands
+        events over in batches (a Telegram ``getUpdates`` answer holds up to a hundred);
+        committing them together is SQLite's group commit. Each event is a savepoint of
+        its own: one that fails on a bug is rolled back alone and logged, the others kept.
 
         When the database cannot take the write (locked past the busy timeout, disk full),
-        the transaction is rolled back whole and the person is told at once to try again.
+        the transaction is rolled back whole and each person is told at once to try again.
         """
+        if not incomings:
+            return
         try:
-            await self._handle(incoming)
+            async with self.storage.transaction() as uow:
+                for incoming in incomings:
+                    try:
+                        async with uow.part():
+                            await self._handle(uow, incoming)
+                    except StorageUnavailable:
+                        raise
+                    except Exception:
+                        log.exception("event %s of %s not handled", incoming.event_id,
+                                      incoming.user)
         except StorageUnavailable as exc:
-            log.error("storage unavailable, message of %s not handled: %s", incoming.user, exc)
+            log.error("storage unavailable, %s message(s) not handled: %s", len(incomings),
+                      exc)
             if self.unavailable is not None:
-                await self.unavailable(incoming.user, _(
-                    "Le service est momentanément indisponible, réessayez dans quelques "
-                    "minutes."), self.language_of(incoming.lang_hint))
-
-    async def _handle(self, incoming: Incoming) -> None:
-        now = self.clock()
-        async with self.storage.transaction() as uow:
-            if incoming.event_id is not None:
-                event = f"{platform_of(incoming.user)}:{incoming.event_id}"
-                if not await uow.events.first_time(event, now):
-                    log.info("event %s already handled, dropped", event)
-                    return
-            user = await uow.users.get(incoming.user)
-            first_time = user is None
-            if user is None:
-                user = await uow.users.create(
-                    incoming.user, self.language_of(incoming.lang_hint), now
-                )
-                log.info("new user %s", user.key)
-            session = Session(uow, user, now, self.ctx_for(user, now), self.config.coordinators)
-            await self._route(session, incoming, first_time)
-            for message in session.outgoing:
-                await uow.outbox.add(message, now)
-                if message.is_action_menu:
-                    await uow.menus.set(
-                        message.to, [(c.id, to_json(c.label)) for c in message.choices]
-                    )
+                told = {incoming.user: incoming.lang_hint for incoming in incomings}
+                for user, hint in told.items():
+                    await self.unavailable(user, _(
+                        "Le service est momentanément indisponible, réessayez dans quelques "
+                        "minutes."), self.language_of(hint))
+            return
         self.wake()
+
+    async def _handle(self, uow: UnitOfWork, incoming: Incoming) -> None:
+        now = self.clock()
+        if incoming.event_id is not None:
+            event = f"{platform_of(incoming.user)}:{incoming.event_id}"
+            if not await uow.events.first_time(event, now):
+                log.info("event %s already handled, dropped", event)
+                return
+        user = await uow.users.get(incoming.user)
+        first_time = user is None
+        if user is None:
+            user = await uow.users.create(
+                incoming.user, self.language_of(incoming.lang_hint), now
+            )
+            log.info("new user %s", user.key)
+        session = Session(uow, user, now, self.ctx_for(user, now), self.config.coordinators)
+        await self._route(session, incoming, first_time)
+        for message in session.outgoing:
+            await uow.outbox.add(message, now)
+            if message.is_action_menu:
+                await uow.menus.set(
+                    message.to, [(c.id, to_json(c.label)) for c in message.choices]
+                )
 
     async def _route(self, session: Session, incoming: Incoming, first_time: bool) -> None:
         uow, user = session.uow, session.user

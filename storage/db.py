@@ -195,6 +195,27 @@ class Database:
             await self.conn.execute("ROLLBACK")
 
 
+@asynccontextmanager
+async def savepoint(conn: Connection) -> AsyncIterator[None]:
+    """A part of the open transaction that can fail alone: on an exception it is rolled back
+    to where it began, the rest of the transaction kept, and the exception goes on.
+
+    A locked or full database raises :class:`~flows.ports.StorageUnavailable`: SQLite may
+    have rolled back the whole transaction by itself then, so nothing after it may run in it.
+    """
+    await conn.execute("SAVEPOINT part")
+    try:
+        yield
+    except BaseException as exc:
+        if conn.in_transaction:
+            await conn.execute("ROLLBACK TO part")
+            await conn.execute("RELEASE part")
+        if isinstance(exc, sqlite3.OperationalError):
+            _not_now(exc)
+        raise
+    await conn.execute("RELEASE part")
+
+
 def _not_now(exc: sqlite3.OperationalError) -> None:
     """Raise :class:`StorageUnavailable` for a locked or full database; other errors are
     bugs, left to propagate as they are."""

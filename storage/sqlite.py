@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 from storage.access import SqliteAccessRepo
@@ -13,7 +13,7 @@ from storage.catalogue import SqliteCatalogueRepo
 from storage.connection import Connection
 from storage.conversations import SqliteConversationRepo
 from storage.coordination import SqliteCoordinationRepo
-from storage.db import Database
+from storage.db import Database, savepoint
 from storage.events import SqliteEventRepo
 from storage.help import SqliteHelpRepo
 from storage.lots import SqliteLotRepo
@@ -58,6 +58,9 @@ class SqliteUnitOfWork:
         self.conn = conn
         self._coordinators = coordinators
         self._path = path
+
+    def part(self) -> AbstractAsyncContextManager[None]:
+        return savepoint(self.conn)
 
     def __getattr__(self, name: str) -> Any:
         make = _REPOSITORIES.get(name)

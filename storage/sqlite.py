@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from types import TracebackType
 from typing import Any
 
 from storage.access import SqliteAccessRepo
@@ -13,7 +14,7 @@ from storage.catalogue import SqliteCatalogueRepo
 from storage.connection import Connection
 from storage.conversations import SqliteConversationRepo
 from storage.coordination import SqliteCoordinationRepo
-from storage.db import Database, savepoint
+from storage.db import Database, Savepoint
 from storage.events import SqliteEventRepo
 from storage.help import SqliteHelpRepo
 from storage.lots import SqliteLotRepo
@@ -60,7 +61,7 @@ class SqliteUnitOfWork:
         self._path = path
 
     def part(self) -> AbstractAsyncContextManager[None]:
-        return savepoint(self.conn)
+        return Savepoint(self.conn)
 
     def __getattr__(self, name: str) -> Any:
         make = _REPOSITORIES.get(name)
@@ -92,6 +93,27 @@ _REPOSITORIES: dict[str, Callable[[SqliteUnitOfWork], Any]] = {
 }
 
 
+class _Scope:
+    """A unit of work for the span of a database context (a class, like
+    :class:`storage.db.Transaction`, for the cost of one per message and per delivery)."""
+
+    __slots__ = ("_inner", "_storage")
+
+    def __init__(self, inner: AbstractAsyncContextManager[Connection],
+                 storage: SqliteStorage) -> None:
+        self._inner = inner
+        self._storage = storage
+
+    async def __aenter__(self) -> SqliteUnitOfWork:
+        conn = await self._inner.__aenter__()
+        storage = self._storage
+        return SqliteUnitOfWork(conn, storage.coordinators, storage.db.path)
+
+    async def __aexit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> bool | None:
+        return await self._inner.__aexit__(kind, exc, tb)
+
+
 class SqliteStorage:
     """Hands out units of work on one :class:`Database`."""
 
@@ -99,12 +121,8 @@ class SqliteStorage:
         self.db = db
         self.coordinators = coordinators
 
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[SqliteUnitOfWork]:
-        async with self.db.transaction() as conn:
-            yield SqliteUnitOfWork(conn, self.coordinators, self.db.path)
+    def transaction(self) -> _Scope:
+        return _Scope(self.db.transaction(), self)
 
-    @asynccontextmanager
-    async def reading(self) -> AsyncIterator[SqliteUnitOfWork]:
-        async with self.db.reading() as conn:
-            yield SqliteUnitOfWork(conn, self.coordinators, self.db.path)
+    def reading(self) -> _Scope:
+        return _Scope(self.db.reading(), self)

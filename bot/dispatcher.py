@@ -18,7 +18,6 @@ import logging
 import math
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import replace
 from datetime import datetime, timedelta
 from enum import Enum
 from typing import Protocol
@@ -188,7 +187,7 @@ class Dispatcher:
     async def _deliver(self, item: OutboxItem) -> Outcome:
         message = item.message
         transport = self.transports[platform_of(message.to)]
-        rendered = replace(self.renderer.render(message, item.lang), ref=f"outbox:{item.id}")
+        rendered = self.renderer.render(message, item.lang, f"outbox:{item.id}")
         try:
             await transport.send(rendered)
         except RetryLater as exc:

@@ -97,9 +97,9 @@ class Renderer:
         """A one-argument function rendering messages in ``lang`` (for matching labels)."""
         return lambda msg: self.text(msg, lang)
 
-    def render(self, message: Outgoing, lang: str | None) -> Rendered:
-        """Render a whole outgoing message for its recipient."""
+    def render(self, message: Outgoing, lang: str | None, ref: str | None = None) -> Rendered:
+        """Render a whole outgoing message for its recipient (``ref``: its outbox row)."""
         code = self.lang(lang)
         text = "\n\n".join(self.text(part, code) for part in message.texts)
         choices = tuple((c.id, self.text(c.label, code)) for c in message.choices)
-        return Rendered(message.to, text, choices, message.attachment)
+        return Rendered(message.to, text, choices, message.attachment, ref)

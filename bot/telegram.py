@@ -188,6 +188,11 @@ def _chat_id(key: UserKey) -> int:
     return int(rest)
 
 
+def _progress_key(message: Rendered) -> str:
+    digest = hashlib.sha256(repr((message.text, message.choices)).encode()).hexdigest()
+    return f"{message.ref}:{digest[:16]}"
+
+
 def _timedelta_periods() -> None:
     """Opt in to python-telegram-bot's timedelta periods (the coming default): with the int
     ones, every 429 raises a deprecation warning as it is built."""
@@ -226,9 +231,9 @@ class TelegramTransport:
     async def send(self, message: Rendered) -> None:
         chat_id = _chat_id(message.to)
         steps = plan(message)
-        # The outbox row, and what it renders to now (the reader may have changed language).
-        digest = hashlib.sha256(repr((message.text, message.choices)).encode()).hexdigest()
-        key = f"{message.ref}:{digest[:16]}"
+        # A message of several calls remembers the ones made, by its outbox row and what it
+        # renders to now (the reader may have changed language); one call has nothing to keep.
+        key = _progress_key(message) if len(steps) > 1 else ""
         done = self._progress.get(key, 0)
         for index in range(done, len(steps)):
             await self.pacer.acquire(str(chat_id))
@@ -251,9 +256,10 @@ class TelegramTransport:
             except NetworkError as exc:  # timeouts, connection errors, 5xx
                 self.pacer.hold(None, NETWORK_PAUSE)
                 raise RetryLater(NETWORK_PAUSE, f"Telegram unreachable: {exc.message}") from None
-            self._progress[key] = index + 1
-            while len(self._progress) > 1000:
-                self._progress.popitem(last=False)
+            if key:
+                self._progress[key] = index + 1
+                while len(self._progress) > 1000:
+                    self._progress.popitem(last=False)
         self._progress.pop(key, None)
 
     async def _call(self, chat_id: int, step: Call) -> None:

@@ -1,4 +1,4 @@
-"""The router: one incoming message in, one transaction, replies and notices to the outbox.
+"""The router: incoming messages in, one transaction a batch, replies and notices to the outbox.
 
 Order of precedence for what the user said: a redelivered event is dropped; an expired
 conversation is ended and the user told; a file is offered to the features that read files;

@@ -104,14 +104,12 @@ def to_json(value: Any) -> Any:
 
 def from_json(data: Any) -> Any:
     """Inverse of :func:`to_json`."""
-    if type(data) is not dict:
+    if not isinstance(data, dict):
         return data
-    kind = data.get("$")
-    if kind == "msg":  # nearly every value: the dispatcher reads several per message
-        params = data.get("p")
-        return Msg(data["id"], {k: from_json(v) for k, v in params.items()} if params else {},
-                   data.get("pl"), data.get("n"))
-    match kind:
+    match data.get("$"):
+        case "msg":
+            params = {k: from_json(v) for k, v in data.get("p", {}).items()}
+            return Msg(data["id"], params, plural=data.get("pl"), n=data.get("n"))
         case "money":
             return Money(data["c"])
         case "when":

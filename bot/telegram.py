@@ -32,13 +32,7 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlparse
 
-from telegram import (
-    BotCommand,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
-    Message,
-    Update,
-)
+from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import (
     BadRequest,
     Forbidden,
@@ -55,6 +49,7 @@ from bot.dispatcher import RetryLater, Undeliverable
 from bot.i18n import Rendered, Renderer
 from bot.pacing import Pacer
 from bot.settings import LANGUAGES, TelegramSettings
+from bot.telegram_request import JsonRequest, Keyboard
 from bot.telegram_webhook import Webhook
 from flows.messages import Attachment, Handle, Incoming, UserKey
 from flows.text import Msg, _
@@ -146,7 +141,7 @@ def keyboard(buttons: tuple[tuple[str, str], ...]) -> InlineKeyboardMarkup | Non
     rest of a reply's rendering (the same home menu goes to everyone)."""
     if not buttons:
         return None
-    return InlineKeyboardMarkup([
+    return Keyboard([
         [InlineKeyboardButton(label, callback_data=callback_data(cid, n))]
         for n, (cid, label) in enumerate(buttons, start=1)
     ])
@@ -346,9 +341,11 @@ class TelegramAdapter:
         builder = (
             Application.builder()
             .token(settings.token)
+            .request(JsonRequest())
+            .get_updates_request(JsonRequest(connection_pool_size=1,
+                                             read_timeout=POLL_TIMEOUT + 10))
             .concurrent_updates(False)
             .job_queue(None)
-            .get_updates_read_timeout(POLL_TIMEOUT + 10)
         )
         if settings.api_base_url:
             # The server's root URL; ".../bot" (python-telegram-bot's own form) works too.

@@ -79,6 +79,9 @@ at 50 ms a call). Near the server, one at a time suffices, and parallel calls on
 (measured +0.5 ms a message with four in flight against a local server)."""
 NETWORK_PAUSE = 2.0
 POLL_TIMEOUT = 30
+CALL_READ_TIMEOUT = 5.0
+"""Seconds to wait for the answer to a call (python-telegram-bot's default); a call unanswered
+by then is retried by the dispatcher, whose delivery record makes the retry safe."""
 ALLOWED_UPDATES = ("message", "callback_query")
 PHOTO_TYPES = frozenset({"image/png", "image/jpeg", "image/webp"})
 STALE_CHOICE = "!stale"
@@ -341,7 +344,7 @@ class TelegramAdapter:
         builder = (
             Application.builder()
             .token(settings.token)
-            .request(JsonRequest())
+            .request(JsonRequest(read_timeout=CALL_READ_TIMEOUT))
             .get_updates_request(JsonRequest(connection_pool_size=1,
                                              read_timeout=POLL_TIMEOUT + 10))
             .concurrent_updates(False)

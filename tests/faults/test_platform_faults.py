@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from telegram.ext import Application, ApplicationBuilder
 
 import bot.telegram
 from bot.app import build
@@ -64,18 +63,10 @@ def as_received(queued: list[str], repeated: set[str]) -> list[str]:
 # --- Telegram ----------------------------------------------------------------------------------
 
 
-class _QuickerApplication:
-    """Stands in for ``telegram.ext.Application`` in ``bot.telegram``: the same builder, with
-    a shorter read timeout on the bot's calls (long polling keeps its own)."""
-
-    @staticmethod
-    def builder() -> ApplicationBuilder:
-        return Application.builder().read_timeout(READ_TIMEOUT)
-
-
 @pytest.fixture
 async def tg(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[TelegramWorld]:
-    monkeypatch.setattr(bot.telegram, "Application", _QuickerApplication)
+    # A shorter read timeout on the bot's calls (long polling keeps its own).
+    monkeypatch.setattr(bot.telegram, "CALL_READ_TIMEOUT", READ_TIMEOUT)
     api = FakeBotApi(TOKEN)
     await api.start()
     world = TelegramWorld(api, tmp_path)

@@ -1,12 +1,12 @@
 """The outbox dispatcher: delivers queued messages through each platform's transport.
 
 Each message is rendered in its recipient's language at delivery time, sent, then marked
-delivered in its own short transaction. A transport says how a failure should be treated:
-retry after a delay (flood limit, network error, 5xx) or give up (the person blocked the bot).
-The database is the record: a restart resumes with whatever is still pending. The one window
-left is a crash between a platform accepting a message and the "delivered" commit, where the
-message may be sent again: at-least-once is the best any chat API without idempotency keys
-allows, and the window is one SQLite commit wide.
+delivered by one statement committed on its own (``Storage.autocommit``). A transport says
+how a failure should be treated: retry after a delay (flood limit, network error, 5xx) or give
+up (the person blocked the bot). The database is the record: a restart resumes with whatever
+is still pending. The one window left is a crash between a platform accepting a message and
+the "delivered" commit, where the message may be sent again: at-least-once is the best any
+chat API without idempotency keys allows, and the window is one SQLite commit wide.
 """
 
 from __future__ import annotations
@@ -199,14 +199,14 @@ class Dispatcher:
             return Outcome.HELD
         except Undeliverable as exc:
             log.warning("outbox %s undeliverable: %s", item.id, exc)
-            async with self.storage.transaction() as uow:
+            async with self.storage.autocommit() as uow:
                 await uow.outbox.give_up(item.id, self.clock(), str(exc))
             return Outcome.GIVEN_UP
         except Exception as exc:  # a transport bug must not stop the other deliveries
             log.exception("outbox %s: unexpected transport error", item.id)
             await self._retry_or_give_up(item, backoff(item.attempts), repr(exc))
             return Outcome.HELD
-        async with self.storage.transaction() as uow:
+        async with self.storage.autocommit() as uow:
             await uow.outbox.delivered(item.id, self.clock())
         self._sent += 1
         return Outcome.SENT
@@ -214,7 +214,7 @@ class Dispatcher:
     async def _retry_or_give_up(self, item: OutboxItem, delay: float, reason: str) -> None:
         if item.attempts + 1 >= MAX_ATTEMPTS:
             log.warning("outbox %s: giving up after %s attempts", item.id, item.attempts + 1)
-            async with self.storage.transaction() as uow:
+            async with self.storage.autocommit() as uow:
                 await uow.outbox.give_up(item.id, self.clock(), reason)
             return
         await self._wait(item, delay, reason, failed=True)
@@ -222,7 +222,7 @@ class Dispatcher:
     async def _wait(self, item: OutboxItem, delay: float, reason: str,
                     failed: bool = False) -> None:
         """Put ``item`` off for ``delay`` seconds, as one more failed attempt or not."""
-        async with self.storage.transaction() as uow:
+        async with self.storage.autocommit() as uow:
             await uow.outbox.retry_later(item.id, self.clock() + timedelta(seconds=delay),
                                          reason, attempt=failed)
         # Remembered once the row says so, so that the wake-up finds it due; every retry is

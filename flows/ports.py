@@ -468,3 +468,9 @@ class Storage(Protocol):
     def reading(self) -> AbstractAsyncContextManager[UnitOfWork]:
         """Read what is committed, without taking the write lock; nothing may be written."""
         ...
+
+    def autocommit(self) -> AbstractAsyncContextManager[UnitOfWork]:
+        """Write records of one statement each, every one committed on its own: for what
+        stands alone and is written very often (the outbox's record of each delivery),
+        where a transaction's begin and commit would cost as much as the write."""
+        ...

@@ -14,16 +14,17 @@ import asyncio
 import logging
 import sqlite3
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Generator, Iterable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from flows.ports import StorageUnavailable
 from storage.checkpoint import Checkpointer
-from storage.connection import Connection
+from storage.connection import Connection, Cursor, Params, Statement
 
 log = logging.getLogger(__name__)
 
@@ -141,6 +142,18 @@ class Database:
         """
         return Transaction(self)
 
+    def autocommit(self) -> Autocommit:
+        """Writes of one statement each, every statement committed by itself.
+
+        For records that are one statement, written at every delivery (sent, to retry, given
+        up): SQLite commits a lone statement as its own transaction, and the ``BEGIN
+        IMMEDIATE`` and ``COMMIT`` of :meth:`transaction` cost as much as the statement did
+        (bench/telegram.py). Each statement waits for another process's write lock as a
+        transaction does; a locked or full database raises
+        :class:`~flows.ports.StorageUnavailable` with nothing written.
+        """
+        return Autocommit(self)
+
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[Connection]:
         """Reads of what is committed, with no transaction and no write lock taken. The
@@ -150,7 +163,12 @@ class Database:
             yield self.conn
 
     async def _begin(self, sql: str) -> None:
-        """Take the write lock, sleeping between tries while another process holds it.
+        """Take the write lock (``BEGIN IMMEDIATE``), waiting while another process holds it."""
+        await self._take_write_lock(sql)
+
+    async def _take_write_lock(self, sql: str, params: Params = ()) -> Cursor:
+        """Run a statement that takes the write lock, sleeping between tries while another
+        process holds it.
 
         The connection has no busy timeout of its own (it would block the loop): waiting is
         done here, asynchronously, up to :attr:`busy_timeout`.
@@ -159,8 +177,7 @@ class Database:
         pause = BUSY_RETRY_FIRST
         while True:
             try:
-                await self.conn.execute(sql)
-                return
+                return await self.conn.execute(sql, params)
             except sqlite3.OperationalError as exc:
                 name = getattr(exc, "sqlite_errorname", "") or ""
                 if not name.startswith("SQLITE_BUSY") or time.monotonic() >= deadline:
@@ -219,6 +236,67 @@ class Transaction:
             await db._checkpoints.run()
         elif time.perf_counter() - self._began > LONG_TRANSACTION:
             await asyncio.sleep(0)  # let the others in before this task's next transaction
+
+
+class Autocommit:
+    """:meth:`Database.autocommit`: the asyncio lock held (no other task's transaction may be
+    open on the connection, or the statements would join it), statements that commit alone."""
+
+    __slots__ = ("_db",)
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def __aenter__(self) -> Connection:
+        db = self._db
+        await db._lock.acquire()
+        if db.conn.in_transaction:  # a bug: a statement here would join that transaction
+            db._lock.release()
+            raise RuntimeError("autocommit inside an open transaction")
+        return AutocommitConnection(db)
+
+    async def __aexit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        db = self._db
+        db._lock.release()
+        if isinstance(exc, sqlite3.OperationalError):
+            _not_now(exc)
+        if exc is None and db._checkpoints is not None and db._checkpoints.committed():
+            await db._checkpoints.run()
+
+
+class AutocommitConnection(Connection):
+    """The connection as :class:`Autocommit` lends it: each statement waits for another
+    process's write lock like ``BEGIN IMMEDIATE`` does; ``executemany`` is refused, since it
+    would commit row by row and a failure would leave some rows written."""
+
+    def __init__(self, db: Database) -> None:
+        self.raw = db.conn.raw
+        self._db = db
+
+    def execute(self, sql: str, params: Params = ()) -> Statement:
+        return _WaitingStatement(self._db, sql, params)
+
+    async def executemany(self, sql: str, rows: Iterable[Params]) -> Cursor:
+        raise TypeError("executemany commits row by row in autocommit: use a transaction")
+
+    async def execute_fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
+        return await (await self._db._take_write_lock(sql, params)).fetchall()
+
+
+class _WaitingStatement(Statement):
+    """A statement of :class:`AutocommitConnection`, run through the write lock's wait."""
+
+    def __init__(self, db: Database, sql: str, params: Params) -> None:
+        super().__init__(db.conn.raw, sql, params)
+        self._db = db
+
+    def __await__(self) -> Generator[Any, None, Cursor]:
+        return self._db._take_write_lock(self._sql, self._params).__await__()
+
+    async def __aenter__(self) -> Cursor:
+        self._cursor = await self._db._take_write_lock(self._sql, self._params)
+        return self._cursor
 
 
 class Savepoint:

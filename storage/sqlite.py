@@ -126,3 +126,6 @@ class SqliteStorage:
 
     def reading(self) -> _Scope:
         return _Scope(self.db.reading(), self)
+
+    def autocommit(self) -> _Scope:
+        return _Scope(self.db.autocommit(), self)

@@ -104,3 +104,75 @@ async def test_the_wal_is_checkpointed_off_the_loop_and_stays_small(tmp_path: Pa
     raw = sqlite3.connect(path)
     assert raw.execute("SELECT count(*) FROM outbox").fetchone()[0] == 6 * COMMITS_PER_CHECKPOINT
     raw.close()
+
+
+async def pending(storage: SqliteStorage) -> list[int]:
+    async with storage.reading() as uow:
+        return [item.id for item in await uow.outbox.due(NOW, ["tg"], 10)]
+
+
+async def test_a_delivery_record_waits_for_another_process_lock_then_is_written(
+        tmp_path: Path):
+    """The record of a delivery commits alone (no transaction), and still waits, loop free,
+    for a write lock another process holds, rather than failing and sending again."""
+    path = tmp_path / "busy.sqlite3"
+    storage = SqliteStorage(await Database.open(path))
+    async with storage.transaction() as uow:
+        await uow.outbox.add(Outgoing(UserKey("tg:1"), (Msg("Bonjour"),)), NOW)
+    [item] = await pending(storage)
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        asyncio.get_running_loop().call_later(0.3, other.execute, "COMMIT")
+
+        async def record() -> object:
+            async with storage.autocommit() as uow:
+                await uow.outbox.delivered(item, NOW)
+            return None
+
+        started = time.monotonic()
+        work = asyncio.ensure_future(record())
+        ticks = await ticks_while(work)
+        await work
+    finally:
+        other.close()
+    assert time.monotonic() - started >= 0.25, "the lock was waited for"
+    assert ticks >= 50, f"the loop ran only {ticks} times in 0.3 s"
+    assert await pending(storage) == []
+    await storage.db.close()
+
+
+async def test_a_delivery_record_past_the_busy_timeout_leaves_the_message_pending(
+        tmp_path: Path):
+    path = tmp_path / "busy.sqlite3"
+    storage = SqliteStorage(await Database.open(path))
+    storage.db.busy_timeout = 0.2
+    async with storage.transaction() as uow:
+        await uow.outbox.add(Outgoing(UserKey("tg:1"), (Msg("Bonjour"),)), NOW)
+    [item] = await pending(storage)
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(StorageUnavailable):
+            async with storage.autocommit() as uow:
+                await uow.outbox.delivered(item, NOW)
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert await pending(storage) == [item]
+    async with storage.autocommit() as uow:  # the lock gone, the next try is written
+        await uow.outbox.delivered(item, NOW)
+    assert await pending(storage) == []
+    await storage.db.close()
+
+
+async def test_autocommit_refuses_a_write_of_several_rows(tmp_path: Path):
+    """Rows written one commit each could be left half-written: only a transaction may."""
+    storage = SqliteStorage(await Database.open(tmp_path / "x.sqlite3"))
+    with pytest.raises(TypeError):
+        async with storage.autocommit() as uow:
+            await uow.conn.executemany("INSERT INTO processed_events (event_id, seen_at)"
+                                       " VALUES (?, '2026-11-23')", [("a",), ("b",)])
+    found = await storage.db.conn.execute_fetchall("SELECT count(*) FROM processed_events")
+    assert found[0][0] == 0
+    await storage.db.close()

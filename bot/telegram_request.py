@@ -70,6 +70,31 @@ def _given(value: Any, default: float | None) -> float | None:
     return default if isinstance(value, type(HTTPXRequest.DEFAULT_NONE)) else value
 
 
+class JsonBody(RequestData):
+    """The parameters of a call without files, already as the Bot API's JSON values.
+
+    For the calls whose answer the bot does not read (``TelegramTransport`` sending a text):
+    they go through ``BaseRequest.post``, as the ``Bot``'s own calls do, without the ``Bot``
+    turning the answer into a ``telegram.Message``.
+    """
+
+    __slots__ = ("_values",)
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        super().__init__()
+        self._values = {key: value for key, value in values.items() if value is not None}
+
+    @property
+    def parameters(self) -> dict[str, Any]:
+        return self._values
+
+    @property
+    def json_parameters(self) -> dict[str, str]:
+        """The form fields, for a request object other than :class:`JsonRequest`."""
+        return {key: value if isinstance(value, str) else json.dumps(value)
+                for key, value in self._values.items()}
+
+
 class Keyboard(InlineKeyboardMarkup):
     """An inline keyboard that turns itself into the Bot API's dict once, not at every send.
 

@@ -97,6 +97,12 @@ class LimitedBotApi:
             self._took.clear()
             await self._took.wait()
 
+    def restart_clock(self) -> None:
+        """Forget what was accepted and when the updates were first fetched: what follows is
+        measured on its own (after a warm-up)."""
+        self.accepted.clear()
+        self.first_fetch = None
+
     def say(self, user_id: int, text: str) -> None:
         """Queue a private message from ``user_id`` for the bot's long polling."""
         self._updates.append({"update_id": self._next_update, "message": {

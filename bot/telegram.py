@@ -271,7 +271,6 @@ class TelegramTransport:
             await self.bot.send_document(chat_id, att.data, caption=step.text,
                                          reply_markup=step.markup, filename=att.filename)
 
-
     async def _send_text(self, chat_id: int, text: str,
                          markup: InlineKeyboardMarkup | None) -> None:
         """``sendMessage`` through the bot's request object, its answer left unread.

@@ -117,7 +117,7 @@ class Database:
             for number, name, sql in migrations():
                 if number <= current:
                     continue
-                await self._begin("BEGIN IMMEDIATE")
+                await self._take_write_lock("BEGIN IMMEDIATE")
                 try:
                     for statement in _statements(sql):
                         await self.conn.execute(statement)
@@ -162,10 +162,6 @@ class Database:
         async with self._lock:
             yield self.conn
 
-    async def _begin(self, sql: str) -> None:
-        """Take the write lock (``BEGIN IMMEDIATE``), waiting while another process holds it."""
-        await self._take_write_lock(sql)
-
     async def _take_write_lock(self, sql: str, params: Params = ()) -> Cursor:
         """Run a statement that takes the write lock, sleeping between tries while another
         process holds it.
@@ -208,7 +204,7 @@ class Transaction:
         db = self._db
         await db._lock.acquire()
         try:
-            await db._begin("BEGIN IMMEDIATE")
+            await db._take_write_lock("BEGIN IMMEDIATE")
         except BaseException:
             db._lock.release()
             raise

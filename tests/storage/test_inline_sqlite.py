@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -34,27 +35,35 @@ async def ticks_while(work: asyncio.Future[object] | asyncio.Task[object]) -> in
     return count
 
 
-async def test_waiting_for_another_process_lock_leaves_the_loop_free(tmp_path: Path):
-    path = tmp_path / "busy.sqlite3"
-    db = await Database.open(path)
+async def while_locked(path: Path, seconds: float,
+                       write: Callable[[], Awaitable[object]]) -> tuple[float, int]:
+    """Run ``write`` while another process holds the write lock of ``path`` for ``seconds``:
+    (how long it took, how many times the loop ran meanwhile)."""
     other = sqlite3.connect(path, isolation_level=None)
     other.execute("BEGIN IMMEDIATE")
     try:
-        asyncio.get_running_loop().call_later(0.5, other.execute, "COMMIT")
-
-        async def write() -> object:
-            async with db.transaction() as conn:
-                await conn.execute("INSERT INTO processed_events (event_id, seen_at)"
-                                   " VALUES ('tg:1', '2026-11-23')")
-            return None
-
+        asyncio.get_running_loop().call_later(seconds, other.execute, "COMMIT")
         started = time.monotonic()
         work = asyncio.ensure_future(write())
         ticks = await ticks_while(work)
         await work
+        return time.monotonic() - started, ticks
     finally:
         other.close()
-    assert time.monotonic() - started >= 0.45, "the lock was waited for"
+
+
+async def test_waiting_for_another_process_lock_leaves_the_loop_free(tmp_path: Path):
+    path = tmp_path / "busy.sqlite3"
+    db = await Database.open(path)
+
+    async def write() -> object:
+        async with db.transaction() as conn:
+            await conn.execute("INSERT INTO processed_events (event_id, seen_at)"
+                               " VALUES ('tg:1', '2026-11-23')")
+        return None
+
+    took, ticks = await while_locked(path, 0.5, write)
+    assert took >= 0.45, "the lock was waited for"
     assert ticks >= 100, f"the loop ran only {ticks} times in half a second"
     found = await db.conn.execute_fetchall("SELECT count(*) FROM processed_events")
     assert found[0][0] == 1
@@ -120,23 +129,14 @@ async def test_a_delivery_record_waits_for_another_process_lock_then_is_written(
     async with storage.transaction() as uow:
         await uow.outbox.add(Outgoing(UserKey("tg:1"), (Msg("Bonjour"),)), NOW)
     [item] = await pending(storage)
-    other = sqlite3.connect(path, isolation_level=None)
-    other.execute("BEGIN IMMEDIATE")
-    try:
-        asyncio.get_running_loop().call_later(0.3, other.execute, "COMMIT")
 
-        async def record() -> object:
-            async with storage.autocommit() as uow:
-                await uow.outbox.delivered(item, NOW)
-            return None
+    async def record() -> object:
+        async with storage.autocommit() as uow:
+            await uow.outbox.delivered(item, NOW)
+        return None
 
-        started = time.monotonic()
-        work = asyncio.ensure_future(record())
-        ticks = await ticks_while(work)
-        await work
-    finally:
-        other.close()
-    assert time.monotonic() - started >= 0.25, "the lock was waited for"
+    took, ticks = await while_locked(path, 0.3, record)
+    assert took >= 0.25, "the lock was waited for"
     assert ticks >= 50, f"the loop ran only {ticks} times in 0.3 s"
     assert await pending(storage) == []
     await storage.db.close()

@@ -7,24 +7,15 @@ import asyncio
 import os
 import signal
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from tests.bot.fake_bot_api import FakeBotApi
 from tests.bot.ledger import Ledger
+from tests.bot.test_telegram import TOKEN
 
-TOKEN = "123456789:AAEfiliereTestTokenForTheFakeBotApi0"
 ANA = 4242
-
-
-@pytest.fixture
-async def api() -> AsyncIterator[FakeBotApi]:
-    server = FakeBotApi(TOKEN)
-    await server.start()
-    yield server
-    await server.stop()
 
 
 async def start_bot(api: FakeBotApi, workdir: Path) -> asyncio.subprocess.Process:

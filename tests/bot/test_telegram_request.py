@@ -22,14 +22,6 @@ TEXT = "Où en est la demande n° 12 ? « Prête » ✅"
 MENU = (("req.status", "Voir l'état"), ("home", "Accueil"))
 
 
-@pytest.fixture
-async def api() -> AsyncIterator[FakeBotApi]:
-    server = FakeBotApi(TOKEN)
-    await server.start()
-    yield server
-    await server.stop()
-
-
 @pytest.fixture(params=[JsonRequest, HTTPXRequest], ids=["json", "form"])
 async def request_object(request: pytest.FixtureRequest) -> AsyncIterator[BaseRequest]:
     made: BaseRequest = request.param()

@@ -10,24 +10,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 from bot.dispatcher import Dispatcher, Transport
 from bot.i18n import Renderer
 from bot.settings import LANGUAGES, Settings
+from flows.beneficiary import BeneficiaryConfig
 from flows.messages import Outgoing, UserKey, platform_of
+from flows.territory import Territory
 from flows.text import Msg
 from flows.workshops import ReminderPolicy
 from handlers import access as access_handlers
-from handlers import maintenance
-from handlers.beneficiaries import Beneficiaries, BeneficiaryConfig
-from handlers.coordination import coordination_feature
+from handlers import beneficiaries, coordination, donations, home, maintenance, requests
 from handlers.core import Core, CoreConfig
-from handlers.donations import donations_feature
-from handlers.home import home_feature
 from handlers.phones import check_french_phone
-from handlers.requests import requests_feature
-from handlers.session import Feature, Session
+from handlers.session import Env, Feature
 from storage import territory as territory_store
 from storage.db import Database
 from storage.demo import seed_demo
@@ -55,19 +51,23 @@ class App:
         await self.db.close()
 
 
-def features(core_ref: Callable[[], Core], settings: Settings) -> list[Feature]:
-    """Every feature of the bot, in one list (the order does not matter: no prefix is shared)."""
+FEATURES = (home, access_handlers, requests, beneficiaries, donations, maintenance,
+            coordination)
+"""Every feature module of the bot; each has ``feature(env)`` (no two declare the same
+action, command or effect)."""
 
-    async def start_flow(session: Session, name: str) -> None:
-        await core_ref().start_flow(session, name)
 
-    async def start_flow_with(
-        session: Session, name: str, answers: dict[str, Any] | None = None
-    ) -> None:
-        await core_ref().start_flow(session, name, answers)
+def features(env: Env) -> list[Feature]:
+    return [module.feature(env) for module in FEATURES]
 
-    service = Beneficiaries(
-        BeneficiaryConfig(
+
+def environment(settings: Settings, territory: Territory) -> Env:
+    """What the features read from the settings, once."""
+    return Env(
+        territory=territory,
+        coordinators=tuple(settings.coordinators),
+        timezone=settings.timezone,
+        beneficiaries=BeneficiaryConfig(
             policy=ReminderPolicy(settings.reminder_offsets, settings.quiet_hours,
                                   settings.timezone),
             code_validity=timedelta(days=settings.join_code_days),
@@ -76,15 +76,7 @@ def features(core_ref: Callable[[], Core], settings: Settings) -> list[Feature]:
             retention=timedelta(days=settings.beneficiary_retention_days),
             reminders_every=timedelta(seconds=settings.reminders_every_seconds),
         ),
-        start_flow_with,
-        lambda: core_ref().territory,
     )
-
-    return [home_feature(start_flow), access_handlers.FEATURE,
-            requests_feature(start_flow, lambda: core_ref().territory,
-                             lambda: core_ref().config.coordinators),
-            service.feature(), donations_feature(start_flow_with), maintenance.FEATURE,
-            coordination_feature(start_flow_with, settings.timezone)]
 
 
 async def build(
@@ -110,8 +102,6 @@ async def build(
     territory = await territory_store.load_territory(db.conn)
     renderer = Renderer(LANGUAGES, settings.default_lang, settings.timezone)
     dispatcher = Dispatcher(storage, renderer, transports, clock)
-    core: Core | None = None
-
     async def tell_directly(to: UserKey, text: Msg, lang: str) -> None:
         """When the database cannot take a write, the outbox cannot either: say it now."""
         transport = transports.get(platform_of(to))
@@ -122,10 +112,6 @@ async def build(
         except Exception:
             log.warning("could not tell %s that the service is unavailable", to, exc_info=True)
 
-    def core_ref() -> Core:
-        assert core is not None
-        return core
-
     core = Core(
         storage,
         territory,
@@ -135,7 +121,7 @@ async def build(
             languages=LANGUAGES,
             conversation_ttl=settings.conversation_ttl,
         ),
-        features(core_ref, settings),
+        features(environment(settings, territory)),
         clock=clock,
         translator=renderer.translator,
         check_phone=check_french_phone,

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from flows import actions as act
 from flows.answers import CommuneAnswer, FreeText, OneOf, PhoneAnswer
 from flows.engine import Answers, Ctx, Effect, Flow, Outcome, Step
 from flows.messages import Choice, Reply
@@ -141,16 +142,8 @@ def coordinator_notice(request: AccessRequest, commune_name: str) -> Msg:
 def decision_choices(request: AccessRequest) -> list[Choice]:
     """Approve or reject in one action; ids carry the request number (short for Telegram)."""
     return [
-        Choice(f"acc:ok:{request.id}", _("Approuver la demande n° {id}", id=request.id)),
-        Choice(f"acc:no:{request.id}", _("Refuser la demande n° {id}", id=request.id)),
+        Choice(act.ApproveAccess(request.id).pack(),
+               _("Approuver la demande n° {id}", id=request.id)),
+        Choice(act.RejectAccess(request.id).pack(),
+               _("Refuser la demande n° {id}", id=request.id)),
     ]
-
-
-def parse_decision(choice_id: str) -> tuple[bool, int] | None:
-    """Read ``acc:ok:12`` / ``acc:no:12``; None for anything else (forged or malformed)."""
-    parts = choice_id.split(":")
-    if len(parts) != 3 or parts[0] != "acc" or parts[1] not in ("ok", "no"):
-        return None
-    if not parts[2].isdigit() or len(parts[2]) > 9:
-        return None
-    return parts[1] == "ok", int(parts[2])

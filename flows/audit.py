@@ -32,6 +32,7 @@ class AuditAction(StrEnum):
     ERASURE_RECORDED = "erasure.recorded"
     CERTIFICATE_ISSUED = "certificate.issued"
     DATA_DELETED = "data.deleted"
+    LOT_SENT = "lot.sent"
 
 
 LABELS: dict[AuditAction, Msg] = {
@@ -42,6 +43,7 @@ LABELS: dict[AuditAction, Msg] = {
     AuditAction.REQUEST_STATUS: _("statut de demande changé"),
     AuditAction.ERASURE_RECORDED: _("effacement enregistré"),
     AuditAction.CERTIFICATE_ISSUED: _("certificat d'effacement délivré"),
+    AuditAction.LOT_SENT: _("lot confié à un atelier"),
     AuditAction.DATA_DELETED: _("données supprimées"),
 }
 

@@ -14,9 +14,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from enum import StrEnum
 from typing import Any
 
+from flows import actions as act
 from flows.answers import (
     Accepted,
     FreeText,
@@ -33,7 +35,7 @@ from flows.joincode import printed, read
 from flows.messages import Choice, Reply
 from flows.records import Beneficiary, Booking, Place, Workshop
 from flows.text import Lines, Msg, When, _, _n, verbatim
-from flows.workshops import topic_label
+from flows.workshops import ReminderPolicy, topic_label
 
 JOIN_FLOW = "beneficiary.join"
 CODE_FLOW = "beneficiary.code"
@@ -43,56 +45,50 @@ MAX_CHAT = 1000
 """Longest relayed help message (a long one is cut, never refused)."""
 
 
-class Act(StrEnum):
-    """Choice ids of the beneficiary menu (short: Telegram callback data)."""
+@dataclass(frozen=True)
+class BeneficiaryConfig:
+    """Settings of the after-donation service, read once by ``bot/``."""
 
-    MENU = "bn:menu"
-    BOOK = "bn:book"
-    MINE = "bn:my"
-    HELP = "bn:help"
-    KIT = "bn:kit"
-    REMINDERS = "bn:rem"
-    REMINDERS_ON = "bn:rem:on"
-    REMINDERS_OFF = "bn:rem:off"
-    DATA = "bn:data"
-    FORGET = "bn:fg"
-    FORGET_OK = "bn:fg:ok"
+    policy: ReminderPolicy
+    code_validity: timedelta = timedelta(days=30)
+    telegram_bot: str | None = None
+    """The bot's Telegram username (without @), for ``https://t.me/<bot>?start=<code>``."""
+    booklet_url: str | None = None
+    retention: timedelta = timedelta(days=183)
+    reminders_every: timedelta = timedelta(minutes=5)
+    purge_every: timedelta = timedelta(hours=6)
+
+
+def _menu() -> Choice:
+    return Choice(act.BeneficiaryMenu().pack(), _("Menu"))
+
+
+def _book() -> Choice:
+    return Choice(act.OfferWorkshops().pack(), _("Réserver un atelier"))
 
 
 def book_id(workshop_id: int) -> str:
-    return f"bn:bk:{workshop_id}"
+    return act.Book(workshop_id).pack()
 
 
 def cancel_id(workshop_id: int) -> str:
-    return f"bn:cx:{workshop_id}"
+    return act.CancelBooking(workshop_id).pack()
 
 
 def move_id(workshop_id: int) -> str:
-    return f"bn:mv:{workshop_id}"
+    return act.OfferMove(workshop_id).pack()
 
 
 def move_to_id(old: int, new: int) -> str:
-    return f"bn:mt:{old}:{new}"
+    return act.MoveBooking(old, new).pack()
 
 
 def coming_id(workshop_id: int, coming: bool) -> str:
-    return f"bn:{'yes' if coming else 'no'}:{workshop_id}"
+    return (act.Coming if coming else act.NotComing)(workshop_id).pack()
 
 
 def lang_id(lang: str, code: str) -> str:
-    return f"bn:l:{lang}:{code}"
-
-
-def parse_action(choice_id: str) -> tuple[str, list[int | str]]:
-    """Split ``bn:mt:3:9`` into ``("mt", [3, 9])``; numbers become ints (ids are checked by
-    the handler, which also checks ownership)."""
-    parts = choice_id.split(":")[1:]
-    if not parts:
-        return "", []
-    args: list[int | str] = []
-    for part in parts[1:]:
-        args.append(int(part) if part.isdigit() and len(part) <= 9 else part)
-    return parts[0], args
+    return act.JoinLanguage(lang, code).pack()
 
 
 # --- Joining --------------------------------------------------------------------------------
@@ -242,12 +238,12 @@ def menu(beneficiary: Beneficiary, intro: Msg | None = None) -> Reply:
     texts = [intro] if intro is not None else []
     texts.append(_("Que voulez-vous faire ?"))
     return Reply(texts, [
-        Choice(Act.BOOK, _("Réserver un atelier")),
-        Choice(Act.MINE, _("Mes ateliers")),
-        Choice(Act.HELP, _("J'ai besoin d'aide")),
-        Choice(Act.KIT, _("Mon kit de départ")),
-        Choice(Act.REMINDERS, _("Rappels : oui ou non")),
-        Choice(Act.DATA, _("Mes données")),
+        _book(),
+        Choice(act.MyWorkshops().pack(), _("Mes ateliers")),
+        Choice(act.AskHelp().pack(), _("J'ai besoin d'aide")),
+        Choice(act.StarterKit().pack(), _("Mon kit de départ")),
+        Choice(act.RemindersQuestion().pack(), _("Rappels : oui ou non")),
+        Choice(act.MyData().pack(), _("Mes données")),
     ])
 
 
@@ -260,13 +256,13 @@ def offer_reply(workshops: Sequence[Workshop], moving_from: int | None = None) -
     """The sessions one can book (or move to), one button each."""
     if not workshops:
         return Reply([_("Il n'y a pas d'atelier prévu pour le moment. Revenez bientôt !")],
-                     [Choice(Act.MENU, _("Menu"))])
+                     [_menu()])
     choices = [
         Choice(book_id(w.id) if moving_from is None else move_to_id(moving_from, w.id),
                session_label(w))
         for w in workshops
     ]
-    return Reply([_("Quel atelier voulez-vous ?")], [*choices, Choice(Act.MENU, _("Menu"))])
+    return Reply([_("Quel atelier voulez-vous ?")], [*choices, _menu()])
 
 
 def where(place: Place | None, commune: str) -> Msg:
@@ -299,7 +295,7 @@ def my_workshops(bookings: Sequence[Booking], places: Sequence[Msg]) -> Reply:
     """What is booked, each with its place, and buttons to cancel or change the date."""
     if not bookings:
         return Reply([_("Vous n'avez pas d'atelier réservé.")],
-                     [Choice(Act.BOOK, _("Réserver un atelier")), Choice(Act.MENU, _("Menu"))])
+                     [_book(), _menu()])
     lines: list[Msg] = []
     choices: list[Choice] = []
     for booking, place in zip(bookings, places, strict=True):
@@ -311,7 +307,7 @@ def my_workshops(bookings: Sequence[Booking], places: Sequence[Msg]) -> Reply:
         choices.append(Choice(cancel_id(w.id), _("Annuler : {topic}",
                                                  topic=topic_label(w.topic))))
     return Reply([_("Vos ateliers :"), Msg("{lines}", {"lines": Lines(tuple(lines))})],
-                 [*choices, Choice(Act.MENU, _("Menu"))])
+                 [*choices, _menu()])
 
 
 def cancelled() -> Msg:
@@ -324,8 +320,8 @@ def moved(workshop: Workshop) -> Msg:
 
 def reminders_question() -> Reply:
     return Reply([_("Voulez-vous recevoir un rappel avant chaque atelier ?")], [
-        Choice(Act.REMINDERS_ON, _("Oui, je veux des rappels")),
-        Choice(Act.REMINDERS_OFF, _("Non, plus de messages")),
+        Choice(act.RemindersOn().pack(), _("Oui, je veux des rappels")),
+        Choice(act.RemindersOff().pack(), _("Non, plus de messages")),
     ])
 
 
@@ -354,15 +350,15 @@ def my_data(beneficiary: Beneficiary, bookings: int, months: int) -> list[Msg]:
 
 def forget_question() -> Reply:
     return Reply([_("Voulez-vous tout effacer maintenant ?")],
-                 [Choice(Act.FORGET, _("Tout effacer")),
-                  Choice(Act.MENU, _("Non, retour au menu"))])
+                 [Choice(act.ForgetMe().pack(), _("Tout effacer")),
+                  Choice(act.BeneficiaryMenu().pack(), _("Non, retour au menu"))])
 
 
 def forget_confirm() -> Reply:
     return Reply([_("Tout sera effacé. Le bot ne vous écrira plus. "
                     "Voulez-vous vraiment tout effacer ?")], [
-        Choice(Act.FORGET_OK, _("Oui, tout effacer")),
-        Choice(Act.MENU, _("Non")),
+        Choice(act.ForgetMeYes().pack(), _("Oui, tout effacer")),
+        Choice(act.BeneficiaryMenu().pack(), _("Non")),
     ])
 
 
@@ -399,11 +395,11 @@ def other_date(workshops: Sequence[Workshop]) -> Reply:
     if not workshops:
         return Reply([_("C'est noté. Votre place est libérée."),
                       _("Il n'y a pas d'autre date pour le moment.")],
-                     [Choice(Act.MENU, _("Menu"))])
+                     [_menu()])
     return Reply([_("C'est noté. Votre place est libérée."),
                   _("Voulez-vous une autre date ?")],
                  [*[Choice(book_id(w.id), session_label(w)) for w in workshops],
-                  Choice(Act.MENU, _("Non merci"))])
+                  Choice(act.BeneficiaryMenu().pack(), _("Non merci"))])
 
 
 def session_cancelled(workshop: Workshop) -> Msg:
@@ -432,7 +428,7 @@ def kit(booklet: str | None, places: Sequence[Msg], calendar: Sequence[Workshop]
 def kit_reply(texts: Sequence[Msg]) -> Reply:
     """The kit from the menu, then one question."""
     return Reply([*texts, _("Que voulez-vous faire ?")],
-                 [Choice(Act.BOOK, _("Réserver un atelier")), Choice(Act.MENU, _("Menu"))])
+                 [_book(), _menu()])
 
 
 def place_line(place: Place, commune: str) -> Msg:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
 
+from flows import actions as act
 from flows.answers import OneOf
 from flows.engine import Answers, Ctx, Effect, Flow, Outcome, Step
 from flows.messages import Choice, Reply
@@ -13,16 +13,6 @@ from flows.text import Msg, _
 
 LANGUAGES: dict[str, str] = {"fr": "Français", "en": "English"}
 """Languages with a complete catalog; labels are each language's own name."""
-
-
-class Door(StrEnum):
-    """Choice ids of the home menu (kept short: Telegram callback data)."""
-
-    PRO = "m:pro"
-    GIVE = "m:give"
-    GOT = "m:got"
-    HELP = "m:help"
-    LANG = "m:lang"
 
 
 def home(user: User, first_time: bool) -> Reply:
@@ -40,11 +30,11 @@ def home(user: User, first_time: bool) -> Reply:
         else _("Je suis un·e professionnel·le qui accompagne des personnes")
     )
     return Reply(texts, [
-        Choice(Door.PRO, pro_label),
-        Choice(Door.GIVE, _("Je veux donner du matériel")),
-        Choice(Door.GOT, _("J'ai reçu un ordinateur")),
-        Choice(Door.HELP, _("Aide")),
-        Choice(Door.LANG, _("Langue / Language")),
+        Choice(act.ProDoor().pack(), pro_label),
+        Choice(act.GiveDoor().pack(), _("Je veux donner du matériel")),
+        Choice(act.GotDoor().pack(), _("J'ai reçu un ordinateur")),
+        Choice(act.HelpDoor().pack(), _("Aide")),
+        Choice(act.LanguageDoor().pack(), _("Langue / Language")),
     ])
 
 

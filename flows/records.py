@@ -23,6 +23,15 @@ class Role(StrEnum):
     RECONDITIONER = "reconditioner"
 
 
+class RefuseReason(StrEnum):
+    """Why a place refuses a request (stored in the request's history)."""
+
+    NO_STOCK = "stock"
+    UNFIT = "unfit"
+    TOO_FAR = "far"
+    OTHER = "other"
+
+
 class AccessStatus(StrEnum):
     """Life of an access request (stored: never rename a value)."""
 
@@ -344,6 +353,8 @@ class LotDraft:
     place_id: PlaceId | None = None
     pickup_commune: str | None = None
     availability: str | None = None
+    workshop_id: PlaceId | None = None
+    """The reconditioning workshop the lot is sent to: only its reconditioners erase it."""
 
     @property
     def total(self) -> int:

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from flows import actions as act
 from flows.answers import (
     Accepted,
     CommuneAnswer,
@@ -49,7 +50,7 @@ from flows.catalogue import USAGE_LABELS, fitting, kind_name, kind_sentence
 from flows.engine import Answers, Ctx, Effect, Flow, Outcome, Step
 from flows.messages import Choice
 from flows.pricing import Income, PriceGrid, Quote, Situation, Tier, quote
-from flows.records import CatalogueKind, EquipmentRequest, Place, RequestStatus
+from flows.records import CatalogueKind, EquipmentRequest, Place, RefuseReason, RequestStatus
 from flows.routing import NoStock, Reason, Routed, Stock, route
 from flows.text import Day, Lines, Money, Msg, _, verbatim
 
@@ -465,15 +466,6 @@ def staff_notice(request: EquipmentRequest, commune_name: str, structure: str | 
 # --- Actions on a request (buttons of notices and menus) -----------------------------------
 
 
-class RefuseReason(StrEnum):
-    """Why a place refuses a request (stored in the request's history)."""
-
-    NO_STOCK = "stock"
-    UNFIT = "unfit"
-    TOO_FAR = "far"
-    OTHER = "other"
-
-
 REFUSE_LABELS: dict[RefuseReason, Msg] = {
     RefuseReason.NO_STOCK: _("Plus ce matériel en stock"),
     RefuseReason.UNFIT: _("Matériel pas adapté à la demande"),
@@ -482,65 +474,13 @@ REFUSE_LABELS: dict[RefuseReason, Msg] = {
 }
 
 
-class Verb(StrEnum):
-    """Action words of ``rq:<verb>:<request>[:<extra>]`` choice ids (short: Telegram)."""
-
-    ACCEPT = "ok"
-    REFUSE = "no"
-    REFUSE_BECAUSE = "nr"
-    READY = "rd"
-    READY_ON = "rdd"
-    HANDOVER = "ho"
-    HANDOVER_YES = "hy"
-    HANDOVER_NOT_YET = "hn"
-    CANCEL = "cx"
-    CANCEL_YES = "cy"
-
-
-@dataclass(frozen=True)
-class Action:
-    """A parsed request action: what to do, on which request, with what extra."""
-
-    verb: Verb
-    request: int
-    extra: str = ""
-
-
-def action_id(verb: Verb, request: int, extra: str = "") -> str:
-    """``rq:ok:12`` or ``rq:nr:12:stock``: well under Telegram's 64 bytes."""
-    return f"rq:{verb.value}:{request}" + (f":{extra}" if extra else "")
-
-
-def parse_action(choice_id: str) -> Action | None:
-    """Read a request action id; None for anything malformed or forged."""
-    parts = choice_id.split(":")
-    if len(parts) not in (3, 4) or parts[0] != "rq":
-        return None
-    try:
-        verb = Verb(parts[1])
-    except ValueError:
-        return None
-    if not re.fullmatch(r"[0-9]{1,9}", parts[2]):
-        return None
-    extra = parts[3] if len(parts) == 4 else ""
-    if verb is Verb.REFUSE_BECAUSE:
-        if extra not in {r.value for r in RefuseReason}:
-            return None
-    elif verb is Verb.READY_ON:
-        if not re.fullmatch(r"[0-9]{8}", extra):
-            return None
-    elif extra:
-        return None
-    return Action(verb, int(parts[2]), extra)
-
-
 def staff_choices(request: EquipmentRequest) -> list[Choice]:
     """What a place's staff can do next with a request, by its status."""
     ref = verbatim(request.reference)
-    accept = Choice(action_id(Verb.ACCEPT, request.id), _("Accepter {ref}", ref=ref))
-    refuse = Choice(action_id(Verb.REFUSE, request.id), _("Refuser {ref}", ref=ref))
-    ready = Choice(action_id(Verb.READY, request.id), _("{ref} : prêt à retirer", ref=ref))
-    handover = Choice(action_id(Verb.HANDOVER, request.id), _("{ref} : remis", ref=ref))
+    accept = Choice(act.AcceptRequest(request.id).pack(), _("Accepter {ref}", ref=ref))
+    refuse = Choice(act.RefuseRequest(request.id).pack(), _("Refuser {ref}", ref=ref))
+    ready = Choice(act.ReadyRequest(request.id).pack(), _("{ref} : prêt à retirer", ref=ref))
+    handover = Choice(act.Handover(request.id).pack(), _("{ref} : remis", ref=ref))
     match request.status:
         case RequestStatus.SENT:
             return [accept, refuse]

@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 
 from flows import access
+from flows import actions as act
 from flows.access import SubmitAccessRequest, coordinator_notice, decision_choices
 from flows.audit import AuditAction
 from flows.home import home
 from flows.messages import Choice
 from flows.records import AccessRequest, AccessRequestId, AccessStatus, PlaceId, PlaceKind, Role
 from flows.text import _, verbatim
-from handlers.referents import may_decide, referent_for
-from handlers.session import Feature, Session
+from handlers.referents import referent_for
+from handlers.session import Env, Feature, Session
 
 log = logging.getLogger(__name__)
 
-StartFlow = Callable[[Session, str], Awaitable[None]]
 
 
 async def submit(session: Session, effect: SubmitAccessRequest) -> None:
@@ -39,26 +38,13 @@ async def submit(session: Session, effect: SubmitAccessRequest) -> None:
                      decision_choices(request), action_menu=True)
 
 
-async def decide(session: Session, choice_id: str) -> None:
-    """A coordinator approves or rejects; a second decision on the same request is refused."""
-    if choice_id.startswith(PLACE_PREFIX):
-        await attach_place(session, choice_id)
-        return
-    parsed = access.parse_decision(choice_id)
-    if parsed is None:
-        session.say(_("Ce bouton n'est plus valable."))
-        return
-    approve, number = parsed
+async def decide(session: Session, action: act.ApproveAccess | act.RejectAccess) -> None:
+    """A coordinator, or the referent of the requester's structure for a prescriber,
+    approves or rejects; a second decision on the same request is refused."""
+    approve, number = isinstance(action, act.ApproveAccess), action.request
     uow = session.uow
     request = await uow.access.get(AccessRequestId(number))
-    if not session.user.is_coordinator and (request is None
-                                            or not await may_decide(session, request)):
-        log.warning("%s tried to decide access request %s", session.user.key, number)
-        session.say(_("Seule la coordination du réseau peut valider une demande d'accès."))
-        return
-    if request is None:
-        session.say(_("La demande n° {id} n'existe pas.", id=number))
-        return
+    assert request is not None  # the router checked it is within the decider's scope
     status = AccessStatus.APPROVED if approve else AccessStatus.REJECTED
     if not await uow.access.decide(request.id, status, session.user.key, session.now):
         session.say(_("La demande n° {id} a déjà été traitée.", id=number))
@@ -103,7 +89,6 @@ async def decide(session: Session, choice_id: str) -> None:
             session.send(other, [done])
 
 
-PLACE_PREFIX = "acc:pl:"
 PLACES_OFFERED = 8
 """At most this many places are offered, nearest to the structure first (a chat list)."""
 
@@ -129,23 +114,14 @@ async def place_choices(session: Session, request: AccessRequest) -> list[Choice
     kinds = PLACE_KINDS_FOR.get(request.role, frozenset(PlaceKind))
     places = [p for p in await session.uow.places.all() if p.kind in kinds]
     places.sort(key=lambda p: (nearness(p.commune), p.name))
-    choices = [Choice(f"{PLACE_PREFIX}{request.id}:{p.id}", verbatim(p.name))
+    choices = [Choice(act.AttachPlace(request.id, p.id).pack(), verbatim(p.name))
                for p in places[:PLACES_OFFERED]]
-    return [*choices, Choice(f"{PLACE_PREFIX}{request.id}:0", _("Aucun lieu"))]
+    return [*choices, Choice(act.AttachPlace(request.id, 0).pack(), _("Aucun lieu"))]
 
 
-async def attach_place(session: Session, choice_id: str) -> None:
-    """A coordinator attaches an approved account to a place (``acc:pl:<request>:<place>``)."""
-    parts = choice_id.removeprefix(PLACE_PREFIX).split(":")
-    if len(parts) != 2 or not all(p.isdigit() and len(p) <= 9 for p in parts):
-        session.say(_("Ce bouton n'est plus valable."))
-        return
-    number, place_number = int(parts[0]), int(parts[1])
-    if not session.user.is_coordinator:
-        log.warning("%s tried to attach access request %s to a place", session.user.key,
-                    number)
-        session.say(_("Seule la coordination du réseau peut valider une demande d'accès."))
-        return
+async def attach_place(session: Session, action: act.AttachPlace) -> None:
+    """A coordinator attaches an approved account to a place (0: none)."""
+    number, place_number = action.request, action.place
     uow = session.uow
     request = await uow.access.get(AccessRequestId(number))
     if request is None or request.status is not AccessStatus.APPROVED:
@@ -169,11 +145,8 @@ async def attach_place(session: Session, choice_id: str) -> None:
                                   place=verbatim(place.name))])
 
 
-async def pending_queue(session: Session, choice_id: str) -> None:
+async def pending_queue(session: Session, action: act.AccessQueue) -> None:
     """The coordinators' queue of pending requests, each with its two actions."""
-    if not session.user.is_coordinator:
-        session.say(_("Seule la coordination du réseau peut valider une demande d'accès."))
-        return
     requests = await session.uow.access.pending()
     if not requests:
         session.say(_("Aucune demande d'accès en attente."))
@@ -184,9 +157,12 @@ async def pending_queue(session: Session, choice_id: str) -> None:
                     choices=decision_choices(request), action_menu=True)
 
 
-FEATURE = Feature(
-    name="access",
-    flows=[access.FLOW],
-    actions={"acc:": decide, "q:": pending_queue},
-    effects={SubmitAccessRequest: submit},
-)
+def feature(env: Env) -> Feature:
+    """Access requests: submitted by professionals, decided by the coordination."""
+    return Feature(
+        name="access",
+        flows=[access.FLOW],
+        actions={act.ApproveAccess: decide, act.RejectAccess: decide,
+                 act.AttachPlace: attach_place, act.AccessQueue: pending_queue},
+        effects={SubmitAccessRequest: submit},
+    )

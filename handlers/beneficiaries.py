@@ -14,16 +14,26 @@ from __future__ import annotations
 
 import io
 import logging
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 import segno
 
+from flows import actions as act
 from flows import beneficiary as ui
+from flows.action_codec import Action
 from flows.audit import AuditAction
-from flows.beneficiary import CHAT_FLOW, CODE_FLOW, JOIN_FLOW, CheckCode, Join, Relay, Side
+from flows.beneficiary import (
+    CHAT_FLOW,
+    CODE_FLOW,
+    JOIN_FLOW,
+    BeneficiaryConfig,
+    CheckCode,
+    Join,
+    Relay,
+    Side,
+)
 from flows.engine import Conversation
 from flows.home import LANGUAGES, home
 from flows.joincode import Verdict, check, new_code, printed, read, telegram_link
@@ -45,19 +55,16 @@ from flows.workshops import (
     PUBLISH_FLOW,
     PUBLISH_FLOW_NAME,
     PublishWorkshop,
-    ReminderPolicy,
     local_start,
     offer,
     topic_label,
 )
-from handlers.session import Feature, Job, Session
+from handlers.session import Env, Feature, Job, Session
 
 log = logging.getLogger(__name__)
 
-StartFlow = Callable[[Session, str, dict[str, Any] | None], Awaitable[None]]
 """Begins a conversation with preset answers (the router's ``start_flow``)."""
 
-SimpleStartFlow = Callable[[Session, str], Awaitable[None]]
 
 UNKNOWN_BUTTON = _("Ce bouton n'est plus valable.")
 OFFER_HORIZON = 50
@@ -68,20 +75,6 @@ released between batches, so people's messages wait at most one batch."""
 REMINDER_BATCHES = 500
 """At most this many batches per job run (100,000 reminders); the next tick does the rest.
 One batch per run would cap a morning's burst at one batch per tick (every 5 minutes)."""
-
-
-@dataclass(frozen=True)
-class BeneficiaryConfig:
-    """Settings of the after-donation service, read once by ``bot/``."""
-
-    policy: ReminderPolicy
-    code_validity: timedelta = timedelta(days=30)
-    telegram_bot: str | None = None
-    """The bot's Telegram username (without @), for ``https://t.me/<bot>?start=<code>``."""
-    booklet_url: str | None = None
-    retention: timedelta = timedelta(days=183)
-    reminders_every: timedelta = timedelta(minutes=5)
-    purge_every: timedelta = timedelta(hours=6)
 
 
 def qr_png(data: str) -> bytes:
@@ -96,25 +89,19 @@ def staff_choices(user: User) -> list[Choice]:
     if user.role is not Role.PLACE_STAFF and not user.is_coordinator:
         return []
     return [
-        Choice("bs:code", _("Créer un code pour un·e bénéficiaire")),
-        Choice("bs:who", _("Qui vient aux ateliers ?")),
-        Choice("bs:new", _("Publier une séance d'atelier")),
+        Choice(act.JoinCode().pack(), _("Créer un code pour un·e bénéficiaire")),
+        Choice(act.WhoIsComing().pack(), _("Qui vient aux ateliers ?")),
+        Choice(act.PublishWorkshop().pack(), _("Publier une séance d'atelier")),
     ]
 
 
-async def got_computer(session: Session, start_flow: SimpleStartFlow) -> None:
+async def got_computer(session: Session, action: act.GotDoor) -> None:
     """The "I received a computer" door: the menu of a beneficiary, or "type your code"."""
     beneficiary = await session.uow.beneficiaries.get(session.user.key)
     if beneficiary is not None:
         session.reply(ui.menu(beneficiary), action_menu=True)
         return
-    await start_flow(session, CODE_FLOW)
-
-
-def _is_staff_of(user: User, place_id: PlaceId | None) -> bool:
-    return place_id is not None and (
-        (user.role is Role.PLACE_STAFF and user.place_id == place_id) or user.is_coordinator
-    )
+    await session.start_flow(CODE_FLOW)
 
 
 class Beneficiaries:
@@ -123,17 +110,15 @@ class Beneficiaries:
     def __init__(
         self,
         config: BeneficiaryConfig,
-        start_flow: StartFlow,
-        territory: Callable[[], Territory],
+        territory: Territory,
     ) -> None:
         self.config = config
-        self.start_flow = start_flow
         self.territory = territory
 
     # --- helpers --------------------------------------------------------------------------
 
     def commune_name(self, insee: str) -> str:
-        commune = self.territory().commune(insee)
+        commune = self.territory.commune(insee)
         return commune.name if commune else insee
 
     def where(self, place: Place | None) -> Msg:
@@ -144,11 +129,11 @@ class Beneficiaries:
         home_place = next((p for p in places if p.id == home_id), None)
         if home_place is None:
             return []
-        commune = self.territory().commune(home_place.commune)
+        commune = self.territory.commune(home_place.commune)
         epci = commune.epci if commune else None
         found = []
         for place in places:
-            other = self.territory().commune(place.commune)
+            other = self.territory.commune(place.commune)
             if place.id != home_id and epci and (
                 (other and other.epci == epci) or epci in place.covers_epci
             ):
@@ -205,15 +190,15 @@ class Beneficiaries:
         await uow.conversations.clear(session.user.key)
         session.reply(ui.welcome_language(code), action_menu=True)
 
-    async def choose_language(self, session: Session, args: list[int | str]) -> None:
+    async def choose_language(self, session: Session, action: act.JoinLanguage) -> None:
         """The person picked a language: the code is used (once) and they are registered,
         with no name and no reminders until they answer the next two questions. The language
         is applied at once, so those questions come in it."""
-        if len(args) != 2 or args[0] not in LANGUAGES or not isinstance(args[1], str):
+        if action.lang not in LANGUAGES:
             session.say(UNKNOWN_BUTTON)
             return
         uow, key, now = session.uow, session.user.key, session.now
-        lang, code = str(args[0]), read(args[1])
+        lang, code = action.lang, read(action.code)
         existing = await uow.beneficiaries.get(key)
         if existing is not None:
             await self.show_menu(session, existing, ui.already_joined())
@@ -228,7 +213,7 @@ class Beneficiaries:
         await uow.beneficiaries.join(key, state.place_id, code, None, False, now)
         await uow.users.set_lang(key, lang)
         log.info("beneficiary %s joined at place %s", key, state.place_id)
-        await self.start_flow(session, JOIN_FLOW, None)
+        await session.start_flow(JOIN_FLOW)
 
     async def on_join(self, session: Session, effect: Join) -> None:
         """Keep the first name and the yes/no; show what is kept, the kit and the menu."""
@@ -285,61 +270,52 @@ class Beneficiaries:
 
     # --- the beneficiary's menu -------------------------------------------------------------
 
-    async def action(self, session: Session, choice_id: str) -> None:
-        """Every ``bn:`` button; all but the language need a joined beneficiary."""
-        kind, args = ui.parse_action(choice_id)
-        if kind == "l":
-            await self.choose_language(session, args)
-            return
+    async def action(self, session: Session, action: Action) -> None:
+        """Every button of a joined beneficiary's menu (the router checked they joined, and
+        that a session they cancel, move or answer about is one they booked)."""
         beneficiary = await session.uow.beneficiaries.get(session.user.key)
-        if beneficiary is None:
-            session.say(ui.not_joined())
-            session.reply(home(session.user, False), action_menu=True)
-            return
-        number = args[0] if args and isinstance(args[0], int) else None
-        match kind, args:
-            case "menu", []:
+        assert beneficiary is not None
+        match action:
+            case act.BeneficiaryMenu():
                 await self.show_menu(session, beneficiary)
-            case "book", []:
+            case act.OfferWorkshops():
                 session.reply(ui.offer_reply(await self.offers(session, beneficiary)),
                               action_menu=True)
-            case "bk", [int()]:
-                await self.book(session, beneficiary, number or 0)
-            case "my", []:
+            case act.Book(workshop=number):
+                await self.book(session, beneficiary, number)
+            case act.MyWorkshops():
                 await self.my_workshops(session, beneficiary)
-            case "cx", [int()]:
-                await self.cancel(session, beneficiary, number or 0)
-            case "mv", [int()]:
-                await self.offer_move(session, beneficiary, number or 0)
-            case "mt", [int(), int(new)]:
-                await self.move(session, beneficiary, number or 0, new)
-            case "yes", [int()]:
-                await self.coming(session, beneficiary, number or 0)
-            case "no", [int()]:
-                await self.not_coming(session, beneficiary, number or 0)
-            case "rem", []:
+            case act.CancelBooking(workshop=number):
+                await self.cancel(session, beneficiary, number)
+            case act.OfferMove(workshop=number):
+                await self.offer_move(session, beneficiary, number)
+            case act.MoveBooking(workshop=number, to=new):
+                await self.move(session, beneficiary, number, new)
+            case act.Coming(workshop=number):
+                await self.coming(session, beneficiary, number)
+            case act.NotComing(workshop=number):
+                await self.not_coming(session, beneficiary, number)
+            case act.RemindersQuestion():
                 session.reply(ui.reminders_question(), action_menu=True)
-            case "rem", ["on" | "off" as value]:
-                await self.set_consent(session, beneficiary, value == "on")
-                await self.show_menu(session, beneficiary, ui.reminders_set(value == "on"))
-            case "data", []:
+            case act.RemindersOn() | act.RemindersOff():
+                on = isinstance(action, act.RemindersOn)
+                await self.set_consent(session, beneficiary, on)
+                await self.show_menu(session, beneficiary, ui.reminders_set(on))
+            case act.MyData():
                 bookings = await session.uow.workshops.bookings_of(beneficiary.key,
                                                                    session.now)
                 months = max(1, round(self.config.retention.days / 30.4))
                 session.say(*ui.my_data(beneficiary, len(bookings), months))
                 session.reply(ui.forget_question(), action_menu=True)
-            case "fg", []:
+            case act.ForgetMe():
                 session.reply(ui.forget_confirm(), action_menu=True)
-            case "fg", ["ok"]:
+            case act.ForgetMeYes():
                 await self.forget(session, beneficiary)
-            case "kit", []:
+            case act.StarterKit():
                 session.reply(ui.kit_reply(await self.kit_texts(session, beneficiary)),
                               action_menu=True)
-            case "help", []:
+            case act.AskHelp():
                 await self.ask_help(session, beneficiary)
-            case _:
-                session.say(UNKNOWN_BUTTON)
-                await self.show_menu(session, beneficiary)
 
     async def book(self, session: Session, beneficiary: Beneficiary, workshop_id: int) -> None:
         """Take a seat (atomically), plan its reminders, confirm with the place."""
@@ -495,7 +471,7 @@ class Beneficiaries:
         if steps:
             session.say(*steps)
         session.say(ui.help_when(place.opening_hours if place else None))
-        await self.start_flow(session, CHAT_FLOW, None)
+        await session.start_flow(CHAT_FLOW)
 
     async def chat_facts(self, uow: UnitOfWork, user: User) -> dict[str, Any]:
         """Which ticket a help chat is about, and on which side the writer is."""
@@ -513,7 +489,7 @@ class Beneficiaries:
 
     @staticmethod
     def take_choice(ticket: HelpTicket) -> Choice:
-        return Choice(f"tk:take:{ticket.id}", _("Je m'en occupe (demande n° {id})",
+        return Choice(act.TakeTicket(ticket.id).pack(), _("Je m'en occupe (demande n° {id})",
                                                id=ticket.id))
 
     async def on_relay(self, session: Session, effect: Relay) -> None:
@@ -537,8 +513,8 @@ class Beneficiaries:
                        text=verbatim(effect.text))
             if ticket.mediator is not None:
                 session.send(ticket.mediator, [notice], [
-                    Choice(f"tk:rep:{ticket.id}", _("Répondre")),
-                    Choice(f"tk:end:{ticket.id}", _("Clore la demande")),
+                    Choice(act.ReplyTicket(ticket.id).pack(), _("Répondre")),
+                    Choice(act.CloseTicket(ticket.id).pack(), _("Clore la demande")),
                 ], action_menu=True)
             else:
                 for helper in await self.helpers(session, ticket.place_id):
@@ -580,25 +556,17 @@ class Beneficiaries:
         session.say(_("Demande d'aide n° {id} close.", id=ticket.id))
         session.send(ticket.user, [ui.help_closed()])
 
-    async def ticket_action(self, session: Session, choice_id: str) -> None:
-        """``tk:take:3``, ``tk:rep:3``, ``tk:end:3``: a mediator takes, answers, closes."""
-        parts = choice_id.split(":")
-        if len(parts) != 3 or not parts[2].isdigit() or len(parts[2]) > 9:
-            session.say(UNKNOWN_BUTTON)
-            return
+    async def ticket_action(self, session: Session, action: Action) -> None:
+        """A mediator of the place takes a help request; the one who took it answers or
+        closes it (the router checked both)."""
         uow, user = session.uow, session.user
-        ticket = await uow.help.get(int(parts[2]))
-        if ticket is None:  # closed and forgotten with its beneficiary
-            session.say(UNKNOWN_BUTTON)
-            return
-        if not (user.is_coordinator or _is_staff_of(user, ticket.place_id)):
-            session.say(_("Seul le personnel du lieu peut répondre à cette demande."))
-            return
+        ticket = await uow.help.get(action.ticket)
+        assert ticket is not None
         if ticket.status is TicketStatus.CLOSED:
             session.say(_("Demande d'aide n° {id} close.", id=ticket.id))
             return
-        match parts[1]:
-            case "take":
+        match action:
+            case act.TakeTicket():
                 if not await uow.help.take(ticket.id, user.key, session.now):
                     session.say(_("Un·e collègue s'occupe déjà de la demande n° {id}.",
                                   id=ticket.id))
@@ -609,65 +577,50 @@ class Beneficiaries:
                     if other != user.key:
                         session.send(other, [_("La demande d'aide n° {id} est prise par un·e "
                                                "collègue.", id=ticket.id)])
-                await self.start_flow(session, CHAT_FLOW, None)
-            case "rep" if ticket.mediator == user.key:
+                await session.start_flow(CHAT_FLOW)
+            case act.ReplyTicket():
                 await uow.help.touch(ticket.id, session.now)
-                await self.start_flow(session, CHAT_FLOW, None)
-            case "end" if ticket.mediator == user.key:
+                await session.start_flow(CHAT_FLOW)
+            case act.CloseTicket():
                 await self.close(session, ticket)
-            case _:
-                session.say(UNKNOWN_BUTTON)
 
     # --- place staff ------------------------------------------------------------------------
 
-    async def staff_action(self, session: Session, choice_id: str) -> None:
-        """``bs:code``, ``bs:code:<place>``, ``bs:who``, ``bs:new``, ``bs:del:<id>``,
-        ``bs:delok:<id>``: what place staff do for the after-donation service."""
+    async def staff_action(self, session: Session, action: Action) -> None:
+        """What place staff (and the coordination) do for the after-donation service."""
         user = session.user
-        parts = choice_id.split(":")
-        arg = int(parts[2]) if len(parts) == 3 and parts[2].isdigit() and len(parts[2]) <= 9 \
-            else None
-        if user.role is not Role.PLACE_STAFF and not user.is_coordinator:
-            session.say(_("Cette action est réservée au personnel des lieux du réseau."))
-            return
-        match parts[1] if len(parts) > 1 else "", arg:
-            case "code", None:
+        match action:
+            case act.JoinCode():
                 if user.place_id is not None:
                     await self.create_code(session, user.place_id)
                 elif user.is_coordinator:
                     places = await session.uow.places.all()
                     session.say(_("Pour quel lieu ?"), choices=[
-                        Choice(f"bs:code:{p.id}", verbatim(p.name)) for p in places
+                        Choice(act.JoinCodeFor(p.id).pack(), verbatim(p.name)) for p in places
                     ], action_menu=True)
                 else:
                     session.say(self.no_place())
-            case "code", int(place_id) if user.is_coordinator or user.place_id == place_id:
-                if await session.uow.places.get(PlaceId(place_id)) is None:
-                    session.say(UNKNOWN_BUTTON)
-                    return
+            case act.JoinCodeFor(place=place_id):
                 await self.create_code(session, PlaceId(place_id))
-            case "who", None:
+            case act.WhoIsComing():
                 await self.who_is_coming(session)
-            case "new", None:
+            case act.PublishWorkshop():
                 if user.place_id is None:
                     session.say(self.no_place())
                     return
-                await self.start_flow(session, PUBLISH_FLOW_NAME, None)
-            case "del", int(workshop_id):
+                await session.start_flow(PUBLISH_FLOW_NAME)
+            case act.CancelWorkshop(workshop=workshop_id):
                 workshop = await session.uow.workshops.get(workshop_id)
-                if workshop is None or not _is_staff_of(user, workshop.place_id):
-                    session.say(UNKNOWN_BUTTON)
-                    return
+                assert workshop is not None
                 session.say(_("Annuler la séance « {topic} » du {when} ? Les inscrit·es sont "
                               "prévenu·es.", topic=topic_label(workshop.topic),
                               when=When(workshop.starts_at)),
-                            choices=[Choice(f"bs:delok:{workshop.id}",
+                            choices=[Choice(act.CancelWorkshopYes(workshop.id).pack(),
                                             _("Oui, annuler la séance")),
-                                     Choice("bs:who", _("Non"))], action_menu=True)
-            case "delok", int(workshop_id):
+                                     Choice(act.WhoIsComing().pack(), _("Non"))],
+                            action_menu=True)
+            case act.CancelWorkshopYes(workshop=workshop_id):
                 await self.cancel_session(session, workshop_id)
-            case _:
-                session.say(UNKNOWN_BUTTON)
 
     @staticmethod
     def no_place() -> Msg:
@@ -727,8 +680,9 @@ class Beneficiaries:
                       seats=workshop.seats)
             blocks.append(Msg("{head}\n{lines}", {"head": head, "lines": Lines(lines)})
                           if lines else head)
-            choices.append(Choice(f"bs:del:{workshop.id}", _("Annuler la séance du {when}",
-                                                            when=When(workshop.starts_at))))
+            choices.append(Choice(act.CancelWorkshop(workshop.id).pack(),
+                                  _("Annuler la séance du {when}",
+                                    when=When(workshop.starts_at))))
         session.say(_("Qui vient aux prochaines séances :"), *blocks, choices=choices,
                     action_menu=True)
 
@@ -736,9 +690,7 @@ class Beneficiaries:
         """The place cancels a session: those booked are told (if they accept messages)."""
         uow = session.uow
         workshop = await uow.workshops.get(workshop_id)
-        if workshop is None or not _is_staff_of(session.user, workshop.place_id):
-            session.say(UNKNOWN_BUTTON)
-            return
+        assert workshop is not None  # the router checked it is a session of the place
         told = silent = 0
         for key in await uow.workshops.booked_users(workshop.id):
             beneficiary = await uow.beneficiaries.get(key)
@@ -819,16 +771,32 @@ class Beneficiaries:
     # --- composition ----------------------------------------------------------------------
 
     def feature(self) -> Feature:
+        beneficiary_actions = (
+            act.BeneficiaryMenu, act.OfferWorkshops, act.Book, act.MyWorkshops,
+            act.CancelBooking, act.OfferMove, act.MoveBooking, act.Coming, act.NotComing,
+            act.RemindersQuestion, act.RemindersOn, act.RemindersOff, act.MyData, act.ForgetMe,
+            act.ForgetMeYes, act.StarterKit, act.AskHelp)
+        staff_actions = (act.JoinCode, act.JoinCodeFor, act.WhoIsComing, act.PublishWorkshop,
+                         act.CancelWorkshop, act.CancelWorkshopYes)
         return Feature(
             name="beneficiaries",
             flows=[*ui.FLOWS, PUBLISH_FLOW],
-            actions={"bn:": self.action, "tk:": self.ticket_action, "bs:": self.staff_action},
+            actions={act.JoinLanguage: self.choose_language, act.GotDoor: got_computer,
+                     **{kind: self.action for kind in beneficiary_actions},
+                     **{kind: self.staff_action for kind in staff_actions},
+                     **{kind: self.ticket_action
+                        for kind in (act.TakeTicket, act.ReplyTicket, act.CloseTicket)}},
             effects={Join: self.on_join, CheckCode: self.on_check_code, Relay: self.on_relay,
                      PublishWorkshop: self.on_publish},
             facts={CHAT_FLOW: self.chat_facts},
-            commands={"/start": self.command_start, "rej": self.command_code,
-                      "/rej": self.command_code, "stop": self.command_stop},
+            commands={"start": self.command_start, "join": self.command_code,
+                      "stop": self.command_stop},
             jobs=[Job("beneficiaries.reminders", self.config.reminders_every,
                       self.send_due_reminders),
                   Job("beneficiaries.purge", self.config.purge_every, self.purge)],
         )
+
+
+def feature(env: Env) -> Feature:
+    """The after-donation service: joining, workshops and reminders, remote help."""
+    return Beneficiaries(env.beneficiaries, env.territory).feature()

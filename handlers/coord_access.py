@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 
+from flows import actions as act
 from flows.access import ROLE_SHORT, coordinator_notice, decision_choices
 from flows.audit import AuditAction
 from flows.coordination import MEMBERS_SHOWN, Member, members_of_role
@@ -42,9 +43,10 @@ async def access_list(session: Session, role_filter: str) -> None:
           commune=(c.name if (c := territory.commune(r.commune)) else r.commune),
           role=ROLE_SHORT[r.role]) for r in pending]
     choices = [c for r in pending for c in decision_choices(r)]
-    choices += [Choice(f"co:m:{m.number}", _("Gérer le compte n° {n}", n=m.number))
+    choices += [Choice(act.Member(m.number).pack(), _("Gérer le compte n° {n}", n=m.number))
                 for m in members[:MEMBERS_SHOWN]]
-    choices += [Choice(f"co:al:{f}", label) for f, label in _filters().items() if f != role_filter]
+    choices += [Choice(act.AccountsOf(f).pack(),
+                       label) for f, label in _filters().items() if f != role_filter]
     texts = [titled(_n("{n} demande en attente :", "{n} demandes en attente :", len(pending)),
                     pending_lines or [_("aucune")]),
              titled(_n("{n} compte validé :", "{n} comptes validés :", len(members)),
@@ -68,12 +70,12 @@ async def member_detail(session: Session, member: Member) -> None:
              who=verbatim(f"{request.contact_name} ({request.function}), {request.structure}"
                           if request else member.user),
              role=ROLE_SHORT[member.role], place=verbatim(place.name) if place else _("aucun"))
-    choices = [Choice(f"co:mr:{member.number}", _("Changer le rôle")),
-               Choice(f"co:mp:{member.number}", _("Changer le lieu"))]
+    choices = [Choice(act.MemberRole(member.number).pack(), _("Changer le rôle")),
+               Choice(act.MemberPlace(member.number).pack(), _("Changer le lieu"))]
     if request is not None:
-        choices.append(Choice(f"co:mf:{member.number}",
+        choices.append(Choice(act.NameReferent(member.number).pack(),
                               _("Nommer référent·e de sa structure")))
-    choices.append(Choice(f"co:mv:{member.number}", _("Retirer l'accès")))
+    choices.append(Choice(act.Revoke(member.number).pack(), _("Retirer l'accès")))
     session.say(text, choices=choices, action_menu=True)
 
 
@@ -83,7 +85,7 @@ async def member_action(session: Session, verb: str, member: Member, extra: str)
     match verb:
         case "mr":
             session.say(_("Quel rôle pour le compte n° {n} ?", n=member.number),
-                        choices=[Choice(f"co:mrr:{member.number}:{r.value}", ROLE_SHORT[r])
+                        choices=[Choice(act.MemberRoleSet(member.number, r).pack(), ROLE_SHORT[r])
                                  for r in Role], action_menu=True)
         case "mrr":
             try:
@@ -98,9 +100,9 @@ async def member_action(session: Session, verb: str, member: Member, extra: str)
             session.send(member.user, [_("La coordination a changé votre rôle : {role}.",
                                          role=ROLE_SHORT[role])])
         case "mp":
-            choices = [Choice(f"co:mpp:{member.number}:{p.id}", verbatim(p.name))
+            choices = [Choice(act.MemberPlaceSet(member.number, p.id).pack(), verbatim(p.name))
                        for p in await uow.places.all()]
-            choices.append(Choice(f"co:mpp:{member.number}:0", _("Aucun lieu")))
+            choices.append(Choice(act.MemberPlaceSet(member.number, 0).pack(), _("Aucun lieu")))
             session.say(_("À quel lieu rattacher le compte n° {n} ?", n=member.number),
                         choices=choices, action_menu=True)
         case "mpp":
@@ -132,8 +134,10 @@ async def member_action(session: Session, verb: str, member: Member, extra: str)
         case "mv":
             session.say(_("Retirer l'accès professionnel du compte n° {n} ? La personne ne "
                           "pourra plus faire de demandes ni en recevoir.", n=member.number),
-                        choices=[Choice(f"co:mvy:{member.number}", _("Oui, retirer l'accès")),
-                                 Choice(f"co:m:{member.number}", _("Non"))], action_menu=True)
+                        choices=[Choice(act.RevokeYes(member.number).pack(),
+                                        _("Oui, retirer l'accès")),
+                                 Choice(act.Member(member.number).pack(), _("Non"))],
+                                     action_menu=True)
         case "mvy":
             if not await uow.coordination.revoke(member.user, session.user.key, session.now):
                 session.say(_("Ce compte n'a déjà plus d'accès."))
@@ -142,7 +146,8 @@ async def member_action(session: Session, verb: str, member: Member, extra: str)
                                    _subject(member), session.now, member.role.value)
             log.info("access of %s revoked by %s", member.user, session.user.key)
             session.say(_("Accès retiré pour le compte n° {n}.", n=member.number),
-                        choices=[Choice("co:acc", _("Accès et comptes"))], action_menu=True)
+                        choices=[Choice(act.Accounts().pack(), _("Accès et comptes"))],
+                        action_menu=True)
             session.send(member.user, [_("Votre accès professionnel au réseau a été retiré par "
                                          "la coordination. Pour toute question, contactez-la.")])
         case _:

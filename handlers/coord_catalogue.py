@@ -11,6 +11,7 @@ import logging
 import re
 from collections.abc import Sequence
 
+from flows import actions as act
 from flows.catalogue import kind_name, usage_label
 from flows.coord_flows import SaveKind, SetPrice, SetRule, SetStock
 from flows.csv_import import (
@@ -71,11 +72,12 @@ async def catalogue_menu(session: Session) -> None:
         titled(_("Prix par palier :"), price_lines),
         _("{n} règles attribuent un palier selon la situation et les revenus.",
           n=len(grid.rules)),
-        choices=[Choice("co:cat:kind", _("Ajouter un type de matériel")),
-                 Choice("co:cat:stock", _("Corriger le stock d'un lieu")),
-                 Choice("co:cat:price", _("Changer un prix")),
-                 Choice("co:cat:rule", _("Changer une règle de prix")),
-                 *[Choice(f"co:cat:x:{code}", label) for code, (_f, label) in EXPORTS.items()]],
+        choices=[Choice(act.AddKind().pack(), _("Ajouter un type de matériel")),
+                 Choice(act.SetStock().pack(), _("Corriger le stock d'un lieu")),
+                 Choice(act.SetPrice().pack(), _("Changer un prix")),
+                 Choice(act.SetRule().pack(), _("Changer une règle de prix")),
+                 *[Choice(act.ExportCatalogue(code).pack(),
+                          label) for code, (_f, label) in EXPORTS.items()]],
         action_menu=True,
     )
 
@@ -121,7 +123,7 @@ async def on_save_kind(session: Session, effect: SaveKind) -> None:
                                              effect.uses))
     log.info("kind %s added by %s", code, session.user.key)
     session.say(_("Type de matériel ajouté : {name} (code {code}).", name=verbatim(effect.name),
-                  code=code), choices=[Choice("co:cat", _("Catalogue et prix"))],
+                  code=code), choices=[Choice(act.CatalogueMenu().pack(), _("Catalogue et prix"))],
                 action_menu=True)
 
 
@@ -149,7 +151,8 @@ async def on_set_stock(session: Session, effect: SetStock) -> None:
     if served:
         texts.append(_n("{n} demande en attente est partie vers un lieu.",
                         "{n} demandes en attente sont parties vers un lieu.", served))
-    session.say(*texts, choices=[Choice("co:cat", _("Catalogue et prix"))], action_menu=True)
+    session.say(*texts, choices=[Choice(act.CatalogueMenu().pack(), _("Catalogue et prix"))],
+                        action_menu=True)
 
 
 async def on_set_price(session: Session, effect: SetPrice) -> None:
@@ -158,7 +161,8 @@ async def on_set_price(session: Session, effect: SetPrice) -> None:
     log.info("price of %s/%s changed by %s", effect.tier.value, effect.kind, session.user.key)
     session.say(_("Prix enregistré : {tier}, {amount}. Il vaut pour les nouvelles demandes.",
                   tier=TIER_LABELS[effect.tier], amount=Money(effect.cents)),
-                choices=[Choice("co:cat", _("Catalogue et prix"))], action_menu=True)
+                choices=[Choice(act.CatalogueMenu().pack(), _("Catalogue et prix"))],
+                action_menu=True)
 
 
 async def on_set_rule(session: Session, effect: SetRule) -> None:
@@ -171,4 +175,5 @@ async def on_set_rule(session: Session, effect: SetRule) -> None:
     session.say(_("Règle enregistrée : {situation}, {income} → {tier}.",
                   situation=label_of(SITUATION_LABELS, effect.situation), income=income,
                   tier=TIER_LABELS[effect.tier]),
-                choices=[Choice("co:cat", _("Catalogue et prix"))], action_menu=True)
+                choices=[Choice(act.CatalogueMenu().pack(), _("Catalogue et prix"))],
+                action_menu=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 
+from flows import actions as act
 from flows import mednum
 from flows.csv_import import (
     KIND_LABELS,
@@ -71,7 +72,8 @@ async def on_file(session: Session, attachment: Attachment,
         texts = [await places.apply_mednum(session, result)]
         if result.errors:
             texts.append(errors_text(result.errors, nothing_saved=False))
-        session.say(*texts, choices=[Choice("co:mn", _("Annuaire national des lieux de "
+        session.say(*texts, choices=[Choice(act.Directory().pack(),
+                                            _("Annuaire national des lieux de "
                                                           "médiation"))], action_menu=True)
         return True
     if len(table.rows) > MAX_ROWS:
@@ -88,7 +90,8 @@ async def on_file(session: Session, attachment: Attachment,
              session.user.key)
     session.say(_("Fichier de {what} enregistré : {n} lignes.", what=KIND_LABELS[kind],
                   n=len(checked.rows)), *done,
-                choices=[Choice("co:menu", _("Coordination du réseau"))], action_menu=True)
+                choices=[Choice(act.CoordinationMenu().pack(), _("Coordination du réseau"))],
+                action_menu=True)
     return True
 
 

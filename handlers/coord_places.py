@@ -10,6 +10,7 @@ from dataclasses import replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from flows import actions as act
 from flows import mednum
 from flows.coord_flows import PE, PLACE_KIND_LABELS, PLACE_KIND_SHORT, EditPlace, SavePlace
 from flows.coordination import PlaceChange, hours_of
@@ -93,12 +94,13 @@ async def places_menu(session: Session, tz: ZoneInfo) -> None:
                  commune=_commune(territory, m.place.commune),
                  hours=place_hours(m.place, session.now, tz))
         items.append(line if m.active else _("{line} [fermé]", line=line))
-    choices = [Choice("co:pl:add", _("Ajouter un lieu"))]
-    choices += [Choice(f"co:pl:{m.place.id}", _("Voir : {name}", name=verbatim(m.place.name)))
+    choices = [Choice(act.AddPlace().pack(), _("Ajouter un lieu"))]
+    choices += [Choice(act.PlaceDetail(m.place.id).pack(),
+                       _("Voir : {name}", name=verbatim(m.place.name)))
                 for m in managed[:PLACES_SHOWN]]
-    choices += [Choice("co:pl:csv", _("Exporter les lieux (CSV)")),
-                Choice("co:pl:mn", _("Exporter au format national MedNum")),
-                Choice("co:mn", _("Annuaire national des lieux de médiation"))]
+    choices += [Choice(act.ExportPlaces().pack(), _("Exporter les lieux (CSV)")),
+                Choice(act.ExportMednum().pack(), _("Exporter au format national MedNum")),
+                Choice(act.Directory().pack(), _("Annuaire national des lieux de médiation"))]
     texts = [titled(_("Lieux du réseau :"), items) if items
              else _("Aucun lieu n'est encore enregistré.")]
     texts.append(_("Pour en ajouter ou modifier plusieurs, envoyez le fichier CSV exporté "
@@ -130,8 +132,9 @@ async def place_detail(session: Session, place_id: PlaceId, tz: ZoneInfo) -> Non
                    names=", ".join(names) or "-"))
     texts.append(_("Aide à distance : {text}", text=verbatim(
         f"{remote.instructions} {remote.link}".strip() if remote else "-")))
-    session.say(*texts, choices=[Choice(f"co:pl:e:{place.id}", _("Modifier ce lieu")),
-                                 Choice("co:pl", _("Tous les lieux"))], action_menu=True)
+    session.say(*texts, choices=[Choice(act.EditPlace(place.id).pack(), _("Modifier ce lieu")),
+                                 Choice(act.PlacesMenu().pack(), _("Tous les lieux"))],
+                                     action_menu=True)
 
 
 # --- Adding and editing ---------------------------------------------------------------------
@@ -144,8 +147,8 @@ async def on_save_place(session: Session, effect: SavePlace) -> None:
     place_id = await session.uow.coordination.save_place(change, session.now)
     log.info("place %s added by %s", place_id, session.user.key)
     session.say(_("Lieu ajouté : {name}.", name=verbatim(effect.name)),
-                choices=[Choice(f"co:pl:{place_id}", _("Voir ce lieu")),
-                         Choice("co:pl", _("Tous les lieux"))], action_menu=True)
+                choices=[Choice(act.PlaceDetail(place_id).pack(), _("Voir ce lieu")),
+                         Choice(act.PlacesMenu().pack(), _("Tous les lieux"))], action_menu=True)
 
 
 async def on_edit_place(session: Session, effect: EditPlace) -> None:
@@ -180,8 +183,10 @@ async def on_edit_place(session: Session, effect: EditPlace) -> None:
     if effect.field is PE.ACTIVE and not change.active:
         texts.append(_("Le lieu ne reçoit plus de nouvelles demandes ; celles en cours restent "
                        "à traiter."))
-    session.say(*texts, choices=[Choice(f"co:pl:{managed.place.id}", _("Voir ce lieu")),
-                                 Choice("co:pl", _("Tous les lieux"))], action_menu=True)
+    session.say(*texts, choices=[Choice(act.PlaceDetail(managed.place.id).pack(),
+                                        _("Voir ce lieu")),
+                                 Choice(act.PlacesMenu().pack(), _("Tous les lieux"))],
+                                     action_menu=True)
 
 
 async def apply_place_rows(session: Session, rows: Sequence[PlaceRow]) -> tuple[int, int]:
@@ -252,7 +257,8 @@ async def directory(session: Session, tz: ZoneInfo) -> None:
     if not places:
         session.say(_("L'annuaire est vide. Envoyez le fichier CSV des lieux de médiation "
                       "numérique (cartographie nationale, schéma MedNum) pour le remplir."),
-                    choices=[Choice("co:pl", _("Tous les lieux"))], action_menu=True)
+                    choices=[Choice(act.PlacesMenu().pack(), _("Tous les lieux"))],
+                    action_menu=True)
         return
     territory = session.ctx.territory
     partners = [p for p in places if p.sells_equipment]
@@ -263,4 +269,4 @@ async def directory(session: Session, tz: ZoneInfo) -> None:
     session.say(titled(_("Annuaire national : {n} lieux de médiation sur le territoire, dont "
                          "{m} qui vendent du matériel à prix solidaire.", n=len(places),
                          m=len(partners)), items),
-                choices=[Choice("co:pl", _("Tous les lieux"))], action_menu=True)
+                choices=[Choice(act.PlacesMenu().pack(), _("Tous les lieux"))], action_menu=True)

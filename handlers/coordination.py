@@ -1,8 +1,8 @@
 """Coordinators run the network from the chat: accesses and referents, places, catalogue and
 prices, workshop series, messages to prescribers, figures, and the audit log.
 
-Every ``co:`` button checks that the user is a coordinator (the referents' own queue
-excepted) and that its target still exists: a forged or stale button does nothing. Accesses
+Who may press each button is declared in ``flows/actions.py`` and checked by the router
+before these handlers run. Accesses
 live in ``coord_access``, places in ``coord_places``, the catalogue in ``coord_catalogue``,
 files sent in ``coord_import``, the figures in ``reports``.
 """
@@ -15,7 +15,9 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from flows import actions as act
 from flows import coord_flows as cf
+from flows.action_codec import Action
 from flows.audit import entry_line
 from flows.coordination import series_starts
 from flows.csv_import import write_csv
@@ -31,13 +33,12 @@ from handlers.coord_access import (
     ROLE_FILTERS,
     access_list,
     member_action,
-    number_of,
     referent_queue,
 )
 from handlers.coord_import import import_help, on_file
 from handlers.coord_places import CSV, titled
 from handlers.referents import is_referent
-from handlers.session import Feature, Job, Session
+from handlers.session import Env, Feature, Job, Session
 
 log = logging.getLogger(__name__)
 
@@ -55,23 +56,23 @@ def _refuse(session: Session) -> None:
 async def coordination_choices(session: Session) -> list[Choice]:
     """The entries of the professional space for coordinators and structure referents."""
     if session.user.is_coordinator:
-        return [Choice("co:menu", _("Coordination du réseau"))]
+        return [Choice(act.CoordinationMenu().pack(), _("Coordination du réseau"))]
     if await is_referent(session):
-        return [Choice("co:ref", _("Demandes d'accès de ma structure"))]
+        return [Choice(act.StructureQueue().pack(), _("Demandes d'accès de ma structure"))]
     return []
 
 
 def menu(session: Session) -> None:
     """The coordination menu."""
     session.say(_("Coordination du réseau. Que voulez-vous faire ?"), choices=[
-        Choice("co:acc", _("Accès et comptes")),
-        Choice("co:pl", _("Lieux")),
-        Choice("co:cat", _("Catalogue, stock et prix")),
-        Choice("co:ser", _("Programmer une série d'ateliers")),
-        Choice("co:bc", _("Écrire aux accompagnant·es")),
-        Choice("co:fig", _("Chiffres d'activité")),
-        Choice("co:aud", _("Journal des actions sensibles")),
-        Choice("co:imp", _("Importer un fichier CSV")),
+        Choice(act.Accounts().pack(), _("Accès et comptes")),
+        Choice(act.PlacesMenu().pack(), _("Lieux")),
+        Choice(act.CatalogueMenu().pack(), _("Catalogue, stock et prix")),
+        Choice(act.Series().pack(), _("Programmer une série d'ateliers")),
+        Choice(act.Broadcast().pack(), _("Écrire aux accompagnant·es")),
+        Choice(act.Figures().pack(), _("Chiffres d'activité")),
+        Choice(act.AuditLog().pack(), _("Journal des actions sensibles")),
+        Choice(act.ImportHelp().pack(), _("Importer un fichier CSV")),
     ], action_menu=True)
 
 
@@ -83,7 +84,8 @@ async def audit_log(session: Session) -> None:
     entries = await session.uow.audit.recent(AUDIT_SHOWN)
     session.say(titled(_("Dernières actions sensibles :"),
                        [entry_line(e) for e in entries] or [_("aucune")]),
-                choices=[Choice("co:aud:csv", _("Journal complet (CSV)"))], action_menu=True)
+                choices=[Choice(act.AuditCsv().pack(), _("Journal complet (CSV)"))],
+                action_menu=True)
 
 
 async def audit_csv(session: Session, tz: ZoneInfo) -> None:
@@ -119,7 +121,8 @@ async def on_series(session: Session, effect: cf.AddSeries, tz: ZoneInfo) -> Non
     session.say(titled(_n("{n} séance programmée à {place} :",
                           "{n} séances programmées à {place} :", len(starts),
                           place=verbatim(place.name)), items),
-                choices=[Choice("co:menu", _("Coordination du réseau"))], action_menu=True)
+                choices=[Choice(act.CoordinationMenu().pack(), _("Coordination du réseau"))],
+                action_menu=True)
 
 
 async def on_broadcast(session: Session, effect: cf.Broadcast) -> None:
@@ -134,7 +137,8 @@ async def on_broadcast(session: Session, effect: cf.Broadcast) -> None:
         return
     session.say(_n("Message envoyé à {n} accompagnant·e.", "Message envoyé à {n} "
                    "accompagnant·es.", len(recipients)),
-                choices=[Choice("co:menu", _("Coordination du réseau"))], action_menu=True)
+                choices=[Choice(act.CoordinationMenu().pack(), _("Coordination du réseau"))],
+                action_menu=True)
 
 
 # --- Facts, jobs, composition --------------------------------------------------------------
@@ -155,68 +159,68 @@ async def purge_audit(storage: Storage, now: datetime) -> int:
 
 AUDIT_JOB = Job("coordination.audit_purge", timedelta(days=1), purge_audit)
 
-FLOW_STARTS = {"co:pl:add": cf.PLACE_ADD, "co:cat:kind": cf.KIND_ADD,
-               "co:cat:stock": cf.STOCK_SET, "co:cat:price": cf.PRICE_SET,
-               "co:cat:rule": cf.RULE_SET, "co:ser": cf.SERIES, "co:bc": cf.BROADCAST}
+FLOW_STARTS: dict[type[Action], str] = {
+    act.AddPlace: cf.PLACE_ADD, act.AddKind: cf.KIND_ADD, act.SetStock: cf.STOCK_SET,
+    act.SetPrice: cf.PRICE_SET, act.SetRule: cf.RULE_SET, act.Series: cf.SERIES,
+    act.Broadcast: cf.BROADCAST}
 
 
-def coordination_feature(start_flow: StartFlowWith, tz: ZoneInfo) -> Feature:
-    """The coordination feature; the flow starter and the network's time zone come from
-    ``bot/``."""
+def feature(env: Env) -> Feature:
+    """The coordination's menu, accounts, places, catalogue, figures and audit log."""
+    tz = env.timezone
 
-    async def act(session: Session, choice_id: str) -> None:
-        """Every ``co:`` button."""
-        if choice_id == "co:ref":
-            await referent_queue(session)
+    async def start(session: Session, action: Action) -> None:
+        await session.start_flow(FLOW_STARTS[type(action)])
+
+    async def on_member(session: Session, action: Any) -> None:
+        member = await session.uow.coordination.member(action.member)
+        assert member is not None  # the router checked it exists
+        match action:
+            case act.MemberRoleSet(role=role):
+                await member_action(session, "mrr", member, role.value)
+            case act.MemberPlaceSet(place=place):
+                await member_action(session, "mpp", member, str(place))
+            case _:
+                await member_action(session, MEMBER_VERBS[type(action)], member, "")
+
+    async def on_place(session: Session, action: act.PlaceDetail | act.EditPlace) -> None:
+        if isinstance(action, act.EditPlace):
+            await session.start_flow(cf.PLACE_EDIT, {cf.PLACE_ID: action.place})
             return
-        if not session.user.is_coordinator:
-            _refuse(session)
-            return
-        if choice_id in FLOW_STARTS:
-            await start_flow(session, FLOW_STARTS[choice_id], None)
-            return
-        match choice_id.split(":")[1:]:
-            case ["menu"]:
+        await places.place_detail(session, PlaceId(action.place), tz)
+
+    async def act_on(session: Session, action: Action) -> None:
+        """The coordination's buttons that name no record."""
+        match action:
+            case act.StructureQueue():
+                await referent_queue(session)
+            case act.CoordinationMenu():
                 menu(session)
-            case ["acc"]:
+            case act.Accounts():
                 await access_list(session, "all")
-            case ["al", role_filter] if role_filter in ROLE_FILTERS:
+            case act.AccountsOf(role=role_filter) if role_filter in ROLE_FILTERS:
                 await access_list(session, role_filter)
-            case [verb, number, *rest] if verb in ("m", "mr", "mrr", "mp", "mpp", "mf", "mv",
-                                                   "mvy") and number_of(number) is not None:
-                member = await session.uow.coordination.member(int(number))
-                if member is None:
-                    session.say(_("Ce compte n'a plus d'accès professionnel."))
-                    return
-                await member_action(session, verb, member, rest[0] if rest else "")
-            case ["pl"]:
+            case act.PlacesMenu():
                 await places.places_menu(session, tz)
-            case ["pl", "csv"]:
+            case act.ExportPlaces():
                 await places.export_places(session)
-            case ["pl", "mn"]:
+            case act.ExportMednum():
                 await places.export_mednum(session)
-            case ["pl", "e", number] if number_of(number) is not None:
-                if await session.uow.coordination.place(PlaceId(int(number))) is None:
-                    session.say(_("Ce lieu n'existe plus."))
-                    return
-                await start_flow(session, cf.PLACE_EDIT, {cf.PLACE_ID: int(number)})
-            case ["pl", number] if number_of(number) is not None:
-                await places.place_detail(session, PlaceId(int(number)), tz)
-            case ["mn"]:
+            case act.Directory():
                 await places.directory(session, tz)
-            case ["cat"]:
+            case act.CatalogueMenu():
                 await cat.catalogue_menu(session)
-            case ["cat", "x", what]:
+            case act.ExportCatalogue(what=what):
                 await cat.export(session, what)
-            case ["fig"]:
+            case act.Figures():
                 await reports.figures(session, tz)
-            case ["fig", "csv"]:
+            case act.FiguresCsv():
                 await reports.figures_csv(session, tz)
-            case ["aud"]:
+            case act.AuditLog():
                 await audit_log(session)
-            case ["aud", "csv"]:
+            case act.AuditCsv():
                 await audit_csv(session, tz)
-            case ["imp"]:
+            case act.ImportHelp():
                 session.say(import_help())
             case _:
                 session.say(_("Ce bouton n'est plus valable."))
@@ -239,16 +243,20 @@ def coordination_feature(start_flow: StartFlowWith, tz: ZoneInfo) -> Feature:
 
     async def command(session: Session, text: str) -> None:
         """``/coordination``: the menu, leaving any conversation (as "menu" does)."""
-        if not session.user.is_coordinator:
-            _refuse(session)
-            return
         await session.uow.conversations.clear(session.user.key)
         menu(session)
 
+    plain = (act.StructureQueue, act.CoordinationMenu, act.Accounts, act.AccountsOf,
+             act.PlacesMenu, act.ExportPlaces, act.ExportMednum, act.Directory,
+             act.CatalogueMenu, act.ExportCatalogue, act.Figures, act.FiguresCsv, act.AuditLog,
+             act.AuditCsv, act.ImportHelp)
     return Feature(
         name="coordination",
         flows=cf.FLOWS,
-        actions={"co:": act},
+        actions={**{kind: act_on for kind in plain}, **{kind: start for kind in FLOW_STARTS},
+                 **{kind: on_member for kind in (*MEMBER_VERBS, act.MemberRoleSet,
+                                                 act.MemberPlaceSet)},
+                 act.PlaceDetail: on_place, act.EditPlace: on_place},
         effects={
             cf.SavePlace: guarded(places.on_save_place),
             cf.EditPlace: guarded(places.on_edit_place),
@@ -260,10 +268,16 @@ def coordination_feature(start_flow: StartFlowWith, tz: ZoneInfo) -> Feature:
             cf.Broadcast: guarded(on_broadcast),
         },
         facts={name: load_facts for name in (cf.STOCK_SET, cf.PRICE_SET, cf.SERIES)},
-        commands={"/coordination": command, "coordination": command},
+        commands={"coordination": command},
         jobs=[AUDIT_JOB],
         files=[file],
     )
 
 
-__all__ = ["coordination_choices", "coordination_feature"]
+MEMBER_VERBS: dict[type[Action], str] = {
+    act.Member: "m", act.MemberRole: "mr", act.MemberPlace: "mp", act.NameReferent: "mf",
+    act.Revoke: "mv", act.RevokeYes: "mvy"}
+"""The account buttons without a value, by the verb ``member_action`` reads."""
+
+
+__all__ = ["coordination_choices", "feature"]

@@ -16,7 +16,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from flows import actions as declared_actions
 from flows import engine
+from flows.action_codec import Action, Command, declared, parse
 from flows.answers import Input, match_choice
 from flows.engine import Cancelled, Ctx, Effect, Flow, Translator, Turn
 from flows.home import home
@@ -26,8 +28,10 @@ from flows.ports import Storage, StorageUnavailable, UnitOfWork
 from flows.records import User
 from flows.territory import Territory
 from flows.text import Msg, _, from_json, to_json
+from handlers.authorize import authorised, may_use, refusal
 from handlers.session import (
     ActionHandler,
+    CommandHandler,
     EffectHandler,
     FactsLoader,
     Feature,
@@ -78,19 +82,27 @@ class Core:
         self.check_phone = check_phone
         self.wake = wake
         self.flows: dict[str, Flow] = engine.registry([f for ft in features for f in ft.flows])
-        self.actions: dict[str, ActionHandler] = {}
+        self.actions: dict[type[Action], ActionHandler] = {}
         self.effects: dict[type[Effect], EffectHandler] = {}
-        self.commands: dict[str, ActionHandler] = {}
+        self.command_handlers: dict[str, CommandHandler] = {}
         self.facts: dict[str, FactsLoader] = {}
         self.jobs: list[Job] = [job for feature in features for job in feature.jobs]
         self.files: list[FileHandler] = [h for feature in features for h in feature.files]
         for feature in features:
             for table, extra in ((self.actions, feature.actions), (self.effects, feature.effects),
-                                 (self.commands, feature.commands), (self.facts, feature.facts)):
+                                 (self.command_handlers, feature.commands),
+                                 (self.facts, feature.facts)):
                 clash = set(table) & set(extra)
                 if clash:
                     raise ValueError(f"feature {feature.name} redefines {sorted(map(str, clash))}")
                 table.update(extra)  # type: ignore[attr-defined]
+        unhandled = set(declared().values()) - set(self.actions)
+        if unhandled:
+            prefixes = sorted(kind.prefix for kind in unhandled)
+            raise ValueError(f"declared actions nobody handles: {prefixes}")
+        self.commands: dict[str, Command] = {
+            word: command for command in declared_actions.COMMANDS for word in command.words
+            if command.name in self.command_handlers}
 
     def language_of(self, hint: str | None) -> str:
         """The platform's language hint (``fr-FR``, ``en``) if we speak it, else the default."""
@@ -163,7 +175,8 @@ class Core:
                 incoming.user, self.language_of(incoming.lang_hint), now
             )
             log.info("new user %s", user.key)
-        session = Session(uow, user, now, self.ctx_for(user, now), self.config.coordinators)
+        session = Session(uow, user, now, self.ctx_for(user, now), self.config.coordinators,
+                          self.start_flow)
         await self._route(session, incoming, first_time)
         for message in session.outgoing:
             await uow.outbox.add(message, now)
@@ -197,7 +210,11 @@ class Core:
             command = (self.commands.get(word) or self.commands.get(fold(text))
                        or self.commands.get(word.split(" ")[0]))
             if command is not None:
-                await command(session, text)
+                if not await may_use(session, command):
+                    log.warning("%s refused the command %s", user.key, command.name)
+                    session.say(refusal())
+                    return
+                await self.command_handlers[command.name](session, text)
                 return
         if incoming.choice is None and word in MENU_WORDS and (
             not conversation or text.startswith("/") or fold(text) in MENU_WORDS
@@ -208,9 +225,9 @@ class Core:
             return
 
         if incoming.choice is not None:
-            action = self._action_for(incoming.choice)
+            action = parse(incoming.choice)
             if action is not None:
-                await action(session, incoming.choice)
+                await self.act(session, action)
                 return
         if conversation is not None:
             flow = self.flows[conversation.flow]
@@ -220,9 +237,9 @@ class Core:
             return
         picked = await self._from_last_menu(session, Input(text, incoming.choice))
         if picked is not None:
-            action = self._action_for(picked)
+            action = parse(picked)
             if action is not None:
-                await action(session, picked)
+                await self.act(session, action)
                 return
         if first_time:
             session.reply(home(user, True), action_menu=True)
@@ -240,9 +257,14 @@ class Core:
             self.wake()
         return done
 
-    def _action_for(self, choice_id: str) -> ActionHandler | None:
-        prefix = choice_id.split(":", 1)[0] + ":"
-        return self.actions.get(prefix)
+    async def act(self, session: Session, action: Action) -> None:
+        """Carry out a button if its declaration allows the person on its target; refuse
+        otherwise, the same way whether the target is someone else's or does not exist."""
+        if not await authorised(session, action):
+            log.warning("%s refused %s", session.user.key, action.prefix)
+            session.say(refusal())
+            return
+        await self.actions[type(action)](session, action)
 
     async def _from_last_menu(self, session: Session, given: Input) -> str | None:
         """Read "2" or a label as an answer to the last action menu the user was shown."""

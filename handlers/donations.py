@@ -10,11 +10,14 @@ from __future__ import annotations
 import logging
 import re
 import secrets
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from flows import actions as act
 from flows import donation, erasure_record
+from flows.action_codec import Scope, Target, Who
 from flows.audit import AuditAction
 from flows.donation import DeclareLot, bullet, receipt_texts, staff_notice
 from flows.erasure import (
@@ -32,15 +35,14 @@ from flows.erasure_record import (
 )
 from flows.messages import Attachment, Choice
 from flows.ports import Storage, UnitOfWork
-from flows.records import Lot, LotId, LotStatus, Role, User
+from flows.records import Lot, LotId, LotStatus, Place, PlaceId, PlaceKind, Role, User
+from flows.territory import Territory
 from flows.text import Day, Lines, Msg, _, _n, verbatim
+from handlers.authorize import in_scope
 from handlers.certificates import certificate_pdf, latest_per_medium, receipt_pdf
-from handlers.session import Feature, Job, Session
+from handlers.session import Env, Feature, Job, Session
 
 log = logging.getLogger(__name__)
-
-StartFlow = Callable[[Session, str], Awaitable[None]]
-StartFlowWith = Callable[[Session, str, dict[str, Any] | None], Awaitable[None]]
 
 PDF = "application/pdf"
 LIST_LIMIT = 10
@@ -70,16 +72,6 @@ def blocker_text(blocker: Blocker, label: str) -> Msg:
 # --- Small helpers ---------------------------------------------------------------------------
 
 
-def parse_id(choice_id: str, prefix: str, verbs: tuple[str, ...]) -> tuple[str, LotId] | None:
-    """Read ``lot:see:12``; None for anything else (forged or malformed)."""
-    parts = choice_id.split(":")
-    if len(parts) != 3 or parts[0] != prefix or parts[1] not in verbs:
-        return None
-    if not parts[2].isdigit() or len(parts[2]) > 9:
-        return None
-    return parts[1], LotId(int(parts[2]))
-
-
 def new_code() -> str:
     """A certificate verification code such as ``EFF-7K3M-Q9TX``."""
     chars = "".join(secrets.choice(CODE_ALPHABET) for _ in range(8))
@@ -95,11 +87,6 @@ def normalize_code(text: str) -> str:
     if not re.fullmatch(r"EFF[A-Z0-9]{8}", code):
         return ""
     return f"EFF-{code[3:7]}-{code[7:]}"
-
-
-def is_staff(user: User) -> bool:
-    """Who may see the lots to process and mark them received."""
-    return user.role in (Role.RECONDITIONER, Role.PLACE_STAFF) or user.is_coordinator
 
 
 def is_reconditioner(user: User) -> bool:
@@ -121,15 +108,15 @@ def _lot_line(lot: Lot) -> Msg:
 # --- Donor side ------------------------------------------------------------------------------
 
 
-async def give_door(session: Session, start_flow: StartFlow) -> None:
+async def give_door(session: Session, action: act.GiveDoor) -> None:
     """The home "give" door: straight into a declaration, or a choice for returning donors."""
     if await session.uow.lots.for_donor(session.user.key, 1):
         session.say(_("Que voulez-vous faire ?"), choices=[
-            Choice("don:new", _("Déclarer un nouveau don")),
-            Choice("don:list", _("Mes dons / certificats")),
+            Choice(act.NewDonation().pack(), _("Déclarer un nouveau don")),
+            Choice(act.MyDonations().pack(), _("Mes dons / certificats")),
         ], action_menu=True)
         return
-    await start_flow(session, donation.FLOW_NAME)
+    await session.start_flow(donation.FLOW_NAME)
 
 
 async def donation_facts(uow: UnitOfWork, user: User) -> Mapping[str, Any]:
@@ -159,21 +146,25 @@ async def declare(session: Session, effect: DeclareLot) -> None:
         return
     uow, territory = session.uow, session.ctx.territory
     year = session.now.astimezone(NETWORK_TZ).year
+    workshop = nearest_workshop(await uow.places.all(), draft.place_id,
+                                draft.pickup_commune or draft.commune,
+                                territory)
+    draft = replace(draft, workshop_id=workshop)
     lot = await uow.lots.create(draft, session.user.key, year, session.now)
     log.info("lot %s declared by %s (%s items)", lot.reference, session.user.key, lot.total)
     place = await uow.places.get(lot.place_id) if lot.place_id is not None else None
     receipt = receipt_pdf(lot, place, territory, session.ctx.translate)
     session.send(session.user.key, receipt_texts(lot, place, territory),
-                 [Choice("don:list", _("Mes dons / certificats"))],
+                 [Choice(act.MyDonations().pack(), _("Mes dons / certificats"))],
                  attachment=_pdf(f"recu-{lot.reference}.pdf", receipt), action_menu=True)
-    staff = await uow.lots.staff_for(lot.place_id)
+    staff = await uow.lots.staff_for(lot.place_id, lot.workshop_id)
     recipients = list(dict.fromkeys([
         *staff, *(session.coordinators if not staff or lot.place_id is None else ()),
     ]))
     notice = staff_notice(lot, place, territory)
     for key in recipients:
         if key != session.user.key:
-            session.send(key, [notice], [Choice(f"lot:see:{lot.id}",
+            session.send(key, [notice], [Choice(act.SeeLot(lot.id).pack(),
                                                 _("Voir le lot {ref}", ref=lot.reference))],
                          action_menu=True)
     if not recipients:
@@ -185,15 +176,16 @@ async def my_donations(session: Session) -> None:
     lots = await session.uow.lots.for_donor(session.user.key, LIST_LIMIT)
     if not lots:
         session.say(_("Vous n'avez pas encore déclaré de don."),
-                    choices=[Choice("don:new", _("Déclarer un nouveau don"))], action_menu=True)
+                    choices=[Choice(act.NewDonation().pack(), _("Déclarer un nouveau don"))],
+                    action_menu=True)
         return
     choices = [
-        Choice(f"don:cert:{lot.id}", _("Certificat {ref}", ref=lot.reference))
+        Choice(act.DonorCertificate(lot.id).pack(), _("Certificat {ref}", ref=lot.reference))
         for lot in lots
         if lot.status is LotStatus.CERTIFIED and lot.proofs_purged_at is None
     ]
-    choices += [Choice("don:new", _("Déclarer un nouveau don")),
-                Choice("don:forget", _("Effacer mes coordonnées"))]
+    choices += [Choice(act.NewDonation().pack(), _("Déclarer un nouveau don")),
+                Choice(act.ForgetContact().pack(), _("Effacer mes coordonnées"))]
     lines = Lines(tuple(_lot_line(lot) for lot in lots))
     session.say(_("Vos dons :\n{lines}", lines=lines), choices=choices, action_menu=True)
 
@@ -202,9 +194,7 @@ async def send_certificate(session: Session, lot_id: LotId) -> None:
     """The donor fetches a certificate again; another donor's lot looks like no lot at all."""
     uow = session.uow
     lot = await uow.lots.get(lot_id)
-    if lot is None or lot.donor != session.user.key:
-        session.say(_("Ce don n'existe pas dans votre liste."))
-        return
+    assert lot is not None  # the router checked it is the donor's own
     if lot.proofs_purged_at is not None:
         session.say(_("Les preuves d'effacement du don {ref} ont été supprimées, 5 ans après "
                       "le certificat, comme prévu.", ref=lot.reference))
@@ -226,8 +216,9 @@ async def forget_contact(session: Session, confirmed: bool) -> None:
     if not confirmed:
         session.say(_("Effacer votre nom et votre téléphone ou e-mail de tous vos dons ? Les "
                       "certificats restent disponibles."),
-                    choices=[Choice("don:forget:ok", _("Oui, effacer mes coordonnées")),
-                             Choice("don:list", _("Non, revenir à mes dons"))],
+                    choices=[Choice(act.ForgetContactYes().pack(),
+                                    _("Oui, effacer mes coordonnées")),
+                             Choice(act.MyDonations().pack(), _("Non, revenir à mes dons"))],
                     action_menu=True)
         return
     count = await session.uow.lots.forget_contact(session.user.key)
@@ -240,15 +231,22 @@ async def forget_contact(session: Session, confirmed: bool) -> None:
 # --- Staff side ------------------------------------------------------------------------------
 
 
-async def open_lots(session: Session) -> None:
-    """Lots not certified yet, for reconditioners and collection points."""
-    lots = await session.uow.lots.open_lots(LIST_LIMIT)
+async def open_lots(session: Session, action: act.OpenLots) -> None:
+    """Lots not certified yet, of the person's place or workshop (every place's for the
+    coordination)."""
+    user = session.user
+    if not user.is_coordinator and user.place_id is None:
+        session.say(_("Votre compte n'est rattaché à aucun lieu. Demandez à la coordination de "
+                      "le faire."))
+        return
+    place = None if user.is_coordinator else user.place_id
+    lots = await session.uow.lots.open_lots(place, LIST_LIMIT)
     if not lots:
         session.say(_("Aucun lot en attente."))
         return
     session.say(
         _("Lots à traiter :\n{lines}", lines=Lines(tuple(_lot_line(lot) for lot in lots))),
-        choices=[Choice(f"lot:see:{lot.id}", _("Voir le lot {ref}", ref=lot.reference))
+        choices=[Choice(act.SeeLot(lot.id).pack(), _("Voir le lot {ref}", ref=lot.reference))
                  for lot in lots],
         action_menu=True,
     )
@@ -263,10 +261,17 @@ async def show_lot(session: Session, lot: Lot) -> None:
                status=STATUS_LABELS[lot.status], count=len(latest_per_medium(records)))]
     choices: list[Choice] = []
     if lot.status is LotStatus.DECLARED:
-        choices.append(Choice(f"lot:rcv:{lot.id}", _("Marquer comme reçu")))
-    if lot.status is not LotStatus.CERTIFIED and is_reconditioner(session.user):
-        choices += [Choice(f"lot:wipe:{lot.id}", _("Enregistrer un effacement")),
-                    Choice(f"lot:cert:{lot.id}", _("Produire le certificat"))]
+        choices.append(Choice(act.ReceiveLot(lot.id).pack(), _("Marquer comme reçu")))
+    workshop = await session.uow.places.get(lot.workshop_id) if lot.workshop_id else None
+    texts.append(_("Atelier d'effacement : {place}.", place=verbatim(workshop.name))
+                 if workshop else _("Atelier d'effacement : aucun pour l'instant."))
+    if lot.status is not LotStatus.CERTIFIED and (
+            session.user.is_coordinator or session.user.role is Role.PLACE_STAFF):
+        choices.append(Choice(act.ChooseWorkshop(lot.id).pack(), _("Confier à un atelier")))
+    if lot.status is LotStatus.RECEIVED and is_reconditioner(session.user) \
+            and session.user.place_id == lot.workshop_id:
+        choices += [Choice(act.RecordErasure(lot.id).pack(), _("Enregistrer un effacement")),
+                    Choice(act.Certify(lot.id).pack(), _("Produire le certificat"))]
         texts.append(_("Plusieurs supports d'un coup : envoyez /effacements puis collez le "
                        "fichier CSV (par exemple l'export de vos rapports nwipe)."))
     session.say(*texts, choices=choices, action_menu=True)
@@ -288,6 +293,10 @@ async def mark_received(session: Session, lot: Lot) -> None:
 async def certify(session: Session, lot: Lot) -> None:
     """Issue the lot's certificate once every medium is done; the donor gets the PDF."""
     uow = session.uow
+    if lot.status is LotStatus.DECLARED:
+        session.say(_("Le lot {ref} n'est pas encore marqué comme reçu : pas de certificat pour "
+                      "un lot que le réseau n'a pas eu entre les mains.", ref=lot.reference))
+        return
     records = await uow.lots.erasures(lot.id)
     media = [MediumOutcome(r.medium_serial or r.device_serial, r.medium_kind, r.method, r.result)
              for r in latest_per_medium(records)]
@@ -296,7 +305,8 @@ async def certify(session: Session, lot: Lot) -> None:
         session.say(_("Le certificat du lot {ref} ne peut pas encore être produit :",
                       ref=lot.reference),
                     *(blocker_text(b, label) for b, label in blockers),
-                    choices=[Choice(f"lot:wipe:{lot.id}", _("Enregistrer un effacement"))],
+                    choices=[Choice(act.RecordErasure(lot.id).pack(),
+                                    _("Enregistrer un effacement"))],
                     action_menu=True)
         return
     code = new_code()
@@ -322,7 +332,7 @@ async def certify(session: Session, lot: Lot) -> None:
                      [_("Les données de votre don {ref} sont effacées. Voici le certificat "
                         "d'effacement (code {code}) ; il reste disponible 5 ans dans « Mes "
                         "dons / certificats ».", ref=lot.reference, code=code)],
-                     [Choice("don:list", _("Mes dons / certificats"))],
+                     [Choice(act.MyDonations().pack(), _("Mes dons / certificats"))],
                      attachment=_pdf(f"certificat-{lot.reference}.pdf", pdf), action_menu=True)
 
 
@@ -334,8 +344,9 @@ async def record(session: Session, effect: RecordErasure) -> None:
         return
     uow = session.uow
     lot = await uow.lots.get(effect.lot_id)
-    if lot is None or lot.status is LotStatus.CERTIFIED:
-        session.say(_("Ce lot n'existe pas ou est déjà certifié : rien n'a été enregistré."))
+    if lot is None or lot.status is not LotStatus.RECEIVED or not await my_workshop(session, lot):
+        session.say(_("Ce lot n'est pas à traiter par votre atelier, n'est pas encore reçu ou "
+                      "est déjà certifié : rien n'a été enregistré."))
         return
     elsewhere = await uow.lots.lot_of_device(effect.record.device_serial)
     if elsewhere is not None and elsewhere != lot.id:
@@ -354,8 +365,9 @@ async def record(session: Session, effect: RecordErasure) -> None:
         _n("Effacement enregistré ({n} support pour ce lot) :\n{lines}",
            "Effacement enregistré ({n} supports pour ce lot) :\n{lines}", count,
            lines=record_lines(stored, lot.reference)),
-        choices=[Choice(f"lot:wipe:{lot.id}", _("Enregistrer le support suivant")),
-                 Choice(f"lot:cert:{lot.id}", _("C'était le dernier : produire le certificat"))],
+        choices=[Choice(act.RecordErasure(lot.id).pack(), _("Enregistrer le support suivant")),
+                 Choice(act.Certify(lot.id).pack(),
+                        _("C'était le dernier : produire le certificat"))],
         action_menu=True,
     )
 
@@ -373,8 +385,10 @@ async def record_many(session: Session, effect: RecordErasures) -> None:
         if row.lot_ref not in lots:
             lots[row.lot_ref] = await uow.lots.by_reference(row.lot_ref)
         lot = lots[row.lot_ref]
-        if lot is None or lot.status is LotStatus.CERTIFIED:
-            errors.append((row.line, _("le lot {ref} n'existe pas ou est déjà certifié.",
+        if lot is None or lot.status is not LotStatus.RECEIVED \
+                or not await my_workshop(session, lot):
+            errors.append((row.line, _("le lot {ref} n'est pas à traiter par votre atelier, "
+                                       "n'est pas encore reçu ou est déjà certifié.",
                                        ref=row.lot_ref)))
             continue
         serial = row.record.device_serial
@@ -397,7 +411,7 @@ async def record_many(session: Session, effect: RecordErasures) -> None:
     log.info("%s erasure records from a CSV by %s", len(effect.rows), session.user.key)
     session.say(_n("{n} effacement enregistré : {lots}.", "{n} effacements enregistrés : {lots}.",
                    len(effect.rows), lots=", ".join(done)),
-                choices=[Choice(f"lot:see:{lot.id}", _("Voir le lot {ref}", ref=ref))
+                choices=[Choice(act.SeeLot(lot.id).pack(), _("Voir le lot {ref}", ref=ref))
                          for ref, lot in done.items()],
                 action_menu=True)
 
@@ -448,74 +462,135 @@ PURGE_JOB = Job(name="donations.purge_erasure_proofs", every=timedelta(hours=24)
 # --- The feature -----------------------------------------------------------------------------
 
 
-def donations_feature(start_flow: StartFlowWith) -> Feature:
-    """The donations feature; ``start_flow`` (with prefilled answers) comes from the router."""
+async def my_workshop(session: Session, lot: Lot) -> bool:
+    """Whether a reconditioner's workshop may erase ``lot`` (dropped at or sent to it)."""
+    return await in_scope(session, Who.RECONDITIONER, Scope.LOT, Target.LOT, lot.id)
 
-    async def donor_action(session: Session, choice_id: str) -> None:
-        match choice_id:
-            case "don:new":
-                await start_flow(session, donation.FLOW_NAME, None)
-            case "don:list":
-                await my_donations(session)
-            case "don:forget":
-                await forget_contact(session, confirmed=False)
-            case "don:forget:ok":
-                await forget_contact(session, confirmed=True)
-            case _:
-                parsed = parse_id(choice_id, "don", ("cert",))
-                if parsed is None:
-                    session.say(_("Ce bouton n'est plus valable."))
-                    return
-                await send_certificate(session, parsed[1])
 
-    async def staff_action(session: Session, choice_id: str) -> None:
-        if not is_staff(session.user):
-            log.warning("%s tried the staff action %s", session.user.key, choice_id[:20])
-            session.say(_("Cette action est réservée au personnel du réseau."))
-            return
-        if choice_id == "lot:list":
-            await open_lots(session)
-            return
-        parsed = parse_id(choice_id, "lot", ("see", "rcv", "wipe", "cert"))
-        lot = await session.uow.lots.get(parsed[1]) if parsed else None
-        if parsed is None or lot is None:
-            session.say(_("Ce bouton n'est plus valable."))
-            return
-        verb = parsed[0]
-        if verb == "see":
+def nearest_workshop(places: Sequence[Place], drop_off: PlaceId | None, commune: str | None,
+                     territory: Territory) -> PlaceId | None:
+    """The reconditioning workshop a new lot goes to: its drop-off place if that is one,
+    else one in the same commune, then the same intercommunality, then the network's first."""
+    workshops = [p for p in places if p.kind is PlaceKind.RECONDITIONER]
+    if not workshops:
+        return None
+    if drop_off is not None and any(w.id == drop_off for w in workshops):
+        return drop_off
+    dropped = next((p for p in places if p.id == drop_off), None)
+    near = dropped.commune if dropped else commune
+    here = territory.commune(near) if near else None
+
+    def distance(workshop: Place) -> tuple[int, int]:
+        if workshop.commune == near:
+            return 0, workshop.id
+        there = territory.commune(workshop.commune)
+        same_epci = here is not None and there is not None and here.epci == there.epci
+        return (1 if same_epci else 2), workshop.id
+
+    return min(workshops, key=distance).id
+
+
+async def new_donation(session: Session, action: act.NewDonation) -> None:
+    await session.start_flow(donation.FLOW_NAME)
+
+
+async def my_donations_action(session: Session, action: act.MyDonations) -> None:
+    await my_donations(session)
+
+
+async def forget_action(session: Session, action: act.ForgetContact | act.ForgetContactYes
+                        ) -> None:
+    await forget_contact(session, confirmed=isinstance(action, act.ForgetContactYes))
+
+
+async def certificate_action(session: Session, action: act.DonorCertificate) -> None:
+    await send_certificate(session, LotId(action.lot))
+
+
+async def on_lot(session: Session, action: Any) -> None:
+    """A staff button on one lot, which the router checked is the presser's to act on."""
+    lot = await session.uow.lots.get(LotId(action.lot))
+    assert lot is not None
+    match action:
+        case act.SeeLot():
             await show_lot(session, lot)
-        elif verb == "rcv":
+        case act.ReceiveLot():
             await mark_received(session, lot)
-        elif not is_reconditioner(session.user):
-            session.say(_("Seul le personnel d'un reconditionneur peut enregistrer un "
-                          "effacement."))
-        elif lot.status is LotStatus.CERTIFIED:
+        case act.ChooseWorkshop():
+            await choose_workshop(session, lot)
+        case act.AssignWorkshop(workshop=workshop):
+            await assign_workshop(session, lot, PlaceId(workshop))
+        case _ if lot.status is LotStatus.CERTIFIED:
             session.say(_("Le lot {ref} est déjà certifié.", ref=lot.reference))
-        elif verb == "wipe":
-            await start_flow(session, erasure_record.FLOW_NAME,
-                             erasure_record.prefill(lot.id, lot.reference, lot.donor_name))
-        else:
+        case _ if lot.status is LotStatus.DECLARED:
+            session.say(_("Le lot {ref} n'est pas encore marqué comme reçu : marquez-le reçu "
+                          "quand il arrive, puis enregistrez les effacements.",
+                          ref=lot.reference))
+        case act.RecordErasure():
+            await session.start_flow(erasure_record.FLOW_NAME, erasure_record.prefill(
+                lot.id, lot.reference, lot.donor_name))
+        case act.Certify():
             await certify(session, lot)
+
+
+async def choose_workshop(session: Session, lot: Lot) -> None:
+    if lot.status is LotStatus.CERTIFIED:
+        session.say(_("Le lot {ref} est déjà certifié.", ref=lot.reference))
+        return
+    workshops = [p for p in await session.uow.places.all()
+                 if p.kind is PlaceKind.RECONDITIONER]
+    if not workshops:
+        session.say(_("Le réseau n'a aucun atelier de reconditionnement enregistré."))
+        return
+    session.say(_("À quel atelier confier le lot {ref} ?", ref=lot.reference),
+                choices=[Choice(act.AssignWorkshop(lot.id, w.id).pack(), verbatim(w.name))
+                         for w in workshops], action_menu=True)
+
+
+async def assign_workshop(session: Session, lot: Lot, workshop_id: PlaceId) -> None:
+    """The lot goes to another workshop, whose reconditioners are told."""
+    uow = session.uow
+    workshop = await uow.places.get(workshop_id)
+    if workshop is None or workshop.kind is not PlaceKind.RECONDITIONER:
+        session.say(_("Cet atelier n'existe plus."))
+        return
+    if not await uow.lots.send_to(lot.id, workshop.id):
+        session.say(_("Le lot {ref} est déjà certifié.", ref=lot.reference))
+        return
+    await uow.audit.record(session.user.key, AuditAction.LOT_SENT, lot.reference, session.now,
+                           f"workshop {workshop.id}")
+    log.info("lot %s sent to workshop %s by %s", lot.reference, workshop.id, session.user.key)
+    session.say(_("Le lot {ref} est confié à : {place}.", ref=lot.reference,
+                  place=verbatim(workshop.name)))
+    for key in await uow.lots.staff_for(None, workshop.id):
+        if key != session.user.key:
+            session.send(key, [_("Le lot {ref} est confié à votre atelier.", ref=lot.reference)],
+                         [Choice(act.SeeLot(lot.id).pack(),
+                                 _("Voir le lot {ref}", ref=lot.reference))],
+                         action_menu=True)
+
+
+def feature(env: Env) -> Feature:
+    """Donations: declaring lots, their erasure and certificates, and checking a code."""
 
     async def command_donations(session: Session, text: str) -> None:
         await my_donations(session)
 
     async def command_bulk(session: Session, text: str) -> None:
-        if not is_reconditioner(session.user):
-            session.say(_("Seul le personnel d'un reconditionneur peut enregistrer un "
-                          "effacement."))
-            return
-        await start_flow(session, erasure_record.BULK_FLOW_NAME, None)
+        await session.start_flow(erasure_record.BULK_FLOW_NAME)
 
     return Feature(
         name="donations",
         flows=[donation.FLOW, erasure_record.FLOW, erasure_record.BULK_FLOW],
-        actions={"don:": donor_action, "lot:": staff_action},
+        actions={act.NewDonation: new_donation, act.MyDonations: my_donations_action,
+                 act.ForgetContact: forget_action, act.ForgetContactYes: forget_action,
+                 act.DonorCertificate: certificate_action, act.OpenLots: open_lots,
+                 act.GiveDoor: give_door,
+                 **{kind: on_lot for kind in (act.SeeLot, act.ReceiveLot, act.RecordErasure,
+                                              act.Certify, act.ChooseWorkshop,
+                                              act.AssignWorkshop)}},
         effects={DeclareLot: declare, RecordErasure: record, RecordErasures: record_many},
-        commands={
-            "/verifier": verify, "verifier": verify, "/verify": verify,
-            "/dons": command_donations, "/effacements": command_bulk,
-        },
+        commands={"verify": verify, "donations": command_donations, "erasures": command_bulk},
         facts={donation.FLOW_NAME: donation_facts, erasure_record.FLOW_NAME: erasure_facts},
         jobs=[PURGE_JOB],
     )

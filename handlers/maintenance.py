@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 from flows.ports import Storage, UnitOfWork
-from handlers.session import Feature, Job
+from handlers.session import Env, Feature, Job
 
 EVENT_IDS_KEPT = timedelta(days=7)
 """Platforms redeliver within minutes or hours; a week of event ids is ample."""
@@ -45,10 +45,12 @@ async def purge_sent_messages(storage: Storage, now: datetime) -> int:
         now - SENT_MESSAGES_KEPT, PURGE_BATCH))
 
 
-FEATURE = Feature(
-    name="maintenance",
-    jobs=[
-        Job("maintenance.purge_event_ids", timedelta(hours=6), purge_event_ids),
-        Job("maintenance.purge_sent_messages", timedelta(hours=6), purge_sent_messages),
-    ],
-)
+def feature(env: Env) -> Feature:
+    """Retention of the bot's own bookkeeping: event ids and sent messages."""
+    return Feature(
+        name="maintenance",
+        jobs=[
+            Job("maintenance.purge_event_ids", timedelta(hours=6), purge_event_ids),
+            Job("maintenance.purge_sent_messages", timedelta(hours=6), purge_sent_messages),
+        ],
+    )

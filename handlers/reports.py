@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
 
+from flows import actions as act
 from flows import report as rp
 from flows.catalogue import kind_name
 from flows.messages import Attachment, Choice
@@ -102,7 +103,7 @@ async def figures(session: Session, tz: ZoneInfo) -> None:
     territory = session.ctx.territory
     names = {e.siren: e.name for e in territory.epcis}
     session.say(*summary(report, names), factors_text(),
-                choices=[Choice("co:fig:csv", _("Tableau pour les financeurs (CSV)"))],
+                choices=[Choice(act.FiguresCsv().pack(), _("Tableau pour les financeurs (CSV)"))],
                 action_menu=True)
     translate = session.ctx.translate
     lang = session.user.lang or "fr"

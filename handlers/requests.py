@@ -12,10 +12,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from flows import actions as act
 from flows import request as rq
+from flows.action_codec import Action
 from flows.audit import AuditAction
 from flows.catalogue import kind_name
 from flows.messages import Choice, Outgoing, UserKey
@@ -33,13 +35,9 @@ from flows.records import (
 from flows.request import (
     REASON_WHY,
     REFUSE_LABELS,
-    Action,
     Facts,
     RefuseReason,
     SubmitRequest,
-    Verb,
-    action_id,
-    parse_action,
     place_line,
     request_line,
     staff_choices,
@@ -48,11 +46,9 @@ from flows.request import (
 from flows.routing import Reason, Routed, route
 from flows.territory import Territory
 from flows.text import Day, Lines, Msg, _, to_json, verbatim
-from handlers.session import Feature, Job, Session
+from handlers.session import Env, Feature, Job, Session
 
 log = logging.getLogger(__name__)
-
-StartFlow = Callable[[Session, str], Awaitable[None]]
 
 MY_REQUESTS_SHOWN = 10
 PICKUP_DAYS = 6
@@ -63,10 +59,10 @@ SERVING = (RequestStatus.SENT, RequestStatus.ACCEPTED, RequestStatus.READY)
 """Statuses in which a place holds a reserved unit for the request."""
 OPEN = (RequestStatus.WAITING, *SERVING)
 
-NEW = Choice("rq:new", _("Demander du matériel"))
-MINE = Choice("rq:mine", _("Mes demandes"))
-RECEIVED = Choice("rq:in", _("Demandes reçues"))
-STOCK = Choice("rq:stock", _("Stock du lieu"))
+NEW = Choice(act.NewRequest().pack(), _("Demander du matériel"))
+MINE = Choice(act.MyRequests().pack(), _("Mes demandes"))
+RECEIVED = Choice(act.ReceivedRequests().pack(), _("Demandes reçues"))
+STOCK = Choice(act.PlaceStock().pack(), _("Stock du lieu"))
 
 
 class Sender(Protocol):
@@ -306,7 +302,7 @@ async def my_requests(session: Session) -> None:
         place = places.get(request.place_id) if request.place_id else None
         lines.append(request_line(request, place, position))
         if request.is_open:
-            choices.append(Choice(action_id(Verb.CANCEL, request.id),
+            choices.append(Choice(act.CancelRequest(request.id).pack(),
                                   _("Annuler {ref}", ref=verbatim(request.reference))))
     session.say(_("Vos demandes :"), _lines(lines), choices=[*choices, NEW],
                 action_menu=True)
@@ -341,7 +337,7 @@ async def show_stock(session: Session) -> None:
     for kind in await uow.catalogue.kinds():
         units = await uow.catalogue.available(place.id, kind.code)
         lines.append(_("• {kind} : {n}", kind=kind_name(kind.code), n=units))
-        choices.append(Choice(f"rq:st:{kind.code}",
+        choices.append(Choice(act.AddUnit(kind.code).pack(),
                               _("+1 {kind}", kind=kind_name(kind.code))))
     session.say(_("Stock disponible à {place} (hors matériel réservé) :",
                   place=verbatim(place.name)), _lines(lines), choices=choices,
@@ -364,7 +360,7 @@ async def add_unit(session: Session, kind: str) -> None:
                                  session.coordinators, kind)
     units = await uow.catalogue.available(place.id, kind) if served else units
     session.say(_("C'est noté. {kind} disponibles : {n}.", kind=kind_name(kind), n=units),
-                choices=[Choice(f"rq:st:{kind}", _("+1 {kind}", kind=kind_name(kind))),
+                choices=[Choice(act.AddUnit(kind).pack(), _("+1 {kind}", kind=kind_name(kind))),
                          RECEIVED], action_menu=True)
 
 
@@ -383,23 +379,8 @@ async def _staff_place(session: Session) -> Place | None:
 # --- Place staff: accept, refuse, ready, handed over ----------------------------------------
 
 
-async def staff_may(session: Session, request: EquipmentRequest) -> bool:
-    """Only the staff of the place the request is routed to act on it."""
-    user = session.user
-    if user.role is not Role.PLACE_STAFF or user.place_id is None \
-            or request.place_id != user.place_id:
-        log.warning("%s tried to act on request %s of another place", user.key,
-                    request.reference)
-        session.say(_("La demande {ref} n'est pas (ou plus) adressée à votre lieu.",
-                      ref=verbatim(request.reference)))
-        return False
-    return True
-
-
-async def accept(session: Session, action: Action, request: EquipmentRequest) -> None:
+async def accept(session: Session, action: Any, request: EquipmentRequest) -> None:
     """The place takes the request on; the prescriber and colleagues are told."""
-    if not await staff_may(session, request):
-        return
     uow = session.uow
     if not await uow.requests.set_status(request.id, [RequestStatus.SENT],
                                          RequestStatus.ACCEPTED, session.now,
@@ -425,30 +406,26 @@ async def accept(session: Session, action: Action, request: EquipmentRequest) ->
                                                "collègue.", ref=verbatim(request.reference)))
 
 
-async def refuse(session: Session, action: Action, request: EquipmentRequest) -> None:
+async def refuse(session: Session, action: Any, request: EquipmentRequest) -> None:
     """Ask why, as buttons: the reason decides what happens to the reserved unit."""
-    if not await staff_may(session, request):
-        return
     if request.status not in (RequestStatus.SENT, RequestStatus.ACCEPTED):
         _already(session, request)
         return
-    choices = [Choice(action_id(Verb.REFUSE_BECAUSE, request.id, reason.value), label)
+    choices = [Choice(act.RefuseBecause(request.id, reason).pack(), label)
                for reason, label in REFUSE_LABELS.items()]
     session.say(_("Pourquoi refuser la demande {ref} ? Elle partira vers un autre lieu.",
                   ref=verbatim(request.reference)), choices=choices, action_menu=True)
 
 
-async def refuse_because(session: Session, action: Action,
+async def refuse_because(session: Session, action: Any,
                          request: EquipmentRequest) -> None:
     """Refused: give the unit back (or zero the stock), route to the next place."""
-    if not await staff_may(session, request):
-        return
     uow, territory = session.uow, session.ctx.territory
     if request.status not in (RequestStatus.SENT, RequestStatus.ACCEPTED):
         _already(session, request)
         return
     assert request.place_id is not None
-    reason = RefuseReason(action.extra)
+    reason = action.reason
     refusing = await uow.places.get(request.place_id)
     await uow.requests.log(request.id, "refused", session.user.key, request.place_id,
                            reason.value, session.now)
@@ -493,10 +470,8 @@ async def refuse_because(session: Session, action: Action,
                             request.kind)
 
 
-async def ready(session: Session, action: Action, request: EquipmentRequest) -> None:
+async def ready(session: Session, action: Any, request: EquipmentRequest) -> None:
     """Offer the pickup date as buttons; opening hours are the place's own."""
-    if not await staff_may(session, request):
-        return
     if request.status not in (RequestStatus.SENT, RequestStatus.ACCEPTED):
         _already(session, request)
         return
@@ -506,24 +481,19 @@ async def ready(session: Session, action: Action, request: EquipmentRequest) -> 
         day = today + timedelta(days=offset)
         label = {0: _("Aujourd'hui"), 1: _("Demain")}.get(offset) or \
             Msg("{d}", {"d": Day(day)})
-        choices.append(Choice(action_id(Verb.READY_ON, request.id, day.strftime("%Y%m%d")),
+        choices.append(Choice(act.ReadyOn(request.id, day).pack(),
                               label))
     session.say(_("À partir de quel jour la personne peut-elle venir chercher le matériel "
                   "de la demande {ref} ?", ref=verbatim(request.reference)),
                 choices=choices, action_menu=True)
 
 
-async def ready_on(session: Session, action: Action, request: EquipmentRequest) -> None:
+async def ready_on(session: Session, action: Any, request: EquipmentRequest) -> None:
     """Ready from the picked day, at the place's opening hours; the prescriber is told."""
-    if not await staff_may(session, request):
-        return
     uow = session.uow
-    try:
-        day = date(int(action.extra[:4]), int(action.extra[4:6]), int(action.extra[6:]))
-    except ValueError:
-        day = None
+    day = action.day
     today = session.now.date()
-    if day is None or not today <= day <= today + PICKUP_HORIZON:
+    if not today <= day <= today + PICKUP_HORIZON:
         session.say(_("Ce bouton n'est plus valable."))
         return
     place = await uow.places.get(request.place_id) if request.place_id else None
@@ -553,41 +523,35 @@ async def ready_on(session: Session, action: Action, request: EquipmentRequest) 
         place=place_line(place, _commune_name(session.ctx.territory, place.commune)))])
 
 
-async def handover(session: Session, action: Action, request: EquipmentRequest) -> None:
+async def handover(session: Session, action: Any, request: EquipmentRequest) -> None:
     """No equipment without a getting-started session: staff confirm it first."""
-    if not await staff_may(session, request):
-        return
     if request.status not in SERVING:
         _already(session, request)
         return
     session.say(_("Avant de remettre le matériel de la demande {ref} : au moins une séance "
                   "de prise en main est-elle réservée ou faite pour la personne ?",
                   ref=verbatim(request.reference)),
-                choices=[Choice(action_id(Verb.HANDOVER_YES, request.id),
+                choices=[Choice(act.HandoverYes(request.id).pack(),
                                 _("Oui, remettre le matériel")),
-                         Choice(action_id(Verb.HANDOVER_NOT_YET, request.id),
+                         Choice(act.HandoverNotYet(request.id).pack(),
                                 _("Pas encore"))],
                 action_menu=True)
 
 
-async def handover_not_yet(session: Session, action: Action,
+async def handover_not_yet(session: Session, action: Any,
                            request: EquipmentRequest) -> None:
     """No session yet: no handover; point to the workshops."""
-    if not await staff_may(session, request):
-        return
     session.say(_("Pas de remise sans une première séance de prise en main. Réservez-en "
                   "une avec la personne, puis touchez de nouveau « remis »."),
-                choices=[Choice("i:workshops", _("Prochains ateliers")),
-                         Choice(action_id(Verb.HANDOVER, request.id),
+                choices=[Choice(act.Workshops().pack(), _("Prochains ateliers")),
+                         Choice(act.Handover(request.id).pack(),
                                 _("{ref} : remis", ref=verbatim(request.reference)))],
                 action_menu=True)
 
 
-async def handover_yes(session: Session, action: Action,
+async def handover_yes(session: Session, action: Any,
                        request: EquipmentRequest) -> None:
     """Handed over, the getting-started session confirmed by the staff."""
-    if not await staff_may(session, request):
-        return
     uow = session.uow
     if not await uow.requests.set_status(request.id, SERVING, RequestStatus.HANDED_OVER,
                                          session.now, place_id=request.place_id):
@@ -608,35 +572,21 @@ async def handover_yes(session: Session, action: Action,
 # --- Prescriber: cancel ---------------------------------------------------------------------
 
 
-async def owner_may(session: Session, request: EquipmentRequest) -> bool:
-    """A prescriber sees and changes only their own requests."""
-    if request.prescriber != session.user.key:
-        log.warning("%s tried to act on request %s of another prescriber",
-                    session.user.key, request.reference)
-        session.say(_("Cette demande n'est pas la vôtre."))
-        return False
-    return True
-
-
-async def cancel(session: Session, action: Action, request: EquipmentRequest) -> None:
+async def cancel(session: Session, action: Any, request: EquipmentRequest) -> None:
     """Ask for confirmation first: a cancelled request cannot be brought back."""
-    if not await owner_may(session, request):
-        return
     if not request.is_open:
         _already(session, request)
         return
     session.say(_("Annuler la demande {ref} ? Le matériel réservé sera remis en stock.",
                   ref=verbatim(request.reference)),
-                choices=[Choice(action_id(Verb.CANCEL_YES, request.id),
+                choices=[Choice(act.CancelRequestYes(request.id).pack(),
                                 _("Oui, annuler {ref}", ref=verbatim(request.reference))),
-                         Choice("rq:mine", _("Non, la garder"))],
+                         Choice(act.MyRequests().pack(), _("Non, la garder"))],
                 action_menu=True)
 
 
-async def cancel_yes(session: Session, action: Action, request: EquipmentRequest) -> None:
+async def cancel_yes(session: Session, action: Any, request: EquipmentRequest) -> None:
     """Cancel, give the reserved unit back, and let it serve the waiting list."""
-    if not await owner_may(session, request):
-        return
     uow = session.uow
     if not await uow.requests.set_status(request.id, OPEN, RequestStatus.CANCELLED,
                                          session.now):
@@ -668,67 +618,53 @@ async def _tell_colleagues(session: Session, request: EquipmentRequest, text: Ms
             session.send(member, [text])
 
 
-ACTIONS: dict[Verb, Callable[[Session, Action, EquipmentRequest], Awaitable[None]]] = {
-    Verb.ACCEPT: accept,
-    Verb.REFUSE: refuse,
-    Verb.REFUSE_BECAUSE: refuse_because,
-    Verb.READY: ready,
-    Verb.READY_ON: ready_on,
-    Verb.HANDOVER: handover,
-    Verb.HANDOVER_YES: handover_yes,
-    Verb.HANDOVER_NOT_YET: handover_not_yet,
-    Verb.CANCEL: cancel,
-    Verb.CANCEL_YES: cancel_yes,
+ON_REQUEST: dict[type[Action], Callable[[Session, Any, EquipmentRequest], Awaitable[None]]] = {
+    act.AcceptRequest: accept,
+    act.RefuseRequest: refuse,
+    act.RefuseBecause: refuse_because,
+    act.ReadyRequest: ready,
+    act.ReadyOn: ready_on,
+    act.Handover: handover,
+    act.HandoverYes: handover_yes,
+    act.HandoverNotYet: handover_not_yet,
+    act.CancelRequest: cancel,
+    act.CancelRequestYes: cancel_yes,
 }
+"""Buttons on one request, which the router checked is the presser's to act on."""
+
+
+async def on_request(session: Session, action: Any) -> None:
+    request = await session.uow.requests.get(RequestId(action.request))
+    assert request is not None  # the router checked it is within the presser's scope
+    await ON_REQUEST[type(action)](session, action, request)
+
+
+async def start(session: Session, action: act.NewRequest) -> None:
+    await session.start_flow(rq.FLOW_NAME)
+
+
+async def my_requests_action(session: Session, action: act.MyRequests) -> None:
+    await my_requests(session)
+
+
+async def received_action(session: Session, action: act.ReceivedRequests) -> None:
+    await received(session)
+
+
+async def stock_action(session: Session, action: act.PlaceStock) -> None:
+    await show_stock(session)
+
+
+async def add_unit_action(session: Session, action: act.AddUnit) -> None:
+    await add_unit(session, action.kind)
 
 
 # --- The feature ----------------------------------------------------------------------------
 
 
-def requests_feature(
-    start_flow: StartFlow,
-    territory: Callable[[], Territory],
-    coordinators: Callable[[], Sequence[UserKey]],
-) -> Feature:
-    """The requests feature; the flow starter, territory and coordinators come from ``bot/``
-    (jobs run outside any message, so they cannot read them from a session)."""
-
-    async def act(session: Session, choice_id: str) -> None:
-        """Every ``rq:`` button: menus first, then actions on one request."""
-        match choice_id.split(":"):
-            case ["rq", "new"]:
-                await start(session)
-                return
-            case ["rq", "mine"]:
-                await my_requests(session)
-                return
-            case ["rq", "in"]:
-                await received(session)
-                return
-            case ["rq", "stock"]:
-                await show_stock(session)
-                return
-            case ["rq", "st", kind]:
-                await add_unit(session, kind)
-                return
-        action = parse_action(choice_id)
-        if action is None:
-            session.say(_("Ce bouton n'est plus valable."))
-            return
-        request = await session.uow.requests.get(RequestId(action.request))
-        if request is None:
-            session.say(_("Cette demande n'existe pas."))
-            return
-        handler = ACTIONS[action.verb]
-        await handler(session, action, request)
-
-    async def start(session: Session) -> None:
-        if not is_prescriber(session.user):
-            log.warning("%s tried to request equipment without being a prescriber",
-                        session.user.key)
-            session.say(_not_prescriber())
-            return
-        await start_flow(session, rq.FLOW_NAME)
+def feature(env: Env) -> Feature:
+    """Equipment requests; the jobs read the territory and coordinators from ``env`` (they
+    run outside any message, so they have no session)."""
 
     # --- Periodic jobs ----------------------------------------------------------------------
 
@@ -736,7 +672,7 @@ def requests_feature(
         """Route waiting requests when stock arrived by any way (a safety net)."""
         async with storage.transaction() as uow:
             bag = Mailbag()
-            served = await serve_waiting(bag, uow, territory(), now, coordinators())
+            served = await serve_waiting(bag, uow, env.territory, now, env.coordinators)
             await bag.flush(uow, now)
         return served
 
@@ -753,7 +689,9 @@ def requests_feature(
     return Feature(
         name="requests",
         flows=[rq.FLOW],
-        actions={"rq:": act},
+        actions={act.NewRequest: start, act.MyRequests: my_requests_action,
+                 act.ReceivedRequests: received_action, act.PlaceStock: stock_action,
+                 act.AddUnit: add_unit_action, **{kind: on_request for kind in ON_REQUEST}},
         effects={SubmitRequest: submit},
         facts={rq.FLOW_NAME: load_facts},
         jobs=[Job("requests.waiting", timedelta(minutes=10), waiting_job),
@@ -783,4 +721,4 @@ def _lines(lines: Sequence[Msg]) -> Msg:
     return Msg("{lines}", {"lines": Lines(tuple(lines))})
 
 
-__all__ = ["Mailbag", "requests_feature", "reserve_route", "serve_waiting"]
+__all__ = ["Mailbag", "feature", "reserve_route", "serve_waiting"]

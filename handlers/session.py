@@ -6,11 +6,15 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from flows.action_codec import Action
+from flows.beneficiary import BeneficiaryConfig
 from flows.engine import Ctx, Effect, Flow
 from flows.messages import Attachment, Choice, Outgoing, Reply, UserKey
 from flows.ports import Storage, UnitOfWork
 from flows.records import User
+from flows.territory import Territory
 from flows.text import Msg
 
 
@@ -27,7 +31,12 @@ class Session:
     now: datetime
     ctx: Ctx
     coordinators: Sequence[UserKey]
+    flow_starter: FlowStarter
     outgoing: list[Outgoing] = field(default_factory=list)
+
+    async def start_flow(self, name: str, answers: dict[str, Any] | None = None) -> None:
+        """Begin the conversation ``name``, optionally with answers already given."""
+        await self.flow_starter(self, name, answers)
 
     def reply(self, reply: Reply, *, action_menu: bool = False) -> None:
         """Answer the user who spoke."""
@@ -52,8 +61,13 @@ class Session:
         )
 
 
-ActionHandler = Callable[[Session, str], Awaitable[None]]
-"""Carries out a picked choice such as ``acc:ok:12`` (the whole id is passed)."""
+FlowStarter = Callable[["Session", str, "dict[str, Any] | None"], Awaitable[None]]
+
+ActionHandler = Callable[[Session, Any], Awaitable[None]]
+"""Carries out a button (a ``flows.action_codec.Action``) the router already authorised."""
+
+CommandHandler = Callable[[Session, str], Awaitable[None]]
+"""Carries out a typed command (the whole text is passed)."""
 
 EffectHandler = Callable[[Session, Any], Awaitable[None]]
 """Carries out one effect returned by a finished flow."""
@@ -79,16 +93,27 @@ class Job:
 
 
 @dataclass(frozen=True)
+class Env:
+    """What the composition root (``bot/app.py``) hands every feature module's
+    ``feature(env)``: read once at start, the same for every message and job."""
+
+    territory: Territory
+    coordinators: tuple[UserKey, ...]
+    timezone: ZoneInfo
+    beneficiaries: BeneficiaryConfig
+
+
+@dataclass(frozen=True)
 class Feature:
     """What one feature module contributes; ``bot/`` composes the features in one place."""
 
     name: str
     flows: Sequence[Flow] = ()
-    actions: Mapping[str, ActionHandler] = field(default_factory=dict)
-    """Choice-id prefixes (``"acc:"``) this feature answers, outside any conversation."""
+    actions: Mapping[type[Action], ActionHandler] = field(default_factory=dict)
+    """The buttons this feature carries out (declared in ``flows/actions.py``)."""
     effects: Mapping[type[Effect], EffectHandler] = field(default_factory=dict)
-    commands: Mapping[str, ActionHandler] = field(default_factory=dict)
-    """Words and slash commands (``"/langue"``, ``"langue"``) that start something anywhere."""
+    commands: Mapping[str, CommandHandler] = field(default_factory=dict)
+    """By command name (``flows.actions.COMMANDS``): words that start something anywhere."""
     facts: Mapping[str, FactsLoader] = field(default_factory=dict)
     """Per flow name: loads what its steps read (catalogue, stock...) into ``Ctx.facts``."""
     jobs: Sequence[Job] = ()

@@ -40,7 +40,8 @@ from storage.db import from_ts, ts
 _SELECT = (
     "SELECT l.id, l.reference, l.donor_key, l.donor_kind, l.organisation, l.siret,"
     " l.contact_name, l.commune, l.reach, l.age, l.condition, l.chargers, l.level, l.measures,"
-    " l.logistics, l.place_id, l.pickup_commune, l.availability, l.status, l.created_at,"
+    " l.logistics, l.place_id, l.pickup_commune, l.availability, l.workshop_id, l.status,"
+    " l.created_at,"
     " l.received_at, l.certified_at, l.proofs_purged_at,"
     " a.holds_data, a.data_kinds, a.encrypted, a.device_certificates, a.witness,"
     " a.donor_is_person,"
@@ -106,6 +107,7 @@ def _lot(row: Row) -> Lot:
         place_id=PlaceId(row["place_id"]) if row["place_id"] is not None else None,
         pickup_commune=row["pickup_commune"],
         availability=row["availability"],
+        workshop_id=PlaceId(row["workshop_id"]) if row["workshop_id"] is not None else None,
         status=LotStatus(row["status"]),
         created_at=from_ts(row["created_at"]),
         received_at=_maybe_ts(row["received_at"]),
@@ -162,14 +164,15 @@ class SqliteLotRepo:
         cur = await self._conn.execute(
             "INSERT INTO lots (reference, year, seq, donor_key, donor_kind, organisation, siret,"
             " contact_name, commune, reach, age, condition, chargers, level, measures,"
-            " logistics, place_id, pickup_commune, availability, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " logistics, place_id, pickup_commune, availability, workshop_id, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 lot_reference(year, seq), year, seq, donor, draft.donor_kind.value,
                 draft.organisation, draft.siret, draft.contact_name, draft.commune, draft.reach,
                 draft.age.value, draft.condition.value, draft.chargers.value, draft.level.value,
                 json.dumps([m.value for m in draft.measures]), draft.logistics.value,
-                draft.place_id, draft.pickup_commune, draft.availability, ts(now),
+                draft.place_id, draft.pickup_commune, draft.availability, draft.workshop_id,
+                ts(now),
             ),
         )
         assert cur.lastrowid is not None
@@ -209,13 +212,24 @@ class SqliteLotRepo:
         ) as cur:
             return [_lot(row) for row in await cur.fetchall()]
 
-    async def open_lots(self, limit: int) -> list[Lot]:
-        """Lots not certified yet, oldest first: the reconditioners' work list."""
-        async with self._conn.execute(
-            _SELECT + " WHERE l.status IN ('declared', 'received') ORDER BY l.id LIMIT ?",
-            (limit,),
-        ) as cur:
+    async def open_lots(self, place: PlaceId | None, limit: int) -> list[Lot]:
+        """Lots not certified yet, oldest first, dropped at or sent to ``place`` (every
+        place's when None): a place's or a workshop's work list."""
+        where = " WHERE l.status IN ('declared', 'received')"
+        params: tuple[object, ...] = (limit,)
+        if place is not None:
+            where += " AND (l.place_id = ? OR l.workshop_id = ?)"
+            params = (place, place, limit)
+        async with self._conn.execute(_SELECT + where + " ORDER BY l.id LIMIT ?",
+                                      params) as cur:
             return [_lot(row) for row in await cur.fetchall()]
+
+    async def send_to(self, lot_id: LotId, workshop: PlaceId) -> bool:
+        """Send a lot not certified yet to a reconditioning workshop."""
+        cur = await self._conn.execute(
+            "UPDATE lots SET workshop_id = ? WHERE id = ? AND status <> 'certified'",
+            (workshop, lot_id))
+        return cur.rowcount == 1
 
     async def mark_received(self, lot_id: LotId, now: datetime) -> bool:
         """Move a *declared* lot to received; False if it was not declared any more."""
@@ -359,11 +373,12 @@ class SqliteLotRepo:
         )
         return cur.rowcount
 
-    async def staff_for(self, place_id: PlaceId | None) -> list[UserKey]:
-        """Who is told about a new lot: the staff of its drop-off place, and reconditioners."""
+    async def staff_for(self, place_id: PlaceId | None,
+                        workshop_id: PlaceId | None) -> list[UserKey]:
+        """Who is told about a lot: the staff of its drop-off place and of its workshop."""
         async with self._conn.execute(
-            "SELECT key FROM users WHERE role = 'reconditioner'"
-            " OR (role = 'place_staff' AND place_id IS NOT NULL AND place_id = ?) ORDER BY key",
-            (place_id,),
+            "SELECT key FROM users WHERE role IN ('place_staff', 'reconditioner')"
+            " AND place_id IS NOT NULL AND place_id IN (?, ?) ORDER BY key",
+            (place_id, workshop_id),
         ) as cur:
             return [UserKey(row[0]) for row in await cur.fetchall()]

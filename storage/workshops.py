@@ -112,6 +112,12 @@ class SqliteWorkshopRepo:
         )
         return True
 
+    async def is_booked(self, workshop_id: int, user: UserKey) -> bool:
+        async with self._conn.execute(
+            "SELECT 1 FROM bookings WHERE workshop_id = ? AND user_key = ?", (workshop_id, user)
+        ) as cur:
+            return await cur.fetchone() is not None
+
     async def bookings_of(self, user: UserKey, since: datetime) -> list[Booking]:
         """A beneficiary's bookings of sessions starting after ``since``, soonest first."""
         async with self._conn.execute(

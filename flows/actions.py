@@ -1,0 +1,606 @@
+"""Every button of the bot, declared once: its data, who may press it, and on what.
+
+This one page is the network's access model. A role absent from ``allow`` is refused by the
+router before any feature code runs; a role present acts only within its scope (its own
+records, its place, its structure, the lots of its place or workshop, or the whole network).
+Features receive the parsed action (``handlers/authorize.py`` checks it); a new button is
+added here first, and the access-table test (``tests/security/test_access_table.py``),
+generated from these declarations, then tries it with every role.
+
+Prefixes are short (Telegram's 64 bytes) and never reused for another meaning: a button
+pressed in an old message must not do something new.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from flows.action_codec import Action, Command, Scope, Target, Who
+from flows.records import RefuseReason, Role
+
+ANYONE = {Who.ANYONE: Scope.NONE}
+COORDINATION = {Who.COORDINATOR: Scope.NONE}
+NETWORK = {Who.COORDINATOR: Scope.NETWORK}
+PROFESSIONALS = {Who.PRESCRIBER: Scope.NONE, Who.PLACE_STAFF: Scope.NONE,
+                 Who.RECONDITIONER: Scope.NONE, Who.COORDINATOR: Scope.NONE}
+PLACE_STAFF = {Who.PLACE_STAFF: Scope.NONE}
+LOT_STAFF = {Who.PLACE_STAFF: Scope.LOT, Who.RECONDITIONER: Scope.LOT,
+             Who.COORDINATOR: Scope.NETWORK}
+BENEFICIARY = {Who.BENEFICIARY: Scope.NONE}
+OWN_BOOKING = {Who.BENEFICIARY: Scope.OWN}
+
+
+# --- Home and public information ------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ProDoor(Action, prefix="m:pro", allow=ANYONE):
+    """The professional space, or the access request for those without one."""
+
+
+@dataclass(frozen=True)
+class GiveDoor(Action, prefix="m:give", allow=ANYONE):
+    """Give equipment (declare a lot) or see one's donations."""
+
+
+@dataclass(frozen=True)
+class GotDoor(Action, prefix="m:got", allow=ANYONE):
+    """"I received a computer": join with a code, or the beneficiary's menu."""
+
+
+@dataclass(frozen=True)
+class HelpDoor(Action, prefix="m:help", allow=ANYONE):
+    pass
+
+
+@dataclass(frozen=True)
+class LanguageDoor(Action, prefix="m:lang", allow=ANYONE):
+    pass
+
+
+@dataclass(frozen=True)
+class Places(Action, prefix="i:places", allow=ANYONE):
+    """The network's places and opening hours (public)."""
+
+
+@dataclass(frozen=True)
+class Workshops(Action, prefix="i:workshops", allow=ANYONE):
+    """The next workshop sessions (public)."""
+
+
+# --- Access requests --------------------------------------------------------------------------
+
+DECIDE = {Who.COORDINATOR: Scope.NETWORK, Who.REFERENT: Scope.STRUCTURE}
+
+
+@dataclass(frozen=True)
+class ApproveAccess(Action, prefix="acc:ok", allow=DECIDE, on=Target.ACCESS):
+    """A referent approves only the prescribers of their own structure."""
+
+    request: int
+
+
+@dataclass(frozen=True)
+class RejectAccess(Action, prefix="acc:no", allow=DECIDE, on=Target.ACCESS):
+    request: int
+
+
+@dataclass(frozen=True)
+class AttachPlace(Action, prefix="acc:pl", allow=NETWORK, on=Target.ACCESS):
+    """Attach an approved account to a place (0: no place)."""
+
+    request: int
+    place: int
+
+
+@dataclass(frozen=True)
+class AccessQueue(Action, prefix="q:access", allow=COORDINATION):
+    pass
+
+
+# --- Equipment requests -----------------------------------------------------------------------
+
+OWN_REQUEST = {Who.PRESCRIBER: Scope.OWN}
+PLACE_REQUEST = {Who.PLACE_STAFF: Scope.PLACE}
+
+
+@dataclass(frozen=True)
+class NewRequest(Action, prefix="rq:new", allow={Who.PRESCRIBER: Scope.NONE}):
+    pass
+
+
+@dataclass(frozen=True)
+class MyRequests(Action, prefix="rq:mine", allow={Who.PRESCRIBER: Scope.NONE}):
+    pass
+
+
+@dataclass(frozen=True)
+class ReceivedRequests(Action, prefix="rq:in", allow=PLACE_STAFF):
+    pass
+
+
+@dataclass(frozen=True)
+class PlaceStock(Action, prefix="rq:stock", allow=PLACE_STAFF):
+    pass
+
+
+@dataclass(frozen=True)
+class AddUnit(Action, prefix="rq:st", allow=PLACE_STAFF):
+    """One more unit of a kind in the staff's own place's stock."""
+
+    kind: str
+
+
+@dataclass(frozen=True)
+class AcceptRequest(Action, prefix="rq:ok", allow=PLACE_REQUEST, on=Target.REQUEST):
+    request: int
+
+
+@dataclass(frozen=True)
+class RefuseRequest(Action, prefix="rq:no", allow=PLACE_REQUEST, on=Target.REQUEST):
+    request: int
+
+
+@dataclass(frozen=True)
+class RefuseBecause(Action, prefix="rq:nr", allow=PLACE_REQUEST, on=Target.REQUEST):
+    request: int
+    reason: RefuseReason
+
+
+@dataclass(frozen=True)
+class ReadyRequest(Action, prefix="rq:rd", allow=PLACE_REQUEST, on=Target.REQUEST):
+    request: int
+
+
+@dataclass(frozen=True)
+class ReadyOn(Action, prefix="rq:rdd", allow=PLACE_REQUEST, on=Target.REQUEST):
+    request: int
+    day: date
+
+
+@dataclass(frozen=True)
+class Handover(Action, prefix="rq:ho", allow=PLACE_REQUEST, on=Target.REQUEST):
+    request: int
+
+
+@dataclass(frozen=True)
+class HandoverYes(Action, prefix="rq:hy", allow=PLACE_REQUEST, on=Target.REQUEST):
+    request: int
+
+
+@dataclass(frozen=True)
+class HandoverNotYet(Action, prefix="rq:hn", allow=PLACE_REQUEST, on=Target.REQUEST):
+    request: int
+
+
+@dataclass(frozen=True)
+class CancelRequest(Action, prefix="rq:cx", allow=OWN_REQUEST, on=Target.REQUEST):
+    request: int
+
+
+@dataclass(frozen=True)
+class CancelRequestYes(Action, prefix="rq:cy", allow=OWN_REQUEST, on=Target.REQUEST):
+    request: int
+
+
+# --- Donations and lots -----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class NewDonation(Action, prefix="don:new", allow=ANYONE):
+    pass
+
+
+@dataclass(frozen=True)
+class MyDonations(Action, prefix="don:list", allow=ANYONE):
+    """The person's own lots (none: an invitation to give)."""
+
+
+@dataclass(frozen=True)
+class ForgetContact(Action, prefix="don:forget", allow=ANYONE):
+    pass
+
+
+@dataclass(frozen=True)
+class ForgetContactYes(Action, prefix="don:forget:ok", allow=ANYONE):
+    pass
+
+
+@dataclass(frozen=True)
+class DonorCertificate(Action, prefix="don:cert", allow={Who.ANYONE: Scope.OWN},
+                       on=Target.LOT):
+    """The donor fetches their lot's certificate again."""
+
+    lot: int
+
+
+@dataclass(frozen=True)
+class OpenLots(Action, prefix="lot:list", allow={
+        Who.PLACE_STAFF: Scope.NONE, Who.RECONDITIONER: Scope.NONE,
+        Who.COORDINATOR: Scope.NONE}):
+    """The lots to receive and erase, of the person's place or workshop."""
+
+
+@dataclass(frozen=True)
+class SeeLot(Action, prefix="lot:see", allow=LOT_STAFF, on=Target.LOT):
+    lot: int
+
+
+@dataclass(frozen=True)
+class ReceiveLot(Action, prefix="lot:rcv", allow=LOT_STAFF, on=Target.LOT):
+    lot: int
+
+
+@dataclass(frozen=True)
+class RecordErasure(Action, prefix="lot:wipe", allow={Who.RECONDITIONER: Scope.LOT},
+                    on=Target.LOT):
+    lot: int
+
+
+@dataclass(frozen=True)
+class Certify(Action, prefix="lot:cert", allow={Who.RECONDITIONER: Scope.LOT},
+              on=Target.LOT):
+    lot: int
+
+
+@dataclass(frozen=True)
+class ChooseWorkshop(Action, prefix="lot:to", allow={
+        Who.PLACE_STAFF: Scope.LOT, Who.COORDINATOR: Scope.NETWORK}, on=Target.LOT):
+    """Which reconditioning workshops a lot may be sent to."""
+
+    lot: int
+
+
+@dataclass(frozen=True)
+class AssignWorkshop(Action, prefix="lot:tw", allow={
+        Who.PLACE_STAFF: Scope.LOT, Who.COORDINATOR: Scope.NETWORK}, on=Target.LOT):
+    """Send a lot to a reconditioning workshop, whose reconditioners then erase it."""
+
+    lot: int
+    workshop: int
+
+
+# --- The after-donation service: staff --------------------------------------------------------
+
+STAFF_OR_COORDINATION = {Who.PLACE_STAFF: Scope.NONE, Who.COORDINATOR: Scope.NONE}
+PLACE_WORKSHOP = {Who.PLACE_STAFF: Scope.PLACE, Who.COORDINATOR: Scope.NETWORK}
+
+
+@dataclass(frozen=True)
+class JoinCode(Action, prefix="bs:code", allow=STAFF_OR_COORDINATION):
+    """A one-time join code for the staff's place (coordinators pick the place)."""
+
+
+@dataclass(frozen=True)
+class JoinCodeFor(Action, prefix="bs:cp", allow=PLACE_WORKSHOP, on=Target.PLACE):
+    place: int
+
+
+@dataclass(frozen=True)
+class WhoIsComing(Action, prefix="bs:who", allow=PLACE_STAFF):
+    pass
+
+
+@dataclass(frozen=True)
+class PublishWorkshop(Action, prefix="bs:new", allow=PLACE_STAFF):
+    pass
+
+
+@dataclass(frozen=True)
+class CancelWorkshop(Action, prefix="bs:del", allow=PLACE_WORKSHOP, on=Target.WORKSHOP):
+    workshop: int
+
+
+@dataclass(frozen=True)
+class CancelWorkshopYes(Action, prefix="bs:delok", allow=PLACE_WORKSHOP, on=Target.WORKSHOP):
+    workshop: int
+
+
+@dataclass(frozen=True)
+class TakeTicket(Action, prefix="tk:take", allow=PLACE_WORKSHOP, on=Target.TICKET):
+    """A mediator of the beneficiary's place takes a help request."""
+
+    ticket: int
+
+
+ANSWERING = {Who.PLACE_STAFF: Scope.OWN, Who.COORDINATOR: Scope.OWN}
+
+
+@dataclass(frozen=True)
+class ReplyTicket(Action, prefix="tk:rep", allow=ANSWERING, on=Target.TICKET):
+    """Only the mediator who took the request answers it."""
+
+    ticket: int
+
+
+@dataclass(frozen=True)
+class CloseTicket(Action, prefix="tk:end", allow=ANSWERING, on=Target.TICKET):
+    ticket: int
+
+
+# --- The after-donation service: beneficiaries ------------------------------------------------
+
+@dataclass(frozen=True)
+class JoinLanguage(Action, prefix="bn:l", allow=ANYONE):
+    """The language picked while joining with a code (before being a beneficiary)."""
+
+    lang: str
+    code: str
+
+
+@dataclass(frozen=True)
+class BeneficiaryMenu(Action, prefix="bn:menu", allow=BENEFICIARY):
+    pass
+
+
+@dataclass(frozen=True)
+class OfferWorkshops(Action, prefix="bn:book", allow=BENEFICIARY):
+    pass
+
+
+@dataclass(frozen=True)
+class Book(Action, prefix="bn:bk", allow={Who.BENEFICIARY: Scope.NETWORK},
+           on=Target.WORKSHOP):
+    """Any upcoming session of the network is open to a beneficiary."""
+
+    workshop: int
+
+
+@dataclass(frozen=True)
+class MyWorkshops(Action, prefix="bn:my", allow=BENEFICIARY):
+    pass
+
+
+@dataclass(frozen=True)
+class CancelBooking(Action, prefix="bn:cx", allow=OWN_BOOKING, on=Target.WORKSHOP):
+    workshop: int
+
+
+@dataclass(frozen=True)
+class OfferMove(Action, prefix="bn:mv", allow=OWN_BOOKING, on=Target.WORKSHOP):
+    workshop: int
+
+
+@dataclass(frozen=True)
+class MoveBooking(Action, prefix="bn:mt", allow=OWN_BOOKING, on=Target.WORKSHOP):
+    """Move one's booking from ``workshop`` to ``to`` (any upcoming session)."""
+
+    workshop: int
+    to: int
+
+
+@dataclass(frozen=True)
+class Coming(Action, prefix="bn:yes", allow=OWN_BOOKING, on=Target.WORKSHOP):
+    workshop: int
+
+
+@dataclass(frozen=True)
+class NotComing(Action, prefix="bn:no", allow=OWN_BOOKING, on=Target.WORKSHOP):
+    workshop: int
+
+
+@dataclass(frozen=True)
+class RemindersQuestion(Action, prefix="bn:rem", allow=BENEFICIARY):
+    pass
+
+
+@dataclass(frozen=True)
+class RemindersOn(Action, prefix="bn:rem:on", allow=BENEFICIARY):
+    pass
+
+
+@dataclass(frozen=True)
+class RemindersOff(Action, prefix="bn:rem:off", allow=BENEFICIARY):
+    pass
+
+
+@dataclass(frozen=True)
+class MyData(Action, prefix="bn:data", allow=BENEFICIARY):
+    pass
+
+
+@dataclass(frozen=True)
+class ForgetMe(Action, prefix="bn:fg", allow=BENEFICIARY):
+    pass
+
+
+@dataclass(frozen=True)
+class ForgetMeYes(Action, prefix="bn:fg:ok", allow=BENEFICIARY):
+    pass
+
+
+@dataclass(frozen=True)
+class StarterKit(Action, prefix="bn:kit", allow=BENEFICIARY):
+    pass
+
+
+@dataclass(frozen=True)
+class AskHelp(Action, prefix="bn:help", allow=BENEFICIARY):
+    pass
+
+
+# --- Coordination -----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CoordinationMenu(Action, prefix="co:menu", allow=COORDINATION):
+    pass
+
+
+@dataclass(frozen=True)
+class StructureQueue(Action, prefix="co:ref", allow={Who.REFERENT: Scope.NONE}):
+    """A referent's queue: the pending requests of their structure."""
+
+
+@dataclass(frozen=True)
+class Accounts(Action, prefix="co:acc", allow=COORDINATION):
+    pass
+
+
+@dataclass(frozen=True)
+class AccountsOf(Action, prefix="co:al", allow=COORDINATION):
+    """Accounts filtered by role (``all`` or a role's value)."""
+
+    role: str
+
+
+@dataclass(frozen=True)
+class Member(Action, prefix="co:m", allow=NETWORK, on=Target.MEMBER):
+    member: int
+
+
+@dataclass(frozen=True)
+class MemberRole(Action, prefix="co:mr", allow=NETWORK, on=Target.MEMBER):
+    member: int
+
+
+@dataclass(frozen=True)
+class MemberRoleSet(Action, prefix="co:mrr", allow=NETWORK, on=Target.MEMBER):
+    member: int
+    role: Role
+
+
+@dataclass(frozen=True)
+class MemberPlace(Action, prefix="co:mp", allow=NETWORK, on=Target.MEMBER):
+    member: int
+
+
+@dataclass(frozen=True)
+class MemberPlaceSet(Action, prefix="co:mpp", allow=NETWORK, on=Target.MEMBER):
+    """Attach an account to a place (0: no place)."""
+
+    member: int
+    place: int
+
+
+@dataclass(frozen=True)
+class NameReferent(Action, prefix="co:mf", allow=NETWORK, on=Target.MEMBER):
+    member: int
+
+
+@dataclass(frozen=True)
+class Revoke(Action, prefix="co:mv", allow=NETWORK, on=Target.MEMBER):
+    member: int
+
+
+@dataclass(frozen=True)
+class RevokeYes(Action, prefix="co:mvy", allow=NETWORK, on=Target.MEMBER):
+    member: int
+
+
+@dataclass(frozen=True)
+class PlacesMenu(Action, prefix="co:pl", allow=COORDINATION):
+    pass
+
+
+@dataclass(frozen=True)
+class AddPlace(Action, prefix="co:pl:add", allow=COORDINATION):
+    pass
+
+
+@dataclass(frozen=True)
+class ExportPlaces(Action, prefix="co:pl:csv", allow=COORDINATION):
+    pass
+
+
+@dataclass(frozen=True)
+class ExportMednum(Action, prefix="co:pl:mn", allow=COORDINATION):
+    pass
+
+
+@dataclass(frozen=True)
+class PlaceDetail(Action, prefix="co:pd", allow=NETWORK, on=Target.PLACE):
+    place: int
+
+
+@dataclass(frozen=True)
+class EditPlace(Action, prefix="co:pl:e", allow=NETWORK, on=Target.PLACE):
+    place: int
+
+
+@dataclass(frozen=True)
+class Directory(Action, prefix="co:mn", allow=COORDINATION):
+    """The national directory of digital-mediation places."""
+
+
+@dataclass(frozen=True)
+class CatalogueMenu(Action, prefix="co:cat", allow=COORDINATION):
+    pass
+
+
+@dataclass(frozen=True)
+class ExportCatalogue(Action, prefix="co:cat:x", allow=COORDINATION):
+    """``kinds``, ``stock``, ``rules`` or ``prices`` as CSV."""
+
+    what: str
+
+
+@dataclass(frozen=True)
+class AddKind(Action, prefix="co:cat:kind", allow=COORDINATION):
+    pass
+
+
+@dataclass(frozen=True)
+class SetStock(Action, prefix="co:cat:stock", allow=COORDINATION):
+    pass
+
+
+@dataclass(frozen=True)
+class SetPrice(Action, prefix="co:cat:price", allow=COORDINATION):
+    pass
+
+
+@dataclass(frozen=True)
+class SetRule(Action, prefix="co:cat:rule", allow=COORDINATION):
+    pass
+
+
+@dataclass(frozen=True)
+class Series(Action, prefix="co:ser", allow=COORDINATION):
+    pass
+
+
+@dataclass(frozen=True)
+class Broadcast(Action, prefix="co:bc", allow=COORDINATION):
+    pass
+
+
+@dataclass(frozen=True)
+class Figures(Action, prefix="co:fig", allow=COORDINATION):
+    pass
+
+
+@dataclass(frozen=True)
+class FiguresCsv(Action, prefix="co:fig:csv", allow=COORDINATION):
+    pass
+
+
+@dataclass(frozen=True)
+class AuditLog(Action, prefix="co:aud", allow=COORDINATION):
+    pass
+
+
+@dataclass(frozen=True)
+class AuditCsv(Action, prefix="co:aud:csv", allow=COORDINATION):
+    pass
+
+
+@dataclass(frozen=True)
+class ImportHelp(Action, prefix="co:imp", allow=COORDINATION):
+    pass
+
+
+# --- Commands (typed words) -------------------------------------------------------------------
+
+EVERYONE = frozenset({Who.ANYONE})
+
+COMMANDS = (
+    Command("language", ("/langue", "langue", "/language", "language"), EVERYONE),
+    Command("help", ("/aide", "aide", "/help", "help"), EVERYONE),
+    Command("verify", ("/verifier", "verifier", "/verify"), EVERYONE),
+    Command("donations", ("/dons",), EVERYONE),
+    Command("erasures", ("/effacements",), frozenset({Who.RECONDITIONER})),
+    Command("coordination", ("/coordination", "coordination"), frozenset({Who.COORDINATOR})),
+    Command("start", ("/start",), EVERYONE),
+    Command("join", ("rej", "/rej"), EVERYONE),
+    Command("stop", ("stop",), EVERYONE),
+)
+"""Words that work anywhere; a feature answers a command by its ``name``."""

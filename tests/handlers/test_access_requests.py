@@ -46,7 +46,7 @@ async def test_professional_space_is_refused_until_approved(chat: Chat):
 async def test_only_a_coordinator_can_decide(chat: Chat):
     await chat.script("ana", *REQUEST, "1")
     sent = await chat.say("mallory", choice="acc:ok:1")
-    assert "Seule la coordination" in texts(sent, "mallory")
+    assert "pas (ou plus) valable pour vous" in texts(sent, "mallory")
     sent = await chat.script("ana", "menu", "1")
     assert "en cours d'examen" in texts(sent, "ana")
 

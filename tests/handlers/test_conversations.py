@@ -84,4 +84,4 @@ async def test_a_stale_or_forged_button_is_refused_politely(chat: Chat):
     sent = await chat.say("ana", choice="zz:unknown")
     assert "Ce bouton n'est plus valable" in texts(sent)
     sent = await chat.say("ana", choice="acc:ok:999999")
-    assert "Seule la coordination" in texts(sent)
+    assert "pas (ou plus) valable pour vous" in texts(sent)

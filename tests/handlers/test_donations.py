@@ -49,13 +49,22 @@ def attachments(sent: list[Rendered], to: str) -> list[bytes]:
     return [m.attachment.data for m in sent if m.to == f"cli:{to}" and m.attachment]
 
 
-async def declare_organisation_lot(chat: Chat, who: str = "acme") -> list[Rendered]:
+async def declare_organisation_lot(chat: Chat, who: str = "acme", *,
+                                   receive: bool = False) -> list[Rendered]:
+    """``who`` declares a lot; with ``receive``, the workshop then marks it received."""
     sent = await chat.script(who, *organisation_lot())
-    return sent + await chat.say(who, "1")  # Confirmer
+    sent += await chat.say(who, "1")  # Confirmer
+    if receive:
+        lot = max(int(cid.split(":")[-1]) for m in sent for cid, _l in m.choices
+                  if cid.startswith("lot:see:"))
+        sent += await chat.say(RECOND, choice=f"lot:rcv:{lot}")
+    return sent
 
 
 async def certify_lot(chat: Chat, lot: int = 1, serial: str = "PF-1ABC23") -> list[Rendered]:
-    """The reconditioner records one verified overwrite, then issues the certificate."""
+    """The reconditioner receives the lot, records one verified overwrite, then issues the
+    certificate."""
+    await chat.say(RECOND, choice=f"lot:rcv:{lot}")
     await chat.say(RECOND, choice=f"lot:wipe:{lot}")
     wipe = list(WIPE)
     wipe[2] = serial
@@ -238,7 +247,7 @@ async def test_a_donor_sees_only_their_own_lots(chat: Chat):
     await declare_organisation_lot(chat)
     await certify_lot(chat)
     sent = await chat.say("mallory", choice="don:cert:1")
-    assert "n'existe pas dans votre liste" in texts(sent, "mallory")
+    assert "pas (ou plus) valable pour vous" in texts(sent, "mallory")
     assert not attachments(sent, "mallory")
     sent = await chat.say("mallory", choice="don:list")
     assert "pas encore déclaré de don" in texts(sent, "mallory")
@@ -247,16 +256,17 @@ async def test_a_donor_sees_only_their_own_lots(chat: Chat):
 async def test_only_reconditioners_record_erasures(chat: Chat):
     await declare_organisation_lot(chat)
     sent = await chat.say("mallory", choice="lot:wipe:1")
-    assert "réservée au personnel" in texts(sent, "mallory")
+    assert "pas (ou plus) valable pour vous" in texts(sent, "mallory")
     sent = await chat.say("demo-veynes", choice="lot:wipe:1")
-    assert "Seul le personnel d'un reconditionneur" in texts(sent, "demo-veynes")
+    assert "pas (ou plus) valable pour vous" in texts(sent, "demo-veynes")
     sent = await chat.say("acme", choice="lot:cert:1")
-    assert "réservée au personnel" in texts(sent, "acme")
+    assert "pas (ou plus) valable pour vous" in texts(sent, "acme")
 
 
 async def test_a_device_of_another_lot_is_refused(chat: Chat):
-    await declare_organisation_lot(chat, "acme")
+    await declare_organisation_lot(chat, "acme", receive=True)
     await chat.script("marie", *PRIVATE_LOT, "1")
+    await chat.say(RECOND, choice="lot:rcv:2")
     await chat.say(RECOND, choice="lot:wipe:1")
     await chat.script(RECOND, *WIPE)
     await chat.say(RECOND, choice="lot:wipe:2")
@@ -267,7 +277,7 @@ async def test_a_device_of_another_lot_is_refused(chat: Chat):
 
 
 async def test_impossible_times_are_refused_on_the_spot(chat: Chat):
-    await declare_organisation_lot(chat)
+    await declare_organisation_lot(chat, receive=True)
     await chat.say(RECOND, choice="lot:wipe:1")
     await chat.script(RECOND, *WIPE[:10])
     sent = await chat.say(RECOND, "23/11 18h")  # 18 h in Paris: later than now (10 h)
@@ -285,7 +295,7 @@ async def test_impossible_times_are_refused_on_the_spot(chat: Chat):
 
 async def test_a_failed_disk_must_be_destroyed_before_the_certificate(chat: Chat):
     """Lot 1 holds client data: the protocol promised to destroy any disk that fails."""
-    await declare_organisation_lot(chat)
+    await declare_organisation_lot(chat, receive=True)
     await chat.say(RECOND, choice="lot:wipe:1")
     failed = list(WIPE)
     failed[9] = "2"  # Échec
@@ -327,7 +337,7 @@ async def test_anyone_can_check_a_certificate_code(chat: Chat):
 
 
 async def test_the_staff_work_list(chat: Chat):
-    await declare_organisation_lot(chat)
+    await declare_organisation_lot(chat, receive=True)
     sent = await chat.script(RECOND, "menu", "1")
     assert "Dons à réceptionner et à effacer" in texts(sent, RECOND)
     sent = await chat.say(RECOND, choice="lot:list")
@@ -390,7 +400,7 @@ def csv_row(lot: str, serial: str, method: str = "overwrite", result: str = "ver
 
 
 async def test_a_reconditioner_records_a_whole_csv_at_once(chat: Chat):
-    await declare_organisation_lot(chat)
+    await declare_organisation_lot(chat, receive=True)
     sent = await chat.say(RECOND, "/effacements")
     assert "Collez le contenu du fichier CSV" in texts(sent, RECOND)
     csv = "\n".join([CSV_HEADER, csv_row("LOT-2026-0001", "A1"), csv_row("LOT-2026-0001", "A2")])
@@ -402,7 +412,7 @@ async def test_a_reconditioner_records_a_whole_csv_at_once(chat: Chat):
 
 
 async def test_a_csv_with_a_bad_row_records_nothing_and_names_the_line(chat: Chat):
-    await declare_organisation_lot(chat)
+    await declare_organisation_lot(chat, receive=True)
     await chat.say(RECOND, "/effacements")
     csv = "\n".join([CSV_HEADER, csv_row("LOT-2026-0001", "A1"),
                      csv_row("LOT-2026-0001", "A2", method="teleport")])
@@ -413,11 +423,11 @@ async def test_a_csv_with_a_bad_row_records_nothing_and_names_the_line(chat: Cha
     csv = "\n".join([CSV_HEADER, csv_row("LOT-2026-0001", "A1"), csv_row("LOT-2026-0099", "A2")])
     sent = await chat.say(RECOND, csv)  # well formed, but lot 99 does not exist
     answer = texts(sent, RECOND)
-    assert "Ligne 3 : le lot LOT-2026-0099 n'existe pas" in answer
+    assert "Ligne 3 : le lot LOT-2026-0099 n'est pas à traiter par votre atelier" in answer
     sent = await chat.say(RECOND, choice="lot:cert:1")
     assert "Aucun effacement n'est encore enregistré" in texts(sent, RECOND)
 
 
 async def test_only_reconditioners_send_a_csv(chat: Chat):
     sent = await chat.say("demo-veynes", "/effacements")
-    assert "Seul le personnel d'un reconditionneur" in texts(sent, "demo-veynes")
+    assert "pas (ou plus) valable pour vous" in texts(sent, "demo-veynes")

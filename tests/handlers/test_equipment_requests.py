@@ -314,9 +314,9 @@ async def test_a_user_who_is_not_an_approved_prescriber_cannot_request(network: 
     chat = network
     for who in ("mallory", "vic"):  # a stranger, and place staff
         sent = await chat.say(who, choice="rq:new")
-        assert "réservée aux accompagnant·es" in texts(sent, who)
+        assert "pas (ou plus) valable pour vous" in texts(sent, who)
         sent = await chat.say(who, choice="rq:mine")
-        assert "réservée aux accompagnant·es" in texts(sent, who)
+        assert "pas (ou plus) valable pour vous" in texts(sent, who)
     sent = await chat.script("mallory", "menu", "1")
     assert "Demander du matériel" not in texts(sent, "mallory")
 
@@ -341,7 +341,7 @@ async def test_a_prescriber_sees_and_cancels_only_their_own_requests(network: Ch
     assert "DEM-2026-0001" not in texts(sent, "bea")
     for choice in ("rq:cx:1", "rq:cy:1"):
         sent = await chat.say("bea", choice=choice)
-        assert "n'est pas la vôtre" in texts(sent, "bea")
+        assert "pas (ou plus) valable pour vous" in texts(sent, "bea")
     assert [s for _, s, _ in await requests(chat)] == [RequestStatus.SENT]
 
 
@@ -353,7 +353,7 @@ async def test_place_staff_see_and_act_only_on_requests_routed_to_their_place(ne
     assert "Aucune demande en cours" in texts(sent, "gus")
     for who in ("gus", "bea", "ana"):  # staff of Gap, a prescriber, the requester herself
         sent = await chat.say(who, choice="rq:ok:1")
-        assert "n'est pas (ou plus) adressée à votre lieu" in texts(sent, who)
+        assert "pas (ou plus) valable pour vous" in texts(sent, who)
     sent = await chat.say("vic", choice="rq:in")
     assert "DEM-2026-0001" in texts(sent, "vic") and "Accepter DEM-2026-0001" in texts(sent)
     assert [s for _, s, _ in await requests(chat)] == [RequestStatus.SENT]
@@ -398,7 +398,7 @@ async def test_a_refused_request_goes_to_the_next_place_and_the_prescriber_is_to
     assert "Demande DEM-2026-0001 pour votre lieu" in texts(sent, "vic")
     assert await stock_at(chat, LARAGNE) == 0  # the place said it has none: trusted
     sent = await chat.say("leo", choice="rq:ok:1")  # too late: it is not theirs any more
-    assert "n'est pas (ou plus) adressée à votre lieu" in texts(sent, "leo")
+    assert "pas (ou plus) valable pour vous" in texts(sent, "leo")
     # Refused by Veynes too: nothing else in reach, the request waits (never back to Laragne).
     await chat.say("vic", choice="rq:ok:1")
     sent = await chat.say("vic", choice="rq:nr:1:far")
@@ -508,7 +508,7 @@ async def test_a_forged_or_stale_button_is_refused(network: Chat):
         sent = await chat.say("vic", choice=forged)
         assert "Ce bouton n'est plus valable" in texts(sent, "vic")
     sent = await chat.say("vic", choice="rq:ok:999")
-    assert "Cette demande n'existe pas" in texts(sent, "vic")
+    assert "pas (ou plus) valable pour vous" in texts(sent, "vic")
 
 
 async def test_the_first_name_is_erased_months_after_the_end(network: Chat):

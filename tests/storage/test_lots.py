@@ -97,7 +97,7 @@ async def test_received_and_certified_happen_once(storage: SqliteStorage):
         assert not await uow.lots.issue_certificate(lot.id, "EFF-CCCC-DDDD", OPERATOR, NOW)
         certificate = await uow.lots.certificate_by_code("EFF-AAAA-BBBB")
         assert certificate is not None and certificate.media == 1
-        assert await uow.lots.open_lots(10) == []
+        assert await uow.lots.open_lots(None, 10) == []
 
 
 async def test_a_device_belongs_to_one_lot(storage: SqliteStorage):

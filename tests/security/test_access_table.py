@@ -1,35 +1,38 @@
-"""Every action and command against every role, each cell asserted allowed or refused.
+"""Every declared action and command against every role, generated from the declarations.
 
-The rows name a choice id (as a button would carry it, even forged: nothing stops a Telegram
-client from sending any callback data) or a typed command, and the roles allowed. A cell is:
+Each button of ``flows/actions.py`` is pressed (as button data, even forged: nothing stops a
+Telegram client from sending any callback data) by every role of the world, on the world's
+target of its kind. Who is allowed follows from the declaration and the world's facts (who
+owns what, who works where). A cell is:
 
-* allowed: the privileged effect happens (the state changes, or the protected data or next
-  buttons are shown);
-* refused: the effect does not happen, nothing in the database changes, the person gets an
-  answer, and nobody else is sent anything.
+* allowed: the answer is not the refusal, and where ``EFFECTS`` names it the privileged
+  effect happens (the state changes, or the protected data or next buttons are shown);
+* refused: the one refusal, nothing in the database changes, nobody else is told.
 
-The action prefixes and commands come from the composed router, so a feature that adds one
-without a row here fails ``test_every_action_and_command_has_a_row``.
+A new declaration is tried here with no row to write; a field the generator cannot fill
+fails the test until ``SAMPLE_VALUES`` knows it.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Awaitable, Callable, Iterable
+import enum
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bot.i18n import Rendered
+from flows import actions as act
+from flows.action_codec import Action, Command, Scope, Target, Who, declared, parse
+from flows.actions import COMMANDS
 from flows.messages import UserKey
 from tests.security.world import BENEFICIARY_NAME, DONOR_CONTACT, ROLES, World
 from tests.support import Chat, Clock, make_chat
 
-ALL = frozenset(ROLES)
-STAFF = frozenset({"place_staff", "reconditioner", "coordinator"})
-PROFESSIONALS = frozenset({"prescriber", "place_staff", "reconditioner", "coordinator"})
 TODAY = "20261123"  # tests.support.START
 
 TRANSIENT = frozenset({"outbox", "menus", "conversations", "processed_events", "audit_log",
@@ -125,113 +128,177 @@ def status(table: str, field: str, expected: str) -> Check:
 
 
 @dataclass(frozen=True)
-class Row:
-    said: str
-    """A choice id (``{field}`` filled from the world) or, when ``typed``, a typed text."""
-    allowed: frozenset[str]
+class Effect:
+    """What an allowed press visibly does, beyond "not refused"."""
+
     happened: Check
     changes: bool = False
-    """The allowed effect changes the database: each allowed role gets a fresh world."""
-    typed: bool = False
-    name: str = ""
-
-    @property
-    def id(self) -> str:
-        return self.name or self.said
+    """The effect changes the database: each allowed role gets a fresh world."""
 
 
-def choice(said: str, allowed: Iterable[str], happened: Check, changes: bool = False,
-           name: str = "") -> Row:
-    return Row(said, frozenset(allowed), happened, changes, False, name)
+EFFECTS: dict[type[Action], Effect] = {
+    act.ProDoor: Effect(replied()),
+    act.ApproveAccess: Effect(status("access_requests", "access", "approved"), True),
+    act.RejectAccess: Effect(status("access_requests", "access", "rejected"), True),
+    act.AttachPlace: Effect(holds("SELECT place_id FROM users WHERE key = 'cli:approved'", 1),
+                            True),
+    act.AccessQueue: Effect(offers("acc:ok:{access}")),
+    act.NewRequest: Effect(in_flow("request")),
+    act.MyRequests: Effect(offers("rq:cx:{request}")),
+    act.CancelRequest: Effect(offers("rq:cy:{request}")),
+    act.CancelRequestYes: Effect(status("equipment_requests", "request", "cancelled"), True),
+    act.ReceivedRequests: Effect(offers("rq:ok:{request}")),
+    act.PlaceStock: Effect(offers("rq:st:")),
+    act.AddUnit: Effect(holds("SELECT available - ? FROM stock WHERE place_id = ? AND"
+                              " kind = 'laptop'", 1, "laptops", "veynes"), True),
+    act.AcceptRequest: Effect(status("equipment_requests", "request", "accepted"), True),
+    act.RefuseRequest: Effect(offers("rq:nr:{request}:")),
+    act.RefuseBecause: Effect(holds("SELECT count(*) FROM request_events WHERE request_id = ?"
+                                    " AND event = 'refused'", 1, "request"), True),
+    act.ReadyRequest: Effect(offers("rq:rdd:{request}:")),
+    act.ReadyOn: Effect(status("equipment_requests", "request", "ready"), True),
+    act.Handover: Effect(offers("rq:hy:{request}")),
+    act.HandoverNotYet: Effect(offers("rq:ho:{request}")),
+    act.HandoverYes: Effect(status("equipment_requests", "request", "handed_over"), True),
+    act.NewDonation: Effect(in_flow("donation")),
+    act.ForgetContact: Effect(offers("don:forget:ok")),
+    act.DonorCertificate: Effect(shows("{lot_ref}")),
+    act.ForgetContactYes: Effect(either(contact_blanked, shows("coordonnées sont effacées")),
+                                 True),
+    act.OpenLots: Effect(offers("lot:see:{lot}")),
+    act.SeeLot: Effect(shows("{lot_ref}")),
+    act.ReceiveLot: Effect(status("lots", "other_lot", "received"), True),
+    act.RecordErasure: Effect(in_flow("erasure")),
+    act.Certify: Effect(offers("lot:wipe:{lot}")),
+    act.ChooseWorkshop: Effect(offers("lot:tw:{lot}:")),
+    act.AssignWorkshop: Effect(shows("confié à"), True),
+    act.JoinCode: Effect(either(offers("bs:cp:"), holds(
+        "SELECT count(*) FROM join_codes WHERE used_at IS NULL", 1)), True),
+    act.JoinCodeFor: Effect(holds("SELECT count(*) FROM join_codes WHERE used_at IS NULL", 1),
+                            True),
+    act.WhoIsComing: Effect(offers("bs:del:{workshop}")),
+    act.PublishWorkshop: Effect(in_flow("workshop.publish")),
+    act.CancelWorkshop: Effect(offers("bs:delok:{workshop}")),
+    act.CancelWorkshopYes: Effect(holds("SELECT count(*) FROM workshops WHERE id = ?", 0,
+                                        "workshop"), True),
+    act.TakeTicket: Effect(status("help_tickets", "ticket", "taken"), True),
+    act.BeneficiaryMenu: Effect(offers("bn:my")),
+    act.OfferWorkshops: Effect(offers("bn:bk:")),
+    act.MyData: Effect(shows(BENEFICIARY_NAME)),
+    act.RemindersOff: Effect(holds("SELECT reminders FROM beneficiaries WHERE user_key ="
+                                   " 'cli:benef'", 0), True),
+    act.ForgetMeYes: Effect(holds("SELECT count(*) FROM beneficiaries WHERE user_key ="
+                                  " 'cli:benef'", 0), True),
+    act.CoordinationMenu: Effect(offers("co:acc")),
+    act.Accounts: Effect(offers("co:m:")),
+}
+"""Actions whose effect is checked precisely; every other action is checked by its answer
+(the refusal, or not the refusal) and, when refused, by nothing changed."""
+
+CHANGES: frozenset[type[Action]] = frozenset({
+    act.Book, act.CancelBooking, act.MoveBooking, act.Coming, act.NotComing, act.RemindersOn,
+    act.MemberRoleSet, act.MemberPlaceSet, act.NameReferent, act.RevokeYes, act.JoinLanguage,
+    act.CloseTicket})
+"""Actions without a precise check that still change the database when allowed."""
+
+WHO_OF_ROLE: dict[str, frozenset[Who]] = {
+    "unknown": frozenset({Who.ANYONE}), "donor": frozenset({Who.ANYONE}),
+    "revoked": frozenset({Who.ANYONE}),
+    "beneficiary": frozenset({Who.ANYONE, Who.BENEFICIARY}),
+    "prescriber": frozenset({Who.ANYONE, Who.PRESCRIBER}),
+    "place_staff": frozenset({Who.ANYONE, Who.PLACE_STAFF}),
+    "reconditioner": frozenset({Who.ANYONE, Who.RECONDITIONER}),
+    "coordinator": frozenset({Who.ANYONE, Who.COORDINATOR}),
+}
+"""Who each role of the world is (no world role is a structure's referent: see
+``test_a_referent_approves_only_the_prescribers_of_their_structure``)."""
+
+OWNER: dict[Target, frozenset[str]] = {
+    Target.REQUEST: frozenset({"prescriber"}), Target.LOT: frozenset({"donor"}),
+    Target.WORKSHOP: frozenset({"beneficiary"}), Target.TICKET: frozenset(),
+}
+"""Whose own record the world's target of each kind is (the beneficiary booked the
+workshop; nobody has taken the help ticket yet)."""
+
+AT_VEYNES = frozenset({"place_staff"})
+LOT_HOLDERS = frozenset({"place_staff", "reconditioner"})
+"""The world's lot is dropped at Veynes and sent to the reconditioner's workshop."""
 
 
-def typed(said: str, allowed: Iterable[str], happened: Check, changes: bool = False) -> Row:
-    return Row(said, frozenset(allowed), happened, changes, True)
+def in_world_scope(role: str, scope: Scope, target: Target | None) -> bool:
+    """Whether the world's target of ``target`` is within ``scope`` for ``role``."""
+    match scope:
+        case Scope.NONE | Scope.NETWORK:
+            return True
+        case Scope.OWN:
+            assert target is not None
+            return role in OWNER[target]
+        case Scope.PLACE:
+            return role in AT_VEYNES
+        case Scope.LOT:
+            return role in LOT_HOLDERS
+    return False
 
 
-ROWS = [
-    # The home menu's doors and public information: everyone.
-    *(choice(door, ALL, replied()) for door in ("m:pro", "m:give", "m:got", "m:help",
-                                                "m:lang", "i:places", "i:workshops")),
-    choice("m:pro", PROFESSIONALS, offers("i:places"), name="m:pro opens the pro space"),
-    # Access requests: the coordination decides.
-    choice("acc:ok:{access}", {"coordinator"}, status("access_requests", "access", "approved"),
-           changes=True),
-    choice("acc:no:{access}", {"coordinator"}, status("access_requests", "access", "rejected"),
-           changes=True),
-    choice("acc:pl:{approved}:{veynes}", {"coordinator"},
-           holds("SELECT place_id FROM users WHERE key = 'cli:approved'", 1), changes=True),
-    choice("q:access", {"coordinator"}, offers("acc:ok:{access}")),
-    # Equipment requests: the owner prescriber; the staff of the place it is routed to.
-    choice("rq:new", {"prescriber"}, in_flow("request")),
-    choice("rq:mine", {"prescriber"}, offers("rq:cx:{request}")),
-    choice("rq:cx:{request}", {"prescriber"}, offers("rq:cy:{request}")),
-    choice("rq:cy:{request}", {"prescriber"},
-           status("equipment_requests", "request", "cancelled"), changes=True),
-    choice("rq:in", {"place_staff"}, offers("rq:ok:{request}")),
-    choice("rq:stock", {"place_staff"}, offers("rq:st:")),
-    choice("rq:st:laptop", {"place_staff"}, holds(
-        "SELECT available - ? FROM stock WHERE place_id = ? AND kind = 'laptop'", 1,
-        "laptops", "veynes"), changes=True),
-    choice("rq:ok:{request}", {"place_staff"},
-           status("equipment_requests", "request", "accepted"), changes=True),
-    choice("rq:no:{request}", {"place_staff"}, offers("rq:nr:{request}:")),
-    choice("rq:nr:{request}:other", {"place_staff"}, holds(
-        "SELECT count(*) FROM request_events WHERE request_id = ? AND event = 'refused'", 1,
-        "request"), changes=True),
-    choice("rq:rd:{request}", {"place_staff"}, offers("rq:rdd:{request}:")),
-    choice("rq:rdd:{request}:{today}", {"place_staff"},
-           status("equipment_requests", "request", "ready"), changes=True),
-    choice("rq:ho:{request}", {"place_staff"}, offers("rq:hy:{request}")),
-    choice("rq:hn:{request}", {"place_staff"}, offers("rq:ho:{request}")),
-    choice("rq:hy:{request}", {"place_staff"},
-           status("equipment_requests", "request", "handed_over"), changes=True),
-    # Donations: anyone gives; a donor sees and changes only their own lots.
-    choice("don:new", ALL, in_flow("donation")),
-    choice("don:forget", ALL, offers("don:forget:ok")),
-    choice("don:list", {"donor"}, shows("{lot_ref}")),
-    choice("don:cert:{lot}", {"donor"}, shows("{lot_ref}")),
-    choice("don:forget:ok", {"donor"}, contact_blanked, changes=True),
-    typed("/dons", {"donor"}, shows("{lot_ref}")),
-    # Lots: the network's staff receive; only reconditioners record erasures and certify.
-    choice("lot:list", STAFF, offers("lot:see:{lot}")),
-    choice("lot:see:{lot}", STAFF, shows("{lot_ref}")),
-    choice("lot:rcv:{lot}", STAFF, status("lots", "lot", "received"), changes=True),
-    choice("lot:wipe:{lot}", {"reconditioner"}, in_flow("erasure")),
-    choice("lot:cert:{lot}", {"reconditioner"}, offers("lot:wipe:{lot}")),
-    typed("/effacements", {"reconditioner"}, in_flow("erasure_bulk")),
-    # The after-donation service: place staff (the coordination too); beneficiaries.
-    choice("bs:code", {"place_staff", "coordinator"}, either(
-        offers("bs:code:"), holds("SELECT count(*) FROM join_codes WHERE used_at IS NULL", 1)),
-        changes=True),
-    choice("bs:code:{veynes}", {"place_staff", "coordinator"},
-           holds("SELECT count(*) FROM join_codes WHERE used_at IS NULL", 1), changes=True),
-    choice("bs:who", {"place_staff"}, offers("bs:del:{workshop}")),
-    choice("bs:new", {"place_staff"}, in_flow("workshop.publish")),
-    choice("bs:del:{workshop}", {"place_staff", "coordinator"}, offers("bs:delok:{workshop}")),
-    choice("bs:delok:{workshop}", {"place_staff", "coordinator"},
-           holds("SELECT count(*) FROM workshops WHERE id = ?", 0, "workshop"), changes=True),
-    choice("tk:take:{ticket}", {"place_staff", "coordinator"},
-           status("help_tickets", "ticket", "taken"), changes=True),
-    choice("bn:menu", {"beneficiary"}, offers("bn:my")),
-    choice("bn:book", {"beneficiary"}, offers("bn:bk:")),
-    choice("bn:data", {"beneficiary"}, shows(BENEFICIARY_NAME)),
-    choice("bn:rem:off", {"beneficiary"}, holds(
-        "SELECT reminders FROM beneficiaries WHERE user_key = 'cli:benef'", 0), changes=True),
-    choice("bn:fg:ok", {"beneficiary"}, holds(
-        "SELECT count(*) FROM beneficiaries WHERE user_key = 'cli:benef'", 0), changes=True),
-    # Coordination.
-    choice("co:menu", {"coordinator"}, offers("co:acc")),
-    choice("co:acc", {"coordinator"}, offers("co:m:")),
-    choice("co:ref", set(), offers("acc:ok:{access}")),
-    typed("/coordination", {"coordinator"}, offers("co:acc")),
-    typed("coordination", {"coordinator"}, offers("co:acc")),
-    # Words that work for everyone.
-    *(typed(word, ALL, replied()) for word in (
-        "/aide", "aide", "/help", "help", "/langue", "langue", "/language", "language",
-        "/start", "/verifier EFF-2345-6789", "verifier", "/verify EFF-2345-6789", "rej",
-        "/rej REJ 234 567", "stop")),
-]
+def allowed_roles(kind: type[Action]) -> frozenset[str]:
+    """The world's roles the declaration allows on the world's target."""
+    return frozenset(role for role, whos in WHO_OF_ROLE.items()
+                     if any(who in whos and in_world_scope(role, scope, kind.on)
+                            for who, scope in kind.allow.items()))
+
+
+TARGET_FIELD: dict[Target, str] = {
+    Target.REQUEST: "request", Target.LOT: "lot", Target.ACCESS: "access",
+    Target.WORKSHOP: "workshop", Target.TICKET: "ticket", Target.PLACE: "veynes",
+    Target.MEMBER: "member",
+}
+
+
+TARGET_OF: dict[type[Action], str] = {act.AttachPlace: "approved",
+                                      act.ReceiveLot: "other_lot"}
+"""Actions that act on a target in another state than the world's usual one."""
+
+
+def sample(kind: type[Action], world: World, target: int | None = None) -> str:
+    """The button data of ``kind`` on the world's target (or on ``target``)."""
+    values: list[object] = []
+    for index, (name, field_type) in enumerate(kind.field_types()):
+        if index == 0 and kind.on is not None:
+            field = TARGET_OF.get(kind) or TARGET_FIELD[kind.on]
+            values.append(target if target is not None else getattr(world, field))
+        elif field_type is date:
+            values.append(TODAY_DATE)
+        elif isinstance(field_type, type) and issubclass(field_type, enum.Enum):
+            values.append(list(field_type)[-1])
+        elif name in SAMPLE_VALUES:
+            values.append(getattr(world, SAMPLE_VALUES[name]) if SAMPLE_VALUES[name] in
+                          ids(world) else SAMPLE_VALUES[name])
+        else:
+            raise AssertionError(f"no sample value for field {name!r} of {kind.__name__}")
+    return kind(*values).pack()
+
+
+SAMPLE_VALUES: dict[str, str] = {
+    "place": "veynes", "workshop": "gap_workshop", "to": "other_workshop", "kind": "laptop",
+    "role": "all", "what": "prices", "lang": "fr", "code": "REJ234567",
+}
+"""Values of the fields that name no target: world fields, or the value itself."""
+
+TODAY_DATE = date(2026, 11, 23)  # tests.support.START
+
+DECLARED = sorted(declared().values(), key=lambda kind: kind.prefix)
+REFUSAL = "pas (ou plus) valable pour vous"
+
+
+def refused(cell: Cell) -> bool:
+    return cell.shows(REFUSAL)
+
+
+async def press(chat: Chat, world: World, role: str, data: str) -> Cell:
+    sent = await chat.say(ROLES[role], choice=data)
+    return Cell(chat, world, role, sent)
+
+
 ROLE_KEYS = {key: role for role, key in ROLES.items()}
 
 
@@ -253,53 +320,141 @@ async def fingerprint(chat: Chat, actor: UserKey) -> dict[str, list[tuple[Any, .
     return found
 
 
-async def attempt(chat: Chat, world: World, row: Row, role: str) -> Cell:
-    said = row.said.format(**ids(world))
-    who = ROLES[role]
-    sent = await (chat.say(who, said) if row.typed else chat.say(who, choice=said))
-    return Cell(chat, world, role, sent)
-
-
 async def open_copy(world: World, path: Path) -> Chat:
     return await make_chat(world.copy(path), Clock())
 
 
-@pytest.mark.parametrize("row", ROWS, ids=[r.id for r in ROWS])
-async def test_each_role_is_allowed_or_refused(row: Row, world: World, tmp_path: Path):
-    allowed = [role for role in ROLES if role in row.allowed]
-    refused = [role for role in ROLES if role not in row.allowed]
+async def assert_refused(chat: Chat, world: World, role: str, data: str) -> str:
+    """``role`` presses ``data``: the one refusal, to them alone, nothing changed."""
+    before = await fingerprint(chat, ROLES[role])
+    cell = await press(chat, world, role, data)
+    assert cell.mine(), f"{role}: no answer"
+    assert {m.to for m in cell.sent} == {cell.actor}, f"{role}: told someone else"
+    assert refused(cell), f"{role} was allowed {data}: {[m.text for m in cell.mine()]}"
+    effect = EFFECTS.get(type(parse(data)))  # type: ignore[arg-type]
+    if effect is not None:
+        assert not await effect.happened(cell), f"{role} was allowed {data}"
+    assert await fingerprint(chat, ROLES[role]) == before, f"{role} changed data with {data}"
+    return " ".join(m.text for m in cell.mine())
+
+
+async def assert_allowed(chat: Chat, world: World, role: str, data: str) -> None:
+    cell = await press(chat, world, role, data)
+    assert cell.mine(), f"{role}: no answer to {data}"
+    assert not refused(cell), f"{role} was refused {data}"
+    effect = EFFECTS.get(type(parse(data)))  # type: ignore[arg-type]
+    if effect is not None:
+        assert await effect.happened(cell), f"{role}: {data} did not happen"
+
+
+@pytest.mark.parametrize("kind", DECLARED, ids=[kind.prefix for kind in DECLARED])
+async def test_each_role_is_allowed_or_refused(kind: type[Action], world: World,
+                                               tmp_path: Path):
+    """Generated from the declaration: every role of the world presses the button on the
+    world's target; those the declaration allows get its effect, the others the one refusal
+    with nothing changed."""
+    data = sample(kind, world)
+    allowed = allowed_roles(kind)
+    changes = kind in CHANGES or (kind in EFFECTS and EFFECTS[kind].changes)
     chat = await open_copy(world, tmp_path / "shared.sqlite3")
     try:
-        for role in refused:
-            before = await fingerprint(chat, ROLES[role])
-            cell = await attempt(chat, world, row, role)
-            assert cell.mine(), f"{role}: no answer"
-            assert {m.to for m in cell.sent} == {cell.actor}, f"{role}: told someone else"
-            assert not await row.happened(cell), f"{role} was allowed"
-            assert await fingerprint(chat, ROLES[role]) == before, f"{role} changed data"
-        if not row.changes:
-            for role in allowed:
-                cell = await attempt(chat, world, row, role)
-                assert await row.happened(cell), f"{role} was refused"
+        for role in sorted(set(ROLES) - allowed):
+            await assert_refused(chat, world, role, data)
+        if not changes:
+            for role in sorted(allowed):
+                await assert_allowed(chat, world, role, data)
     finally:
         await chat.app.close()
-    if row.changes:
-        for role in allowed:
+    if changes:
+        for role in sorted(allowed):
             chat = await open_copy(world, tmp_path / f"{role}.sqlite3")
             try:
-                cell = await attempt(chat, world, row, role)
-                assert await row.happened(cell), f"{role} was refused"
+                await assert_allowed(chat, world, role, data)
             finally:
                 await chat.app.close()
 
 
-async def test_every_action_and_command_has_a_row(world: World, tmp_path: Path):
-    chat = await open_copy(world, tmp_path / "w.sqlite3")
+SCOPED = [kind for kind in DECLARED
+          if any(scope in (Scope.OWN, Scope.PLACE, Scope.LOT) for scope in kind.allow.values())]
+
+
+@pytest.mark.parametrize("kind", SCOPED, ids=[kind.prefix for kind in SCOPED])
+async def test_someone_elses_target_is_refused_like_a_missing_one(
+        kind: type[Action], world: World, tmp_path: Path):
+    """Each role allowed on its own records presses the button on another's record, and on
+    a record that does not exist: the same refusal, nothing changed, nothing learnt."""
+    chat = await open_copy(world, tmp_path / "other.sqlite3")
     try:
-        actions, commands = set(chat.app.core.actions), set(chat.app.core.commands)
+        other = await elsewhere(chat, world, kind.on)
+        for role in sorted(allowed_roles(kind)):
+            if all(scope is Scope.NETWORK for who, scope in kind.allow.items()
+                   if who in WHO_OF_ROLE[role]):
+                continue
+            answer = await assert_refused(chat, world, role, sample(kind, world, other))
+            missing = await assert_refused(chat, world, role, sample(kind, world, 999_999))
+            assert answer == missing
     finally:
         await chat.app.close()
-    covered = {r.said.split(":", 1)[0] + ":" for r in ROWS if not r.typed}
-    words = {r.said.split(" ", 1)[0] for r in ROWS if r.typed}
-    assert actions - covered == set(), "actions without a row in the access table"
-    assert commands - words == set(), "commands without a row in the access table"
+
+
+async def elsewhere(chat: Chat, world: World, kind: Target | None) -> int:
+    """A record of ``kind`` that is no world role's own, at another place, in another
+    workshop (moved there in this copy of the world)."""
+    async with chat.app.storage.transaction() as uow:
+        return await _elsewhere(chat, uow.conn, world, kind)
+
+
+async def _elsewhere(chat: Chat, db: Any, world: World, kind: Target | None) -> int:
+    gap = await value_of(chat, "SELECT id FROM places WHERE commune = '05061' AND kind = 'hub'")
+    match kind:
+        case Target.REQUEST:
+            await db.execute("UPDATE equipment_requests SET place_id = ? WHERE id = ?",
+                             (gap, world.other_request))
+            return world.other_request
+        case Target.LOT:
+            await db.execute("UPDATE lots SET place_id = ?, workshop_id = NULL WHERE id = ?",
+                             (gap, world.other_lot))
+            return world.other_lot
+        case Target.WORKSHOP:
+            return int(await value_of(chat, "SELECT id FROM workshops WHERE place_id <> ?"
+                                            " ORDER BY id LIMIT 1", world.veynes))
+        case Target.TICKET:
+            await db.execute("UPDATE help_tickets SET place_id = ? WHERE id = ?",
+                             (gap, world.ticket))
+            return world.ticket
+        case Target.PLACE:
+            return int(gap)
+    raise AssertionError(f"no other record of {kind}")
+
+
+async def value_of(chat: Chat, sql: str, *params: object) -> Any:
+    found = await chat.app.db.conn.execute_fetchall(sql, params)
+    return next(iter(found))[0]
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=[c.name for c in COMMANDS])
+async def test_each_command_is_allowed_or_refused(command: Command, world: World,
+                                                  tmp_path: Path):
+    chat = await open_copy(world, tmp_path / "commands.sqlite3")
+    try:
+        for role, whos in WHO_OF_ROLE.items():
+            for word in command.words:
+                sent = await chat.say(ROLES[role], word)
+                cell = Cell(chat, world, role, sent)
+                assert cell.mine(), f"{role}: no answer to {word}"
+                assert refused(cell) != bool(command.allow & whos), f"{role}: {word}"
+    finally:
+        await chat.app.close()
+
+
+async def test_every_action_and_command_is_declared_and_handled(world: World, tmp_path: Path):
+    """The router refuses to start with a declared action nobody handles; a feature cannot
+    handle an undeclared one (its handlers are keyed by declared classes)."""
+    chat = await open_copy(world, tmp_path / "w.sqlite3")
+    try:
+        core = chat.app.core
+        assert set(core.actions) == set(declared().values())
+        assert all(issubclass(kind, Action) for kind in core.actions)
+        assert set(core.command_handlers) == {c.name for c in COMMANDS}
+    finally:
+        await chat.app.close()

@@ -88,6 +88,7 @@ async def build_scenario(chat: Chat) -> None:
     # two lots, the first one wiped and certified
     await chat.script("acme", *ORGANISATION_LOT)
     await chat.script("dona", *ORGANISATION_LOT)
+    await chat.say("demo-recond", choice="lot:rcv:1")
     await chat.say("demo-recond", choice="lot:wipe:1")
     await chat.script("demo-recond", *WIPE)
     await chat.say("demo-recond", choice="lot:cert:1")

@@ -83,13 +83,16 @@ class World:
     request_ref: str
     other_request: int    # another prescriber's request, also at Veynes
     other_request_ref: str
-    lot: int              # the donor's lot, declared, to be dropped in Veynes
+    lot: int              # the donor's lot, received in Veynes, sent to the Gap workshop
     lot_ref: str
-    other_lot: int        # another donor's lot
+    other_lot: int        # another donor's lot, declared, to be dropped in Veynes
     other_lot_ref: str
     ticket: int           # the beneficiary's help ticket at Veynes, not taken
-    workshop: int         # a workshop session at Veynes
+    workshop: int         # a workshop session at Veynes, booked by the beneficiary
     laptops: int          # laptops in stock at Veynes
+    member: int           # the approved professional's account number (cli:approved)
+    gap_workshop: int     # the reconditioning workshop (a place) of cli:demo-recond
+    other_workshop: int   # another upcoming session, not booked
 
     def copy(self, to: Path) -> Path:
         """A fresh copy of the built database (the bot closed it: no WAL left over)."""
@@ -161,10 +164,18 @@ async def build_world(path: Path, clock: Clock) -> World:
             " ORDER BY starts_at LIMIT 1", veynes, ts(clock()))))
         laptops = int(str(await value(chat, "SELECT available FROM stock WHERE place_id = ?"
                                             " AND kind = 'laptop'", veynes)))
+        await chat.say("benef", choice=f"bn:bk:{workshop}")
+        await chat.say("demo-veynes", choice=f"lot:rcv:{lot}")
+        gap_workshop = int(str(await value(chat, "SELECT id FROM places WHERE kind ="
+                                                 " 'reconditioner'")))
+        other_workshop = int(str(await value(
+            chat, "SELECT id FROM workshops WHERE id <> ? AND starts_at > ? ORDER BY starts_at"
+            " LIMIT 1", workshop, ts(clock()))))
     finally:
         await chat.app.close()
     return World(path, veynes, access, approved, request, request_ref, other_request,
-                 other_ref, lot, lot_ref, other_lot, other_lot_ref, ticket, workshop, laptops)
+                 other_ref, lot, lot_ref, other_lot, other_lot_ref, ticket, workshop, laptops,
+                 approved, gap_workshop, other_workshop)
 
 
 async def _request_of(chat: Chat, key: UserKey) -> tuple[int, str]:

@@ -24,6 +24,7 @@ from handlers.beneficiaries import Beneficiaries, BeneficiaryConfig
 from handlers.coordination import coordination_feature
 from handlers.core import Core, CoreConfig
 from handlers.donations import donations_feature
+from handlers.emails import check_email
 from handlers.home import home_feature
 from handlers.phones import check_french_phone
 from handlers.requests import requests_feature
@@ -139,6 +140,7 @@ async def build(
         clock=clock,
         translator=renderer.translator,
         check_phone=check_french_phone,
+        check_email=check_email,
         wake=dispatcher.wake,
         unavailable=tell_directly,
     )

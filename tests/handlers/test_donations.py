@@ -126,6 +126,22 @@ async def test_a_private_person_declares_a_pickup_without_organisation_questions
     assert "enlèvement à Gap" in texts(sent, "coord")  # a pickup needs the coordination
 
 
+async def test_a_script_for_an_address_is_refused_and_asked_again(chat: Chat):
+    """Only an address a mail library accepts is kept, in its normalised form."""
+    await chat.script("marie", *PRIVATE_LOT[:5])
+    sent = await chat.say("marie", "<script>alert(1)</script>@evil.fr")
+    told = texts(sent, "marie")
+    assert "Cette adresse e-mail n'est pas valide, par exemple marie@exemple.fr." in told
+    assert "Un téléphone ou un e-mail" in told  # the same question again
+    sent = await chat.script("marie", "Marie.Curie@Exemple.FR", *PRIVATE_LOT[6:])
+    assert "Marie.Curie@exemple.fr" in texts(sent, "marie")  # the summary
+    await chat.say("marie", "1")
+    async with chat.app.storage.transaction() as uow:
+        (reach,) = [r for (r,) in await (await uow.conn.execute(
+            "SELECT reach FROM lots")).fetchall()]
+    assert reach == "Marie.Curie@exemple.fr" and "<script>" not in texts(sent, "marie")
+
+
 async def test_references_follow_each_other(chat: Chat):
     await declare_organisation_lot(chat, "acme")
     sent = await chat.script("marie", *PRIVATE_LOT, "1")

@@ -22,6 +22,7 @@ from flows.workshops import ReminderPolicy
 from handlers import access as access_handlers
 from handlers import beneficiaries, coordination, donations, home, maintenance, requests
 from handlers.core import Core, CoreConfig
+from handlers.emails import check_email
 from handlers.phones import check_french_phone
 from handlers.session import Env, Feature
 from storage import territory as territory_store
@@ -125,6 +126,7 @@ async def build(
         clock=clock,
         translator=renderer.translator,
         check_phone=check_french_phone,
+        check_email=check_email,
         wake=dispatcher.wake,
         unavailable=tell_directly,
     )

@@ -8,6 +8,14 @@ worse than the old one.
 
 Reading accepts what spreadsheets write: UTF-8 (with or without BOM) or Windows-1252, with
 ``;``, ``,`` or tab as separator; several values in one cell are separated by ``|``.
+
+Every file we write goes through ``write_csv``, which neutralises formulas (OWASP's "CSV
+injection"): a text cell that a spreadsheet would run as a formula (it starts with ``=``,
+``+``, ``-``, ``@``, a tab, a carriage return or a NUL) gets a leading ``'``, which
+spreadsheets read as "this is text". Numbers stay numbers: a number written as such (an
+``int``, a ``float``) and a text that is a plain negative number (``-2.5``, ``-3,5``) cannot be
+a formula and are left as they are. ``read_table`` takes that ``'`` off again, so a list
+exported, edited and sent back keeps every name exactly (``escape_cell``, ``unescape_cell``).
 """
 
 from __future__ import annotations
@@ -109,8 +117,36 @@ class Table:
     rows: tuple[tuple[int, Mapping[str, str]], ...]
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\0")
+"""What makes a spreadsheet read a cell as a formula (OWASP's list, and NUL as ASVS 1.2.10)."""
+_PLAIN_NEGATIVE = re.compile(r"-[0-9]+(?:[.,][0-9]+)?")
+
+
+def _needs_escape(text: str) -> bool:
+    """Whether a text cell would be a formula once its protecting quotes are taken off.
+
+    Leading quotes are looked through so that a text that already starts with ``'=`` gets one
+    more: taking one quote off on import then gives it back exactly.
+    """
+    bare = text.lstrip("'")
+    return bare.startswith(FORMULA_STARTS) and not _PLAIN_NEGATIVE.fullmatch(bare)
+
+
+def escape_cell(text: str) -> str:
+    """A text cell a spreadsheet shows as text: ``=SUM(A1)`` is written ``'=SUM(A1)``."""
+    return "'" + text if _needs_escape(text) else text
+
+
+def unescape_cell(text: str) -> str:
+    """The text ``escape_cell`` was given: the protecting quote taken off, nothing else."""
+    return text[1:] if text.startswith("'") and _needs_escape(text[1:]) else text
+
+
 def read_table(data: bytes, max_rows: int = MAX_ROWS) -> Table | RowError:
-    """Decode and split a CSV file; a file that cannot be read is refused at line 1."""
+    """Decode and split a CSV file; a file that cannot be read is refused at line 1.
+
+    Cells are given back as ``escape_cell`` received them (see the module's docstring).
+    """
     if len(data) > MAX_BYTES:
         return RowError(1, _("Fichier trop gros ({n} Mo au plus).", n=MAX_BYTES // 1_000_000))
     try:
@@ -129,8 +165,9 @@ def read_table(data: bytes, max_rows: int = MAX_ROWS) -> Table | RowError:
     rows: list[tuple[int, Mapping[str, str]]] = []
     line = 1
     try:
-        for cells in reader:
+        for raw in reader:
             start, line = line, reader.line_num + 1
+            cells = [unescape_cell(c) for c in raw]
             if not any(c.strip() for c in cells):
                 continue
             if header is None:
@@ -448,13 +485,28 @@ def _tier(text: str) -> Tier | None:
 
 def write_csv(header: Sequence[str], rows: Iterable[Sequence[object]], *, delimiter: str = ";",
               bom: bool = True) -> bytes:
-    """A CSV spreadsheets open as is (``;`` and a BOM for French Excel), in UTF-8."""
+    """A CSV spreadsheets open as is (``;`` and a BOM for French Excel), in UTF-8.
+
+    The one writer of the project's CSV files: text cells that a spreadsheet would run as a
+    formula are escaped (``escape_cell``); numbers are written as numbers.
+    """
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n")
-    writer.writerow(header)
+    writer.writerow([_exported(v) for v in header])
     for row in rows:
-        writer.writerow(["" if v is None else v for v in row])
+        writer.writerow([_exported(v) for v in row])
     return (("\ufeff" if bom else "") + buffer.getvalue()).encode("utf-8")
+
+
+def _exported(value: object) -> object:
+    """A cell as written: nothing for ``None``, text escaped, numbers as they are."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return escape_cell(value)
+    if isinstance(value, int | float | Decimal):
+        return value
+    return escape_cell(str(value))
 
 
 @dataclass(frozen=True)

@@ -256,12 +256,12 @@ class SiretAnswer:
         return verbatim(Siret(value).spaced()) if value else _("(non renseigné)")
 
 
-_EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s.]+(\.[^@\s.]+)+")
-
-
 @dataclass(frozen=True)
 class ReachAnswer:
-    """An optional phone number (stored E.164) or e-mail address (stored lower-case)."""
+    """An optional phone number (stored E.164) or e-mail address (stored normalised).
+
+    Both are checked by libraries injected through ``ctx`` (``check_phone``, ``check_email``).
+    """
 
     optional: bool = True
 
@@ -271,10 +271,11 @@ class ReachAnswer:
     def parse(self, given: Input, ctx: Ctx, pending: dict[str, Any]) -> Verdict:
         if is_skip(given, ctx):
             return Accepted(None)
-        typed = clean_text(given.text)[:120]
+        typed = clean_text(given.text)
         if "@" in typed:
-            if _EMAIL.fullmatch(typed):
-                return Accepted(typed.lower())
+            address = ctx.check_email(typed)
+            if address is not None:
+                return Accepted(address)
             return Rejected(_("Cette adresse e-mail n'est pas valide, par exemple "
                               "marie@exemple.fr."))
         number = ctx.check_phone(typed)

@@ -46,6 +46,9 @@ class Ctx:
     territory: Territory
     translate: Translator
     check_phone: Callable[[str], str | None]
+    """A French phone number in E.164 form, or None (``handlers.phones``)."""
+    check_email: Callable[[str], str | None]
+    """An e-mail address in normalised form, or None (``handlers.emails``)."""
     facts: Mapping[str, Any] = field(default_factory=dict)
 
 

@@ -43,6 +43,7 @@ from flows.records import (
     RequestId,
     RequestStatus,
     Role,
+    Signatory,
     User,
     Workshop,
 )
@@ -344,13 +345,14 @@ class LotRepo(Protocol):
     async def lot_of_device(self, serial: str) -> LotId | None: ...
 
     async def add_erasure(
-        self, lot_id: LotId, record: NewErasure, operator: UserKey, now: datetime
+        self, lot_id: LotId, record: NewErasure, operator: UserKey, now: datetime, *,
+        signatory: Signatory,
     ) -> ErasureRecord: ...
 
     async def erasures(self, lot_id: LotId) -> list[ErasureRecord]: ...
 
     async def issue_certificate(
-        self, lot_id: LotId, code: str, by: UserKey, now: datetime
+        self, lot_id: LotId, code: str, by: UserKey, now: datetime, *, signatory: Signatory
     ) -> bool:
         """Certify a lot once; False when it was certified already."""
         ...

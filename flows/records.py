@@ -399,6 +399,19 @@ class NewErasure:
     ended_at: datetime
 
 
+@dataclass(frozen=True)
+class Signatory:
+    """Who an erasure proof names: the organisation and the operator's own name.
+
+    Kept on the proof as they were when it was made, so that a certificate reads the same for
+    five years; never an account key. "" for what is not known (a demo account seeded without
+    an access request has an organisation and no name).
+    """
+
+    organisation: str
+    name: str
+
+
 @dataclass(frozen=True, kw_only=True)
 class ErasureRecord(NewErasure):
     """A stored erasure record: who recorded it and when (kept 5 years)."""
@@ -406,6 +419,8 @@ class ErasureRecord(NewErasure):
     id: int
     lot_id: LotId
     operator: UserKey
+    """The account that recorded it, for the audit; never shown on a certificate."""
+    signatory: Signatory
     recorded_at: datetime
 
 
@@ -419,3 +434,5 @@ class Certificate:
     issued_at: datetime
     issued_by: UserKey
     media: int
+    signatory: Signatory
+    """Who issued it, as the certificate names them (``issued_by`` is only for the audit)."""

@@ -10,6 +10,9 @@ The certificate carries the fields of the NIST SP 800-88 rev. 1 sample "Certific
 Sanitization" (appendix G): who performed the sanitisation, which medium (type, make, model,
 serial number, source device), the method and its category (clear / purge / destroy), the
 tool and its version, the verification, the result and the destination of the device.
+
+Who is named by their organisation and their own name (``signatory_of``), as they were when
+the proof was made and as stored with it: never by a chat account's key.
 """
 
 from __future__ import annotations
@@ -42,9 +45,18 @@ from flows.erasure import (
     nist_category,
 )
 from flows.erasure_record import DEVICE_LABELS, NETWORK_TZ
-from flows.records import Certificate, ErasureRecord, Lot, Place
+from flows.ports import UnitOfWork
+from flows.records import (
+    AccessStatus,
+    Certificate,
+    ErasureRecord,
+    Lot,
+    Place,
+    Signatory,
+    User,
+)
 from flows.territory import Territory
-from flows.text import Day, Lines, Msg, When, _, _n
+from flows.text import Day, Lines, Msg, When, _, _n, verbatim
 
 Translate = Callable[[Msg], str]
 
@@ -126,6 +138,31 @@ def receipt_pdf(
     return doc.output()
 
 
+async def signatory_of(uow: UnitOfWork, user: User) -> Signatory:
+    """How a proof made now by ``user`` names them: organisation and own name, never the key.
+
+    The organisation is the reconditioner's (open) place of the network, else the structure
+    of their approved access request; the name is the one they gave in that request. A demo
+    account seeded without a request is named by its organisation only.
+    (``storage/migrations/0006_erasure_signatory.sql`` names older proofs by the same rule.)
+    """
+    request = await uow.access.latest_for(user.key)
+    approved = request if request and request.status is AccessStatus.APPROVED else None
+    place = await uow.places.get(user.place_id) if user.place_id is not None else None
+    organisation = place.name if place else approved.structure if approved else ""
+    return Signatory(organisation, approved.contact_name if approved else "")
+
+
+def signed_text(signatory: Signatory) -> Msg:
+    """A signatory as a certificate shows it: "name, organisation", or what is known."""
+    if signatory.name and signatory.organisation:
+        return _("{name}, {organisation}", name=signatory.name,
+                 organisation=signatory.organisation)
+    if signatory.name or signatory.organisation:
+        return verbatim(signatory.name or signatory.organisation)
+    return _("(non renseigné)")
+
+
 def latest_per_medium(records: Sequence[ErasureRecord]) -> list[ErasureRecord]:
     """The record that counts for each medium: the latest one (a failure, then destruction)."""
     latest: dict[tuple[str, str], ErasureRecord] = {}
@@ -148,6 +185,9 @@ def certificate_pdf(
     doc.para(NETWORK)
     doc.para(_("Code de vérification : {code}", code=certificate.code))
     doc.para(_("Délivré le {day}", day=Day(certificate.issued_at.astimezone(NETWORK_TZ).date())))
+    operators = tuple(signed_text(s) for s in dict.fromkeys(r.signatory for r in media))
+    doc.para(_("Effacement réalisé par : {operators}", operators=Lines(operators)))
+    doc.para(_("Certificat délivré par : {issuer}", issuer=signed_text(certificate.signatory)))
     commune = territory.commune(lot.commune)
     doc.heading(_("Donateur et lot"))
     doc.para(_("{donor} ({kind}), {commune}", donor=lot.donor_name,
@@ -201,7 +241,7 @@ def _medium_detail(number: int, record: ErasureRecord) -> Msg:
         _("Vérification et résultat : {result}", result=RESULT_LABELS[record.result]),
         _("Début : {start} ; fin : {end}", start=When(record.started_at),
           end=When(record.ended_at)),
-        _("Opérateur : {operator}", operator=record.operator),
+        _("Opérateur : {operator}", operator=signed_text(record.signatory)),
         _("Destination : {destination}", destination=DESTINATIONS[record.result]),
     )
     return Msg("{lines}", {"lines": Lines(lines)})

@@ -68,6 +68,7 @@ class Core:
         clock: Callable[[], datetime],
         translator: Callable[[str], Translator],
         check_phone: Callable[[str], str | None],
+        check_email: Callable[[str], str | None],
         wake: Callable[[], None] = lambda: None,
         unavailable: Callable[[UserKey, Msg, str], Awaitable[None]] | None = None,
     ) -> None:
@@ -80,6 +81,7 @@ class Core:
         self.clock = clock
         self.translator = translator
         self.check_phone = check_phone
+        self.check_email = check_email
         self.wake = wake
         self.flows: dict[str, Flow] = engine.registry([f for ft in features for f in ft.flows])
         self.actions: dict[type[Action], ActionHandler] = {}
@@ -119,6 +121,7 @@ class Core:
             territory=self.territory,
             translate=self.translator(user.lang or self.config.default_lang),
             check_phone=self.check_phone,
+            check_email=self.check_email,
         )
 
     async def handle(self, incoming: Incoming) -> None:

@@ -39,7 +39,12 @@ from flows.records import Lot, LotId, LotStatus, Place, PlaceId, PlaceKind, Role
 from flows.territory import Territory
 from flows.text import Day, Lines, Msg, _, _n, verbatim
 from handlers.authorize import in_scope
-from handlers.certificates import certificate_pdf, latest_per_medium, receipt_pdf
+from handlers.certificates import (
+    certificate_pdf,
+    latest_per_medium,
+    receipt_pdf,
+    signatory_of,
+)
 from handlers.session import Env, Feature, Job, Session
 
 log = logging.getLogger(__name__)
@@ -312,7 +317,8 @@ async def certify(session: Session, lot: Lot) -> None:
     code = new_code()
     while await uow.lots.certificate_by_code(code) is not None:
         code = new_code()
-    if not await uow.lots.issue_certificate(lot.id, code, session.user.key, session.now):
+    if not await uow.lots.issue_certificate(lot.id, code, session.user.key, session.now,
+                                            signatory=await signatory_of(uow, session.user)):
         session.say(_("Le lot {ref} est déjà certifié.", ref=lot.reference))
         return
     await uow.audit.record(session.user.key, AuditAction.CERTIFICATE_ISSUED, lot.reference,
@@ -356,7 +362,8 @@ async def record(session: Session, effect: RecordErasure) -> None:
                       serial=verbatim(effect.record.device_serial),
                       other=other.reference if other else "?", ref=lot.reference))
         return
-    stored = await uow.lots.add_erasure(lot.id, effect.record, session.user.key, session.now)
+    stored = await uow.lots.add_erasure(lot.id, effect.record, session.user.key, session.now,
+                                        signatory=await signatory_of(uow, session.user))
     await uow.audit.record(session.user.key, AuditAction.ERASURE_RECORDED, lot.reference,
                            session.now, f"record {stored.id}")
     log.info("erasure record %s for lot %s by %s", stored.id, lot.reference, session.user.key)
@@ -401,10 +408,12 @@ async def record_many(session: Session, effect: RecordErasures) -> None:
         session.say(csv_errors_text(errors))
         return
     done: dict[str, Lot] = {}
+    signatory = await signatory_of(uow, session.user)
     for row in effect.rows:
         lot = lots[row.lot_ref]
         assert lot is not None
-        stored = await uow.lots.add_erasure(lot.id, row.record, session.user.key, session.now)
+        stored = await uow.lots.add_erasure(lot.id, row.record, session.user.key, session.now,
+                                            signatory=signatory)
         await uow.audit.record(session.user.key, AuditAction.ERASURE_RECORDED, lot.reference,
                                session.now, f"record {stored.id}")
         done[lot.reference] = lot

@@ -33,6 +33,7 @@ from flows.records import (
     LotStatus,
     NewErasure,
     PlaceId,
+    Signatory,
 )
 from storage.connection import Connection, Row
 from storage.db import from_ts, ts
@@ -53,12 +54,13 @@ _SELECT = (
 _RECORDS = (
     "SELECT r.id, d.lot_id, d.category, d.model, d.serial, r.medium_kind, r.medium_model,"
     " r.medium_serial, r.tool, r.tool_version, r.method, r.result, r.started_at, r.ended_at,"
-    " r.operator, r.recorded_at"
+    " r.operator, r.organisation, r.operator_name, r.recorded_at"
     " FROM erasure_records r JOIN lot_devices d ON d.id = r.device_id"
 )
 
 _CERTIFICATES = (
-    "SELECT c.lot_id, l.reference, c.code, c.issued_at, c.issued_by,"
+    "SELECT c.lot_id, l.reference, c.code, c.issued_at, c.issued_by, c.organisation,"
+    " c.issuer_name,"
     " (SELECT count(DISTINCT r.device_id || '/' || r.medium_serial) FROM erasure_records r"
     "   JOIN lot_devices d ON d.id = r.device_id WHERE d.lot_id = c.lot_id) AS media"
     " FROM erasure_certificates c JOIN lots l ON l.id = c.lot_id"
@@ -133,6 +135,7 @@ def _record(row: Row) -> ErasureRecord:
         started_at=from_ts(row["started_at"]),
         ended_at=from_ts(row["ended_at"]),
         operator=UserKey(row["operator"]),
+        signatory=Signatory(row["organisation"], row["operator_name"]),
         recorded_at=from_ts(row["recorded_at"]),
     )
 
@@ -145,6 +148,7 @@ def _certificate(row: Row) -> Certificate:
         issued_at=from_ts(row["issued_at"]),
         issued_by=UserKey(row["issued_by"]),
         media=int(row["media"]),
+        signatory=Signatory(row["organisation"], row["issuer_name"]),
     )
 
 
@@ -249,9 +253,13 @@ class SqliteLotRepo:
         return LotId(row[0]) if row else None
 
     async def add_erasure(
-        self, lot_id: LotId, record: NewErasure, operator: UserKey, now: datetime
+        self, lot_id: LotId, record: NewErasure, operator: UserKey, now: datetime, *,
+        signatory: Signatory,
     ) -> ErasureRecord:
-        """Record one medium's sanitisation; the device is created on its first record."""
+        """Record one medium's sanitisation; the device is created on its first record.
+
+        ``signatory`` is kept as it is now: what the certificate will name.
+        """
         await self._conn.execute(
             "INSERT INTO lot_devices (lot_id, category, model, serial) VALUES (?, ?, ?, ?)"
             " ON CONFLICT (serial) DO NOTHING",
@@ -266,12 +274,14 @@ class SqliteLotRepo:
             raise ValueError("device recorded in another lot")
         cur = await self._conn.execute(
             "INSERT INTO erasure_records (device_id, medium_kind, medium_model, medium_serial,"
-            " tool, tool_version, method, result, started_at, ended_at, operator, recorded_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " tool, tool_version, method, result, started_at, ended_at, operator, organisation,"
+            " operator_name, recorded_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 row[0], record.medium_kind.value, record.medium_model, record.medium_serial,
                 record.tool, record.tool_version, record.method.value, record.result.value,
-                ts(record.started_at), ts(record.ended_at), operator, ts(now),
+                ts(record.started_at), ts(record.ended_at), operator, signatory.organisation,
+                signatory.name, ts(now),
             ),
         )
         async with self._conn.execute(_RECORDS + " WHERE r.id = ?", (cur.lastrowid,)) as cur2:
@@ -287,9 +297,12 @@ class SqliteLotRepo:
             return [_record(row) for row in await cur.fetchall()]
 
     async def issue_certificate(
-        self, lot_id: LotId, code: str, by: UserKey, now: datetime
+        self, lot_id: LotId, code: str, by: UserKey, now: datetime, *, signatory: Signatory
     ) -> bool:
-        """Certify a lot not certified yet; False if someone certified it meanwhile."""
+        """Certify a lot not certified yet; False if someone certified it meanwhile.
+
+        ``signatory`` is kept as it is now: what the certificate names for five years.
+        """
         cur = await self._conn.execute(
             "UPDATE lots SET status = 'certified', certified_at = ?"
             " WHERE id = ? AND status IN ('declared', 'received')",
@@ -298,9 +311,9 @@ class SqliteLotRepo:
         if cur.rowcount != 1:
             return False
         await self._conn.execute(
-            "INSERT INTO erasure_certificates (lot_id, code, issued_at, issued_by)"
-            " VALUES (?, ?, ?, ?)",
-            (lot_id, code, ts(now), by),
+            "INSERT INTO erasure_certificates (lot_id, code, issued_at, issued_by, organisation,"
+            " issuer_name) VALUES (?, ?, ?, ?, ?, ?)",
+            (lot_id, code, ts(now), by, signatory.organisation, signatory.name),
         )
         return True
 

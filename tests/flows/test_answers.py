@@ -21,11 +21,13 @@ from flows.answers import (
     Rejected,
     SomeOf,
 )
+from flows.donation import ReachAnswer
 from flows.engine import Ctx
 from flows.messages import Choice, UserKey
 from flows.records import User
 from flows.territory import Territory
 from flows.text import Msg, _
+from handlers.emails import check_email
 from handlers.phones import check_french_phone
 from storage.territory import shipped_territory
 
@@ -38,7 +40,8 @@ def render(msg: Msg) -> str:
                                  for k, v in msg.params.items()})
 
 
-CTX = Ctx(NOW, User(UserKey("cli:t"), "fr", NOW), TERRITORY, render, check_french_phone)
+CTX = Ctx(NOW, User(UserKey("cli:t"), "fr", NOW), TERRITORY, render, check_french_phone,
+          check_email)
 
 HOSTILE = [
     "",
@@ -61,6 +64,7 @@ KINDS = [
     CommuneAnswer(),
     DateAnswer(),
     PhoneAnswer(),
+    ReachAnswer(optional=False),
 ]
 
 
@@ -168,6 +172,30 @@ def test_phone_numbers_are_french_and_normalised():
         assert isinstance(verdict, Accepted) and verdict.value.startswith("+33"), typed
     for bad in ("12345", "+1 202 555 0147", "06 12 34", "0000000000"):
         assert isinstance(kind.parse(Input(bad), CTX, {}), Rejected), bad
+
+
+@pytest.mark.parametrize(("typed", "stored"), [
+    ("marie@exemple.fr", "marie@exemple.fr"),
+    ("Élodie.Dupré@Exemple.FR", "Élodie.Dupré@exemple.fr"),  # the domain is lower-cased
+    ("  jean@münchen.de ", "jean@münchen.de"),
+    ("06 12 34 56 78", "+33612345678"),
+])
+def test_a_phone_or_an_address_is_checked_and_stored_normalised(typed: str, stored: str):
+    assert ReachAnswer().parse(Input(typed), CTX, {}) == Accepted(stored)
+
+
+@pytest.mark.parametrize("typed", [
+    "<script>alert(1)</script>@evil.fr",
+    "marie@exemple",
+    "marie@@exemple.fr",
+    "marie @exemple.fr",
+    "\"x\"@exemple.fr\nBcc: y@exemple.fr",
+    "a" * 110 + "@exemple.fr",
+])
+def test_a_malformed_address_is_refused_with_an_example(typed: str):
+    verdict = ReachAnswer().parse(Input(typed), CTX, {})
+    assert isinstance(verdict, Rejected)
+    assert verdict.reason.msgid.startswith("Cette adresse e-mail n'est pas valide")
 
 
 def test_optional_answers_can_be_skipped():

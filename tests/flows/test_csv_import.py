@@ -3,12 +3,18 @@ checking every row and naming each refused line with its number and reason."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+import re
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from flows.csv_import import (
+    FORMULA_STARTS,
     Checked,
     CsvKind,
     KindRow,
@@ -23,13 +29,18 @@ from flows.csv_import import (
     check,
     detect,
     errors_text,
+    escape_cell,
     euros,
+    kinds_csv,
     parse_euros,
     places_csv,
     read_table,
+    stock_csv,
+    unescape_cell,
+    write_csv,
 )
 from flows.pricing import Tier
-from flows.records import Place, PlaceId, PlaceKind
+from flows.records import CatalogueKind, Place, PlaceId, PlaceKind
 from flows.territory import Territory
 from flows.text import _
 
@@ -174,6 +185,77 @@ def test_the_places_export_reads_back_as_the_same_places(known: Known):
     assert isinstance(row, PlaceRow)
     assert (row.id, row.name, row.kind, row.commune, row.osm_hours, row.covers) == (
         1, "Pôle de Gap", PlaceKind.HUB, GAP, "Mo-Fr 09:00-17:00", (EPCI_GAP,))
+
+
+# --- Formulas are never exported (CSV injection) -------------------------------------------
+
+FORMULA = '=HYPERLINK("http://x","y")'
+
+
+def cells(data: bytes) -> list[list[str]]:
+    """The cells a spreadsheet sees, before our import takes anything off."""
+    text = data.decode("utf-8-sig")
+    return list(csv.reader(io.StringIO(text, newline=""), delimiter=";"))
+
+
+@pytest.mark.parametrize(("text", "written"), [
+    (FORMULA, "'" + FORMULA),
+    ("+cmd|' /C calc'!A0", "'+cmd|' /C calc'!A0"),
+    ("-2+3", "'-2+3"),
+    ("@SUM(A1:A9)", "'@SUM(A1:A9)"),
+    ("\t=1+1", "'\t=1+1"),
+    ("\r=1+1", "'\r=1+1"),
+    ("'=1+1", "''=1+1"),   # a quote typed before a formula is kept: one more is added
+    ("-2.5", "-2.5"),      # a plain negative number stays a number
+    ("-3,5", "-3,5"),
+    ("Pôle de Gap", "Pôle de Gap"),
+    ("l'=atelier", "l'=atelier"),
+    ("", ""),
+])
+def test_a_cell_a_spreadsheet_would_run_gets_a_leading_quote(text: str, written: str):
+    assert escape_cell(text) == written
+    assert unescape_cell(written) == text
+
+
+@given(st.text())
+def test_escaping_then_unescaping_gives_back_any_text(text: str):
+    escaped = escape_cell(text)
+    assert unescape_cell(escaped) == text
+    assert not escaped.startswith(FORMULA_STARTS) or re.fullmatch(r"-[0-9]+([.,][0-9]+)?",
+                                                                    escaped)
+
+
+@given(st.text(), st.text())
+def test_any_text_written_to_a_csv_reads_back_the_same(first: str, second: str):
+    found = read_table(write_csv(("a", "b", "c"), [("x", first, second)]))
+    assert isinstance(found, Table)
+    assert found.rows == ((2, {"a": "x", "b": first, "c": second}),)
+
+
+def test_numbers_are_written_as_numbers():
+    assert cells(write_csv(("lat", "n"), [(-2.5, -3)]))[1] == ["-2.5", "-3"]
+
+
+def test_a_place_named_like_a_formula_is_exported_as_text_and_reads_back(known: Known):
+    places = [PlaceExport(Place(PlaceId(1), FORMULA, PlaceKind.HUB, GAP, "@SUM(1+1)", "",
+                                (EPCI_GAP,)), True, None, "-2+3", "")]
+    data = places_csv(places)
+    assert cells(data)[1][1] == "'" + FORMULA and cells(data)[1][4] == "'@SUM(1+1)"
+    result = checked(data.decode("utf-8"), known)
+    assert result.errors == ()
+    (row,) = result.rows
+    assert isinstance(row, PlaceRow)
+    assert (row.name, row.address, row.help_text) == (FORMULA, "@SUM(1+1)", "-2+3")
+
+
+def test_the_stock_and_kinds_exports_escape_formulas(known: Known):
+    place = Place(PlaceId(1), FORMULA, PlaceKind.HUB, GAP, "Rue Carnot", "")
+    kind = CatalogueKind("laptop", "+Portable", "-x", ("work",))
+    stock = cells(stock_csv([place], [kind], {(1, "laptop"): 2}))
+    assert stock[1] == ["1", "'" + FORMULA, "laptop", "2"]
+    assert cells(kinds_csv([kind]))[1][1:3] == ["'+Portable", "'-x"]
+    back = checked(stock_csv([place], [kind], {(1, "laptop"): 2}).decode("utf-8"), known)
+    assert back.errors == () and back.rows == (StockRow(2, 1, "laptop", 2),)
 
 
 # --- Catalogue, stock, price grid --------------------------------------------------------

@@ -24,7 +24,8 @@ def render(msg: Msg) -> str:
                                  for k, v in msg.params.items()})
 
 
-CTX = Ctx(NOW, User(UserKey("cli:t"), "fr", NOW), TERRITORY, render, lambda s: None)
+CTX = Ctx(NOW, User(UserKey("cli:t"), "fr", NOW), TERRITORY, render, lambda s: None,
+          lambda s: None)
 DONE: list[dict] = []
 
 

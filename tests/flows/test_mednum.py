@@ -129,3 +129,15 @@ def test_the_export_has_every_column_of_the_schema_and_reads_back(territory: Ter
     assert lines[1]["pivot"] == "73282932000074" and lines[1]["date_maj"] == "2026-10-01"
     back = imported(data.decode("utf-8"), territory)
     assert back.errors == () and [p.source_id for p in back.places] == ["r05-3", "r05-4"]
+
+
+def test_a_name_like_a_formula_is_exported_as_text_and_reads_back(territory: Territory):
+    formula = '=HYPERLINK("http://x","y")'
+    places = [(Place(PlaceId(3), formula, PlaceKind.RELAY, "05023", "+cmd|' /C calc'!A0", ""),
+               None, date(2026, 11, 1))]
+    data = mednum.export(places, territory, source="@Réseau 05", id_prefix="r05")
+    (line,) = csv.DictReader(io.StringIO(data.decode("utf-8")))
+    assert line["nom"] == "'" + formula and line["adresse"] == "'+cmd|' /C calc'!A0"
+    assert line["source"] == "'@Réseau 05"
+    (back,) = imported(data.decode("utf-8"), territory).places
+    assert (back.name, back.address, back.source) == (formula, "+cmd|' /C calc'!A0", "@Réseau 05")

@@ -238,6 +238,26 @@ async def test_places_are_exported_edited_and_sent_back(chat: Chat):
                                            "jours fériés : fermé")  # plain copy of OSM
 
 
+async def test_a_place_named_like_a_formula_is_exported_as_text_and_comes_back_exact(
+        chat: Chat):
+    """A spreadsheet opening an export never runs a place's name; sent back, it is unchanged."""
+    formula = '=HYPERLINK("http://x","y")'
+    veynes = await place_id(chat, VEYNES)
+    async with chat.app.storage.transaction() as uow:
+        await uow.conn.execute("UPDATE places SET name = ? WHERE id = ?", (formula, veynes))
+    (places,) = attachments(await chat.say("coord", choice="co:pl:csv"))
+    (stock,) = attachments(await chat.say("coord", choice="co:cat:x:stock"))
+    (national,) = attachments(await chat.say("coord", choice="co:pl:mn"))
+    for exported, delimiter in ((places, ";"), (stock, ";"), (national, ",")):
+        cells = [c for row in csv.reader(io.StringIO(exported.data.decode("utf-8-sig")),
+                                         delimiter=delimiter) for c in row]
+        assert "'" + formula in cells and formula not in cells, exported.filename
+    sent = await chat.say("coord", attachment=places)
+    assert "0 lieux créés, 7 mis à jour" in texts(sent, "coord")
+    async with chat.app.storage.transaction() as uow:
+        assert (await uow.places.get(veynes)).name == formula
+
+
 async def test_a_bad_places_file_saves_nothing_and_names_the_lines(chat: Chat):
     bad = ("nom;type;commune;horaires\n"
            "Lieu un;relais;Gap;Mo-Fr 09:00-12:00\n"

@@ -12,6 +12,7 @@ from datetime import timedelta
 import pytest
 
 from bot.i18n import Rendered
+from flows.messages import UserKey
 from tests.support import START, Chat, texts
 
 RECOND = "demo-recond"
@@ -135,6 +136,22 @@ async def test_a_private_person_declares_a_pickup_without_organisation_questions
     assert "enlèvement à Gap" in texts(sent, "coord")  # a pickup needs the coordination
 
 
+async def test_a_script_for_an_address_is_refused_and_asked_again(chat: Chat):
+    """Only an address a mail library accepts is kept, in its normalised form."""
+    await chat.script("marie", *PRIVATE_LOT[:5])
+    sent = await chat.say("marie", "<script>alert(1)</script>@evil.fr")
+    told = texts(sent, "marie")
+    assert "Cette adresse e-mail n'est pas valide, par exemple marie@exemple.fr." in told
+    assert "Un téléphone ou un e-mail" in told  # the same question again
+    sent = await chat.script("marie", "Marie.Curie@Exemple.FR", *PRIVATE_LOT[6:])
+    assert "Marie.Curie@exemple.fr" in texts(sent, "marie")  # the summary
+    await chat.say("marie", "1")
+    async with chat.app.storage.transaction() as uow:
+        (reach,) = [r for (r,) in await (await uow.conn.execute(
+            "SELECT reach FROM lots")).fetchall()]
+    assert reach == "Marie.Curie@exemple.fr" and "<script>" not in texts(sent, "marie")
+
+
 async def test_references_follow_each_other(chat: Chat):
     await declare_organisation_lot(chat, "acme")
     sent = await chat.script("marie", *PRIVATE_LOT, "1")
@@ -227,6 +244,45 @@ async def test_the_reconditioner_records_erasure_and_the_donor_gets_the_certific
     assert "Destination : réemploi" in document
     code = re.search(r"EFF-[A-Z0-9]{4}-[A-Z0-9]{4}", texts(sent, "acme"))
     assert code is not None and code.group(0) in document
+
+
+ATELIER = "Atelier de reconditionnement du lycée professionnel (Gap)"
+"""The demo reconditioner's place."""
+
+
+async def test_the_certificate_names_the_organisation_never_an_account(chat: Chat):
+    """A demo reconditioner seeded without an access request is named by its place only."""
+    await declare_organisation_lot(chat)
+    sent = await certify_lot(chat)
+    [pdf] = attachments(sent, "acme")
+    document = pdf_text(pdf)
+    assert f"Effacement réalisé par : {ATELIER}" in document
+    assert f"Certificat délivré par : {ATELIER}" in document
+    assert f"Opérateur : {ATELIER}" in document  # high level: per-medium detail
+    assert "cli:" not in document and RECOND not in document
+
+
+async def test_the_certificate_names_the_operator_and_stays_the_same_after_they_leave(
+        chat: Chat):
+    """The name given in the access request and the organisation, kept with the proof."""
+    await chat.script("rene", "bonjour", "1", "3", "Lycée Paul Héraud", "Rue de Romette",
+                      "gap", "René Dubois", "Technicien", "06 12 34 56 78", "1")
+    await chat.say("coord", "1")  # Approuver
+    await chat.say("coord", ATELIER)  # attached to the reconditioning workshop
+    await declare_organisation_lot(chat)
+    await chat.say("rene", choice="lot:wipe:1")
+    await chat.script("rene", *WIPE)
+    sent = await chat.say("rene", choice="lot:cert:1")
+    [pdf] = attachments(sent, "acme")
+    document = pdf_text(pdf)
+    assert f"Certificat délivré par : René Dubois, {ATELIER}" in document
+    assert f"Opérateur : René Dubois, {ATELIER}" in document
+    assert "cli:" not in document
+    async with chat.app.storage.transaction() as uow:  # René's account is deleted
+        await uow.users.delete(UserKey("cli:rene"))
+    sent = await chat.say("acme", choice="don:cert:1")
+    [again] = attachments(sent, "acme")
+    assert pdf_text(again) == document
 
 
 async def test_the_donor_fetches_the_certificate_from_my_donations(chat: Chat):

@@ -270,6 +270,7 @@ async def test_the_certificate_names_the_operator_and_stays_the_same_after_they_
     await chat.say("coord", "1")  # Approuver
     await chat.say("coord", ATELIER)  # attached to the reconditioning workshop
     await declare_organisation_lot(chat)
+    await chat.say("rene", choice="lot:rcv:1")
     await chat.say("rene", choice="lot:wipe:1")
     await chat.script("rene", *WIPE)
     sent = await chat.say("rene", choice="lot:cert:1")

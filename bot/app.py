@@ -134,6 +134,7 @@ async def build(
             default_lang=settings.default_lang,
             languages=LANGUAGES,
             conversation_ttl=settings.conversation_ttl,
+            timezone=settings.timezone,
         ),
         features(core_ref, settings),
         clock=clock,

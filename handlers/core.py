@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flows import engine
 from flows.answers import Input, match_choice
@@ -49,6 +50,8 @@ class CoreConfig:
     default_lang: str
     languages: tuple[str, ...]
     conversation_ttl: timedelta
+    timezone: ZoneInfo
+    """The network's time zone: local days and times (``Ctx.today``, ``Ctx.local``)."""
 
 
 class Core:
@@ -107,6 +110,7 @@ class Core:
             territory=self.territory,
             translate=self.translator(user.lang or self.config.default_lang),
             check_phone=self.check_phone,
+            tz=self.config.timezone,
         )
 
     async def handle(self, incoming: Incoming) -> None:

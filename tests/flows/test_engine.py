@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -24,7 +25,8 @@ def render(msg: Msg) -> str:
                                  for k, v in msg.params.items()})
 
 
-CTX = Ctx(NOW, User(UserKey("cli:t"), "fr", NOW), TERRITORY, render, lambda s: None)
+CTX = Ctx(NOW, User(UserKey("cli:t"), "fr", NOW), TERRITORY, render, lambda s: None,
+          tz=ZoneInfo("Europe/Paris"))
 DONE: list[dict] = []
 
 

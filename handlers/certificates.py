@@ -17,6 +17,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from fpdf import FPDF
 
@@ -41,7 +42,7 @@ from flows.erasure import (
     assess,
     nist_category,
 )
-from flows.erasure_record import DEVICE_LABELS, NETWORK_TZ
+from flows.erasure_record import DEVICE_LABELS
 from flows.records import Certificate, ErasureRecord, Lot, Place
 from flows.territory import Territory
 from flows.text import Day, Lines, Msg, When, _, _n
@@ -140,21 +141,23 @@ def certificate_pdf(
     records: Sequence[ErasureRecord],
     territory: Territory,
     translate: Translate,
+    tz: ZoneInfo,
 ) -> bytes:
-    """The lot's erasure certificate, with its verification code (NIST SP 800-88 fields)."""
+    """The lot's erasure certificate, with its verification code (NIST SP 800-88 fields);
+    its dates are days of the network's time zone ``tz``."""
     media = latest_per_medium(records)
     doc = _Document(translate, certificate.issued_at)
     doc.title(_("Certificat d'effacement des données — {ref}", ref=lot.reference))
     doc.para(NETWORK)
     doc.para(_("Code de vérification : {code}", code=certificate.code))
-    doc.para(_("Délivré le {day}", day=Day(certificate.issued_at.astimezone(NETWORK_TZ).date())))
+    doc.para(_("Délivré le {day}", day=Day(certificate.issued_at.astimezone(tz).date())))
     commune = territory.commune(lot.commune)
     doc.heading(_("Donateur et lot"))
     doc.para(_("{donor} ({kind}), {commune}", donor=lot.donor_name,
                kind=DONOR_KIND_LABELS[lot.donor_kind],
                commune=commune.name if commune else lot.commune))
     doc.para(_("Lot {ref}, déclaré le {day} ; niveau de sensibilité : {level}",
-               ref=lot.reference, day=Day(lot.created_at.astimezone(NETWORK_TZ).date()),
+               ref=lot.reference, day=Day(lot.created_at.astimezone(tz).date()),
                level=LEVEL_LABELS[lot.level]))
     destroyed = sum(1 for r in media if r.result is Result.DESTROYED)
     failed = sum(1 for r in media if r.result is Result.FAILED)

@@ -17,6 +17,7 @@ from typing import Any
 from flows import donation, erasure_record
 from flows.audit import AuditAction
 from flows.donation import DeclareLot, bullet, receipt_texts, staff_notice
+from flows.engine import Ctx
 from flows.erasure import (
     Blocker,
     MediumOutcome,
@@ -24,7 +25,6 @@ from flows.erasure import (
     retention_cutoff,
 )
 from flows.erasure_record import (
-    NETWORK_TZ,
     RecordErasure,
     RecordErasures,
     csv_errors_text,
@@ -111,10 +111,10 @@ def _pdf(name: str, data: bytes) -> Attachment:
     return Attachment(name, PDF, data)
 
 
-def _lot_line(lot: Lot) -> Msg:
+def _lot_line(lot: Lot, ctx: Ctx) -> Msg:
     return bullet(_n("{ref} du {day} : {n} appareil, {status}",
                      "{ref} du {day} : {n} appareils, {status}", lot.total, ref=lot.reference,
-                     day=Day(lot.created_at.astimezone(NETWORK_TZ).date()),
+                     day=Day(ctx.local(lot.created_at).date()),
                      status=STATUS_LABELS[lot.status]))
 
 
@@ -158,7 +158,7 @@ async def declare(session: Session, effect: DeclareLot) -> None:
         session.say(_("Ce don ne compte aucun appareil : rien n'a été enregistré."))
         return
     uow, territory = session.uow, session.ctx.territory
-    year = session.now.astimezone(NETWORK_TZ).year
+    year = session.ctx.today.year
     lot = await uow.lots.create(draft, session.user.key, year, session.now)
     log.info("lot %s declared by %s (%s items)", lot.reference, session.user.key, lot.total)
     place = await uow.places.get(lot.place_id) if lot.place_id is not None else None
@@ -194,7 +194,7 @@ async def my_donations(session: Session) -> None:
     ]
     choices += [Choice("don:new", _("Déclarer un nouveau don")),
                 Choice("don:forget", _("Effacer mes coordonnées"))]
-    lines = Lines(tuple(_lot_line(lot) for lot in lots))
+    lines = Lines(tuple(_lot_line(lot, session.ctx) for lot in lots))
     session.say(_("Vos dons :\n{lines}", lines=lines), choices=choices, action_menu=True)
 
 
@@ -215,7 +215,8 @@ async def send_certificate(session: Session, lot_id: LotId) -> None:
                       "dès que l'effacement est terminé.", ref=lot.reference))
         return
     records = await uow.lots.erasures(lot.id)
-    pdf = certificate_pdf(lot, certificate, records, session.ctx.territory, session.ctx.translate)
+    pdf = certificate_pdf(lot, certificate, records, session.ctx.territory, session.ctx.translate,
+                          session.ctx.tz)
     session.send(session.user.key, [_("Voici le certificat d'effacement du don {ref} (code "
                                       "{code}).", ref=lot.reference, code=certificate.code)],
                  attachment=_pdf(f"certificat-{lot.reference}.pdf", pdf))
@@ -247,7 +248,8 @@ async def open_lots(session: Session) -> None:
         session.say(_("Aucun lot en attente."))
         return
     session.say(
-        _("Lots à traiter :\n{lines}", lines=Lines(tuple(_lot_line(lot) for lot in lots))),
+        _("Lots à traiter :\n{lines}",
+          lines=Lines(tuple(_lot_line(lot, session.ctx) for lot in lots))),
         choices=[Choice(f"lot:see:{lot.id}", _("Voir le lot {ref}", ref=lot.reference))
                  for lot in lots],
         action_menu=True,
@@ -317,7 +319,7 @@ async def certify(session: Session, lot: Lot) -> None:
                    "Le donateur le reçoit.", certificate.media, code=code, ref=lot.reference))
     if certified.donor is not None:
         pdf = certificate_pdf(certified, certificate, records, session.ctx.territory,
-                              session.ctx.translate)
+                              session.ctx.translate, session.ctx.tz)
         session.send(certified.donor,
                      [_("Les données de votre don {ref} sont effacées. Voici le certificat "
                         "d'effacement (code {code}) ; il reste disponible 5 ans dans « Mes "
@@ -423,7 +425,7 @@ async def verify(session: Session, text: str) -> None:
                    "Certificat authentique : lot {ref}, délivré le {day} par le réseau, "
                    "{n} supports de stockage effacés ou détruits.", certificate.media,
                    ref=certificate.reference,
-                   day=Day(certificate.issued_at.astimezone(NETWORK_TZ).date())))
+                   day=Day(session.ctx.local(certificate.issued_at).date())))
 
 
 # --- Retention -------------------------------------------------------------------------------

@@ -500,7 +500,7 @@ async def ready(session: Session, action: Action, request: EquipmentRequest) -> 
     if request.status not in (RequestStatus.SENT, RequestStatus.ACCEPTED):
         _already(session, request)
         return
-    today = session.now.date()
+    today = session.ctx.today
     choices = []
     for offset in range(PICKUP_DAYS):
         day = today + timedelta(days=offset)
@@ -522,7 +522,7 @@ async def ready_on(session: Session, action: Action, request: EquipmentRequest) 
         day = date(int(action.extra[:4]), int(action.extra[4:6]), int(action.extra[6:]))
     except ValueError:
         day = None
-    today = session.now.date()
+    today = session.ctx.today
     if day is None or not today <= day <= today + PICKUP_HORIZON:
         session.say(_("Ce bouton n'est plus valable."))
         return

@@ -266,7 +266,7 @@ async def submit(session: Session, effect: SubmitRequest) -> None:
                                 user.place_id, set())
     place = (found.place.id, found.reason.value) if found else None
     request = await uow.requests.create(user.key, draft, price.tier.value, price.cents,
-                                        commune.epci, place, session.now)
+                                        commune.epci, place, session.ctx.today.year, session.now)
     await uow.requests.log(request.id, request.status.value, user.key, request.place_id,
                            request.reason, session.now)
     log.info("request %s by %s: %s", request.reference, user.key, request.status.value)

@@ -570,3 +570,24 @@ async def test_staff_are_offered_the_networks_today_and_tomorrow_at_any_hour(
             assert f"à partir du {day} à" in texts(sent, "ana")
     finally:
         await chat.app.close()
+
+
+@pytest.mark.parametrize(
+    ("zone", "moment", "ref"),
+    [
+        # 00:30 on New Year's Day in Paris, still the old year in UTC.
+        ("Europe/Paris", datetime(2026, 12, 31, 23, 30, tzinfo=UTC), "DEM-2027-0001"),
+        # 22:00 on New Year's Eve in Cayenne, already the new year in UTC.
+        ("America/Cayenne", datetime(2027, 1, 1, 1, 0, tzinfo=UTC), "DEM-2026-0001"),
+    ],
+)
+async def test_a_request_is_numbered_in_the_networks_local_year(
+    db_path: Path, zone: str, moment: datetime, ref: str,
+):
+    chat = await make_chat(db_path, Clock(moment), FILIERE_TIMEZONE=zone)
+    try:
+        await approve(chat, "ana", Role.PRESCRIBER)
+        sent = await ask(chat, "ana")
+        assert f"Demande {ref} enregistrée" in texts(sent, "ana")
+    finally:
+        await chat.app.close()

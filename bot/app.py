@@ -121,6 +121,7 @@ async def build(
             default_lang=settings.default_lang,
             languages=LANGUAGES,
             conversation_ttl=settings.conversation_ttl,
+            timezone=settings.timezone,
         ),
         features(environment(settings, territory)),
         clock=clock,

@@ -376,7 +376,7 @@ class DateAnswer(TypedAnswer):
 
     def read(self, given: Input, ctx: Ctx, pending: dict[str, Any]) -> Verdict:
         """Read a given (not skipped) answer."""
-        today = ctx.now.date()
+        today = ctx.today
         typed = fold(clean_text(given.text))
         day = self._read(typed, today)
         if day is None:

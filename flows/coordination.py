@@ -54,7 +54,7 @@ class ManagedPlace:
     place: Place
     active: bool
     siret: str | None
-    updated_on: date | None
+    updated_at: datetime | None
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
 from flows.answers import Accepted, Answer, Clarify, Input, Rejected, match_choice
 from flows.messages import Choice, Reply, UserKey
@@ -50,6 +51,18 @@ class Ctx:
     check_email: Callable[[str], str | None]
     """An e-mail address in normalised form, or None (``handlers.emails``)."""
     facts: Mapping[str, Any] = field(default_factory=dict)
+    tz: ZoneInfo = field(kw_only=True)
+    """The network's time zone (the ``FILIERE_TIMEZONE`` setting): what "today" means."""
+
+    def local(self, moment: datetime) -> datetime:
+        """``moment`` on the network's clocks and calendar."""
+        return moment.astimezone(self.tz)
+
+    @property
+    def today(self) -> date:
+        """The network's calendar day now, not UTC's (at 00:30 in Paris it is already
+        tomorrow there while UTC is still on yesterday)."""
+        return self.local(self.now).date()
 
 
 @dataclass(frozen=True)

@@ -44,9 +44,6 @@ LOT_REF = "lot_ref"
 DONOR = "donor"
 """Prefilled answers: the lot being worked on, and the donor's name for nwipe's "customer"."""
 
-NETWORK_TZ = ZoneInfo("Europe/Paris")
-"""Times typed by staff are local times of the network."""
-
 FUTURE_TOLERANCE = timedelta(minutes=10)
 OLDEST = timedelta(days=366)
 
@@ -137,13 +134,14 @@ _WHEN = (
 )
 
 
-def read_when(typed: str, now: datetime) -> datetime | None:
-    """A local date and time as staff type it ("24/11 14h05", "hier 9h", "14:05", "maintenant")."""
+def read_when(typed: str, now: datetime, tz: ZoneInfo) -> datetime | None:
+    """A date and time as staff type it ("24/11 14h05", "hier 9h", "14:05", "maintenant"),
+    read on the network's clocks (``tz``)."""
     text = clean_text(typed).lower().replace("à", "a").replace("’", " ").replace("'", " ")
     text = re.sub(r"\s+", " ", text).strip()
     if text in {"maintenant", "now"}:
         return now
-    today = now.astimezone(NETWORK_TZ).date()
+    today = now.astimezone(tz).date()
     for pattern in _WHEN:
         found = pattern.fullmatch(text)
         if not found:
@@ -161,7 +159,7 @@ def read_when(typed: str, now: datetime) -> datetime | None:
             moment = time(int(parts["h"]), int(parts.get("mi") or 0))
         except ValueError:
             return None
-        return datetime.combine(day, moment, tzinfo=NETWORK_TZ)
+        return datetime.combine(day, moment, tzinfo=tz)
     return None
 
 
@@ -175,7 +173,7 @@ class WhenAnswer:
         return []
 
     def parse(self, given: Input, ctx: Ctx, pending: dict[str, Any]) -> Verdict:
-        moment = read_when(given.text[:80], ctx.now)
+        moment = read_when(given.text[:80], ctx.now, ctx.tz)
         if moment is None:
             return Rejected(_("Écrivez une date et une heure comme 24/11/2026 14:05, "
                               "ou « maintenant »."))
@@ -438,7 +436,7 @@ class CsvResult:
     errors: tuple[tuple[int, Msg], ...]
 
 
-def parse_csv(text: str, now: datetime) -> CsvResult:
+def parse_csv(text: str, now: datetime, tz: ZoneInfo) -> CsvResult:
     """Read a pasted CSV (``;`` or ``,``); every line is checked, its number kept for errors."""
     lines = [line for line in text.splitlines() if line.strip()]
     if not lines:
@@ -454,7 +452,7 @@ def parse_csv(text: str, now: datetime) -> CsvResult:
     rows: list[CsvRow] = []
     errors: list[tuple[int, Msg]] = []
     for number, cells in enumerate(table[1:], start=2):
-        outcome = _csv_row(number, cells, now)
+        outcome = _csv_row(number, cells, now, tz)
         if isinstance(outcome, CsvRow):
             rows.append(outcome)
         else:
@@ -464,7 +462,7 @@ def parse_csv(text: str, now: datetime) -> CsvResult:
     return CsvResult(tuple(rows), tuple(errors))
 
 
-def _csv_row(number: int, cells: list[str], now: datetime) -> CsvRow | Msg:
+def _csv_row(number: int, cells: list[str], now: datetime, tz: ZoneInfo) -> CsvRow | Msg:
     if len(cells) != len(CSV_COLUMNS):
         return _("{found} colonnes au lieu de {wanted}.", found=len(cells),
                  wanted=len(CSV_COLUMNS))
@@ -486,8 +484,8 @@ def _csv_row(number: int, cells: list[str], now: datetime) -> CsvRow | Msg:
         return _("une destruction a pour résultat « destroyed », et seulement elle.")
     if not value["tool"]:
         return _("outil manquant.")
-    started = read_when(value["started_at"], now)
-    ended = read_when(value["ended_at"], now)
+    started = read_when(value["started_at"], now, tz)
+    ended = read_when(value["ended_at"], now, tz)
     if started is None or ended is None:
         return _("date illisible (attendu : 24/11/2026 09:00).")
     if ended < started or ended > now + FUTURE_TOLERANCE or started < now - OLDEST:
@@ -533,7 +531,7 @@ class CsvAnswer:
         if given.choice is not None or len(given.text) > MAX_CSV_CHARS:
             return Rejected(_("Collez le contenu du fichier CSV ({n} lignes au plus).",
                               n=MAX_CSV_ROWS))
-        result = parse_csv(given.text, ctx.now)
+        result = parse_csv(given.text, ctx.now, ctx.tz)
         if result.errors:
             return Rejected(csv_errors_text(result.errors))
         return Accepted(given.text)
@@ -559,7 +557,7 @@ class RecordErasures(Effect):
 
 
 def _finish_bulk(ctx: Ctx, answers: Answers) -> Outcome:
-    return Outcome(effects=[RecordErasures(parse_csv(answers[B.CSV], ctx.now).rows)])
+    return Outcome(effects=[RecordErasures(parse_csv(answers[B.CSV], ctx.now, ctx.tz).rows)])
 
 
 BULK_FLOW = Flow(

@@ -285,8 +285,10 @@ class RequestRepo(Protocol):
 
     async def create(
         self, prescriber: UserKey, draft: RequestDraft, tier: str, price_cents: int, epci: str,
-        place: tuple[PlaceId, str] | None, now: datetime,
-    ) -> EquipmentRequest: ...
+        place: tuple[PlaceId, str] | None, year: int, now: datetime,
+    ) -> EquipmentRequest:
+        """Number the request in ``year`` (the network's local year) and store it."""
+        ...
 
     async def get(self, request_id: RequestId) -> EquipmentRequest | None: ...
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from fpdf import FPDF
 
@@ -44,7 +45,7 @@ from flows.erasure import (
     assess,
     nist_category,
 )
-from flows.erasure_record import DEVICE_LABELS, NETWORK_TZ
+from flows.erasure_record import DEVICE_LABELS
 from flows.ports import UnitOfWork
 from flows.records import (
     AccessStatus,
@@ -177,14 +178,16 @@ def certificate_pdf(
     records: Sequence[ErasureRecord],
     territory: Territory,
     translate: Translate,
+    tz: ZoneInfo,
 ) -> bytes:
-    """The lot's erasure certificate, with its verification code (NIST SP 800-88 fields)."""
+    """The lot's erasure certificate, with its verification code (NIST SP 800-88 fields);
+    its dates are days of the network's time zone ``tz``."""
     media = latest_per_medium(records)
     doc = _Document(translate, certificate.issued_at)
     doc.title(_("Certificat d'effacement des données — {ref}", ref=lot.reference))
     doc.para(NETWORK)
     doc.para(_("Code de vérification : {code}", code=certificate.code))
-    doc.para(_("Délivré le {day}", day=Day(certificate.issued_at.astimezone(NETWORK_TZ).date())))
+    doc.para(_("Délivré le {day}", day=Day(certificate.issued_at.astimezone(tz).date())))
     operators = tuple(signed_text(s) for s in dict.fromkeys(r.signatory for r in media))
     doc.para(_("Effacement réalisé par : {operators}", operators=Lines(operators)))
     doc.para(_("Certificat délivré par : {issuer}", issuer=signed_text(certificate.signatory)))
@@ -194,7 +197,7 @@ def certificate_pdf(
                kind=DONOR_KIND_LABELS[lot.donor_kind],
                commune=commune.name if commune else lot.commune))
     doc.para(_("Lot {ref}, déclaré le {day} ; niveau de sensibilité : {level}",
-               ref=lot.reference, day=Day(lot.created_at.astimezone(NETWORK_TZ).date()),
+               ref=lot.reference, day=Day(lot.created_at.astimezone(tz).date()),
                level=LEVEL_LABELS[lot.level]))
     destroyed = sum(1 for r in media if r.result is Result.DESTROYED)
     failed = sum(1 for r in media if r.result is Result.FAILED)

@@ -229,9 +229,10 @@ async def export_places(session: Session) -> None:
 async def export_mednum(session: Session) -> None:
     """The network's open places in the national schema, to join the national cartography."""
     managed = [m for m in await session.uow.coordination.places() if m.active]
-    today = session.now.date()
-    data = mednum.export(((m.place, m.siret, m.updated_on or today) for m in managed),
-                         session.ctx.territory, source=NETWORK_SOURCE, id_prefix=ID_PREFIX)
+    ctx = session.ctx
+    data = mednum.export(((m.place, m.siret, ctx.local(m.updated_at or ctx.now).date())
+                          for m in managed),
+                         ctx.territory, source=NETWORK_SOURCE, id_prefix=ID_PREFIX)
     session.send(session.user.key, [_(
         "Les {n} lieux ouverts du réseau au format national des lieux de médiation "
         "numérique (standard-mediation-num {version}). Les lieux sans SIRET portent le pivot "

@@ -11,10 +11,12 @@ menu.
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flows import actions as declared_actions
 from flows import engine
@@ -53,6 +55,8 @@ class CoreConfig:
     default_lang: str
     languages: tuple[str, ...]
     conversation_ttl: timedelta
+    timezone: ZoneInfo
+    """The network's time zone: local days and times (``Ctx.today``, ``Ctx.local``)."""
 
 
 class Core:
@@ -122,6 +126,7 @@ class Core:
             translate=self.translator(user.lang or self.config.default_lang),
             check_phone=self.check_phone,
             check_email=self.check_email,
+            tz=self.config.timezone,
         )
 
     async def handle(self, incoming: Incoming) -> None:
@@ -150,8 +155,10 @@ class Core:
                     except StorageUnavailable:
                         raise
                     except Exception:
-                        log.exception("event %s of %s not handled", incoming.event_id,
-                                      incoming.user)
+                        ref = secrets.token_hex(3).upper()
+                        log.exception("event %s of %s not handled (ref. %s)",
+                                      incoming.event_id, incoming.user, ref)
+                        await self._apologise(uow, incoming, ref)
         except StorageUnavailable as exc:
             log.error("storage unavailable, %s message(s) not handled: %s", len(incomings),
                       exc)
@@ -181,12 +188,56 @@ class Core:
         session = Session(uow, user, now, self.ctx_for(user, now), self.config.coordinators,
                           self.start_flow)
         await self._route(session, incoming, first_time)
+        await self._queue(session)
+
+    async def _queue(self, session: Session) -> None:
+        """Write what was said to the outbox, and each action menu as its recipient's last."""
         for message in session.outgoing:
-            await uow.outbox.add(message, now)
+            await session.uow.outbox.add(message, session.now)
             if message.is_action_menu:
-                await uow.menus.set(
+                await session.uow.menus.set(
                     message.to, [(c.id, to_json(c.label)) for c in message.choices]
                 )
+
+    async def _apologise(self, uow: UnitOfWork, incoming: Incoming, ref: str) -> None:
+        """After a message failed on a bug and was rolled back: say so with the reference of
+        the log line, then ask the question again. Nothing is routed again: if this fails
+        too, it is logged and the batch goes on."""
+        try:
+            async with uow.part():
+                now = self.clock()
+                user = await uow.users.get(incoming.user)
+                first_time = user is None  # the first contact was rolled back with the message
+                if user is None:
+                    user = User(incoming.user, self.language_of(incoming.lang_hint), now)
+                session = Session(uow, user, now, self.ctx_for(user, now),
+                                  self.config.coordinators, self.start_flow)
+                session.say(_("Désolé, un problème technique nous a empêchés de traiter votre "
+                              "message (réf. {ref}). Réessayez ; si cela se reproduit, donnez "
+                              "cette référence à l'équipe du réseau.", ref=ref))
+                try:
+                    await self._ask_again(session, first_time)
+                except StorageUnavailable:
+                    raise
+                except Exception:
+                    log.exception("ref. %s: the question of %s not asked again", ref,
+                                  incoming.user)
+                await self._queue(session)
+        except StorageUnavailable:
+            raise
+        except Exception:
+            log.exception("ref. %s: %s not told of the failure", ref, incoming.user)
+
+    async def _ask_again(self, session: Session, first_time: bool) -> None:
+        """The current step's question of a saved conversation, or else the home menu."""
+        saved = await session.uow.conversations.get(session.user.key)
+        flow = self.flows.get(saved.conversation.flow) if saved else None
+        if (saved is not None and flow is not None
+                and session.now - saved.updated_at <= self.config.conversation_ttl):
+            await self._load_facts(session, flow.name)
+            session.reply(engine.ask(flow, saved.conversation, session.ctx))
+        else:
+            session.reply(home(session.user, first_time), action_menu=True)
 
     async def _route(self, session: Session, incoming: Incoming, first_time: bool) -> None:
         uow, user = session.uow, session.user

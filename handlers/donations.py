@@ -20,6 +20,7 @@ from flows import donation, erasure_record
 from flows.action_codec import Scope, Target, Who
 from flows.audit import AuditAction
 from flows.donation import DeclareLot, bullet, receipt_texts, staff_notice
+from flows.engine import Ctx
 from flows.erasure import (
     Blocker,
     MediumOutcome,
@@ -27,7 +28,6 @@ from flows.erasure import (
     retention_cutoff,
 )
 from flows.erasure_record import (
-    NETWORK_TZ,
     RecordErasure,
     RecordErasures,
     csv_errors_text,
@@ -103,10 +103,10 @@ def _pdf(name: str, data: bytes) -> Attachment:
     return Attachment(name, PDF, data)
 
 
-def _lot_line(lot: Lot) -> Msg:
+def _lot_line(lot: Lot, ctx: Ctx) -> Msg:
     return bullet(_n("{ref} du {day} : {n} appareil, {status}",
                      "{ref} du {day} : {n} appareils, {status}", lot.total, ref=lot.reference,
-                     day=Day(lot.created_at.astimezone(NETWORK_TZ).date()),
+                     day=Day(ctx.local(lot.created_at).date()),
                      status=STATUS_LABELS[lot.status]))
 
 
@@ -150,7 +150,7 @@ async def declare(session: Session, effect: DeclareLot) -> None:
         session.say(_("Ce don ne compte aucun appareil : rien n'a été enregistré."))
         return
     uow, territory = session.uow, session.ctx.territory
-    year = session.now.astimezone(NETWORK_TZ).year
+    year = session.ctx.today.year
     workshop = nearest_workshop(await uow.places.all(), draft.place_id,
                                 draft.pickup_commune or draft.commune,
                                 territory)
@@ -191,7 +191,7 @@ async def my_donations(session: Session) -> None:
     ]
     choices += [Choice(act.NewDonation().pack(), _("Déclarer un nouveau don")),
                 Choice(act.ForgetContact().pack(), _("Effacer mes coordonnées"))]
-    lines = Lines(tuple(_lot_line(lot) for lot in lots))
+    lines = Lines(tuple(_lot_line(lot, session.ctx) for lot in lots))
     session.say(_("Vos dons :\n{lines}", lines=lines), choices=choices, action_menu=True)
 
 
@@ -210,7 +210,8 @@ async def send_certificate(session: Session, lot_id: LotId) -> None:
                       "dès que l'effacement est terminé.", ref=lot.reference))
         return
     records = await uow.lots.erasures(lot.id)
-    pdf = certificate_pdf(lot, certificate, records, session.ctx.territory, session.ctx.translate)
+    pdf = certificate_pdf(lot, certificate, records, session.ctx.territory, session.ctx.translate,
+                          session.ctx.tz)
     session.send(session.user.key, [_("Voici le certificat d'effacement du don {ref} (code "
                                       "{code}).", ref=lot.reference, code=certificate.code)],
                  attachment=_pdf(f"certificat-{lot.reference}.pdf", pdf))
@@ -250,7 +251,8 @@ async def open_lots(session: Session, action: act.OpenLots) -> None:
         session.say(_("Aucun lot en attente."))
         return
     session.say(
-        _("Lots à traiter :\n{lines}", lines=Lines(tuple(_lot_line(lot) for lot in lots))),
+        _("Lots à traiter :\n{lines}",
+          lines=Lines(tuple(_lot_line(lot, session.ctx) for lot in lots))),
         choices=[Choice(act.SeeLot(lot.id).pack(), _("Voir le lot {ref}", ref=lot.reference))
                  for lot in lots],
         action_menu=True,
@@ -333,7 +335,7 @@ async def certify(session: Session, lot: Lot) -> None:
                    "Le donateur le reçoit.", certificate.media, code=code, ref=lot.reference))
     if certified.donor is not None:
         pdf = certificate_pdf(certified, certificate, records, session.ctx.territory,
-                              session.ctx.translate)
+                              session.ctx.translate, session.ctx.tz)
         session.send(certified.donor,
                      [_("Les données de votre don {ref} sont effacées. Voici le certificat "
                         "d'effacement (code {code}) ; il reste disponible 5 ans dans « Mes "
@@ -446,7 +448,7 @@ async def verify(session: Session, text: str) -> None:
                    "Certificat authentique : lot {ref}, délivré le {day} par le réseau, "
                    "{n} supports de stockage effacés ou détruits.", certificate.media,
                    ref=certificate.reference,
-                   day=Day(certificate.issued_at.astimezone(NETWORK_TZ).date())))
+                   day=Day(session.ctx.local(certificate.issued_at).date())))
 
 
 # --- Retention -------------------------------------------------------------------------------

@@ -6,7 +6,6 @@ from datetime import timedelta
 
 from flows import access
 from flows import actions as act
-from flows.erasure_record import NETWORK_TZ
 from flows.home import LANG_FLOW_NAME, LANGUAGE_FLOW, SetLanguage, help_reply, home
 from flows.messages import Choice
 from flows.records import AccessStatus, Role
@@ -106,7 +105,7 @@ async def list_places(session: Session) -> None:
         commune = session.ctx.territory.commune(place.commune)
         lines.append(_("• {name}, {commune} ({hours})", name=place.name,
                        commune=commune.name if commune else place.commune,
-                       hours=place_hours(place, session.now, NETWORK_TZ)))
+                       hours=place_hours(place, session.now, session.ctx.tz)))
     if not lines:
         session.say(_("Aucun lieu n'est encore enregistré."))
         return

@@ -262,7 +262,7 @@ async def submit(session: Session, effect: SubmitRequest) -> None:
                                 user.place_id, set())
     place = (found.place.id, found.reason.value) if found else None
     request = await uow.requests.create(user.key, draft, price.tier.value, price.cents,
-                                        commune.epci, place, session.now)
+                                        commune.epci, place, session.ctx.today.year, session.now)
     await uow.requests.log(request.id, request.status.value, user.key, request.place_id,
                            request.reason, session.now)
     log.info("request %s by %s: %s", request.reference, user.key, request.status.value)
@@ -475,7 +475,7 @@ async def ready(session: Session, action: Any, request: EquipmentRequest) -> Non
     if request.status not in (RequestStatus.SENT, RequestStatus.ACCEPTED):
         _already(session, request)
         return
-    today = session.now.date()
+    today = session.ctx.today
     choices = []
     for offset in range(PICKUP_DAYS):
         day = today + timedelta(days=offset)
@@ -492,7 +492,7 @@ async def ready_on(session: Session, action: Any, request: EquipmentRequest) -> 
     """Ready from the picked day, at the place's opening hours; the prescriber is told."""
     uow = session.uow
     day = action.day
-    today = session.now.date()
+    today = session.ctx.today
     if not today <= day <= today + PICKUP_HORIZON:
         session.say(_("Ce bouton n'est plus valable."))
         return

@@ -116,7 +116,7 @@ class SqliteCoordinationRepo:
         async with self._conn.execute(_PLACES + " ORDER BY p.active DESC, p.name") as cur:
             rows = await cur.fetchall()
         return [ManagedPlace(_place(row), bool(row["active"]), row["siret"],
-                             from_ts(row["updated_at"]).date() if row["updated_at"] else None)
+                             from_ts(row["updated_at"]) if row["updated_at"] else None)
                 for row in rows]
 
     async def place(self, place_id: PlaceId) -> ManagedPlace | None:

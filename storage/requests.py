@@ -66,13 +66,15 @@ class SqliteRequestRepo:
         price_cents: int,
         epci: str,
         place: tuple[PlaceId, str] | None,
+        year: int,
         now: datetime,
     ) -> EquipmentRequest:
-        """Number and store a request: sent to ``place`` (id, reason), or on the waiting list."""
+        """Number a request in ``year`` (the network's local year) and store it: sent to
+        ``place`` (id, reason), or on the waiting list."""
         async with self._conn.execute(
             "INSERT INTO request_sequences (year, last) VALUES (?, 1)"
             " ON CONFLICT (year) DO UPDATE SET last = last + 1 RETURNING last",
-            (now.year,),
+            (year,),
         ) as cur:
             row = await cur.fetchone()
         assert row is not None
@@ -83,7 +85,7 @@ class SqliteRequestRepo:
             " place_id, reason, created_at, updated_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
-                reference(now.year, row[0]), prescriber, json.dumps(list(draft.needs)),
+                reference(year, row[0]), prescriber, json.dumps(list(draft.needs)),
                 draft.kind, draft.situation, draft.income, tier, price_cents, draft.commune,
                 epci, draft.internet, draft.first_name, draft.age, status.value,
                 place[0] if place else None, place[1] if place else None, ts(now), ts(now),

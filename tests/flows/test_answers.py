@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given, settings
@@ -40,8 +42,9 @@ def render(msg: Msg) -> str:
                                  for k, v in msg.params.items()})
 
 
+PARIS = ZoneInfo("Europe/Paris")
 CTX = Ctx(NOW, User(UserKey("cli:t"), "fr", NOW), TERRITORY, render, check_french_phone,
-          check_email)
+          check_email, tz=PARIS)
 
 HOSTILE = [
     "",
@@ -163,6 +166,37 @@ def test_dates_in_the_forms_people_type():
     assert kind.parse(Input("5/1"), CTX, {}) == Accepted("2027-01-05")  # next 5 January
     for bad in ("31/02/2027", "01/01/2020", "32/13", "01/01/2099", "bientôt"):
         assert isinstance(kind.parse(Input(bad), CTX, {}), Rejected), bad
+
+
+@pytest.mark.parametrize(
+    ("zone", "local"),
+    [
+        ("Europe/Paris", (2026, 11, 23, 23, 30)),  # 22:30 UTC, the same day
+        ("Europe/Paris", (2026, 11, 24, 0, 30)),  # 23:30 UTC on the day before
+        ("Europe/Paris", (2027, 3, 28, 0, 30)),  # clocks go forward that night: 23:30 UTC
+        ("Europe/Paris", (2027, 3, 28, 23, 30)),  # then 21:30 UTC
+        ("Europe/Paris", (2027, 3, 29, 0, 30)),  # summer time: 22:30 UTC on the day before
+        ("Europe/Paris", (2026, 10, 25, 0, 30)),  # clocks go back that night: 22:30 UTC
+        ("Europe/Paris", (2026, 10, 26, 0, 30)),  # winter time: 23:30 UTC on the day before
+        ("Pacific/Noumea", (2026, 11, 24, 0, 30)),  # UTC+11: 13:30 UTC on the day before
+        ("America/Cayenne", (2026, 11, 23, 23, 30)),  # UTC-3: 02:30 UTC on the day after
+    ],
+)
+def test_today_and_tomorrow_are_days_of_the_networks_time_zone(
+    zone: str, local: tuple[int, ...]
+):
+    here = datetime(*local, tzinfo=ZoneInfo(zone))
+    ctx = replace(CTX, now=here.astimezone(UTC), tz=ZoneInfo(zone))
+    day = here.date()
+    assert ctx.today == day
+    kind = DateAnswer()
+    assert kind.parse(Input("aujourd'hui"), ctx, {}) == Accepted(day.isoformat())
+    assert kind.parse(Input("demain"), ctx, {}) == Accepted((day + timedelta(1)).isoformat())
+    yesterday = day - timedelta(1)
+    typed = f"{yesterday.day}/{yesterday.month}/{yesterday.year}"
+    assert isinstance(kind.parse(Input(typed), ctx, {}), Rejected)  # already past here
+    assert DateAnswer(not_before_days=1).parse(Input("demain"), ctx, {}) == Accepted(
+        (day + timedelta(1)).isoformat())
 
 
 def test_phone_numbers_are_french_and_normalised():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -25,7 +26,7 @@ def render(msg: Msg) -> str:
 
 
 CTX = Ctx(NOW, User(UserKey("cli:t"), "fr", NOW), TERRITORY, render, lambda s: None,
-          lambda s: None)
+          lambda s: None, tz=ZoneInfo("Europe/Paris"))
 DONE: list[dict] = []
 
 

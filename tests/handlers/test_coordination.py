@@ -308,6 +308,19 @@ async def test_the_national_directory_is_imported_and_the_network_exported(chat:
     assert {r["code_insee"] for r in rows} >= {"05061", "05179"}
 
 
+async def test_the_national_export_dates_a_change_by_the_networks_calendar(chat: Chat):
+    """At 23:30 UTC it is already the next day in Paris: so is a change made then."""
+    chat.clock.now = datetime(2026, 11, 23, 23, 30, tzinfo=UTC)
+    veynes = await place_id(chat, VEYNES)
+    await chat.say("coord", choice=f"co:pl:e:{veynes}")
+    sent = await chat.script("coord", "Horaires", "Sa 10:00-12:00")
+    assert "C'est enregistré" in texts(sent, "coord")
+    sent = await chat.say("coord", choice="co:pl:mn")
+    (exported,) = attachments(sent)
+    rows = list(csv.DictReader(io.StringIO(exported.data.decode("utf-8"))))
+    assert {r["date_maj"] for r in rows} == {"2026-11-24"}
+
+
 # --- Catalogue, stock, prices ------------------------------------------------------------
 
 

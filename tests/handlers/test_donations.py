@@ -7,13 +7,14 @@ The demo data provides ``cli:demo-veynes`` (staff of the Veynes hub) and ``cli:d
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
 from bot.i18n import Rendered
 from flows.messages import UserKey
-from tests.support import START, Chat, texts
+from tests.support import START, Chat, Clock, make_chat, texts
 
 RECOND = "demo-recond"
 
@@ -284,6 +285,42 @@ async def test_the_certificate_names_the_operator_and_stays_the_same_after_they_
     sent = await chat.say("acme", choice="don:cert:1")
     [again] = attachments(sent, "acme")
     assert pdf_text(again) == document
+
+
+@pytest.mark.parametrize(
+    ("zone", "moment", "day", "year"),
+    [
+        # 01:00 on Tuesday in Nouméa, while it is Monday afternoon in Paris and in UTC.
+        ("Pacific/Noumea", datetime(2026, 11, 23, 14, 0, tzinfo=UTC),
+         "mardi 24 novembre 2026", 2026),
+        # 22:00 on New Year's Eve in Cayenne, while 2027 has begun in Paris and in UTC.
+        ("America/Cayenne", datetime(2027, 1, 1, 1, 0, tzinfo=UTC),
+         "jeudi 31 décembre 2026", 2026),
+    ],
+)
+async def test_lot_and_certificate_dates_are_days_of_the_configured_time_zone(
+    db_path: Path, zone: str, moment: datetime, day: str, year: int,
+):
+    """FILIERE_TIMEZONE, not Paris, says which day a lot was declared and certified on,
+    and which year numbers it."""
+    chat = await make_chat(db_path, Clock(moment), FILIERE_TIMEZONE=zone)
+    try:
+        ref = f"LOT-{year}-0001"
+        sent = await declare_organisation_lot(chat)
+        assert f"Reçu de don {ref}" in pdf_text(attachments(sent, "acme")[0])
+        sent = await certify_lot(chat)
+        [pdf] = attachments(sent, "acme")
+        document = pdf_text(pdf)
+        assert f"Délivré le {day}" in document
+        assert f"Lot {ref}, déclaré le {day}" in document
+        sent = await chat.script("acme", "menu", "2", "2")
+        assert f"{ref} du {day}" in texts(sent, "acme")
+        code = re.search(r"EFF-[A-Z0-9]{4}-[A-Z0-9]{4}", document)
+        assert code is not None
+        sent = await chat.say("bank", f"/verifier {code.group(0)}")
+        assert f"lot {ref}, délivré le {day}" in texts(sent, "bank")
+    finally:
+        await chat.app.close()
 
 
 async def test_the_donor_fetches_the_certificate_from_my_donations(chat: Chat):

@@ -10,7 +10,9 @@ laptops), médiathèque de Briançon (relay; 2 laptops), France Services de Lara
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -522,3 +524,70 @@ async def test_the_first_name_is_erased_months_after_the_end(network: Chat):
     async with chat.app.storage.transaction() as uow:
         request = await uow.requests.get(1)  # type: ignore[arg-type]
     assert request is not None and request.first_name is None and request.age == "18_25"
+
+
+# --- The network's local day -------------------------------------------------------------------
+
+PARIS = ZoneInfo("Europe/Paris")
+
+
+@pytest.mark.parametrize(
+    ("local", "today", "tomorrow"),
+    [
+        # 22:30 UTC: late in the evening, the same day in Paris and in UTC.
+        ((2026, 11, 23, 23, 30), "lundi 23 novembre 2026", "mardi 24 novembre 2026"),
+        # 23:30 UTC on Monday: Tuesday has begun in Paris (UTC+1 in winter).
+        ((2026, 11, 24, 0, 30), "mardi 24 novembre 2026", "mercredi 25 novembre 2026"),
+        # The night the clocks go forward, before they do (23:30 UTC on Saturday).
+        ((2027, 3, 28, 0, 30), "dimanche 28 mars 2027", "lundi 29 mars 2027"),
+        # The evening after, in summer time (21:30 UTC), then the next night (22:30 UTC).
+        ((2027, 3, 28, 23, 30), "dimanche 28 mars 2027", "lundi 29 mars 2027"),
+        ((2027, 3, 29, 0, 30), "lundi 29 mars 2027", "mardi 30 mars 2027"),
+        # The night the clocks go back, before they do (22:30 UTC on Saturday), then the next
+        # night, in winter time (23:30 UTC on Sunday).
+        ((2027, 10, 31, 0, 30), "dimanche 31 octobre 2027", "lundi 1 novembre 2027"),
+        ((2027, 11, 2, 0, 30), "mardi 2 novembre 2027", "mercredi 3 novembre 2027"),
+    ],
+)
+async def test_staff_are_offered_the_networks_today_and_tomorrow_at_any_hour(
+    db_path: Path, local: tuple[int, ...], today: str, tomorrow: str,
+):
+    """"Aujourd'hui" is the day on the network's clocks, not in UTC (at 00:30 in Paris
+    UTC is still on the day before), across both changes of summer time."""
+    clock = Clock(datetime(*local, tzinfo=PARIS).astimezone(UTC))
+    chat = await make_chat(db_path, clock)
+    try:
+        await approve(chat, "ana", Role.PRESCRIBER)
+        await approve(chat, "vic", Role.PLACE_STAFF, VEYNES)
+        for number, picked, day in ((1, "Aujourd'hui", today), (2, "Demain", tomorrow)):
+            await ask(chat, "ana")
+            ref = f"DEM-{local[0]}-000{number}"
+            await chat.say("vic", f"Accepter {ref}")
+            sent = await chat.say("vic", f"{ref} : prêt à retirer")
+            assert [label for _, label in sent[-1].choices][:2] == ["Aujourd'hui", "Demain"]
+            sent = await chat.say("vic", picked)
+            assert f"{ref} prêt à retirer à partir du {day}." in texts(sent, "vic")
+            assert f"à partir du {day} à" in texts(sent, "ana")
+    finally:
+        await chat.app.close()
+
+
+@pytest.mark.parametrize(
+    ("zone", "moment", "ref"),
+    [
+        # 00:30 on New Year's Day in Paris, still the old year in UTC.
+        ("Europe/Paris", datetime(2026, 12, 31, 23, 30, tzinfo=UTC), "DEM-2027-0001"),
+        # 22:00 on New Year's Eve in Cayenne, already the new year in UTC.
+        ("America/Cayenne", datetime(2027, 1, 1, 1, 0, tzinfo=UTC), "DEM-2026-0001"),
+    ],
+)
+async def test_a_request_is_numbered_in_the_networks_local_year(
+    db_path: Path, zone: str, moment: datetime, ref: str,
+):
+    chat = await make_chat(db_path, Clock(moment), FILIERE_TIMEZONE=zone)
+    try:
+        await approve(chat, "ana", Role.PRESCRIBER)
+        sent = await ask(chat, "ana")
+        assert f"Demande {ref} enregistrée" in texts(sent, "ana")
+    finally:
+        await chat.app.close()

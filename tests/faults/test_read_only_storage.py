@@ -27,16 +27,17 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from bot.app import build
+from bot.app import App, build
 from bot.settings import load
 from flows.messages import Incoming, UserKey
 from flows.ports import StorageUnavailable
 from storage.db import CannotOpen, Database
 from tests.faults.test_storage_faults import ACCESS, UNAVAILABLE, snapshot
-from tests.support import Chat, texts
+from tests.support import Chat, start_serving, texts
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
@@ -175,3 +176,22 @@ async def test_a_refused_delivery_record_is_storage_unavailable(chat: Chat):
         async with chat.app.storage.autocommit() as uow:
             await uow.outbox.delivered(1, chat.clock())
 
+
+async def test_a_bot_whose_database_turned_read_only_still_stops_cleanly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+):
+    """The last step of a stop waits for the database's lock by taking it: refused, it has
+    nothing to wait for, and the stop is still clean (no traceback, status 0)."""
+    built: list[App] = []
+
+    async def keep(*args: Any, **kwargs: Any) -> App:
+        app = await build(*args, **kwargs)
+        built.append(app)
+        return app
+
+    monkeypatch.setattr("bot.serve.build", keep)
+    task, stop = await start_serving(load({"FILIERE_DEMO": "no"}, dotenv=None),
+                                     tmp_path / "stop.sqlite3", within=20)
+    await built[0].db.conn.execute("PRAGMA query_only = ON")
+    stop.set()
+    assert await task == 0

@@ -16,6 +16,7 @@ from bot.i18n import Renderer
 from bot.settings import LANGUAGES, Settings
 from flows.beneficiary import BeneficiaryConfig
 from flows.messages import Outgoing, UserKey, platform_of
+from flows.ports import StorageUnavailable
 from flows.territory import Territory
 from flows.text import Msg
 from flows.workshops import ReminderPolicy
@@ -26,7 +27,7 @@ from handlers.emails import check_email
 from handlers.phones import check_french_phone
 from handlers.session import Env, Feature
 from storage import territory as territory_store
-from storage.db import Database
+from storage.db import CannotOpen, Database
 from storage.demo import seed_demo
 from storage.sqlite import SqliteStorage
 
@@ -87,19 +88,26 @@ async def build(
     database: Path | None = None,
     clock: Callable[[], datetime] = system_clock,
 ) -> App:
-    """Open the database (migrating it), load the territory and demo data, wire everything."""
+    """Open the database (migrating it), load the territory and demo data, wire everything.
+
+    Raises :class:`storage.db.CannotOpen` when the database cannot be written at start.
+    """
     db = await Database.open(database or settings.database)
     storage = SqliteStorage(db, frozenset(settings.coordinators))
-    async with db.transaction() as conn:
-        if not await territory_store.is_loaded(conn):
-            count = await territory_store.replace_territory(
-                conn, territory_store.shipped_territory(), clock()
-            )
-            log.info("territory loaded: %s communes", count)
-    if settings.demo:
-        async with storage.transaction() as uow:
-            if await seed_demo(uow, clock(), settings.timezone):
-                log.info("demo data seeded")
+    try:
+        async with db.transaction() as conn:
+            if not await territory_store.is_loaded(conn):
+                count = await territory_store.replace_territory(
+                    conn, territory_store.shipped_territory(), clock()
+                )
+                log.info("territory loaded: %s communes", count)
+        if settings.demo:
+            async with storage.transaction() as uow:
+                if await seed_demo(uow, clock(), settings.timezone):
+                    log.info("demo data seeded")
+    except StorageUnavailable as exc:  # locked past the busy timeout, or full
+        await db.close()
+        raise CannotOpen(db.path, exc) from exc
     territory = await territory_store.load_territory(db.conn)
     renderer = Renderer(LANGUAGES, settings.default_lang, settings.timezone)
     dispatcher = Dispatcher(storage, renderer, transports, clock)

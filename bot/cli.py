@@ -28,7 +28,7 @@ from bot.serve import serve
 from bot.settings import Settings, SettingsError
 from flows.messages import UserKey
 from storage import territory as territory_store
-from storage.db import Database
+from storage.db import CannotOpen, Database
 
 NAME = re.compile(r"^[A-Za-z0-9_.\-]{1,40}$")
 
@@ -76,6 +76,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return asyncio.run(run(settings))
     except KeyboardInterrupt:
         return 130
+    except CannotOpen as exc:  # a setting to fix, like the ones above: one line, no traceback
+        print(f"filiere-bot: {exc}", file=sys.stderr)
+        return 2
     return 2
 
 

@@ -7,6 +7,12 @@ up (the person blocked the bot). The database is the record: a restart resumes w
 is still pending. The one window left is a crash between a platform accepting a message and
 the "delivered" commit, where the message may be sent again: at-least-once is the best any
 chat API without idempotency keys allows, and the window is one SQLite commit wide.
+
+A record the database cannot take (disk full, read-only, locked past the busy timeout) must
+not widen that window: the message's row still says pending, and the next round would send it
+again, round after round. The record is kept in memory instead, the round stops, and nothing
+more is sent until it is written: the message is never sent again by this process, and a crash
+meanwhile repeats only the messages whose records were waiting (the ones in flight).
 """
 
 from __future__ import annotations
@@ -17,14 +23,14 @@ import heapq
 import logging
 import math
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
 from enum import Enum
 from typing import Protocol
 
 from bot.i18n import Rendered, Renderer
 from flows.messages import platform_of
-from flows.ports import OutboxItem, Storage
+from flows.ports import OutboxItem, OutboxRepo, Storage, StorageUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +38,9 @@ MAX_ATTEMPTS = 8
 IDLE_SECONDS = 5.0
 ROUND = 100
 """Messages read from the outbox per round."""
+
+Record = Callable[[OutboxRepo], Awaitable[None]]
+"""What became of a message, as the outbox records it (sent, put off, given up)."""
 
 
 class RetryLater(Exception):
@@ -126,6 +135,10 @@ class Dispatcher:
         self._stopping = False
         self._retries: list[float] = []  # monotonic times of the retries scheduled (a heap)
         self._sent = 0  # messages delivered since start
+        self._unwritten: dict[int, Record] = {}
+        """Records the database could not take, by outbox id, oldest first: written before
+        anything more is sent (their rows still say pending: read again, they would go out
+        again)."""
 
     def stop(self) -> None:
         """Finish the message in hand, then stop (``run_forever`` returns): a clean exit."""
@@ -145,6 +158,8 @@ class Dispatcher:
         """One delivery round: (messages delivered, whether more may be due already)."""
         if not self.transports:
             return 0, False
+        if self._unwritten:
+            await self._write_unwritten()  # still refused: raises, and nothing is sent
         sent_before = self._sent
         async with self.storage.reading() as uow:
             items = await uow.outbox.due(self.clock(), list(self.transports), limit)
@@ -155,7 +170,7 @@ class Dispatcher:
         slots = {name: Slots(transport) for name, transport in self.transports.items()}
         last: dict[str, asyncio.Future[Outcome]] = {}
         for item in items:
-            if self._stopping:
+            if self._stopping or self._unwritten:
                 break
             slot = slots[platform_of(item.message.to)]
             await slot.take()
@@ -170,6 +185,9 @@ class Dispatcher:
             await asyncio.wait(last.values())  # (not gather: done ones would cost a loop turn)
         for settled in last.values():
             settled.result()  # what a delivery raised, raised here
+        if self._unwritten:
+            raise StorageUnavailable(f"{len(self._unwritten)} delivery record(s) not written:"
+                                     " deliveries paused until they are")
         return self._sent - sent_before, len(items) == limit and not self._stopping
 
     async def _in_turn(self, before: asyncio.Future[Outcome] | None, item: OutboxItem,
@@ -178,7 +196,7 @@ class Dispatcher:
         try:
             if before is not None and await before is Outcome.HELD:
                 return Outcome.HELD
-            if self._stopping:
+            if self._stopping or self._unwritten:
                 return Outcome.HELD
             return await self._deliver(item)
         finally:
@@ -199,42 +217,72 @@ class Dispatcher:
             return Outcome.HELD
         except Undeliverable as exc:
             log.warning("outbox %s undeliverable: %s", item.id, exc)
-            async with self.storage.autocommit() as uow:
-                await uow.outbox.give_up(item.id, self.clock(), str(exc))
+            await self._record(item.id, _given_up(item.id, self.clock(), str(exc)))
             return Outcome.GIVEN_UP
         except Exception as exc:  # a transport bug must not stop the other deliveries
             log.exception("outbox %s: unexpected transport error", item.id)
             await self._retry_or_give_up(item, backoff(item.attempts), repr(exc))
             return Outcome.HELD
-        async with self.storage.autocommit() as uow:
-            await uow.outbox.delivered(item.id, self.clock())
+        now = self.clock()
+        try:  # _record's, written out: the one write of every delivery, without a closure
+            async with self.storage.autocommit() as uow:
+                await uow.outbox.delivered(item.id, now)
+        except StorageUnavailable as exc:
+            self._keep(item.id, _delivered(item.id, now), exc)
         self._sent += 1
         return Outcome.SENT
 
     async def _retry_or_give_up(self, item: OutboxItem, delay: float, reason: str) -> None:
         if item.attempts + 1 >= MAX_ATTEMPTS:
             log.warning("outbox %s: giving up after %s attempts", item.id, item.attempts + 1)
-            async with self.storage.autocommit() as uow:
-                await uow.outbox.give_up(item.id, self.clock(), reason)
+            await self._record(item.id, _given_up(item.id, self.clock(), reason))
             return
         await self._wait(item, delay, reason, failed=True)
 
     async def _wait(self, item: OutboxItem, delay: float, reason: str,
                     failed: bool = False) -> None:
         """Put ``item`` off for ``delay`` seconds, as one more failed attempt or not."""
-        async with self.storage.autocommit() as uow:
-            await uow.outbox.retry_later(item.id, self.clock() + timedelta(seconds=delay),
-                                         reason, attempt=failed)
+        await self._record(item.id, _put_off(item.id, self.clock() + timedelta(seconds=delay),
+                                             reason, failed))
         # Remembered once the row says so, so that the wake-up finds it due; every retry is
         # kept, not only the earliest, or a later one would wait for the next idle round.
         heapq.heappush(self._retries, time.monotonic() + delay)
+
+    async def _record(self, item_id: int, record: Record) -> None:
+        """Write what became of a message, in a statement committed on its own; if the
+        database cannot take it now, keep it to write before anything more is sent."""
+        try:
+            async with self.storage.autocommit() as uow:
+                await record(uow.outbox)
+        except StorageUnavailable as exc:
+            self._keep(item_id, record, exc)
+
+    def _keep(self, item_id: int, record: Record, exc: StorageUnavailable) -> None:
+        """Keep a record the database refused: deliveries pause until it is written."""
+        if not self._unwritten:
+            log.warning("outbox %s: record not written (%s): deliveries paused until it is",
+                        item_id, exc)
+        self._unwritten[item_id] = record
+
+    async def _write_unwritten(self) -> None:
+        """Write the records kept in memory, oldest first; raises
+        :class:`~flows.ports.StorageUnavailable`, with the rest still kept, if the database
+        still cannot take them."""
+        while self._unwritten:
+            item_id, record = next(iter(self._unwritten.items()))
+            async with self.storage.autocommit() as uow:
+                await record(uow.outbox)
+            del self._unwritten[item_id]
+        log.info("outbox records written: deliveries resume")
 
     async def drain(self) -> int:
         """Deliver until nothing is due now (the console uses it after every line).
 
         A round that read fewer than :data:`ROUND` messages saw everything due; what is
         queued after its read wakes the dispatcher again, so no empty round is needed to
-        make sure.
+        make sure. Raises :class:`~flows.ports.StorageUnavailable` when the database cannot
+        take a delivery's record: what was sent is remembered, nothing more goes out, and a
+        later call writes the record first.
         """
         total = 0
         while True:
@@ -255,8 +303,41 @@ class Dispatcher:
             while self._retries and self._retries[0] <= now:
                 heapq.heappop(self._retries)
             if self._stopping:
-                return
+                break
             try:
                 await self.drain()
+            except StorageUnavailable as exc:
+                log.warning("deliveries paused, next round in %s s at most: %s",
+                            IDLE_SECONDS, exc)
             except Exception:
                 log.exception("dispatcher round failed; next round in %s s", IDLE_SECONDS)
+        await self._last_records()
+
+    async def _last_records(self) -> None:
+        """At a stop, a last try at the records kept in memory."""
+        if not self._unwritten:
+            return
+        try:
+            await self._write_unwritten()
+        except StorageUnavailable as exc:
+            log.error("stopping with the records of outbox %s not written (%s): a message "
+                      "among them that was sent goes out again at the next start",
+                      ", ".join(map(str, self._unwritten)), exc)
+
+
+def _delivered(item_id: int, when: datetime) -> Record:
+    async def record(outbox: OutboxRepo) -> None:
+        await outbox.delivered(item_id, when)
+    return record
+
+
+def _put_off(item_id: int, until: datetime, reason: str, failed: bool) -> Record:
+    async def record(outbox: OutboxRepo) -> None:
+        await outbox.retry_later(item_id, until, reason, attempt=failed)
+    return record
+
+
+def _given_up(item_id: int, when: datetime, reason: str) -> Record:
+    async def record(outbox: OutboxRepo) -> None:
+        await outbox.give_up(item_id, when, reason)
+    return record

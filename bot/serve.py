@@ -10,6 +10,7 @@ only then are the platform clients closed and the database.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
 from collections.abc import Awaitable, Callable
@@ -23,6 +24,7 @@ from bot.i18n import Renderer
 from bot.scheduler import build_scheduler
 from bot.settings import Settings
 from flows.messages import Handle, Outgoing, UserKey
+from flows.ports import StorageUnavailable
 from flows.text import Msg
 
 log = logging.getLogger(__name__)
@@ -123,6 +125,9 @@ async def serve(
                 await adapter.close()
             except Exception:
                 log.exception("%s adapter did not close cleanly", adapter.platform)
-        async with app.storage.transaction():
-            pass  # waits for a cancelled job to roll back before the database closes
+        # Waits for a cancelled job to roll back before the database closes; a database
+        # that cannot take a write any more (read-only, full) has nothing to wait for.
+        with contextlib.suppress(StorageUnavailable):
+            async with app.storage.transaction():
+                pass
         await app.close()

@@ -37,9 +37,23 @@ LONG_TRANSACTION = 0.005
 gives the other tasks their turn before going on (a job working batch after batch would
 otherwise hold the loop from its first batch to its last)."""
 
-UNAVAILABLE = ("SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_FULL", "SQLITE_IOERR")
+UNAVAILABLE = ("SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_FULL", "SQLITE_IOERR",
+               "SQLITE_READONLY", "SQLITE_CANTOPEN")
 """SQLite errors that mean "not now" rather than a bug: another writer holds the lock past
-the busy timeout, the disk (or the size limit) is full, the disk failed a write."""
+the busy timeout, the disk (or the size limit) is full, the disk failed a write, the file,
+its folder or its filesystem became read-only, a file of the database (its WAL, its shared
+memory) cannot be opened. Extended codes (``SQLITE_READONLY_DIRECTORY``) share the prefix."""
+
+
+class CannotOpen(Exception):
+    """The database cannot be opened for writing at start (read-only file, folder or
+    filesystem, a folder that cannot be created, locked or full): nothing can be served, and
+    the operator is told in one line what to fix."""
+
+    def __init__(self, path: str, reason: object, *, access: bool = False) -> None:
+        hint = " (the file and its folder must be writable by this user)" if access else ""
+        super().__init__(f"cannot write to the database {path}: {reason}{hint}")
+        self.path = path
 
 
 def ts(moment: datetime) -> str:
@@ -81,21 +95,50 @@ class Database:
 
     @classmethod
     async def open(cls, path: str | Path) -> Database:
-        """Open (creating if needed) the file at ``path`` and bring its schema up to date."""
+        """Open (creating if needed) the file at ``path``, bring its schema up to date and
+        make sure it takes writes.
+
+        Raises :class:`CannotOpen` when it cannot be written: SQLite opens a write-protected
+        file read-only without a word, and a database already up to date is not written at
+        start, so without the check every message would fail instead.
+        """
         path = str(path)
-        if path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        conn = Connection.open(path)
+        try:
+            if path != ":memory:":
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            conn = Connection.open(path)
+        except OSError as exc:
+            raise CannotOpen(path, exc.strerror or exc,
+                             access=isinstance(exc, PermissionError)) from exc
+        except sqlite3.OperationalError as exc:
+            _cannot_open(path, exc)
+            raise
         db = cls(conn, path)
-        # Before serving, waiting inside SQLite is fine (another process may be migrating).
-        await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        await conn.execute("PRAGMA journal_mode = WAL")
-        await conn.execute("PRAGMA foreign_keys = ON")
-        await conn.execute("PRAGMA synchronous = NORMAL")
-        await conn.execute("PRAGMA wal_autocheckpoint = 0")  # done off the loop instead
-        await db.migrate()
-        await conn.execute("PRAGMA busy_timeout = 0")
+        try:
+            # Before serving, waiting inside SQLite is fine (another process may be migrating).
+            await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            await conn.execute("PRAGMA journal_mode = WAL")
+            await conn.execute("PRAGMA foreign_keys = ON")
+            await conn.execute("PRAGMA synchronous = NORMAL")
+            await conn.execute("PRAGMA wal_autocheckpoint = 0")  # done off the loop instead
+            await db.migrate()
+            await db._check_writable()
+            await conn.execute("PRAGMA busy_timeout = 0")
+        except BaseException as exc:
+            await conn.close()
+            _cannot_open(path, exc)
+            raise
         return db
+
+    async def _check_writable(self) -> None:
+        """Write the schema version again in a transaction rolled back: SQLite refuses it
+        (``SQLITE_READONLY``) when the file, its folder or its filesystem is read-only."""
+        version = await self.version()
+        await self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            await self.conn.execute(f"PRAGMA user_version = {int(version)}")
+        finally:
+            await self._rollback()
 
     async def close(self) -> None:
         await self.conn.close()
@@ -137,8 +180,9 @@ class Database:
     def transaction(self) -> Transaction:
         """A write transaction: commits on normal exit, rolls back on any exception.
 
-        A locked or full database raises :class:`~flows.ports.StorageUnavailable` once
-        everything is rolled back, whether it struck at the start, mid-way or at the commit.
+        A locked, full or read-only database raises :class:`~flows.ports.StorageUnavailable`
+        once everything is rolled back, whether it struck at the start, mid-way or at the
+        commit.
         """
         return Transaction(self)
 
@@ -158,9 +202,15 @@ class Database:
     async def reading(self) -> AsyncIterator[Connection]:
         """Reads of what is committed, with no transaction and no write lock taken. The
         asyncio lock is still held: another task's transaction may be open on this very
-        connection, and its uncommitted rows must not be read as if they were."""
+        connection, and its uncommitted rows must not be read as if they were. A read that
+        fails for want of the disk (a WAL file that cannot be opened, an I/O error) raises
+        :class:`~flows.ports.StorageUnavailable`, as a write does."""
         async with self._lock:
-            yield self.conn
+            try:
+                yield self.conn
+            except sqlite3.OperationalError as exc:
+                _not_now(exc)
+                raise
 
     async def _take_write_lock(self, sql: str, params: Params = ()) -> Cursor:
         """Run a statement that takes the write lock, sleeping between tries while another
@@ -325,11 +375,22 @@ class Savepoint:
 
 
 def _not_now(exc: sqlite3.OperationalError) -> None:
-    """Raise :class:`StorageUnavailable` for a locked or full database; other errors are
-    bugs, left to propagate as they are."""
+    """Raise :class:`StorageUnavailable` for a locked, full or read-only database; other
+    errors are bugs, left to propagate as they are."""
     name = getattr(exc, "sqlite_errorname", "") or ""
     if name.startswith(UNAVAILABLE):
         raise StorageUnavailable(f"{name}: {exc}") from exc
+
+
+def _cannot_open(path: str, exc: BaseException) -> None:
+    """Raise :class:`CannotOpen` for what :func:`_not_now` calls "not now", met at start."""
+    error = exc.__cause__ if isinstance(exc, StorageUnavailable) else exc
+    if not isinstance(error, sqlite3.OperationalError):
+        return
+    name = getattr(error, "sqlite_errorname", "") or ""
+    if name.startswith(UNAVAILABLE):
+        access = name.startswith(("SQLITE_READONLY", "SQLITE_CANTOPEN"))
+        raise CannotOpen(path, error, access=access) from exc
 
 
 def _statements(sql: str) -> list[str]:

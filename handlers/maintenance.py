@@ -11,8 +11,10 @@ from handlers.session import Feature, Job
 EVENT_IDS_KEPT = timedelta(days=7)
 """Platforms redeliver within minutes or hours; a week of event ids is ample."""
 
-SENT_MESSAGES_KEPT = timedelta(days=30)
-"""Delivered messages are blanked at once; their bare delivery record goes after a month."""
+SENT_MESSAGES_KEPT = timedelta(days=7)
+"""Delivered messages are blanked at once; their bare delivery record (who, when, how many
+attempts, the platform's last error) goes after a week: long enough to look into "I never got
+the message", and nothing else reads it."""
 
 
 PURGE_BATCH = 5_000
@@ -40,7 +42,7 @@ async def purge_event_ids(storage: Storage, now: datetime) -> int:
 
 
 async def purge_sent_messages(storage: Storage, now: datetime) -> int:
-    """Drop the delivery records of messages sent or given up more than a month ago."""
+    """Drop the delivery records of messages sent or given up more than a week ago."""
     return await in_batches(storage, lambda uow: uow.outbox.purge_done_before(
         now - SENT_MESSAGES_KEPT, PURGE_BATCH))
 

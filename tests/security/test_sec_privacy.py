@@ -14,6 +14,7 @@ import re
 
 import pytest
 
+from flows.messages import Incoming, UserKey
 from tests.security.test_sec_scenario import code_from, rows
 from tests.support import Chat, texts
 
@@ -131,6 +132,30 @@ async def test_a_beneficiary_forgotten_leaves_nothing_in_tables_other_than_the_o
     await chat.say("zeph", choice="bn:fg:ok")
     left = [c for c in await copies(chat, FIRST_NAME, "Barnabé", STREET) if c[0] != "outbox"]
     assert left == []
+
+
+async def test_the_farewell_to_a_forgotten_beneficiary_keeps_no_account_key_once_delivered(
+    chat: Chat,
+):
+    """The farewell is the last message to the person; once delivered, its outbox row (a
+    delivery record kept a week) no longer names them: their key is nowhere at all."""
+    await beneficiary_with_help_ticket(chat)
+    sent = await chat.say("zeph", choice="bn:fg:ok")
+    assert "toutes vos données sont effacées" in texts(sent, "zeph")  # it was delivered
+    assert await rows(chat, "SELECT status FROM outbox WHERE recipient = 'cli:zeph'") == []
+    assert await copies(chat, "cli:zeph") == []
+
+
+async def test_a_message_given_up_to_someone_forgotten_keeps_no_account_key(chat: Chat):
+    await beneficiary_with_help_ticket(chat)
+    await chat.app.core.handle(Incoming(UserKey("cli:zeph"), "", "bn:fg:ok", None, None))
+    [(item,)] = await rows(chat, "SELECT id FROM outbox WHERE recipient = 'cli:zeph'"
+                                 " AND status = 'pending'")
+    async with chat.app.storage.autocommit() as uow:
+        await uow.outbox.give_up(item, chat.clock(), "blocked by the user")
+    assert await rows(chat, "SELECT recipient, status FROM outbox WHERE id = ?", item) == [
+        ("", "failed")]
+    assert await copies(chat, "cli:zeph") == []
 
 
 async def test_a_donor_who_erases_their_contact_loses_name_and_email(chat: Chat):

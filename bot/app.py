@@ -19,12 +19,12 @@ from flows.messages import Outgoing, UserKey, platform_of
 from flows.text import Msg
 from flows.workshops import ReminderPolicy
 from handlers import access as access_handlers
-from handlers import maintenance
 from handlers.beneficiaries import Beneficiaries, BeneficiaryConfig
 from handlers.coordination import coordination_feature
 from handlers.core import Core, CoreConfig
 from handlers.donations import donations_feature
 from handlers.home import home_feature
+from handlers.maintenance import MaintenanceConfig, maintenance_feature
 from handlers.phones import check_french_phone
 from handlers.requests import requests_feature
 from handlers.session import Feature, Session
@@ -83,7 +83,9 @@ def features(core_ref: Callable[[], Core], settings: Settings) -> list[Feature]:
     return [home_feature(start_flow), access_handlers.FEATURE,
             requests_feature(start_flow, lambda: core_ref().territory,
                              lambda: core_ref().config.coordinators),
-            service.feature(), donations_feature(start_flow_with), maintenance.FEATURE,
+            service.feature(), donations_feature(start_flow_with),
+            maintenance_feature(MaintenanceConfig(
+                access_requests_kept=timedelta(days=settings.access_request_retention_days))),
             coordination_feature(start_flow_with, settings.timezone)]
 
 

@@ -151,6 +151,11 @@ class AccessRepo(Protocol):
 
     async def pending(self) -> list[AccessRequest]: ...
 
+    async def blank_ended(self, before: datetime, limit: int = -1) -> int:
+        """Blank the personal fields of requests refused or withdrawn before ``before``, at
+        most ``limit`` (-1: all); returns how many."""
+        ...
+
 
 class PlaceRepo(Protocol):
     async def all(self) -> list[Place]: ...

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from flows.audit import AuditAction
 from flows.ports import Storage, UnitOfWork
 from handlers.session import Feature, Job
 
@@ -16,12 +18,24 @@ SENT_MESSAGES_KEPT = timedelta(days=7)
 attempts, the platform's last error) goes after a week: long enough to look into "I never got
 the message", and nothing else reads it."""
 
+ACCESS_REQUESTS_KEPT = timedelta(days=90)
+"""Default of ``FILIERE_ACCESS_REQUEST_RETENTION_DAYS``: who asked for an access that was
+refused or withdrawn is blanked three months after the decision, time enough for them to ask
+why, contest it or apply again, and for the coordination to answer."""
+
 
 PURGE_BATCH = 5_000
 """Rows deleted per transaction. A country's network handles hundreds of thousands of events
 between two runs; deleting them in one statement would hold the write lock (and the event
 loop, where statements run) for seconds. A batch takes milliseconds, and people's messages
 get their turn between two."""
+
+
+@dataclass(frozen=True)
+class MaintenanceConfig:
+    """Retention settings of the housekeeping jobs, read once by ``bot/``."""
+
+    access_requests_kept: timedelta = ACCESS_REQUESTS_KEPT
 
 
 async def in_batches(storage: Storage, purge: Callable[[UnitOfWork], Awaitable[int]]) -> int:
@@ -47,10 +61,29 @@ async def purge_sent_messages(storage: Storage, now: datetime) -> int:
         now - SENT_MESSAGES_KEPT, PURGE_BATCH))
 
 
-FEATURE = Feature(
-    name="maintenance",
-    jobs=[
-        Job("maintenance.purge_event_ids", timedelta(hours=6), purge_event_ids),
-        Job("maintenance.purge_sent_messages", timedelta(hours=6), purge_sent_messages),
-    ],
-)
+async def blank_ended_access_requests(storage: Storage, now: datetime,
+                                      kept: timedelta = ACCESS_REQUESTS_KEPT) -> int:
+    """Blank who asked on access requests refused or withdrawn longer than ``kept`` ago."""
+    blanked = await in_batches(storage, lambda uow: uow.access.blank_ended(
+        now - kept, PURGE_BATCH))
+    if blanked:
+        async with storage.transaction() as uow:
+            await uow.audit.record(None, AuditAction.DATA_DELETED, "access requests", now,
+                                   f"refused or withdrawn, blanked: {blanked}")
+    return blanked
+
+
+def maintenance_feature(config: MaintenanceConfig) -> Feature:
+    """The housekeeping jobs, with the retention settings ``bot/`` read."""
+
+    async def access_requests(storage: Storage, now: datetime) -> int:
+        return await blank_ended_access_requests(storage, now, config.access_requests_kept)
+
+    return Feature(
+        name="maintenance",
+        jobs=[
+            Job("maintenance.purge_event_ids", timedelta(hours=6), purge_event_ids),
+            Job("maintenance.purge_sent_messages", timedelta(hours=6), purge_sent_messages),
+            Job("maintenance.blank_access_requests", timedelta(hours=6), access_requests),
+        ],
+    )

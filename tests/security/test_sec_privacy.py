@@ -11,12 +11,13 @@ import contextlib
 import json
 import logging
 import re
+from pathlib import Path
 
 import pytest
 
 from flows.messages import Incoming, UserKey
-from tests.security.test_sec_scenario import code_from, rows
-from tests.support import Chat, texts
+from tests.security.test_sec_scenario import code_from, member_number, rows
+from tests.support import Chat, Clock, make_chat, texts
 
 FIRST_NAME = "Zéphyrine"
 SURNAME = "Quasimodine"
@@ -176,6 +177,65 @@ async def test_a_donor_who_erases_their_contact_leaves_no_free_text(chat: Chat):
 
 
 # --- retention purges -----------------------------------------------------------------------
+
+APPLICANT = (FIRST_NAME, SURNAME, PHONE, PHONE_E164, STREET, "CCAS de Veynes",
+             "Conseillère sociale")
+"""What an access request (``ACCESS``) holds about who asked."""
+
+
+async def test_a_rejected_access_request_keeps_who_asked_90_days_then_blanks_it(chat: Chat):
+    await chat.script("zpro", *ACCESS)
+    await chat.say("coord", choice="acc:no:1")
+    chat.clock.advance(days=89)
+    await run_every_job(chat)
+    assert {c[1] for c in await copies(chat, *APPLICANT)} == {
+        "contact_name", "phone", "address", "structure", "function"}  # kept until then
+    chat.clock.advance(days=2)
+    await run_every_job(chat)
+    assert await copies(chat, *APPLICANT) == []
+    assert await rows(chat, "SELECT role, commune, status FROM access_requests") == [
+        ("prescriber", "05179", "rejected")]  # what the figures count stays
+
+
+async def test_a_withdrawn_access_keeps_who_asked_90_days_then_blanks_it(chat: Chat):
+    await chat.script("zpro", *ACCESS)
+    await chat.say("coord", choice="acc:ok:1")
+    number = await member_number(chat, "zpro")
+    await chat.say("coord", choice=f"co:mvy:{number}")
+    chat.clock.advance(days=89)
+    await run_every_job(chat)
+    assert ("access_requests", "phone", PHONE_E164) in await copies(chat, *APPLICANT)
+    chat.clock.advance(days=2)
+    await run_every_job(chat)
+    assert await copies(chat, *APPLICANT) == []
+    assert await rows(chat, "SELECT status FROM access_requests") == [("revoked",)]
+
+
+async def test_a_pending_or_approved_access_request_is_not_blanked(chat: Chat):
+    await chat.script("zpro", *ACCESS)
+    await chat.script("zpro2", *ACCESS)
+    await chat.say("coord", choice="acc:ok:2")
+    chat.clock.advance(days=400)
+    await run_every_job(chat)
+    assert await rows(chat, "SELECT count(*) FROM access_requests WHERE phone = ?",
+                      PHONE_E164) == [(2,)]
+
+
+async def test_the_access_request_retention_is_a_setting(tmp_path: Path, clock: Clock):
+    chat = await make_chat(tmp_path / "db.sqlite3", clock,
+                           FILIERE_ACCESS_REQUEST_RETENTION_DAYS="10")
+    try:
+        await chat.script("zpro", *ACCESS)
+        await chat.say("coord", choice="acc:no:1")
+        chat.clock.advance(days=9)
+        await run_every_job(chat)
+        assert await copies(chat, PHONE_E164)
+        chat.clock.advance(days=2)
+        await run_every_job(chat)
+        assert await copies(chat, *APPLICANT) == []
+    finally:
+        await chat.app.close()
+
 
 
 async def test_the_request_first_name_is_purged_after_retention(chat: Chat):

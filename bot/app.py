@@ -85,7 +85,8 @@ def features(core_ref: Callable[[], Core], settings: Settings) -> list[Feature]:
                              lambda: core_ref().config.coordinators),
             service.feature(), donations_feature(start_flow_with),
             maintenance_feature(MaintenanceConfig(
-                access_requests_kept=timedelta(days=settings.access_request_retention_days))),
+                access_requests_kept=timedelta(days=settings.access_request_retention_days),
+                conversation_ttl=settings.conversation_ttl)),
             coordination_feature(start_flow_with, settings.timezone)]
 
 

@@ -80,6 +80,10 @@ class ConversationRepo(Protocol):
 
     async def clear(self, key: UserKey) -> None: ...
 
+    async def purge_idle(self, before: datetime, limit: int = -1) -> int:
+        """Delete conversations not answered since ``before``, at most ``limit`` (-1: all)."""
+        ...
+
 
 class EventRepo(Protocol):
     async def first_time(self, event_id: str, now: datetime) -> bool:

@@ -23,6 +23,12 @@ ACCESS_REQUESTS_KEPT = timedelta(days=90)
 refused or withdrawn is blanked three months after the decision, time enough for them to ask
 why, contest it or apply again, and for the coordination to answer."""
 
+EXPIRED_CONVERSATIONS_KEPT = timedelta(days=1)
+"""A conversation left unanswered past its time to live (``FILIERE_CONVERSATION_TTL_HOURS``)
+is ended when the person writes again, and they are told so; one never taken up again (an
+access request dropped after the name and phone) is deleted a day after it expired: the
+answers in it were never sent to anyone."""
+
 
 PURGE_BATCH = 5_000
 """Rows deleted per transaction. A country's network handles hundreds of thousands of events
@@ -36,6 +42,7 @@ class MaintenanceConfig:
     """Retention settings of the housekeeping jobs, read once by ``bot/``."""
 
     access_requests_kept: timedelta = ACCESS_REQUESTS_KEPT
+    conversation_ttl: timedelta = timedelta(hours=24)
 
 
 async def in_batches(storage: Storage, purge: Callable[[UnitOfWork], Awaitable[int]]) -> int:
@@ -73,11 +80,21 @@ async def blank_ended_access_requests(storage: Storage, now: datetime,
     return blanked
 
 
+async def purge_abandoned_conversations(storage: Storage, now: datetime,
+                                        ttl: timedelta = timedelta(hours=24)) -> int:
+    """Delete conversations unanswered for their time to live and a day more."""
+    return await in_batches(storage, lambda uow: uow.conversations.purge_idle(
+        now - ttl - EXPIRED_CONVERSATIONS_KEPT, PURGE_BATCH))
+
+
 def maintenance_feature(config: MaintenanceConfig) -> Feature:
     """The housekeeping jobs, with the retention settings ``bot/`` read."""
 
     async def access_requests(storage: Storage, now: datetime) -> int:
         return await blank_ended_access_requests(storage, now, config.access_requests_kept)
+
+    async def conversations(storage: Storage, now: datetime) -> int:
+        return await purge_abandoned_conversations(storage, now, config.conversation_ttl)
 
     return Feature(
         name="maintenance",
@@ -85,5 +102,6 @@ def maintenance_feature(config: MaintenanceConfig) -> Feature:
             Job("maintenance.purge_event_ids", timedelta(hours=6), purge_event_ids),
             Job("maintenance.purge_sent_messages", timedelta(hours=6), purge_sent_messages),
             Job("maintenance.blank_access_requests", timedelta(hours=6), access_requests),
+            Job("maintenance.purge_conversations", timedelta(hours=6), conversations),
         ],
     )

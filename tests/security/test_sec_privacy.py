@@ -221,6 +221,21 @@ async def test_a_pending_or_approved_access_request_is_not_blanked(chat: Chat):
                       PHONE_E164) == [(2,)]
 
 
+async def test_an_access_request_dropped_half_way_leaves_no_answers_a_day_after_it_expired(
+    chat: Chat,
+):
+    """Name, address and phone typed into a conversation never finished: the conversation
+    expires after 24 hours, its answers are gone a day later even if the person never
+    comes back."""
+    await chat.script("zhalf", *ACCESS[:9])  # everything but the confirmation
+    chat.clock.advance(hours=47)
+    await run_every_job(chat)
+    assert {c[0] for c in await copies(chat, *APPLICANT)} == {"conversations"}
+    chat.clock.advance(hours=2)
+    await run_every_job(chat)
+    assert await copies(chat, *APPLICANT) == []
+
+
 async def test_the_access_request_retention_is_a_setting(tmp_path: Path, clock: Clock):
     chat = await make_chat(tmp_path / "db.sqlite3", clock,
                            FILIERE_ACCESS_REQUEST_RETENTION_DAYS="10")

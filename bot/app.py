@@ -19,6 +19,7 @@ from flows.messages import Outgoing, UserKey, platform_of
 from flows.text import Msg
 from flows.workshops import ReminderPolicy
 from handlers import access as access_handlers
+from handlers import privacy
 from handlers.beneficiaries import Beneficiaries, BeneficiaryConfig
 from handlers.coordination import coordination_feature
 from handlers.core import Core, CoreConfig
@@ -87,7 +88,7 @@ def features(core_ref: Callable[[], Core], settings: Settings) -> list[Feature]:
             maintenance_feature(MaintenanceConfig(
                 access_requests_kept=timedelta(days=settings.access_request_retention_days),
                 conversation_ttl=settings.conversation_ttl)),
-            coordination_feature(start_flow_with, settings.timezone)]
+            coordination_feature(start_flow_with, settings.timezone), privacy.FEATURE]
 
 
 async def build(

@@ -430,6 +430,19 @@ class CoordinationRepo(Protocol):
     async def prescribers(self, epci: str | None = None) -> list[UserKey]: ...
 
 
+class PrivacyRepo(Protocol):
+    """A professional's own erasure (``flows.privacy``)."""
+
+    async def open_requests(self, prescriber: UserKey) -> list[str]:
+        """References of the prescriber's requests still open."""
+        ...
+
+    async def erase_professional(self, key: UserKey, now: datetime) -> bool:
+        """End the access, blank the details, delete the conversation, menu and messages;
+        False when the account had no role any more."""
+        ...
+
+
 class ReportRepo(Protocol):
     """Anonymous dated events for the activity report (``flows.report``)."""
 
@@ -458,6 +471,7 @@ class UnitOfWork(Protocol):
     audit: AuditRepo
     coordination: CoordinationRepo
     reports: ReportRepo
+    privacy: PrivacyRepo
 
     def part(self) -> AbstractAsyncContextManager[None]:
         """A part of this transaction that an exception rolls back alone (a savepoint)."""

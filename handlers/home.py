@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
-from flows import access
+from flows import access, privacy
 from flows.erasure_record import NETWORK_TZ
 from flows.home import LANG_FLOW_NAME, LANGUAGE_FLOW, Door, SetLanguage, help_reply, home
 from flows.messages import Choice
@@ -61,6 +61,7 @@ def home_feature(start_flow: StartFlow) -> Feature:
             if user.is_coordinator:
                 choices.append(Choice("q:access", _("Demandes d'accès en attente")))
             choices.extend(await coordination_choices(session))  # handlers/coordination.py
+            choices.append(Choice(privacy.Act.ERASE, _("Supprimer mes données")))  # privacy.py
             session.say(_("Espace professionnel. Que voulez-vous voir ?"), choices=choices,
                         action_menu=True)
             return

@@ -120,6 +120,11 @@ async def contact_blanked(cell: Cell) -> bool:
     return name != DONOR_CONTACT
 
 
+async def professional_erased(cell: Cell) -> bool:
+    role = await cell.value("SELECT coalesce(role, '-') FROM users WHERE key = ?", cell.actor)
+    return role == "-" and cell.shows("votre accès professionnel a pris fin")
+
+
 def status(table: str, field: str, expected: str) -> Check:
     return holds(f"SELECT status FROM {table} WHERE id = ?", expected, field)
 
@@ -220,6 +225,10 @@ ROWS = [
         "SELECT reminders FROM beneficiaries WHERE user_key = 'cli:benef'", 0), changes=True),
     choice("bn:fg:ok", {"beneficiary"}, holds(
         "SELECT count(*) FROM beneficiaries WHERE user_key = 'cli:benef'", 0), changes=True),
+    # A professional deletes their own data (coordinators are configured; the world's
+    # prescriber has a request open, and finishes it first: tests/security/test_sec_privacy).
+    choice("pv:erase", {"place_staff", "reconditioner"}, offers("pv:erase:ok")),
+    choice("pv:erase:ok", {"place_staff", "reconditioner"}, professional_erased, changes=True),
     # Coordination.
     choice("co:menu", {"coordinator"}, offers("co:acc")),
     choice("co:acc", {"coordinator"}, offers("co:m:")),

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from flows.messages import Incoming, UserKey
-from tests.security.test_sec_scenario import code_from, member_number, rows
+from tests.security.test_sec_scenario import WIPE, code_from, member_number, rows
 from tests.support import Chat, Clock, make_chat, texts
 
 FIRST_NAME = "Zéphyrine"
@@ -176,11 +176,117 @@ async def test_a_donor_who_erases_their_contact_leaves_no_free_text(chat: Chat):
     assert left == []
 
 
-# --- retention purges -----------------------------------------------------------------------
+# --- a professional deletes their data ------------------------------------------------------
 
 APPLICANT = (FIRST_NAME, SURNAME, PHONE, PHONE_E164, STREET, "CCAS de Veynes",
              "Conseillère sociale")
 """What an access request (``ACCESS``) holds about who asked."""
+
+ERASED = "votre accès professionnel a pris fin"
+
+
+async def approved_professional(chat: Chat, who: str = "zpro") -> None:
+    """``who`` asks for access as a prescriber; the coordinator approves and attaches them
+    to the Veynes hub."""
+    await chat.script(who, *ACCESS)
+    await chat.say("coord", choice="acc:ok:1")
+    await chat.say("coord", choice="acc:pl:1:1")
+
+
+async def test_a_professional_who_deletes_their_data_leaves_no_name_or_phone_anywhere(
+    chat: Chat,
+):
+    await approved_professional(chat)
+    assert await copies(chat, *APPLICANT)  # the search does find them
+    space = await chat.say("zpro", choice="m:pro")
+    assert "pv:erase" in [cid for m in space for cid, _label in m.choices]
+    sent = await chat.say("zpro", choice="pv:erase")
+    assert "Restent, sans votre nom" in texts(sent, "zpro")
+    sent = await chat.say("zpro", choice="pv:erase:ok")
+    assert ERASED in texts(sent, "zpro")
+    assert await copies(chat, *APPLICANT) == []  # at once, no purge job needed
+    assert await rows(chat, "SELECT role, place_id FROM users WHERE key = 'cli:zpro'") == [
+        (None, None)]
+    assert await rows(chat, "SELECT status, decided_by FROM access_requests") == [
+        ("revoked", "cli:zpro")]
+    for table, column in (("conversations", "user_key"), ("menus", "user_key")):
+        assert await rows(chat, f"SELECT * FROM {table} WHERE {column} = 'cli:zpro'") == []
+    assert await rows(chat, "SELECT status FROM outbox WHERE recipient = 'cli:zpro'") == [
+        ("sent",)]  # the confirmation's delivery record, gone in a week like any other
+    sent = await chat.say("zpro", choice="rq:new")
+    assert "réservée aux accompagnant·es" in texts(sent, "zpro")  # the access has ended
+
+
+async def test_a_professional_who_deleted_their_data_may_ask_for_access_again(chat: Chat):
+    await approved_professional(chat)
+    await chat.say("zpro", choice="pv:erase:ok")
+    sent = await chat.say("zpro", choice="m:pro")
+    assert "Quel est votre rôle ?" in texts(sent, "zpro")
+
+
+async def test_a_prescriber_with_a_request_open_finishes_it_before_deleting_their_data(
+    chat: Chat,
+):
+    await chat.say("demo-accomp", choice="rq:new")
+    await chat.script("demo-accomp", "1, 4", "4", "Passer", "veynes", "Ordinateur portable",
+                      "2", FIRST_NAME, "2", "1")
+    sent = await chat.say("demo-accomp", choice="pv:erase:ok")
+    assert "DEM-2026-0001" in texts(sent, "demo-accomp")
+    assert ERASED not in texts(sent, "demo-accomp")
+    assert await rows(chat, "SELECT role FROM users WHERE key = 'cli:demo-accomp'") == [
+        ("prescriber",)]
+    await chat.say("demo-accomp", choice="rq:cy:1")  # cancelled
+    sent = await chat.say("demo-accomp", choice="pv:erase:ok")
+    assert ERASED in texts(sent, "demo-accomp")
+    # The request stays, its history without who acted; the first name has its own retention.
+    assert await rows(chat, "SELECT prescriber, first_name, status FROM equipment_requests"
+                      ) == [("cli:demo-accomp", FIRST_NAME, "cancelled")]
+    assert await rows(chat, "SELECT DISTINCT by_user FROM request_events") == [(None,)]
+    chat.clock.advance(days=6 * 31 + 1)
+    await run_every_job(chat)
+    assert await copies(chat, FIRST_NAME) == []
+
+
+async def test_place_staff_who_delete_their_data_hand_a_help_chat_back_to_their_place(
+    chat: Chat,
+):
+    await beneficiary_with_help_ticket(chat)  # demo-veynes took ticket 1
+    assert await rows(chat, "SELECT status, mediator FROM help_tickets") == [
+        ("taken", "cli:demo-veynes")]
+    sent = await chat.say("demo-veynes", choice="pv:erase:ok")
+    assert ERASED in texts(sent, "demo-veynes")
+    assert await rows(chat, "SELECT status, mediator FROM help_tickets") == [("open", None)]
+    assert await rows(chat, "SELECT count(*) FROM join_codes WHERE created_by IS NOT NULL"
+                      ) == [(0,)]
+    assert await copies(chat, "cli:demo-veynes") == [  # the account, the confirmation's record
+        ("outbox", "recipient", "cli:demo-veynes"), ("users", "key", "cli:demo-veynes")]
+
+
+async def test_a_reconditioner_who_deletes_their_data_leaves_the_erasure_proofs(chat: Chat):
+    """Erasure records and certificates are the proof owed to donors for five years."""
+    await private_donor(chat)
+    await chat.say("demo-recond", choice="lot:wipe:1")
+    await chat.script("demo-recond", *WIPE)
+    await chat.say("demo-recond", choice="lot:cert:1")
+    proofs = "SELECT operator FROM erasure_records UNION ALL" \
+             " SELECT issued_by FROM erasure_certificates"
+    assert await rows(chat, proofs) == [("cli:demo-recond",)] * 2
+    sent = await chat.say("demo-recond", choice="pv:erase:ok")
+    assert ERASED in texts(sent, "demo-recond")
+    assert await rows(chat, proofs) == [("cli:demo-recond",)] * 2
+
+
+async def test_a_coordinator_is_told_their_role_is_in_the_settings(chat: Chat):
+    sent = await chat.say("coord", choice="pv:erase")
+    assert "FILIERE_COORDINATORS" in texts(sent, "coord")
+    sent = await chat.say("coord", choice="pv:erase:ok")
+    assert "FILIERE_COORDINATORS" in texts(sent, "coord")
+    assert ERASED not in texts(sent, "coord")
+    sent = await chat.say("coord", choice="co:menu")
+    assert "Coordination du réseau" in texts(sent, "coord")
+
+
+# --- retention purges -----------------------------------------------------------------------
 
 
 async def test_a_rejected_access_request_keeps_who_asked_90_days_then_blanks_it(chat: Chat):

@@ -431,7 +431,12 @@ class CoordinationRepo(Protocol):
 
 
 class PrivacyRepo(Protocol):
-    """A professional's own erasure (``flows.privacy``)."""
+    """A professional's own erasure (``flows.privacy``), and accounts left with nothing."""
+
+    async def purge_bare_accounts(self, created_before: datetime, limit: int = -1) -> int:
+        """Delete accounts made before ``created_before`` that nothing refers to any more,
+        at most ``limit`` (-1: all); coordinators are kept."""
+        ...
 
     async def open_requests(self, prescriber: UserKey) -> list[str]:
         """References of the prescriber's requests still open."""

@@ -29,6 +29,13 @@ is ended when the person writes again, and they are told so; one never taken up 
 access request dropped after the name and phone) is deleted a day after it expired: the
 answers in it were never sent to anyone."""
 
+BARE_ACCOUNTS_KEPT = timedelta(days=365)
+"""Someone who only looked (the places, the workshops) or dropped a conversation leaves an
+account: their platform key and language. Nothing refers to it, so it is deleted a year after
+it was made; if they come back they are greeted as new and their language is asked or taken
+from the platform again. (Accounts are not timed by their last message: recording that would
+cost a write on every message.)"""
+
 
 PURGE_BATCH = 5_000
 """Rows deleted per transaction. A country's network handles hundreds of thousands of events
@@ -87,6 +94,12 @@ async def purge_abandoned_conversations(storage: Storage, now: datetime,
         now - ttl - EXPIRED_CONVERSATIONS_KEPT, PURGE_BATCH))
 
 
+async def purge_bare_accounts(storage: Storage, now: datetime) -> int:
+    """Delete accounts older than a year that nothing refers to any more."""
+    return await in_batches(storage, lambda uow: uow.privacy.purge_bare_accounts(
+        now - BARE_ACCOUNTS_KEPT, PURGE_BATCH))
+
+
 def maintenance_feature(config: MaintenanceConfig) -> Feature:
     """The housekeeping jobs, with the retention settings ``bot/`` read."""
 
@@ -103,5 +116,6 @@ def maintenance_feature(config: MaintenanceConfig) -> Feature:
             Job("maintenance.purge_sent_messages", timedelta(hours=6), purge_sent_messages),
             Job("maintenance.blank_access_requests", timedelta(hours=6), access_requests),
             Job("maintenance.purge_conversations", timedelta(hours=6), conversations),
+            Job("maintenance.purge_bare_accounts", timedelta(hours=24), purge_bare_accounts),
         ],
     )

@@ -1,4 +1,4 @@
-"""A professional's own erasure, across the tables that hold something of them.
+"""Erasure across tables: a professional's own, and accounts that hold nothing any more.
 
 What goes and what stays is decided in ``flows.privacy``; this is the one place that knows
 which columns carry a professional's account key or details.
@@ -6,6 +6,7 @@ which columns carry a professional's account key or details.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 from flows.messages import UserKey
@@ -14,8 +15,38 @@ from storage.db import ts
 
 
 class SqlitePrivacyRepo:
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, coordinators: frozenset[str] = frozenset()) -> None:
         self._conn = conn
+        self._coordinators = coordinators
+
+    async def purge_bare_accounts(self, created_before: datetime, limit: int = -1) -> int:
+        """Delete accounts made before ``created_before`` that no record hangs on: no role, no
+        access request, beneficiary, donation, equipment request, referent, conversation or
+        message waiting; coordinators are never deleted (they are named in the settings).
+        Their last menu goes with them. Records that name a key without hanging on it (the
+        audit log, request histories, erasure proofs) keep it for their own retention."""
+        found = await self._conn.execute_fetchall(
+            # Each NOT IN list is made once per statement, not once per account.
+            "SELECT key FROM users WHERE role IS NULL AND created_at < ?"
+            " AND key NOT IN (SELECT value FROM json_each(?))"
+            " AND key NOT IN (SELECT user_key FROM access_requests)"
+            " AND key NOT IN (SELECT user_key FROM beneficiaries)"
+            " AND key NOT IN (SELECT donor_key FROM lots WHERE donor_key IS NOT NULL)"
+            " AND key NOT IN (SELECT prescriber FROM equipment_requests)"
+            " AND key NOT IN (SELECT user_key FROM conversations)"
+            " AND key NOT IN (SELECT user_key FROM structure_referents)"
+            " AND key NOT IN (SELECT recipient FROM outbox WHERE status = 'pending')"
+            " LIMIT ?",
+            (ts(created_before), json.dumps(sorted(self._coordinators)), limit),
+        )
+        keys = json.dumps([row[0] for row in found])
+        await self._conn.execute(
+            "DELETE FROM menus WHERE user_key IN (SELECT value FROM json_each(?))", (keys,)
+        )
+        cur = await self._conn.execute(
+            "DELETE FROM users WHERE key IN (SELECT value FROM json_each(?))", (keys,)
+        )
+        return cur.rowcount
 
     async def open_requests(self, prescriber: UserKey) -> list[str]:
         """References of the prescriber's requests not handed over or cancelled yet."""

@@ -92,7 +92,7 @@ _REPOSITORIES: dict[str, Callable[[SqliteUnitOfWork], Any]] = {
     "audit": lambda uow: SqliteAuditRepo(uow.conn),
     "coordination": lambda uow: SqliteCoordinationRepo(uow.conn),
     "reports": lambda uow: SqliteReportRepo(uow.conn, uow._path),
-    "privacy": lambda uow: SqlitePrivacyRepo(uow.conn),
+    "privacy": lambda uow: SqlitePrivacyRepo(uow.conn, uow._coordinators),
 }
 
 

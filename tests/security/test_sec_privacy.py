@@ -342,6 +342,43 @@ async def test_an_access_request_dropped_half_way_leaves_no_answers_a_day_after_
     assert await copies(chat, *APPLICANT) == []
 
 
+async def test_someone_who_only_looked_leaves_no_account_a_year_later(chat: Chat):
+    await chat.say("zlook", "bonjour", lang="en")
+    await chat.say("zlook", choice="i:places")
+    account = "SELECT lang FROM users WHERE key = 'cli:zlook'"
+    chat.clock.advance(days=364)
+    await run_every_job(chat)
+    assert await rows(chat, account) == [("en",)]
+    chat.clock.advance(days=2)
+    await run_every_job(chat)
+    assert await rows(chat, account) == []
+    assert await copies(chat, "cli:zlook") == []  # its last menu too
+    sent = await chat.say("zlook", "bonjour")
+    assert "Je suis le bot" in texts(sent, "zlook")  # greeted as someone new
+
+
+async def test_accounts_that_records_hang_on_are_kept_past_a_year(tmp_path: Path,
+                                                                  clock: Clock):
+    """A coordinator (named in the settings), a donor, someone refused, a beneficiary (kept
+    two years here) and a professional keep their account whatever its age."""
+    chat = await make_chat(tmp_path / "db.sqlite3", clock,
+                           FILIERE_BENEFICIARY_RETENTION_DAYS="730")
+    try:
+        await chat.say("coord", "bonjour")
+        await private_donor(chat)
+        await chat.script("zpro", *ACCESS)
+        await chat.say("coord", choice="acc:no:1")
+        await chat.script("zben", await code_from(chat, "demo-veynes"), "1", FIRST_NAME, "1")
+        chat.clock.advance(days=370)
+        await run_every_job(chat)
+        kept = await rows(chat, "SELECT key FROM users WHERE key IN ('cli:coord', 'cli:zdon',"
+                          " 'cli:zpro', 'cli:zben', 'cli:demo-veynes') ORDER BY key")
+        assert [k for (k,) in kept] == ["cli:coord", "cli:demo-veynes", "cli:zben",
+                                        "cli:zdon", "cli:zpro"]
+    finally:
+        await chat.app.close()
+
+
 async def test_the_access_request_retention_is_a_setting(tmp_path: Path, clock: Clock):
     chat = await make_chat(tmp_path / "db.sqlite3", clock,
                            FILIERE_ACCESS_REQUEST_RETENTION_DAYS="10")

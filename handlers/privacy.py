@@ -21,8 +21,9 @@ log = logging.getLogger(__name__)
 async def _refused(session: Session) -> bool:
     """Tell the person why not, if they may not delete their professional data now."""
     user = session.user
-    open_requests = await session.uow.privacy.open_requests(user.key) \
-        if user.role is not None and not user.is_coordinator else []
+    open_requests: list[str] = []
+    if user.role is not None and not user.is_coordinator:
+        open_requests = await session.uow.privacy.open_requests(user.key)
     why = privacy.refusal(user, open_requests)
     if why is None:
         return False

@@ -21,7 +21,7 @@ from flows.territory import Territory
 from flows.text import Msg
 from flows.workshops import ReminderPolicy
 from handlers import access as access_handlers
-from handlers import beneficiaries, coordination, donations, home, maintenance, requests
+from handlers import beneficiaries, coordination, donations, home, maintenance, privacy, requests
 from handlers.core import Core, CoreConfig
 from handlers.emails import check_email
 from handlers.phones import check_french_phone
@@ -54,7 +54,7 @@ class App:
 
 
 FEATURES = (home, access_handlers, requests, beneficiaries, donations, maintenance,
-            coordination)
+            coordination, privacy)
 """Every feature module of the bot; each has ``feature(env)`` (no two declare the same
 action, command or effect)."""
 
@@ -69,6 +69,8 @@ def environment(settings: Settings, territory: Territory) -> Env:
         territory=territory,
         coordinators=tuple(settings.coordinators),
         timezone=settings.timezone,
+        access_requests_kept=timedelta(days=settings.access_request_retention_days),
+        conversation_ttl=settings.conversation_ttl,
         beneficiaries=BeneficiaryConfig(
             policy=ReminderPolicy(settings.reminder_offsets, settings.quiet_hours,
                                   settings.timezone),

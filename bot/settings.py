@@ -77,6 +77,7 @@ class Settings:
     booklet_url: str | None = None
     beneficiary_retention_days: int = 183
     reminders_every_seconds: int = 300
+    access_request_retention_days: int = 90
 
 
 def read_dotenv(path: Path) -> dict[str, str]:
@@ -239,6 +240,10 @@ def _service_settings(get: Callable[[str, str], str | None]) -> dict[str, Any]:
         "booklet_url": booklet,
         "beneficiary_retention_days": _whole(get, "FILIERE_BENEFICIARY_RETENTION_DAYS", 183,
                                              3650),
+        # Who asked for an access that was refused or withdrawn: name, function, phone,
+        # structure and address are blanked this long after the decision.
+        "access_request_retention_days": _whole(get, "FILIERE_ACCESS_REQUEST_RETENTION_DAYS",
+                                                90, 3650),
         # How often the reminders job looks for due reminders; its first run comes this long
         # after start. Shortened by the process-kill test, whose runs last a few seconds.
         "reminders_every_seconds": _whole(get, "FILIERE_REMINDERS_EVERY_SECONDS", 300, 3600),

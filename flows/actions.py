@@ -588,6 +588,19 @@ class ImportHelp(Action, prefix="co:imp", allow=COORDINATION):
     pass
 
 
+# --- Personal data --------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class EraseMyData(Action, prefix="pv:erase", allow=PROFESSIONALS):
+    """What a professional's deletion removes and keeps, and the confirmation (coordinators
+    are told their role lives in the settings)."""
+
+
+@dataclass(frozen=True)
+class EraseMyDataYes(Action, prefix="pv:erase:ok", allow=PROFESSIONALS):
+    pass
+
+
 # --- Commands (typed words) -------------------------------------------------------------------
 
 EVERYONE = frozenset({Who.ANYONE})

@@ -81,6 +81,10 @@ class ConversationRepo(Protocol):
 
     async def clear(self, key: UserKey) -> None: ...
 
+    async def purge_idle(self, before: datetime, limit: int = -1) -> int:
+        """Delete conversations not answered since ``before``, at most ``limit`` (-1: all)."""
+        ...
+
 
 class EventRepo(Protocol):
     async def first_time(self, event_id: str, now: datetime) -> bool:
@@ -151,6 +155,11 @@ class AccessRepo(Protocol):
         ...
 
     async def pending(self) -> list[AccessRequest]: ...
+
+    async def blank_ended(self, before: datetime, limit: int = -1) -> int:
+        """Blank the personal fields of requests refused or withdrawn before ``before``, at
+        most ``limit`` (-1: all); returns how many."""
+        ...
 
 
 class PlaceRepo(Protocol):
@@ -430,6 +439,24 @@ class CoordinationRepo(Protocol):
     async def prescribers(self, epci: str | None = None) -> list[UserKey]: ...
 
 
+class PrivacyRepo(Protocol):
+    """A professional's own erasure (``flows.privacy``), and accounts left with nothing."""
+
+    async def purge_bare_accounts(self, created_before: datetime, limit: int = -1) -> int:
+        """Delete accounts made before ``created_before`` that nothing refers to any more,
+        at most ``limit`` (-1: all); coordinators are kept."""
+        ...
+
+    async def open_requests(self, prescriber: UserKey) -> list[str]:
+        """References of the prescriber's requests still open."""
+        ...
+
+    async def erase_professional(self, key: UserKey, now: datetime) -> bool:
+        """End the access, blank the details, delete the conversation, menu and messages;
+        False when the account had no role any more."""
+        ...
+
+
 class ReportRepo(Protocol):
     """Anonymous dated events for the activity report (``flows.report``)."""
 
@@ -458,6 +485,7 @@ class UnitOfWork(Protocol):
     audit: AuditRepo
     coordination: CoordinationRepo
     reports: ReportRepo
+    privacy: PrivacyRepo
 
     def part(self) -> AbstractAsyncContextManager[None]:
         """A part of this transaction that an exception rolls back alone (a savepoint)."""

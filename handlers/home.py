@@ -38,6 +38,7 @@ async def professional_door(session: Session, action: act.ProDoor) -> None:
         if user.is_coordinator:
             choices.append(Choice(act.AccessQueue().pack(), _("Demandes d'accès en attente")))
         choices.extend(await coordination_choices(session))  # handlers/coordination.py
+        choices.append(Choice(act.EraseMyData().pack(), _("Supprimer mes données")))
         session.say(_("Espace professionnel. Que voulez-vous voir ?"), choices=choices,
                     action_menu=True)
         return

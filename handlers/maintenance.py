@@ -3,16 +3,38 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from flows.audit import AuditAction
 from flows.ports import Storage, UnitOfWork
 from handlers.session import Env, Feature, Job
 
 EVENT_IDS_KEPT = timedelta(days=7)
 """Platforms redeliver within minutes or hours; a week of event ids is ample."""
 
-SENT_MESSAGES_KEPT = timedelta(days=30)
-"""Delivered messages are blanked at once; their bare delivery record goes after a month."""
+SENT_MESSAGES_KEPT = timedelta(days=7)
+"""Delivered messages are blanked at once; their bare delivery record (who, when, how many
+attempts, the platform's last error) goes after a week: long enough to look into "I never got
+the message", and nothing else reads it."""
+
+ACCESS_REQUESTS_KEPT = timedelta(days=90)
+"""Default of ``FILIERE_ACCESS_REQUEST_RETENTION_DAYS``: who asked for an access that was
+refused or withdrawn is blanked three months after the decision, time enough for them to ask
+why, contest it or apply again, and for the coordination to answer."""
+
+EXPIRED_CONVERSATIONS_KEPT = timedelta(days=1)
+"""A conversation left unanswered past its time to live (``FILIERE_CONVERSATION_TTL_HOURS``)
+is ended when the person writes again, and they are told so; one never taken up again (an
+access request dropped after the name and phone) is deleted a day after it expired: the
+answers in it were never sent to anyone."""
+
+BARE_ACCOUNTS_KEPT = timedelta(days=365)
+"""Someone who only looked (the places, the workshops) or dropped a conversation leaves an
+account: their platform key and language. Nothing refers to it, so it is deleted a year after
+it was made; if they come back they are greeted as new and their language is asked or taken
+from the platform again. (Accounts are not timed by their last message: recording that would
+cost a write on every message.)"""
 
 
 PURGE_BATCH = 5_000
@@ -20,6 +42,14 @@ PURGE_BATCH = 5_000
 between two runs; deleting them in one statement would hold the write lock (and the event
 loop, where statements run) for seconds. A batch takes milliseconds, and people's messages
 get their turn between two."""
+
+
+@dataclass(frozen=True)
+class MaintenanceConfig:
+    """Retention settings of the housekeeping jobs, read once by ``bot/``."""
+
+    access_requests_kept: timedelta = ACCESS_REQUESTS_KEPT
+    conversation_ttl: timedelta = timedelta(hours=24)
 
 
 async def in_batches(storage: Storage, purge: Callable[[UnitOfWork], Awaitable[int]]) -> int:
@@ -40,17 +70,52 @@ async def purge_event_ids(storage: Storage, now: datetime) -> int:
 
 
 async def purge_sent_messages(storage: Storage, now: datetime) -> int:
-    """Drop the delivery records of messages sent or given up more than a month ago."""
+    """Drop the delivery records of messages sent or given up more than a week ago."""
     return await in_batches(storage, lambda uow: uow.outbox.purge_done_before(
         now - SENT_MESSAGES_KEPT, PURGE_BATCH))
 
 
+async def blank_ended_access_requests(storage: Storage, now: datetime,
+                                      kept: timedelta = ACCESS_REQUESTS_KEPT) -> int:
+    """Blank who asked on access requests refused or withdrawn longer than ``kept`` ago."""
+    blanked = await in_batches(storage, lambda uow: uow.access.blank_ended(
+        now - kept, PURGE_BATCH))
+    if blanked:
+        async with storage.transaction() as uow:
+            await uow.audit.record(None, AuditAction.DATA_DELETED, "access requests", now,
+                                   f"refused or withdrawn, blanked: {blanked}")
+    return blanked
+
+
+async def purge_abandoned_conversations(storage: Storage, now: datetime,
+                                        ttl: timedelta = timedelta(hours=24)) -> int:
+    """Delete conversations unanswered for their time to live and a day more."""
+    return await in_batches(storage, lambda uow: uow.conversations.purge_idle(
+        now - ttl - EXPIRED_CONVERSATIONS_KEPT, PURGE_BATCH))
+
+
+async def purge_bare_accounts(storage: Storage, now: datetime) -> int:
+    """Delete accounts older than a year that nothing refers to any more."""
+    return await in_batches(storage, lambda uow: uow.privacy.purge_bare_accounts(
+        now - BARE_ACCOUNTS_KEPT, PURGE_BATCH))
+
+
 def feature(env: Env) -> Feature:
-    """Retention of the bot's own bookkeeping: event ids and sent messages."""
+    """The housekeeping jobs, with the retention settings ``bot/`` read."""
+
+    async def access_requests(storage: Storage, now: datetime) -> int:
+        return await blank_ended_access_requests(storage, now, env.access_requests_kept)
+
+    async def conversations(storage: Storage, now: datetime) -> int:
+        return await purge_abandoned_conversations(storage, now, env.conversation_ttl)
+
     return Feature(
         name="maintenance",
         jobs=[
             Job("maintenance.purge_event_ids", timedelta(hours=6), purge_event_ids),
             Job("maintenance.purge_sent_messages", timedelta(hours=6), purge_sent_messages),
+            Job("maintenance.blank_access_requests", timedelta(hours=6), access_requests),
+            Job("maintenance.purge_conversations", timedelta(hours=6), conversations),
+            Job("maintenance.purge_bare_accounts", timedelta(hours=24), purge_bare_accounts),
         ],
     )

@@ -100,6 +100,9 @@ class Env:
     territory: Territory
     coordinators: tuple[UserKey, ...]
     timezone: ZoneInfo
+    access_requests_kept: timedelta
+    """Refused or withdrawn access requests keep who asked this long."""
+    conversation_ttl: timedelta
     beneficiaries: BeneficiaryConfig
 
 

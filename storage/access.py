@@ -85,6 +85,20 @@ class SqliteAccessRepo:
         )
         return cur.rowcount == 1
 
+    async def blank_ended(self, before: datetime, limit: int = -1) -> int:
+        """Blank who asked (name, function, phone, structure, address) on requests refused or
+        withdrawn before ``before``, at most ``limit`` of them; the role, commune, status and
+        dates stay, for the figures and the audit log's references."""
+        cur = await self._conn.execute(
+            "UPDATE access_requests SET contact_name = '', function = '', phone = '',"
+            " structure = '', address = '' WHERE id IN (SELECT id FROM access_requests"
+            " WHERE status IN ('rejected', 'revoked') AND coalesce(decided_at, created_at) < ?"
+            " AND (contact_name != '' OR function != '' OR phone != '' OR structure != ''"
+            " OR address != '') LIMIT ?)",
+            (ts(before), limit),
+        )
+        return cur.rowcount
+
     async def pending(self) -> list[AccessRequest]:
         async with self._conn.execute(
             _SELECT + " WHERE status = 'pending' ORDER BY id"

@@ -39,3 +39,11 @@ class SqliteConversationRepo:
 
     async def clear(self, key: UserKey) -> None:
         await self._conn.execute("DELETE FROM conversations WHERE user_key = ?", (key,))
+
+    async def purge_idle(self, before: datetime, limit: int = -1) -> int:
+        """Delete conversations not answered since ``before`` (answers typed, never sent)."""
+        cur = await self._conn.execute(
+            "DELETE FROM conversations WHERE user_key IN (SELECT user_key FROM conversations"
+            " WHERE updated_at < ? LIMIT ?)", (ts(before), limit)
+        )
+        return cur.rowcount

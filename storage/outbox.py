@@ -1,8 +1,10 @@
 """The outbox: every message the bot sends, written in the transaction that causes it.
 
 Once a message is delivered (or given up) its content is blanked at once: the row only
-records that it went out, and the maintenance job deletes it after a few weeks. Messages carry
+records that it went out, and the maintenance job deletes it after a week. Messages carry
 first names and free text people typed; they must not outlive the records they came from.
+A message to someone who is no longer a user (a beneficiary's farewell after "forget me")
+loses its recipient too, in the same statement: their account key is not kept either.
 """
 
 from __future__ import annotations
@@ -80,7 +82,11 @@ class SqliteOutboxRepo:
     async def delivered(self, item_id: int, now: datetime) -> None:
         await self._conn.execute(
             "UPDATE outbox SET status = 'sent', sent_at = ?, attempts = attempts + 1,"
-            " payload = '{\"texts\": [], \"choices\": []}', att_data = NULL"
+            " payload = '{\"texts\": [], \"choices\": []}', att_data = NULL,"
+            # Someone no longer a user (a farewell after "forget me"): their key goes too.
+            " recipient = CASE WHEN EXISTS"
+            " (SELECT 1 FROM users WHERE users.key = outbox.recipient)"
+            " THEN recipient ELSE '' END"
             " WHERE id = ? AND status = 'pending'",
             (ts(now), item_id),
         )
@@ -96,7 +102,10 @@ class SqliteOutboxRepo:
     async def give_up(self, item_id: int, now: datetime, error: str) -> None:
         await self._conn.execute(
             "UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = ?,"
-            " sent_at = ?, payload = '{\"texts\": [], \"choices\": []}', att_data = NULL"
+            " sent_at = ?, payload = '{\"texts\": [], \"choices\": []}', att_data = NULL,"
+            " recipient = CASE WHEN EXISTS"
+            " (SELECT 1 FROM users WHERE users.key = outbox.recipient)"
+            " THEN recipient ELSE '' END"
             " WHERE id = ?",
             (error[:300], ts(now), item_id),
         )

@@ -21,6 +21,7 @@ from storage.lots import SqliteLotRepo
 from storage.menus import SqliteMenuRepo
 from storage.outbox import SqliteOutboxRepo
 from storage.places import SqlitePlaceRepo
+from storage.privacy import SqlitePrivacyRepo
 from storage.reminders import SqliteReminderRepo
 from storage.reports import SqliteReportRepo
 from storage.requests import SqliteRequestRepo
@@ -54,6 +55,7 @@ class SqliteUnitOfWork:
     audit: SqliteAuditRepo
     coordination: SqliteCoordinationRepo
     reports: SqliteReportRepo
+    privacy: SqlitePrivacyRepo
 
     def __init__(self, conn: Connection, coordinators: frozenset[str], path: str) -> None:
         self.conn = conn
@@ -90,6 +92,7 @@ _REPOSITORIES: dict[str, Callable[[SqliteUnitOfWork], Any]] = {
     "audit": lambda uow: SqliteAuditRepo(uow.conn),
     "coordination": lambda uow: SqliteCoordinationRepo(uow.conn),
     "reports": lambda uow: SqliteReportRepo(uow.conn, uow._path),
+    "privacy": lambda uow: SqlitePrivacyRepo(uow.conn, uow._coordinators),
 }
 
 

@@ -43,11 +43,14 @@ SLOW = READ_TIMEOUT + 0.5
 
 async def queue(db: Path, messages: list[tuple[str, str]]) -> None:
     """Put ``(recipient, text)`` messages in the outbox, in this order, as a broadcast or a
-    batch of reminders would, before the bot starts (it delivers them first thing)."""
+    batch of reminders would, before the bot starts (it delivers them first thing). The
+    recipients are users, as theirs are (the outbox forgets the key of a non-user once the
+    message is delivered)."""
     app = await build(load({"FILIERE_DEMO": "no"}, dotenv=None), {}, database=db)
     try:
         async with app.storage.transaction() as uow:
             for to, text in messages:
+                await uow.users.create(UserKey(to), None, app.dispatcher.clock())
                 await uow.outbox.add(Outgoing(UserKey(to), (verbatim(text),)),
                                      app.dispatcher.clock())
     finally:

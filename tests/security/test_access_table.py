@@ -198,7 +198,7 @@ EFFECTS: dict[type[Action], Effect] = {
 CHANGES: frozenset[type[Action]] = frozenset({
     act.Book, act.CancelBooking, act.MoveBooking, act.Coming, act.NotComing, act.RemindersOn,
     act.MemberRoleSet, act.MemberPlaceSet, act.NameReferent, act.RevokeYes, act.JoinLanguage,
-    act.CloseTicket})
+    act.CloseTicket, act.EraseMyDataYes})
 """Actions without a precise check that still change the database when allowed."""
 
 WHO_OF_ROLE: dict[str, frozenset[Who]] = {

@@ -39,7 +39,7 @@ class TelegramSettings:
     webhook_url: str | None
     webhook_secret: str | None
     api_base_url: str | None
-    # Adapter details (issue 6); see _telegram_details.
+    # Adapter details; see _telegram_details.
     webhook_listen: str = "127.0.0.1"
     webhook_port: int = 8443
     messages_per_second: float = 30.0
@@ -53,7 +53,7 @@ class MatrixSettings:
     access_token: str | None
     password: str | None
     device_name: str
-    # Adapter details (issue 6); see _matrix_details.
+    # Adapter details; see _matrix_details.
     store_path: Path = Path("var/matrix")
     messages_per_second: float = 5.0
 

@@ -265,7 +265,7 @@ class EquipmentRequest:
         return self.status not in (RequestStatus.HANDED_OVER, RequestStatus.CANCELLED)
 
 
-# --- Donations: lots, erasure records, certificates (issue 4) ------------------------------
+# --- Donations: lots, erasure records, certificates --------------------------------------
 
 LotId = NewType("LotId", int)
 

@@ -1,11 +1,12 @@
-"""The SQLite database: one connection, WAL, foreign keys, numbered migrations.
+"""The SQLite database through aiosqlite: one connection, WAL, foreign keys, migrations.
 
-Statements run on the event loop's thread (:mod:`storage.connection` says why and why it is
-safe). Writes go through :meth:`Database.transaction`, which serialises them on the
-connection (an asyncio lock: two tasks must never interleave statements inside one
-transaction) and opens them with ``BEGIN IMMEDIATE``: when another process holds the write
-lock, it sleeps and tries again up to the busy timeout instead of failing half-way, and the
-loop keeps serving meanwhile.
+Every statement runs on aiosqlite's own thread, so nothing the database does holds the event
+loop: waiting for another process's write lock (SQLite's busy timeout), syncing a commit to
+the disk (``synchronous = FULL``: a commit survives a power cut, not only a killed process)
+and the WAL checkpoints SQLite runs by itself. Writes go through :meth:`Database.transaction`,
+which serialises them on the connection (an asyncio lock: two tasks must never interleave
+statements inside one transaction) and opens them with ``BEGIN IMMEDIATE``, so a transaction
+that cannot get the write lock fails before it wrote anything.
 """
 
 from __future__ import annotations
@@ -13,8 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-import time
-from collections.abc import AsyncIterator, Generator, Iterable
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from importlib import resources
@@ -22,20 +22,15 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+import aiosqlite
+
 from flows.ports import StorageUnavailable
-from storage.checkpoint import Checkpointer
-from storage.connection import Connection, Cursor, Params, Statement
+from storage.connection import Connection, Params
 
 log = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 5000
-BUSY_RETRY_FIRST = 0.001
-BUSY_RETRY_MAX = 0.05
-"""Sleeps between two tries of the write lock: from 1 ms, doubling, at most 50 ms."""
-LONG_TRANSACTION = 0.005
-"""Seconds: statements run on the loop, so a task whose transaction held it longer than this
-gives the other tasks their turn before going on (a job working batch after batch would
-otherwise hold the loop from its first batch to its last)."""
+"""How long a statement waits for another process's write lock before giving up."""
 
 UNAVAILABLE = ("SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_FULL", "SQLITE_IOERR",
                "SQLITE_READONLY", "SQLITE_CANTOPEN")
@@ -85,13 +80,10 @@ def migrations() -> list[tuple[int, str, str]]:
 class Database:
     """An open SQLite database with its migrations applied."""
 
-    def __init__(self, conn: Connection, path: str) -> None:
-        self.conn = conn
+    def __init__(self, conn: aiosqlite.Connection, path: str) -> None:
+        self.conn: Connection = conn
         self.path = path
-        self.busy_timeout = BUSY_TIMEOUT_MS / 1000
-        """Seconds to wait for another process's write lock before giving up."""
         self._lock = asyncio.Lock()
-        self._checkpoints = Checkpointer(path, self._lock) if path != ":memory:" else None
 
     @classmethod
     async def open(cls, path: str | Path) -> Database:
@@ -106,29 +98,36 @@ class Database:
         try:
             if path != ":memory:":
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
-            conn = Connection.open(path)
         except OSError as exc:
             raise CannotOpen(path, exc.strerror or exc,
                              access=isinstance(exc, PermissionError)) from exc
+        try:
+            # Tried first on a plain thread: when aiosqlite's own connect fails, its worker
+            # thread answers after the loop may be gone (a traceback at exit).
+            await asyncio.to_thread(_try_open, path)
         except sqlite3.OperationalError as exc:
             _cannot_open(path, exc)
             raise
+        conn = await aiosqlite.connect(path, isolation_level=None)
+        conn.row_factory = sqlite3.Row
         db = cls(conn, path)
         try:
-            # Before serving, waiting inside SQLite is fine (another process may be migrating).
             await conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             await conn.execute("PRAGMA journal_mode = WAL")
             await conn.execute("PRAGMA foreign_keys = ON")
-            await conn.execute("PRAGMA synchronous = NORMAL")
-            await conn.execute("PRAGMA wal_autocheckpoint = 0")  # done off the loop instead
+            await conn.execute("PRAGMA synchronous = FULL")
             await db.migrate()
             await db._check_writable()
-            await conn.execute("PRAGMA busy_timeout = 0")
         except BaseException as exc:
             await conn.close()
             _cannot_open(path, exc)
             raise
         return db
+
+    async def set_busy_timeout(self, seconds: float) -> None:
+        """Wait at most ``seconds`` for another process's write lock (tests shorten it)."""
+        async with self._lock:
+            await self.conn.execute(f"PRAGMA busy_timeout = {int(seconds * 1000)}")
 
     async def _check_writable(self) -> None:
         """Write the schema version again in a transaction rolled back: SQLite refuses it
@@ -149,7 +148,10 @@ class Database:
         return int(row[0]) if row else 0
 
     async def migrate(self) -> list[str]:
-        """Apply every migration newer than ``PRAGMA user_version``, each in a transaction."""
+        """Apply every migration newer than ``PRAGMA user_version``, each in a transaction.
+
+        A database made by a newer release is refused: its schema holds what this code does
+        not know, and writing to it could lose that."""
         applied = []
         async with self._lock:
             await self.conn.execute(
@@ -157,10 +159,13 @@ class Database:
                 " number INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
             )
             current = await self.version()
-            for number, name, sql in migrations():
+            known = migrations()
+            if known and current > known[-1][0]:
+                raise NewerDatabase(self.path, current, known[-1][0])
+            for number, name, sql in known:
                 if number <= current:
                     continue
-                await self._take_write_lock("BEGIN IMMEDIATE")
+                await self.conn.execute("BEGIN IMMEDIATE")
                 try:
                     for statement in _statements(sql):
                         await self.conn.execute(statement)
@@ -171,7 +176,7 @@ class Database:
                     await self.conn.execute(f"PRAGMA user_version = {int(number)}")
                     await self.conn.execute("COMMIT")
                 except BaseException:
-                    await self.conn.execute("ROLLBACK")
+                    await self._rollback()
                     raise
                 log.info("applied migration %s", name)
                 applied.append(name)
@@ -190,11 +195,8 @@ class Database:
         """Writes of one statement each, every statement committed by itself.
 
         For records that are one statement, written at every delivery (sent, to retry, given
-        up): SQLite commits a lone statement as its own transaction, and the ``BEGIN
-        IMMEDIATE`` and ``COMMIT`` of :meth:`transaction` cost as much as the statement did
-        (bench/telegram.py). Each statement waits for another process's write lock as a
-        transaction does; a locked or full database raises
-        :class:`~flows.ports.StorageUnavailable` with nothing written.
+        up): SQLite commits a lone statement as its own transaction. A locked or full
+        database raises :class:`~flows.ports.StorageUnavailable` with nothing written.
         """
         return Autocommit(self)
 
@@ -212,26 +214,6 @@ class Database:
                 _not_now(exc)
                 raise
 
-    async def _take_write_lock(self, sql: str, params: Params = ()) -> Cursor:
-        """Run a statement that takes the write lock, sleeping between tries while another
-        process holds it.
-
-        The connection has no busy timeout of its own (it would block the loop): waiting is
-        done here, asynchronously, up to :attr:`busy_timeout`.
-        """
-        deadline = time.monotonic() + self.busy_timeout
-        pause = BUSY_RETRY_FIRST
-        while True:
-            try:
-                return await self.conn.execute(sql, params)
-            except sqlite3.OperationalError as exc:
-                name = getattr(exc, "sqlite_errorname", "") or ""
-                if not name.startswith("SQLITE_BUSY") or time.monotonic() >= deadline:
-                    _not_now(exc)
-                    raise
-            await asyncio.sleep(min(pause, max(0.0, deadline - time.monotonic())))
-            pause = min(pause * 2, BUSY_RETRY_MAX)
-
     async def _rollback(self) -> None:
         """Roll back what is left: SQLite may already have rolled back the whole
         transaction by itself (disk full), and a second ROLLBACK would hide the cause."""
@@ -239,26 +221,36 @@ class Database:
             await self.conn.execute("ROLLBACK")
 
 
-class Transaction:
-    """:meth:`Database.transaction`, written as a class: every batch of messages and every
-    delivery goes through one, and the generator-based context managers it replaced cost 5 of
-    the 38 µs a delivery record took (its BEGIN, UPDATE and COMMIT are 28)."""
+class NewerDatabase(Exception):
+    """The database was upgraded by a newer release than this code."""
 
-    __slots__ = ("_began", "_db")
+    def __init__(self, path: str, found: int, known: int) -> None:
+        super().__init__(f"the database {path} is at schema version {found}, newer than this "
+                         f"release knows ({known}): run the newer release, or restore a "
+                         "backup made by this one")
+
+
+class Transaction:
+    """:meth:`Database.transaction`: the asyncio lock, ``BEGIN IMMEDIATE``, then ``COMMIT``
+    or ``ROLLBACK``; SQLite's "not now" errors become :class:`StorageUnavailable`."""
+
+    __slots__ = ("_db",)
 
     def __init__(self, db: Database) -> None:
         self._db = db
-        self._began = 0.0
 
     async def __aenter__(self) -> Connection:
         db = self._db
         await db._lock.acquire()
         try:
-            await db._take_write_lock("BEGIN IMMEDIATE")
+            await db.conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            db._lock.release()
+            _not_now(exc)
+            raise
         except BaseException:
             db._lock.release()
             raise
-        self._began = time.perf_counter()
         return db.conn
 
     async def __aexit__(self, kind: type[BaseException] | None, exc: BaseException | None,
@@ -278,10 +270,6 @@ class Transaction:
                 raise
         finally:
             db._lock.release()
-        if db._checkpoints is not None and db._checkpoints.committed():
-            await db._checkpoints.run()
-        elif time.perf_counter() - self._began > LONG_TRANSACTION:
-            await asyncio.sleep(0)  # let the others in before this task's next transaction
 
 
 class Autocommit:
@@ -299,50 +287,34 @@ class Autocommit:
         if db.conn.in_transaction:  # a bug: a statement here would join that transaction
             db._lock.release()
             raise RuntimeError("autocommit inside an open transaction")
-        return AutocommitConnection(db)
+        return _OneStatementEach(db.conn)
 
     async def __aexit__(self, kind: type[BaseException] | None, exc: BaseException | None,
                         tb: TracebackType | None) -> None:
-        db = self._db
-        db._lock.release()
+        self._db._lock.release()
         if isinstance(exc, sqlite3.OperationalError):
             _not_now(exc)
-        if exc is None and db._checkpoints is not None and db._checkpoints.committed():
-            await db._checkpoints.run()
 
 
-class AutocommitConnection(Connection):
-    """The connection as :class:`Autocommit` lends it: each statement waits for another
-    process's write lock like ``BEGIN IMMEDIATE`` does; ``executemany`` is refused, since it
+class _OneStatementEach:
+    """The connection as :class:`Autocommit` lends it; ``executemany`` is refused, since it
     would commit row by row and a failure would leave some rows written."""
 
-    def __init__(self, db: Database) -> None:
-        self.raw = db.conn.raw
-        self._db = db
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
 
-    def execute(self, sql: str, params: Params = ()) -> Statement:
-        return _WaitingStatement(self._db, sql, params)
+    def execute(self, sql: str, params: Params = ()) -> Any:
+        return self._conn.execute(sql, params)
 
-    async def executemany(self, sql: str, rows: Iterable[Params]) -> Cursor:
+    async def execute_fetchall(self, sql: str, params: Params = ()) -> Iterable[Any]:
+        return await self._conn.execute_fetchall(sql, params)
+
+    async def executemany(self, sql: str, rows: Iterable[Params]) -> Any:
         raise TypeError("executemany commits row by row in autocommit: use a transaction")
 
-    async def execute_fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
-        return await (await self._db._take_write_lock(sql, params)).fetchall()
-
-
-class _WaitingStatement(Statement):
-    """A statement of :class:`AutocommitConnection`, run through the write lock's wait."""
-
-    def __init__(self, db: Database, sql: str, params: Params) -> None:
-        super().__init__(db.conn.raw, sql, params)
-        self._db = db
-
-    def __await__(self) -> Generator[Any, None, Cursor]:
-        return self._db._take_write_lock(self._sql, self._params).__await__()
-
-    async def __aenter__(self) -> Cursor:
-        self._cursor = await self._db._take_write_lock(self._sql, self._params)
-        return self._cursor
+    @property
+    def in_transaction(self) -> bool:
+        return self._conn.in_transaction
 
 
 class Savepoint:
@@ -391,6 +363,10 @@ def _cannot_open(path: str, exc: BaseException) -> None:
     if name.startswith(UNAVAILABLE):
         access = name.startswith(("SQLITE_READONLY", "SQLITE_CANTOPEN"))
         raise CannotOpen(path, error, access=access) from exc
+
+
+def _try_open(path: str) -> None:
+    sqlite3.connect(path).close()
 
 
 def _statements(sql: str) -> list[str]:

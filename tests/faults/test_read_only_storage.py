@@ -149,7 +149,7 @@ async def test_a_start_up_write_refused_after_opening_cannot_open_either(
     monkeypatch.setattr(Database, "open", full_once_opened)
     with pytest.raises(CannotOpen, match="full"):
         await build(load({}, dotenv=None), {}, database=tmp_path / "full.sqlite3")
-    with pytest.raises(sqlite3.ProgrammingError):  # closed, not left open
+    with pytest.raises(ValueError, match="no active connection"):  # closed, not left open
         await opened[0].conn.execute("SELECT 1")
 
 

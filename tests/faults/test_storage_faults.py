@@ -72,7 +72,7 @@ async def test_past_the_busy_timeout_the_person_is_told_and_nothing_is_written(
 ):
     await chat.script("ana", *ACCESS)
     before = await snapshot(chat)
-    chat.app.db.busy_timeout = 0.2
+    await chat.app.db.set_busy_timeout(0.2)
     with write_lock(db_path):
         first = len(chat.recorder.sent)
         await chat.app.core.handle(Incoming(UserKey("cli:ana"), "06 12 34 56 78"))
@@ -89,7 +89,7 @@ async def test_the_console_carries_on_when_the_database_stays_locked(
     chat: Chat, db_path: Path,
 ):
     """A console line during a long lock gets the clear message; the next ones work."""
-    chat.app.db.busy_timeout = 0.2
+    await chat.app.db.set_busy_timeout(0.2)
     out = io.StringIO()
     lines = io.StringIO("bonjour\n")
     with write_lock(db_path):

@@ -143,12 +143,18 @@ async def test_a_sent_message_whose_record_is_refused_goes_out_once(
     await world.storage.refuse(True)
     for _ in range(ROUNDS):
         await world.refused_round()
-    assert world.transport.texts() == ["question"], "sent once, and nothing after it"
-    assert world.storage.refused == ROUNDS, "each round tried the record again, and only it"
+    sent = world.transport.texts()
+    assert sent[0] == "question" and len(sent) == len(set(sent)), "each sent once at most"
+    assert "ana 2" not in sent, "nothing to ana after a message whose record is unwritten"
+    if concurrency == 1:
+        assert sent == ["question"], "one call at a time: nothing after it"
+    in_flight = len(sent)  # records refused in the first round, one per message sent
+    assert world.storage.refused == ROUNDS - 1 + in_flight, \
+        "each later round tried the kept records again, and nothing else"
     assert set((await world.statuses()).values()) == {"pending"}
 
     await world.storage.refuse(False)  # the disk has room again
-    assert await world.dispatcher.drain() == 2
+    assert await world.dispatcher.drain() == 3 - in_flight
     assert sorted(world.transport.texts()) == ["ana 2", "bob 1", "question"]
     assert [t for to, t in world.transport.sent if to == "cli:ana"] == ["question", "ana 2"]
     assert set((await world.statuses()).values()) == {"sent"}
@@ -168,8 +174,10 @@ async def test_a_crash_while_a_record_waits_repeats_that_message_only(
     restarted = Dispatcher(world.app.storage, world.app.renderer, {"cli": world.transport},
                            clock)  # a new process: nothing in memory
     assert await restarted.drain() == 3
-    assert world.transport.texts().count("question") == 2
-    assert sorted(world.transport.texts()) == ["ana 2", "bob 1", "question", "question"]
+    texts = world.transport.texts()
+    assert texts.count("question") == 2 and texts.count("ana 2") == 1
+    assert texts.count("bob 1") in (1, 2)  # repeated only if it was in flight at the crash
+    assert set(texts) == {"ana 2", "bob 1", "question"}
 
 
 async def test_the_running_dispatcher_pauses_without_a_traceback_and_resumes(

@@ -167,7 +167,7 @@ async def test_when_even_the_apology_fails_the_batch_goes_on(chat: Chat):
 
 async def test_a_locked_database_tells_each_person_of_the_batch_once(chat: Chat, db_path: Path):
     await chat.say("ana", "bonjour")
-    chat.app.db.busy_timeout = 0.2
+    await chat.app.db.set_busy_timeout(0.2)
     before = len(chat.recorder.sent)
     with write_lock(db_path):
         await chat.app.core.handle_batch([

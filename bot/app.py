@@ -21,7 +21,19 @@ from flows.territory import Territory
 from flows.text import Msg
 from flows.workshops import ReminderPolicy
 from handlers import access as access_handlers
-from handlers import beneficiaries, coordination, donations, home, maintenance, privacy, requests
+from handlers import (
+    beneficiary_jobs,
+    bookings,
+    coordination,
+    donations,
+    help_relay,
+    home,
+    joining,
+    maintenance,
+    place_tools,
+    privacy,
+    requests,
+)
 from handlers.core import Core, CoreConfig
 from handlers.emails import check_email
 from handlers.phones import check_french_phone
@@ -53,8 +65,8 @@ class App:
         await self.db.close()
 
 
-FEATURES = (home, access_handlers, requests, beneficiaries, donations, maintenance,
-            coordination, privacy)
+FEATURES = (home, access_handlers, requests, joining, bookings, help_relay, place_tools,
+            beneficiary_jobs, donations, maintenance, coordination, privacy)
 """Every feature module of the bot; each has ``feature(env)`` (no two declare the same
 action, command or effect)."""
 

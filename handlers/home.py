@@ -11,9 +11,9 @@ from flows.messages import Choice
 from flows.records import AccessStatus, Role
 from flows.text import Lines, Msg, When, _
 from flows.workshops import TOPIC_LABELS
-from handlers.beneficiaries import staff_choices
 from handlers.coord_places import place_hours
 from handlers.coordination import coordination_choices
+from handlers.place_tools import staff_choices
 from handlers.session import Env, Feature, Session
 
 WORKSHOP_TOPICS = TOPIC_LABELS
@@ -32,7 +32,7 @@ async def professional_door(session: Session, action: act.ProDoor) -> None:
         if user.role is Role.PLACE_STAFF:
             choices[:0] = [Choice(act.ReceivedRequests().pack(), _("Demandes reçues")),
                            Choice(act.PlaceStock().pack(), _("Stock du lieu"))]
-        choices.extend(staff_choices(user))  # join codes, workshops (beneficiaries.py)
+        choices.extend(staff_choices(user))  # join codes, workshops (place_tools.py)
         if user.role in (Role.RECONDITIONER, Role.PLACE_STAFF) or user.is_coordinator:
             choices.append(Choice(act.OpenLots().pack(), _("Dons à réceptionner et à effacer")))
         if user.is_coordinator:

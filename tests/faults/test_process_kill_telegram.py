@@ -61,7 +61,7 @@ import pytest
 from aiohttp import web
 
 from flows.beneficiary import coming_id
-from handlers.beneficiaries import REMINDER_BATCH
+from handlers.beneficiary_jobs import REMINDER_BATCH
 from storage.db import ts
 from tests.bot.fake_bot_api import SENDING, FakeBotApi
 from tests.bot.ledger import Ledger

@@ -9,7 +9,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 from flows.messages import Incoming, UserKey
-from handlers.beneficiaries import REMINDER_BATCH
+from handlers.beneficiary_jobs import REMINDER_BATCH
 from storage.db import ts
 from tests.support import Chat
 

@@ -39,8 +39,9 @@ from handlers.emails import check_email
 from handlers.phones import check_french_phone
 from handlers.session import Env, Feature
 from storage import territory as territory_store
-from storage.db import CannotOpen, Database
+from storage.db import CannotOpen
 from storage.demo import seed_demo
+from storage.engines import AnyDatabase, open_database
 from storage.sqlite import SqliteStorage
 
 log = logging.getLogger(__name__)
@@ -55,7 +56,7 @@ class App:
     """Everything a running bot is made of; adapters only need ``core`` and ``dispatcher``."""
 
     settings: Settings
-    db: Database
+    db: AnyDatabase
     storage: SqliteStorage
     renderer: Renderer
     core: Core
@@ -99,14 +100,14 @@ async def build(
     settings: Settings,
     transports: dict[str, Transport],
     *,
-    database: Path | None = None,
+    database: Path | str | None = None,
     clock: Callable[[], datetime] = system_clock,
 ) -> App:
     """Open the database (migrating it), load the territory and demo data, wire everything.
 
     Raises :class:`storage.db.CannotOpen` when the database cannot be written at start.
     """
-    db = await Database.open(database or settings.database)
+    db = await open_database(database or settings.database)
     storage = SqliteStorage(db, frozenset(settings.coordinators))
     try:
         async with db.transaction() as conn:

@@ -28,7 +28,8 @@ from bot.serve import serve
 from bot.settings import Settings, SettingsError
 from flows.messages import UserKey
 from storage import territory as territory_store
-from storage.db import CannotOpen, Database
+from storage.db import CannotOpen
+from storage.engines import open_database
 
 NAME = re.compile(r"^[A-Za-z0-9_.\-]{1,40}$")
 
@@ -117,7 +118,7 @@ async def import_territory(settings: Settings, args: argparse.Namespace) -> int:
         if status != 0:
             return status
         data = json.loads(output.read_text(encoding="utf-8"))
-    db = await Database.open(args.db or settings.database)
+    db = await open_database(args.db or settings.database)
     try:
         async with db.transaction() as conn:
             count = await territory_store.replace_territory(conn, data, system_clock())

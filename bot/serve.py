@@ -65,7 +65,7 @@ async def serve(
     settings: Settings,
     stop: asyncio.Event,
     *,
-    database: Path | None = None,
+    database: Path | str | None = None,
     clock: Callable[[], datetime] = system_clock,
     started: asyncio.Event | None = None,
 ) -> int:

@@ -60,7 +60,8 @@ class MatrixSettings:
 
 @dataclass(frozen=True)
 class Settings:
-    database: Path
+    database: Path | str
+    """An SQLite file, or a ``postgresql://`` URL."""
     coordinators: tuple[UserKey, ...]
     default_lang: str
     timezone: ZoneInfo
@@ -108,7 +109,9 @@ def load(env: Mapping[str, str] | None = None, dotenv: Path | None = Path(".env"
         value = merged.get(name, "").strip()
         return value or default
 
-    database = Path(get("FILIERE_DATABASE", "var/filiere.sqlite3") or "")
+    named = get("FILIERE_DATABASE", "var/filiere.sqlite3") or ""
+    database: Path | str = named if named.startswith(("postgresql://", "postgres://")) \
+        else Path(named)
 
     coordinators: list[UserKey] = []
     for item in (get("FILIERE_COORDINATORS", "cli:coord") or "").split(","):

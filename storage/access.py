@@ -7,8 +7,8 @@ from typing import Any
 
 from flows.messages import UserKey
 from flows.records import AccessRequest, AccessRequestId, AccessStatus, Role
-from storage.connection import Connection, Row
-from storage.db import from_ts, ts
+from storage.connection import Connection, Row, inserted_id
+from storage.db import NO_LIMIT, from_ts, ts
 
 _SELECT = (
     "SELECT id, user_key, role, structure, address, commune, contact_name, function, phone,"
@@ -41,7 +41,8 @@ class SqliteAccessRepo:
     async def create(self, user: UserKey, answers: dict[str, Any], now: datetime) -> AccessRequest:
         cur = await self._conn.execute(
             "INSERT INTO access_requests (user_key, role, structure, address, commune,"
-            " contact_name, function, phone, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " contact_name, function, phone, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " RETURNING id",
             (
                 user,
                 answers["role"],
@@ -54,8 +55,8 @@ class SqliteAccessRepo:
                 ts(now),
             ),
         )
-        assert cur.lastrowid is not None
-        created = await self.get(AccessRequestId(cur.lastrowid))
+        new_id = await inserted_id(cur)
+        created = await self.get(AccessRequestId(new_id))
         assert created is not None
         return created
 
@@ -85,7 +86,7 @@ class SqliteAccessRepo:
         )
         return cur.rowcount == 1
 
-    async def blank_ended(self, before: datetime, limit: int = -1) -> int:
+    async def blank_ended(self, before: datetime, limit: int = NO_LIMIT) -> int:
         """Blank who asked (name, function, phone, structure, address) on requests refused or
         withdrawn before ``before``, at most ``limit`` of them; the role, commune, status and
         dates stay, for the figures and the audit log's references."""

@@ -17,7 +17,7 @@ class SqliteCatalogueRepo:
 
     async def kinds(self) -> list[CatalogueKind]:
         async with self._conn.execute(
-            "SELECT code, name, description, uses FROM catalogue_kinds ORDER BY rowid"
+            "SELECT code, name, description, uses FROM catalogue_kinds ORDER BY position, code"
         ) as cur:
             rows = await cur.fetchall()
         return [

@@ -9,7 +9,7 @@ from flows.engine import Conversation
 from flows.messages import UserKey
 from flows.ports import SavedConversation
 from storage.connection import Connection
-from storage.db import from_ts, ts
+from storage.db import NO_LIMIT, from_ts, ts
 
 
 class SqliteConversationRepo:
@@ -40,7 +40,7 @@ class SqliteConversationRepo:
     async def clear(self, key: UserKey) -> None:
         await self._conn.execute("DELETE FROM conversations WHERE user_key = ?", (key,))
 
-    async def purge_idle(self, before: datetime, limit: int = -1) -> int:
+    async def purge_idle(self, before: datetime, limit: int = NO_LIMIT) -> int:
         """Delete conversations not answered since ``before`` (answers typed, never sent)."""
         cur = await self._conn.execute(
             "DELETE FROM conversations WHERE user_key IN (SELECT user_key FROM conversations"

@@ -14,7 +14,7 @@ from flows.messages import UserKey
 from flows.pricing import Tier
 from flows.records import PlaceId, Role
 from storage.access import _request
-from storage.connection import Connection
+from storage.connection import Connection, inserted_id
 from storage.db import from_ts, ts
 from storage.places import _place
 
@@ -42,10 +42,10 @@ class SqliteCoordinationRepo:
     async def members(self) -> list[Member]:
         """Approved professionals, with their latest approved access request if any."""
         async with self._conn.execute(
-            "SELECT u.rowid AS number, u.key, u.role, u.place_id,"
+            "SELECT u.number, u.key, u.role, u.place_id,"
             " (SELECT max(x.id) FROM access_requests x WHERE x.user_key = u.key"
             " AND x.status = 'approved') AS request_id"
-            " FROM users u WHERE u.role IS NOT NULL ORDER BY u.rowid"
+            " FROM users u WHERE u.role IS NOT NULL ORDER BY u.number"
         ) as cur:
             rows = await cur.fetchall()
         ids = [row["request_id"] for row in rows if row["request_id"] is not None]
@@ -129,11 +129,11 @@ class SqliteCoordinationRepo:
         if change.id is None:
             cur = await self._conn.execute(
                 "INSERT INTO places (name, kind, commune, address, opening_hours, osm_hours,"
-                " siret, active, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " siret, active, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 values,
             )
-            assert cur.lastrowid is not None
-            place_id = PlaceId(cur.lastrowid)
+            new_id = await inserted_id(cur)
+            place_id = PlaceId(new_id)
         else:
             place_id = change.id
             await self._conn.execute(
@@ -153,7 +153,8 @@ class SqliteCoordinationRepo:
 
     async def save_kind(self, row: KindRow) -> None:
         await self._conn.execute(
-            "INSERT INTO catalogue_kinds (code, name, description, uses) VALUES (?, ?, ?, ?)"
+            "INSERT INTO catalogue_kinds (code, name, description, uses, position) VALUES"
+            " (?, ?, ?, ?, (SELECT coalesce(max(position), 0) + 1 FROM catalogue_kinds))"
             " ON CONFLICT (code) DO UPDATE SET name = excluded.name,"
             " description = excluded.description, uses = excluded.uses",
             (row.code, row.name, row.description, json.dumps(list(row.uses))),
@@ -270,7 +271,7 @@ class SqliteCoordinationRepo:
             " LEFT JOIN communes ca ON ca.insee = a.commune"
             " LEFT JOIN places p ON p.id = u.place_id"
             " LEFT JOIN communes cp ON cp.insee = p.commune"
-            " WHERE u.role = 'prescriber' ORDER BY u.rowid"
+            " WHERE u.role = 'prescriber' ORDER BY u.number"
         ) as cur:
             rows = await cur.fetchall()
         return [UserKey(row["key"]) for row in rows if epci is None or row["epci"] == epci]

@@ -32,6 +32,10 @@ logging.getLogger("aiosqlite").setLevel(logging.INFO)
 """aiosqlite logs every statement with its parameters (names, phone numbers) at DEBUG:
 personal data never goes to the logs, whatever level the operator sets."""
 
+NO_LIMIT = 2**31 - 1
+"""A ``LIMIT`` that limits nothing, said the same way to both engines (SQLite's -1 is
+refused by PostgreSQL)."""
+
 BUSY_TIMEOUT_MS = 5000
 """How long a statement waits for another process's write lock before giving up."""
 
@@ -170,7 +174,7 @@ class Database:
                     continue
                 await self.conn.execute("BEGIN IMMEDIATE")
                 try:
-                    for statement in _statements(sql):
+                    for statement in statements(sql):
                         await self.conn.execute(statement)
                     await self.conn.execute(
                         "INSERT INTO schema_migrations (number, name, applied_at) VALUES (?,?,?)",
@@ -372,7 +376,18 @@ def _try_open(path: str) -> None:
     sqlite3.connect(path).close()
 
 
-def _statements(sql: str) -> list[str]:
-    """Split a migration file into statements (our files hold no ';' inside literals)."""
-    lines = [line for line in sql.splitlines() if not line.strip().startswith("--")]
-    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
+def statements(sql: str, engine: str = "sqlite") -> list[str]:
+    """Split a migration file into statements (our files hold no ';' inside literals), keeping
+    those for ``engine``: a statement under a line ``-- only: sqlite`` (or ``postgresql``)
+    runs on that engine alone (reading what only that engine has, SQLite's ``rowid``)."""
+    found = []
+    kept = [line for line in sql.splitlines()
+            if not line.strip().startswith("--") or line.strip().startswith("-- only:")]
+    for chunk in "\n".join(kept).split(";"):
+        lines = chunk.splitlines()
+        only = [line.split(":", 1)[1].strip() for line in lines
+                if line.strip().startswith("-- only:")]
+        body = "\n".join(line for line in lines if not line.strip().startswith("--")).strip()
+        if body and (not only or only[0] == engine):
+            found.append(body)
+    return found

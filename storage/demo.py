@@ -102,7 +102,8 @@ async def seed_demo(uow: SqliteUnitOfWork, now: datetime, tz: ZoneInfo) -> bool:
     for name, kind, commune, address, hours, covers in PLACES:
         ids.append(await uow.places.add(name, kind, commune, address, hours, covers))
     await uow.conn.executemany(
-        "INSERT INTO catalogue_kinds (code, name, description, uses) VALUES (?, ?, ?, ?)"
+        "INSERT INTO catalogue_kinds (code, name, description, uses, position) VALUES"
+        " (?, ?, ?, ?, (SELECT coalesce(max(position), 0) + 1 FROM catalogue_kinds))"
         " ON CONFLICT (code) DO NOTHING",  # migration 0002 ships the same kinds
         [(code, name, text, json.dumps(uses)) for code, name, text, uses in CATALOGUE],
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from storage.connection import Connection
-from storage.db import ts
+from storage.db import NO_LIMIT, ts
 
 
 class SqliteEventRepo:
@@ -22,9 +22,9 @@ class SqliteEventRepo:
         )
         return cur.rowcount == 1
 
-    async def purge_before(self, when: datetime, limit: int = -1) -> int:
+    async def purge_before(self, when: datetime, limit: int = NO_LIMIT) -> int:
         cur = await self._conn.execute(
-            "DELETE FROM processed_events WHERE rowid IN (SELECT rowid FROM processed_events"
+            "DELETE FROM processed_events WHERE event_id IN (SELECT event_id FROM processed_events"
             " WHERE seen_at < ? LIMIT ?)", (ts(when), limit)
         )
         return cur.rowcount

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from flows.messages import UserKey
 from flows.records import HelpTicket, PlaceId, RemoteHelp, TicketStatus
-from storage.connection import Connection, Row
+from storage.connection import Connection, Row, inserted_id
 from storage.db import from_ts, ts
 
 _SELECT = (
@@ -56,11 +56,12 @@ class SqliteHelpRepo:
 
     async def open(self, user: UserKey, place_id: PlaceId | None, now: datetime) -> HelpTicket:
         cur = await self._conn.execute(
-            "INSERT INTO help_tickets (user_key, place_id, opened_at) VALUES (?, ?, ?)",
+            "INSERT INTO help_tickets (user_key, place_id, opened_at) VALUES (?, ?, ?)"
+            " RETURNING id",
             (user, place_id, ts(now)),
         )
-        assert cur.lastrowid is not None
-        return HelpTicket(cur.lastrowid, user, place_id, TicketStatus.OPEN, None, now)
+        new_id = await inserted_id(cur)
+        return HelpTicket(new_id, user, place_id, TicketStatus.OPEN, None, now)
 
     async def get(self, ticket_id: int) -> HelpTicket | None:
         async with self._conn.execute(_SELECT + " WHERE id = ?", (ticket_id,)) as cur:

@@ -35,7 +35,7 @@ from flows.records import (
     PlaceId,
     Signatory,
 )
-from storage.connection import Connection, Row
+from storage.connection import Connection, Row, inserted_id
 from storage.db import from_ts, ts
 
 _SELECT = (
@@ -169,7 +169,7 @@ class SqliteLotRepo:
             "INSERT INTO lots (reference, year, seq, donor_key, donor_kind, organisation, siret,"
             " contact_name, commune, reach, age, condition, chargers, level, measures,"
             " logistics, place_id, pickup_commune, availability, workshop_id, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (
                 lot_reference(year, seq), year, seq, donor, draft.donor_kind.value,
                 draft.organisation, draft.siret, draft.contact_name, draft.commune, draft.reach,
@@ -179,8 +179,8 @@ class SqliteLotRepo:
                 ts(now),
             ),
         )
-        assert cur.lastrowid is not None
-        lot_id = LotId(cur.lastrowid)
+        new_id = await inserted_id(cur)
+        lot_id = LotId(new_id)
         await self._conn.executemany(
             "INSERT INTO lot_items (lot_id, category, quantity) VALUES (?, ?, ?)",
             [(lot_id, category.value, quantity) for category, quantity in draft.items],
@@ -276,7 +276,7 @@ class SqliteLotRepo:
             "INSERT INTO erasure_records (device_id, medium_kind, medium_model, medium_serial,"
             " tool, tool_version, method, result, started_at, ended_at, operator, organisation,"
             " operator_name, recorded_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (
                 row[0], record.medium_kind.value, record.medium_model, record.medium_serial,
                 record.tool, record.tool_version, record.method.value, record.result.value,
@@ -284,7 +284,8 @@ class SqliteLotRepo:
                 signatory.name, ts(now),
             ),
         )
-        async with self._conn.execute(_RECORDS + " WHERE r.id = ?", (cur.lastrowid,)) as cur2:
+        record_id = await inserted_id(cur)
+        async with self._conn.execute(_RECORDS + " WHERE r.id = ?", (record_id,)) as cur2:
             stored = await cur2.fetchone()
         assert stored is not None
         return _record(stored)

@@ -15,8 +15,8 @@ from datetime import datetime
 
 from flows.messages import Attachment, Outgoing, UserKey, platform_of
 from flows.ports import OutboxItem
-from storage.connection import Connection
-from storage.db import from_ts, ts
+from storage.connection import Connection, inserted_id
+from storage.db import NO_LIMIT, from_ts, ts
 
 
 class SqliteOutboxRepo:
@@ -29,7 +29,7 @@ class SqliteOutboxRepo:
         att = message.attachment
         cur = await self._conn.execute(
             "INSERT INTO outbox (recipient, platform, payload, att_name, att_mime, att_data,"
-            " created_at, not_before) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            " created_at, not_before) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (
                 message.to,
                 platform_of(message.to),
@@ -41,8 +41,8 @@ class SqliteOutboxRepo:
                 ts(now),
             ),
         )
-        assert cur.lastrowid is not None
-        return cur.lastrowid
+        new_id = await inserted_id(cur)
+        return new_id
 
     async def due(self, now: datetime, platforms: Sequence[str], limit: int) -> list[OutboxItem]:
         platforms_json = json.dumps(list(platforms))
@@ -110,7 +110,7 @@ class SqliteOutboxRepo:
             (error[:300], ts(now), item_id),
         )
 
-    async def purge_done_before(self, when: datetime, limit: int = -1) -> int:
+    async def purge_done_before(self, when: datetime, limit: int = NO_LIMIT) -> int:
         """Forget delivered and abandoned messages (their content is already blanked)."""
         cur = await self._conn.execute(
             "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flows.records import Place, PlaceId, PlaceKind
-from storage.connection import Connection, Row
+from storage.connection import Connection, Row, inserted_id
 
 _SELECT = (
     "SELECT p.id, p.name, p.kind, p.commune, p.address, p.opening_hours, p.osm_hours,"
@@ -50,12 +50,12 @@ class SqlitePlaceRepo:
     ) -> PlaceId:
         cur = await self._conn.execute(
             "INSERT INTO places (name, kind, commune, address, opening_hours)"
-            " VALUES (?, ?, ?, ?, ?)",
+            " VALUES (?, ?, ?, ?, ?) RETURNING id",
             (name, kind.value, commune, address, opening_hours),
         )
-        assert cur.lastrowid is not None
+        new_id = await inserted_id(cur)
         await self._conn.executemany(
             "INSERT INTO place_coverage (place_id, epci) VALUES (?, ?)",
-            [(cur.lastrowid, epci) for epci in covers_epci],
+            [(new_id, epci) for epci in covers_epci],
         )
-        return PlaceId(cur.lastrowid)
+        return PlaceId(new_id)

@@ -11,7 +11,7 @@ from datetime import datetime
 
 from flows.messages import UserKey
 from storage.connection import Connection
-from storage.db import ts
+from storage.db import NO_LIMIT, ts
 
 
 class SqlitePrivacyRepo:
@@ -19,7 +19,7 @@ class SqlitePrivacyRepo:
         self._conn = conn
         self._coordinators = coordinators
 
-    async def purge_bare_accounts(self, created_before: datetime, limit: int = -1) -> int:
+    async def purge_bare_accounts(self, created_before: datetime, limit: int = NO_LIMIT) -> int:
         """Delete accounts made before ``created_before`` that no record hangs on: no role, no
         access request, beneficiary, donation, equipment request, referent, conversation or
         message waiting; coordinators are never deleted (they are named in the settings).

@@ -26,7 +26,7 @@ class SqliteReminderRepo:
         """Forget the reminders not sent yet, of one booking or of all of a user's."""
         cur = await self._conn.execute(
             "DELETE FROM reminders WHERE status = 'pending' AND user_key = ?"
-            " AND (? IS NULL OR workshop_id = ?)",
+            " AND (CAST(? AS INTEGER) IS NULL OR workshop_id = ?)",
             (user, workshop_id, workshop_id),
         )
         return cur.rowcount

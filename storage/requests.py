@@ -14,7 +14,7 @@ from datetime import date, datetime
 from flows.messages import UserKey
 from flows.records import EquipmentRequest, PlaceId, RequestId, RequestStatus, Role
 from flows.request import RequestDraft, reference
-from storage.connection import Connection, Row
+from storage.connection import Connection, Row, inserted_id
 from storage.db import from_ts, ts
 
 _SELECT = (
@@ -73,7 +73,7 @@ class SqliteRequestRepo:
         ``place`` (id, reason), or on the waiting list."""
         async with self._conn.execute(
             "INSERT INTO request_sequences (year, last) VALUES (?, 1)"
-            " ON CONFLICT (year) DO UPDATE SET last = last + 1 RETURNING last",
+            " ON CONFLICT (year) DO UPDATE SET last = request_sequences.last + 1 RETURNING last",
             (year,),
         ) as cur:
             row = await cur.fetchone()
@@ -83,7 +83,7 @@ class SqliteRequestRepo:
             "INSERT INTO equipment_requests (reference, prescriber, needs, kind, situation,"
             " income, tier, price_cents, commune, epci, internet, first_name, age, status,"
             " place_id, reason, created_at, updated_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (
                 reference(year, row[0]), prescriber, json.dumps(list(draft.needs)),
                 draft.kind, draft.situation, draft.income, tier, price_cents, draft.commune,
@@ -91,8 +91,8 @@ class SqliteRequestRepo:
                 place[0] if place else None, place[1] if place else None, ts(now), ts(now),
             ),
         )
-        assert cur.lastrowid is not None
-        request_id = RequestId(cur.lastrowid)
+        new_id = await inserted_id(cur)
+        request_id = RequestId(new_id)
         if place is None:
             await self._enqueue(request_id, draft.kind, epci, now)
         created = await self.get(request_id)
@@ -134,7 +134,8 @@ class SqliteRequestRepo:
             " r.tier, r.price_cents, r.commune, r.epci, r.internet, r.first_name, r.age,"
             " r.status, r.place_id, r.reason, r.pickup_on, r.pickup_hours, r.created_at,"
             " r.updated_at FROM equipment_requests r JOIN request_waiting w"
-            " ON w.request_id = r.id WHERE r.status = 'waiting' AND (? IS NULL OR w.kind = ?)"
+            " ON w.request_id = r.id WHERE r.status = 'waiting'"
+            " AND (CAST(? AS TEXT) IS NULL OR w.kind = ?)"
             " ORDER BY w.since, w.request_id",
             (kind, kind),
         ) as cur:
@@ -207,7 +208,7 @@ class SqliteRequestRepo:
             "UPDATE equipment_requests SET status = ?, updated_at = ?,"
             " pickup_on = coalesce(?, pickup_on), pickup_hours = coalesce(?, pickup_hours)"
             " WHERE id = ? AND status IN (SELECT value FROM json_each(?))"
-            " AND (? IS NULL OR place_id = ?)",
+            " AND (CAST(? AS INTEGER) IS NULL OR place_id = ?)",
             (
                 status.value, ts(now),
                 pickup[0].isoformat() if pickup else None, pickup[1] if pickup else None,

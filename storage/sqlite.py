@@ -21,6 +21,7 @@ from storage.lots import SqliteLotRepo
 from storage.menus import SqliteMenuRepo
 from storage.outbox import SqliteOutboxRepo
 from storage.places import SqlitePlaceRepo
+from storage.postgres import PostgresDatabase
 from storage.privacy import SqlitePrivacyRepo
 from storage.reminders import SqliteReminderRepo
 from storage.reports import SqliteReportRepo
@@ -120,7 +121,8 @@ class _Scope:
 class SqliteStorage:
     """Hands out units of work on one :class:`Database`."""
 
-    def __init__(self, db: Database, coordinators: frozenset[str] = frozenset()) -> None:
+    def __init__(self, db: Database | PostgresDatabase,
+                 coordinators: frozenset[str] = frozenset()) -> None:
         self.db = db
         self.coordinators = coordinators
 

@@ -35,7 +35,8 @@ class SqliteUserRepo:
 
     async def create(self, key: UserKey, lang: str | None, now: datetime) -> User:
         await self._conn.execute(
-            "INSERT INTO users (key, lang, created_at) VALUES (?, ?, ?)"
+            "INSERT INTO users (key, lang, created_at, number)"
+            " VALUES (?, ?, ?, (SELECT coalesce(max(number), 0) + 1 FROM users))"
             " ON CONFLICT (key) DO NOTHING",
             (key, lang, ts(now)),
         )

@@ -15,7 +15,7 @@ from flows.joincode import printed
 from flows.messages import UserKey
 from flows.records import Attendee, Booking, PlaceId, Workshop
 from flows.workshops import Refusal
-from storage.connection import Connection, Row
+from storage.connection import Connection, Row, inserted_id
 from storage.db import from_ts, ts
 
 _SELECT = (
@@ -66,11 +66,11 @@ class SqliteWorkshopRepo:
     ) -> int:
         cur = await self._conn.execute(
             "INSERT INTO workshops (place_id, topic, starts_at, minutes, seats)"
-            " VALUES (?, ?, ?, ?, ?)",
+            " VALUES (?, ?, ?, ?, ?) RETURNING id",
             (place_id, topic, ts(starts_at), minutes, seats),
         )
-        assert cur.lastrowid is not None
-        return cur.lastrowid
+        new_id = await inserted_id(cur)
+        return new_id
 
     async def remove(self, workshop_id: int) -> bool:
         """Cancel a session: its bookings and reminders go with it (cascade)."""

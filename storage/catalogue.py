@@ -60,7 +60,7 @@ class SqliteCatalogueRepo:
         await self._conn.execute(
             "INSERT INTO stock (place_id, kind, available) VALUES (?, ?, ?)"
             " ON CONFLICT (place_id, kind) DO UPDATE"
-            " SET available = max(0, available + excluded.available)",
+            " SET available = max(0, stock.available + excluded.available)",
             (place_id, kind, max(0, units)),
         )
         return await self.available(place_id, kind)

@@ -61,12 +61,14 @@ def translate(sql: str) -> tuple[str, tuple[int, ...]]:
     The repositories' few SQLite words have a PostgreSQL twin: ``x IN (SELECT value FROM
     json_each(?))`` (a list passed as one JSON parameter) is ``x = ANY($n)`` with the list
     itself, typed by the column it is compared with; ``group_concat`` is ``string_agg``;
-    ``json_group_array(json_array(...))`` is ``json_agg(json_build_array(...))``. Then ``?``
+    ``json_group_array(json_array(...))`` is ``json_agg(json_build_array(...))``; the scalar
+    ``max(a, b)`` and ``min(a, b)`` are ``greatest`` and ``least``. Then ``?``
     placeholders become ``$1, $2...`` (one inside a quoted literal is left alone)."""
     sql = _JSON_LIST.sub(lambda m: ("<> ALL(" if m.group(1) else "= ANY(") + "?" + LIST + ")",
                          sql)
     for pattern, replacement in _FUNCTIONS:
         sql = pattern.sub(replacement, sql)
+    sql = _scalar_extremes(sql)
     out: list[str] = []
     lists: list[int] = []
     number = 0
@@ -86,6 +88,27 @@ def translate(sql: str) -> tuple[str, tuple[int, ...]]:
             continue
         out.append(char)
     return "".join(out), tuple(lists)
+
+
+def _scalar_extremes(sql: str) -> str:
+    """SQLite's ``max(a, b)`` and ``min(a, b)`` of several arguments are PostgreSQL's
+    ``greatest`` and ``least`` (one argument: the aggregate, the same in both)."""
+    out = sql
+    for match in reversed(list(re.finditer(r"\b(max|min)\(", sql, re.I))):
+        depth, start = 0, match.end()
+        for index in range(start, len(sql)):
+            char = sql[index]
+            if char == "(":
+                depth += 1
+            elif char == ")":
+                if depth == 0:
+                    break
+                depth -= 1
+            elif char == "," and depth == 0:
+                name = "greatest" if match.group(1).lower() == "max" else "least"
+                out = out[:match.start()] + name + out[match.start() + 3:]
+                break
+    return out
 
 
 def arguments(params: Sequence[Any], lists: tuple[int, ...]) -> list[Any]:

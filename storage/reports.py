@@ -31,7 +31,8 @@ _QUERIES: tuple[tuple[Indicator, str], ...] = (
      "SELECT min(e.ended_at) AS at, c.epci AS epci, 1 AS n, d.category AS kind"
      " FROM erasure_records e JOIN lot_devices d ON d.id = e.device_id"
      " JOIN lots l ON l.id = d.lot_id JOIN communes c ON c.insee = l.commune"
-     " WHERE e.result IN ('verified', 'destroyed') GROUP BY d.id HAVING at >= ?"),
+     " WHERE e.result IN ('verified', 'destroyed') GROUP BY d.id, c.epci, d.category"
+     " HAVING min(e.ended_at) >= ?"),
     (Indicator.RECONDITIONED,
      "SELECT a.at AS at, c.epci AS epci, a.units AS n, a.kind AS kind FROM stock_arrivals a"
      " JOIN places p ON p.id = a.place_id JOIN communes c ON c.insee = p.commune"
@@ -55,7 +56,7 @@ _QUERIES: tuple[tuple[Indicator, str], ...] = (
      "SELECT w.starts_at AS at, c.epci AS epci, count(*) AS n, '' AS kind"
      " FROM bookings b JOIN workshops w ON w.id = b.workshop_id"
      " JOIN places p ON p.id = w.place_id JOIN communes c ON c.insee = p.commune"
-     " WHERE b.coming = 1 AND w.starts_at >= ? GROUP BY w.id"),
+     " WHERE b.coming = 1 AND w.starts_at >= ? GROUP BY w.id, w.starts_at, c.epci"),
 )
 
 
@@ -88,7 +89,9 @@ class SqliteReportRepo:
 
     async def events(self, since: datetime, until: datetime) -> list[Event]:
         """Every counted event from ``since`` up to ``until`` (sessions not held yet excluded)."""
-        if self._path == ":memory:":  # no other connection can see it
+        if self._path == ":memory:" or "://" in self._path:
+            # No other connection sees an in-memory database; PostgreSQL does the work in
+            # its own process and asyncpg waits for it without holding the loop.
             found: list[Event] = []
             for indicator, sql in _QUERIES:
                 for at_text, epci, n, kind in await self._conn.execute_fetchall(

@@ -4,7 +4,9 @@
   on the demo database when no platform is configured;
 * ``filiere-bot console [--as NAME] [--db PATH] [--lang fr|en]``: the console adapter;
 * ``filiere-bot import-territory --communes F --epci F --departement 05 [--db PATH]``: load the
-  official Etalab files of any département into the database.
+  official Etalab files of any département into the database;
+* ``filiere-bot copy-database --to postgresql://... [--db PATH]``: move the SQLite database
+  into an empty PostgreSQL database.
 """
 
 from __future__ import annotations
@@ -28,8 +30,9 @@ from bot.serve import serve
 from bot.settings import Settings, SettingsError
 from flows.messages import UserKey
 from storage import territory as territory_store
+from storage.copy import NotEmpty, copy_database
 from storage.db import CannotOpen
-from storage.engines import open_database
+from storage.engines import is_url, open_database
 
 NAME = re.compile(r"^[A-Za-z0-9_.\-]{1,40}$")
 
@@ -55,6 +58,10 @@ def parser() -> argparse.ArgumentParser:
     imp.add_argument("--epci", type=Path, required=True)
     imp.add_argument("--departement", required=True)
     imp.add_argument("--db", type=Path)
+    copy = sub.add_parser("copy-database",
+                          help="copy the SQLite database into an empty PostgreSQL database")
+    copy.add_argument("--to", required=True, help="postgresql://user@host/database")
+    copy.add_argument("--db", type=Path, help="SQLite file (default: FILIERE_DATABASE)")
     return top
 
 
@@ -73,6 +80,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return asyncio.run(console(settings, args.user, args.db, args.lang))
             case "import-territory":
                 return asyncio.run(import_territory(settings, args))
+            case "copy-database":
+                return asyncio.run(copy_to_postgres(settings, args))
             case "run" | None:
                 return asyncio.run(run(settings))
     except KeyboardInterrupt:
@@ -105,6 +114,42 @@ async def run(settings: Settings) -> int:
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
+
+
+async def copy_to_postgres(settings: Settings, args: argparse.Namespace) -> int:
+    """``copy-database --to URL``: the SQLite file's rows into an empty PostgreSQL database,
+    with the row count of each table and a check that the counts match."""
+    source = args.db or settings.database
+    if is_url(source) or not is_url(args.to):
+        print("filiere-bot: copy-database copies an SQLite file (--db or FILIERE_DATABASE)"
+              " into a postgresql:// URL (--to)", file=sys.stderr)
+        return 2
+    if not await asyncio.to_thread(Path(source).exists):
+        print(f"filiere-bot: no database at {source}", file=sys.stderr)
+        return 2
+    try:
+        copied = await copy_database(Path(source), args.to)
+    except NotEmpty as exc:
+        print(f"filiere-bot: {exc}", file=sys.stderr)
+        return 2
+    target = await open_database(args.to)
+    try:
+        mismatched = []
+        for done in copied:
+            rows = await target.conn.execute_fetchall(
+                f'SELECT count(*) FROM "{done.table}"')  # noqa: S608 (names from the schema)
+            print(f"{done.table}: {done.rows}")
+            if int(rows[0][0]) != done.rows:
+                mismatched.append(done.table)
+        version = await target.version()
+    finally:
+        await target.close()
+    if mismatched:
+        print(f"filiere-bot: counts differ for {', '.join(mismatched)}", file=sys.stderr)
+        return 1
+    print(f"copied {sum(d.rows for d in copied)} rows in {len(copied)} tables;"
+          f" schema version {version}")
+    return 0
 
 
 async def import_territory(settings: Settings, args: argparse.Namespace) -> int:

@@ -3,7 +3,8 @@
 Both are brought to the same schema first (the target is migrated by opening it), then every
 table is copied, a table after those it references, each value given the type of the
 target's column (SQLite keeps what it is given), and the target's row numbering moved past
-the copied ids. The target must be empty: nothing is ever merged. The copy is one transaction on the target: a failure leaves it as it was.
+the copied ids. The target must be empty: nothing is ever merged. The copy is one
+transaction on the target: a failure leaves it as it was.
 """
 
 from __future__ import annotations
@@ -20,6 +21,11 @@ BATCH = 2000
 
 SKIPPED = frozenset({"schema_migrations"})
 """Made by each engine's own migrations, not copied."""
+
+
+RESTART = ("SELECT setval(pg_get_serial_sequence('\"{table}\"', 'id'),"
+           " coalesce((SELECT max(id) FROM \"{table}\"), 0) + 1, false)")
+"""New rows of a copied table are numbered after the copied ones."""
 
 
 class NotEmpty(Exception):
@@ -78,9 +84,8 @@ async def copy_database(source: Path, target: str) -> list[Copied]:
                             for row in rows])
                         count += len(rows)
                 if "id" in columns and columns["id"] == "integer":
-                    await raw.execute(
-                        f"SELECT setval(pg_get_serial_sequence('\"{table}\"', 'id'),"
-                        f' coalesce((SELECT max(id) FROM "{table}"), 0) + 1, false)')
+                    move_on = RESTART.format(table=table)
+                    await raw.execute(move_on)
                 copied.append(Copied(table, count))
         return copied
     finally:

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from tests.bot.synapse import Synapse, SynapseUnavailable, ensure_installed
-from tests.support import Chat, Clock, compile_catalogs, make_chat
+from tests.pg import Cluster, PostgresUnavailable, find_bindir
+from tests.support import Chat, Clock, compile_catalogs, make_chat, unavailable
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -41,8 +42,36 @@ def synapse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synapse]:
     try:
         python = ensure_installed()
     except SynapseUnavailable as exc:
-        pytest.skip(f"Synapse cannot be installed here: {exc}")
+        unavailable(f"Synapse cannot be installed here: {exc}")
     server = Synapse(python, tmp_path_factory.mktemp("synapse"))
-    server.start()
+    try:
+        server.start()
+    except SynapseUnavailable as exc:
+        unavailable(f"Synapse cannot be started here: {exc}")
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[Cluster]:
+    """One PostgreSQL 15 server for the whole session, on a Unix socket (``tests/pg.py``)."""
+    try:
+        cluster = Cluster(find_bindir())
+        cluster.start()
+    except PostgresUnavailable as exc:
+        unavailable(f"PostgreSQL cannot be started here: {exc}")
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_url(postgres_cluster: Cluster) -> str:
+    """The session's server, as its ``postgres`` superuser and database."""
+    return postgres_cluster.url()
+
+
+@pytest.fixture
+async def pg_database(postgres_cluster: Cluster) -> AsyncIterator[str]:
+    """A new empty database (``test_<n>``) for one test, dropped after it; yields its URL."""
+    async with postgres_cluster.database() as url:
+        yield url

@@ -8,9 +8,14 @@ text, so a test reads like a transcript.
 from __future__ import annotations
 
 import asyncio
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import NoReturn
+
+import pytest
 
 from bot.app import App, build
 from bot.i18n import Rendered
@@ -19,6 +24,19 @@ from bot.settings import Settings, load
 from flows.messages import Attachment, Incoming, UserKey
 
 START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+
+
+def in_ci(env: Mapping[str, str] = os.environ) -> bool:
+    """Whether the tests run in CI (``CI=true``, as CI services set it)."""
+    return env.get("CI", "").strip().lower() in {"true", "1", "yes"}
+
+
+def unavailable(reason: str, env: Mapping[str, str] = os.environ) -> NoReturn:
+    """A service the test needs (Synapse, PostgreSQL) is missing: skip the test, saying why
+    (``-rs`` shows it in the summary), or fail it in CI, where every service must be there."""
+    if in_ci(env):
+        pytest.fail(f"{reason} (CI=true: a missing service fails the run)", pytrace=False)
+    pytest.skip(reason)
 
 
 class Clock:

@@ -70,6 +70,19 @@ def postgres_url(postgres_cluster: Cluster) -> str:
     return postgres_cluster.url()
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def database_target(request: pytest.FixtureRequest,
+                          tmp_path: Path) -> AsyncIterator[Path | str]:
+    """Where the storage contract tests open their database: an SQLite file, then a new
+    PostgreSQL database of the session's server (each test runs on both engines)."""
+    if request.param == "sqlite":
+        yield tmp_path / "contract.sqlite3"
+        return
+    cluster: Cluster = request.getfixturevalue("postgres_cluster")
+    async with cluster.database() as url:
+        yield url
+
+
 @pytest.fixture
 async def pg_database(postgres_cluster: Cluster) -> AsyncIterator[str]:
     """A new empty database (``test_<n>``) for one test, dropped after it; yields its URL."""

@@ -17,7 +17,7 @@ from flows.messages import UserKey
 from flows.records import PlaceId, PlaceKind
 from flows.workshops import Refusal
 from storage import territory as territory_store
-from storage.db import Database
+from storage.engines import open_database
 from storage.sqlite import SqliteStorage
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -25,9 +25,9 @@ LATER = NOW + timedelta(days=3)
 
 
 @pytest.fixture
-async def path(tmp_path: Path) -> AsyncIterator[Path]:
-    file = tmp_path / "b.sqlite3"
-    db = await Database.open(file)
+async def path(database_target: Path | str) -> AsyncIterator[Path | str]:
+    file = database_target
+    db = await open_database(file)
     async with db.transaction() as conn:
         await territory_store.replace_territory(conn, territory_store.shipped_territory(), NOW)
     storage = SqliteStorage(db)
@@ -43,8 +43,8 @@ async def path(tmp_path: Path) -> AsyncIterator[Path]:
     yield file
 
 
-async def open_many(path: Path, n: int) -> list[SqliteStorage]:
-    return [SqliteStorage(await Database.open(path)) for _ in range(n)]
+async def open_many(path: Path | str, n: int) -> list[SqliteStorage]:
+    return [SqliteStorage(await open_database(path)) for _ in range(n)]
 
 
 async def close_all(stores: list[SqliteStorage]) -> None:

@@ -6,12 +6,14 @@ import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import asyncpg
 import pytest
 
 from flows.engine import Conversation
 from flows.messages import Attachment, Choice, Outgoing, UserKey
 from flows.text import Money, When, _
 from storage.db import Database, migrations
+from storage.engines import open_database
 from storage.sqlite import SqliteStorage
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -19,8 +21,8 @@ ANA = UserKey("cli:ana")
 
 
 @pytest.fixture
-async def storage(tmp_path: Path):
-    db = await Database.open(tmp_path / "t.sqlite3")
+async def storage(database_target: Path | str):
+    db = await open_database(database_target)
     yield SqliteStorage(db, frozenset({"cli:coord"}))
     await db.close()
 
@@ -53,7 +55,7 @@ async def test_reopening_applies_nothing_twice(tmp_path: Path):
 
 
 async def test_foreign_keys_are_enforced(storage: SqliteStorage):
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises((sqlite3.IntegrityError, asyncpg.IntegrityConstraintViolationError)):
         async with storage.transaction() as uow:
             await uow.conversations.save(UserKey("cli:nobody"), Conversation("f", "s"), NOW)
 

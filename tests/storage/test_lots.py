@@ -37,6 +37,7 @@ from flows.records import (
 from storage import db as db_module
 from storage import territory as territory_store
 from storage.db import Database, migrations, ts
+from storage.engines import open_database
 from storage.sqlite import SqliteStorage
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -64,8 +65,8 @@ WIPE = NewErasure(
 
 
 @pytest.fixture
-async def storage(tmp_path: Path):
-    db = await Database.open(tmp_path / "t.sqlite3")
+async def storage(database_target: Path | str):
+    db = await open_database(database_target)
     async with db.transaction() as conn:
         await territory_store.replace_territory(conn, territory_store.shipped_territory(), NOW)
     async with SqliteStorage(db).transaction() as uow:

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import sys
 
-from bench import engine, matrix, reminders, telegram
+from bench import engine, engines, matrix, reminders, telegram
 
-BENCHMARKS = {"engine": engine.main, "reminders": reminders.main, "telegram": telegram.main,
-              "matrix": matrix.main}
+BENCHMARKS = {"engine": engine.main, "engines": engines.main, "reminders": reminders.main,
+              "telegram": telegram.main, "matrix": matrix.main}
 
 
 def main(argv: list[str]) -> int:

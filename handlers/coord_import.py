@@ -3,6 +3,7 @@ network's lists are applied all or nothing and the national directory line by li
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from flows import actions as act
@@ -59,7 +60,9 @@ async def on_file(session: Session, attachment: Attachment,
     if not (name.endswith(CSV_NAMES) or attachment.mime.startswith("text/")
             or attachment.mime == "application/vnd.ms-excel"):
         return False
-    table = read_table(attachment.data, max_rows=max_rows)
+    # Parsing and checking a national directory (40,000 rows) takes most of a second: done on
+    # a worker thread, so that everyone else's messages go on meanwhile.
+    table = await asyncio.to_thread(read_table, attachment.data, max_rows=max_rows)
     if isinstance(table, RowError):
         session.say(errors_text([table], nothing_saved=True))
         return True
@@ -68,13 +71,13 @@ async def on_file(session: Session, attachment: Attachment,
         session.say(_("Je ne reconnais pas ce fichier."), import_help())
         return True
     if kind is CsvKind.MEDNUM:
-        result = mednum.check(table, session.ctx.territory)
+        result = await asyncio.to_thread(mednum.check, table, session.ctx.territory)
         texts = [await places.apply_mednum(session, result)]
         if result.errors:
             texts.append(errors_text(result.errors, nothing_saved=False))
         session.say(*texts, choices=[Choice(act.Directory().pack(),
-                                            _("Annuaire national des lieux de "
-                                                          "médiation"))], action_menu=True)
+                                            _("Annuaire national des lieux de médiation"))],
+                    action_menu=True)
         return True
     if len(table.rows) > MAX_ROWS:
         session.say(errors_text([RowError(1, _("Au plus {n} lignes à la fois.", n=MAX_ROWS))],

@@ -3,6 +3,7 @@ directory of mediation places, and the audiences of a message to prescribers."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Sequence
 from datetime import date, datetime
@@ -28,6 +29,22 @@ _PLACES = (
 _MEDIATION = (
     "SELECT source_id, pivot, name, commune, postal_code, address, osm_hours, services,"
     " updated_on, latitude, longitude, phone, website, parent, source FROM mediation_places"
+)
+
+
+DIRECTORY_BATCH = 1000
+_SAVE_MEDIATION = (
+    "INSERT INTO mediation_places (source_id, pivot, name, commune, postal_code,"
+    " address, osm_hours, services, updated_on, latitude, longitude, phone, website,"
+    " parent, source, imported_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT (source_id) DO UPDATE SET pivot = excluded.pivot,"
+    " name = excluded.name, commune = excluded.commune,"
+    " postal_code = excluded.postal_code, address = excluded.address,"
+    " osm_hours = excluded.osm_hours, services = excluded.services,"
+    " updated_on = excluded.updated_on, latitude = excluded.latitude,"
+    " longitude = excluded.longitude, phone = excluded.phone,"
+    " website = excluded.website, parent = excluded.parent, source = excluded.source,"
+    " imported_at = excluded.imported_at"
 )
 
 
@@ -222,23 +239,17 @@ class SqliteCoordinationRepo:
         async with self._conn.execute("SELECT count(*) AS n FROM mediation_places") as cur:
             row = await cur.fetchone()
         before = int(row["n"]) if row else 0
-        await self._conn.executemany(
-            "INSERT INTO mediation_places (source_id, pivot, name, commune, postal_code,"
-            " address, osm_hours, services, updated_on, latitude, longitude, phone, website,"
-            " parent, source, imported_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-            " ON CONFLICT (source_id) DO UPDATE SET pivot = excluded.pivot,"
-            " name = excluded.name, commune = excluded.commune,"
-            " postal_code = excluded.postal_code, address = excluded.address,"
-            " osm_hours = excluded.osm_hours, services = excluded.services,"
-            " updated_on = excluded.updated_on, latitude = excluded.latitude,"
-            " longitude = excluded.longitude, phone = excluded.phone,"
-            " website = excluded.website, parent = excluded.parent, source = excluded.source,"
-            " imported_at = excluded.imported_at",
-            [(p.source_id, p.pivot, p.name, p.commune, p.postal_code, p.address, p.osm_hours,
-              json.dumps(list(p.services), ensure_ascii=False), p.updated_on.isoformat(),
-              p.latitude, p.longitude, p.phone, p.website, p.parent, p.source, ts(now))
-             for p in places],
-        )
+        for first in range(0, len(places), DIRECTORY_BATCH):
+            # In batches, the loop free between two: a national file is 40,000 places.
+            await self._conn.executemany(
+                _SAVE_MEDIATION,
+                [(p.source_id, p.pivot, p.name, p.commune, p.postal_code, p.address,
+                  p.osm_hours, json.dumps(list(p.services), ensure_ascii=False),
+                  p.updated_on.isoformat(), p.latitude, p.longitude, p.phone, p.website,
+                  p.parent, p.source, ts(now))
+                 for p in places[first:first + DIRECTORY_BATCH]],
+            )
+            await asyncio.sleep(0)
         async with self._conn.execute("SELECT count(*) AS n FROM mediation_places") as cur:
             row = await cur.fetchone()
         return (int(row["n"]) if row else 0) - before

@@ -112,8 +112,11 @@ def in_memory(folder: str = "/dev/shm", room: int = MEMORY_ROOM) -> str | None:
 class Cluster:
     """One PostgreSQL server on a Unix socket in its own temporary folder."""
 
-    def __init__(self, bindir: Path) -> None:
+    def __init__(self, bindir: Path, *, durable: bool = False) -> None:
         self.bindir = bindir
+        self.durable = durable
+        """PostgreSQL's own defaults (fsync on, on disk), for benchmarks that measure a real
+        commit; the tests turn syncing off and run in memory."""
         self.workdir: Path | None = None
         self.initdb_seconds = 0.0
         self.start_seconds = 0.0
@@ -154,7 +157,8 @@ class Cluster:
 
     def _make_workdir(self) -> Path:
         # Short, so that the socket's path stays under the 107 bytes a Unix socket allows.
-        workdir = Path(tempfile.mkdtemp(prefix="filiere-pg-", dir=in_memory()))
+        workdir = Path(tempfile.mkdtemp(prefix="filiere-pg-",
+                                        dir=None if self.durable else in_memory()))
         if self._as_postgres:
             try:
                 owner = pwd.getpwnam(SUPERUSER)
@@ -182,7 +186,9 @@ class Cluster:
         self._run("initdb", "-D", str(self.data), "-U", SUPERUSER, "--auth=trust",
                   "--encoding=UTF8", "--locale=C", "--no-sync", "--no-instructions")
         self.initdb_seconds = time.monotonic() - began
-        settings = {**SETTINGS, "unix_socket_directories": f"'{self.socket_dir}'",
+        unsynced = ("fsync", "synchronous_commit", "full_page_writes")
+        chosen = {k: v for k, v in SETTINGS.items() if not (self.durable and k in unsynced)}
+        settings = {**chosen, "unix_socket_directories": f"'{self.socket_dir}'",
                     "port": str(PORT)}
         with open(self.data / "postgresql.conf", "a", encoding="utf-8") as conf:
             conf.write("\n# the tests' cluster (tests/pg.py)\n")

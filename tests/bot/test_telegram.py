@@ -450,8 +450,10 @@ async def test_a_webhook_update_is_acknowledged_only_once_handled(tg: TelegramWo
     await tg.start(TELEGRAM_WEBHOOK_URL="https://bot.example.org/tg/hook",
                    TELEGRAM_WEBHOOK_SECRET="s3cret-token", TELEGRAM_WEBHOOK_PORT=str(port))
     update = {"update_id": 81, **tg.api.message_update(ANA, "bonjour")}
-    other = sqlite3.connect(tg.db, isolation_level=None)
-    other.execute("BEGIN IMMEDIATE")
+    other = sqlite3.connect(tg.db, isolation_level=None, check_same_thread=False)
+    # Taken on a thread: the bot runs on this loop, and may be finishing a transaction of
+    # its own (the jobs run at start), which it could not while the loop waits here.
+    await asyncio.to_thread(other.execute, "BEGIN IMMEDIATE")
     try:
         async with httpx.AsyncClient() as client:
             answer = asyncio.ensure_future(client.post(

@@ -511,3 +511,8 @@ class Storage(Protocol):
         stands alone and is written very often (the outbox's record of each delivery),
         where a transaction's begin and commit would cost as much as the write."""
         ...
+
+    def exclusive(self, name: str) -> AbstractAsyncContextManager[bool]:
+        """True for the one process, among those sharing the database, that may do ``name``
+        now (a periodic job); False for the others, which skip it."""
+        ...

@@ -305,8 +305,12 @@ class Core:
         session.reply(home(user, False), action_menu=True)
 
     async def run_job(self, job: Job) -> int:
-        """Run one periodic job now, then wake the dispatcher for what it queued."""
-        done = await job.run(self.storage, self.clock())
+        """Run one periodic job now, then wake the dispatcher for what it queued. Among the
+        processes sharing one database, one runs it; the others skip this turn."""
+        async with self.storage.exclusive(f"job:{job.name}") as mine:
+            if not mine:
+                return 0
+            done = await job.run(self.storage, self.clock())
         if done:
             self.wake()
         return done

@@ -208,6 +208,13 @@ class Database:
         return Autocommit(self)
 
     @asynccontextmanager
+    async def exclusive(self, name: str) -> AsyncIterator[bool]:
+        """Always granted: an SQLite file serves one bot process (two processes still write
+        safely, and every job is made of conditional updates, so a job run twice by two
+        processes overlapping for a moment does each thing once)."""
+        yield True
+
+    @asynccontextmanager
     async def reading(self) -> AsyncIterator[Connection]:
         """Reads of what is committed, with no transaction and no write lock taken. The
         asyncio lock is still held: another task's transaction may be open on this very

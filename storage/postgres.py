@@ -319,6 +319,21 @@ class PostgresDatabase:
         return PgAutocommit(self)
 
     @asynccontextmanager
+    async def exclusive(self, name: str) -> AsyncIterator[bool]:
+        """An advisory lock named ``name``: granted to one process at a time among those
+        sharing the database (a periodic job runs once, not once per process), and released
+        with the block, or with the process's connection if it dies."""
+        raw = self.conn.raw
+        async with self._lock:
+            mine = bool(await raw.fetchval("SELECT pg_try_advisory_lock(hashtext($1))", name))
+        try:
+            yield mine
+        finally:
+            if mine and not raw.is_closed():  # a closed connection released it already
+                async with self._lock:
+                    await raw.execute("SELECT pg_advisory_unlock(hashtext($1))", name)
+
+    @asynccontextmanager
     async def reading(self) -> AsyncIterator[PgConnection]:
         async with self._lock:
             yield self.conn

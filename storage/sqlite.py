@@ -134,3 +134,6 @@ class SqliteStorage:
 
     def autocommit(self) -> _Scope:
         return _Scope(self.db.autocommit(), self)
+
+    def exclusive(self, name: str) -> AbstractAsyncContextManager[bool]:
+        return self.db.exclusive(name)

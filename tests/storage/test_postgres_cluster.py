@@ -95,3 +95,30 @@ def test_where_no_postgresql_15_is_found_the_reason_says_where_it_looked(
     with pytest.raises(PostgresUnavailable, match=r"no PostgreSQL 15 initdb and pg_ctl on the "
                        r"PATH.*apt-get install postgresql-15"):
         find_bindir(env={"PATH": str(tmp_path)}, installed=str(tmp_path / "*" / "bin"))
+
+
+async def test_a_job_runs_in_one_of_two_processes_sharing_a_database(pg_database: str):
+    """Two bot processes on one PostgreSQL database: the one that holds a job's advisory lock
+    runs it, the other skips that turn; once the first is done (or dead), the other may."""
+    from storage.postgres import PostgresDatabase
+
+    first, second = (await PostgresDatabase.open(pg_database),
+                     await PostgresDatabase.open(pg_database))
+    try:
+        async with first.exclusive("job:purge") as mine:
+            assert mine
+            async with second.exclusive("job:purge") as theirs:
+                assert not theirs
+            async with second.exclusive("job:other") as other:
+                assert other
+        async with second.exclusive("job:purge") as theirs:
+            assert theirs
+        async with first.exclusive("job:purge") as mine:
+            assert mine
+            await first.conn.raw.close()  # the process dies holding it
+        async with second.exclusive("job:purge") as theirs:
+            assert theirs
+    finally:
+        for db in (first, second):
+            if not db.conn.raw.is_closed():
+                await db.close()

@@ -47,6 +47,37 @@ class Adapter(Protocol):
     async def close(self) -> None: ...
 
 
+async def _lead(leadership: Leadership, stop: asyncio.Event) -> bool:
+    """Wait to be the process that serves the bot (one per bot account, among those started
+    on one database: a platform's receiving and its flood limits want one); False if told to
+    stop first. A process standing by takes over as soon as the serving one ends."""
+    waiting = asyncio.create_task(leadership.acquire(stop))
+    done, _ = await asyncio.wait({waiting}, timeout=0.5)
+    if not done:
+        log.info("standing by: another process serves the bot on this database")
+    leading = await waiting
+    if leading:
+        log.info("serving the bot")
+    return leading
+
+
+async def _first(*events: asyncio.Event) -> None:
+    waits = [asyncio.create_task(event.wait()) for event in events]
+    try:
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for wait in waits:
+            wait.cancel()
+
+
+class Leadership(Protocol):
+    lost: asyncio.Event
+
+    async def acquire(self, stop: asyncio.Event) -> bool: ...
+
+    async def release(self) -> None: ...
+
+
 def make_adapters(settings: Settings) -> list[Adapter]:
     """An adapter for every platform whose settings are present (imported only if used)."""
     adapters: list[Adapter] = []
@@ -85,7 +116,10 @@ async def serve(
     dispatcher_task: asyncio.Task[None] | None = None
     scheduler = None
     status = 0
+    leadership = app.db.leadership()
     try:
+        if not await _lead(leadership, stop):
+            return status
         for adapter in adapters:
             try:
                 await adapter.start(app.core.handle_batch, app.renderer, tell)
@@ -106,7 +140,10 @@ async def serve(
         log.info("filiere-bot running: %s", ", ".join(a.platform for a in running))
         if started is not None:
             started.set()
-        await stop.wait()
+        await _first(stop, leadership.lost)
+        if leadership.lost.is_set():
+            log.error("stopping: another process may serve the bot now")
+            status = 1
         log.info("stopping: finishing the messages in hand")
         return status
     finally:
@@ -125,6 +162,7 @@ async def serve(
                 await adapter.close()
             except Exception:
                 log.exception("%s adapter did not close cleanly", adapter.platform)
+        await leadership.release()
         # Waits for a cancelled job to roll back before the database closes; a database
         # that cannot take a write any more (read-only, full) has nothing to wait for.
         with contextlib.suppress(StorageUnavailable):

@@ -12,7 +12,10 @@ that cannot get the write lock fails before it wrote anything.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import fcntl
 import logging
+import os
 import sqlite3
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
@@ -207,6 +210,11 @@ class Database:
         """
         return Autocommit(self)
 
+    def leadership(self, every: float = 1.0) -> FileLeadership:
+        """Which of the processes started on this file receives and sends (one per bot
+        account: Telegram's polling, Matrix's sync and the flood limits want one)."""
+        return FileLeadership(self.path, every)
+
     @asynccontextmanager
     async def exclusive(self, name: str) -> AsyncIterator[bool]:
         """Always granted: an SQLite file serves one bot process (two processes still write
@@ -233,6 +241,41 @@ class Database:
         transaction by itself (disk full), and a second ROLLBACK would hide the cause."""
         if self.conn.in_transaction:
             await self.conn.execute("ROLLBACK")
+
+
+class FileLeadership:
+    """Which process serves the bot on this SQLite file: the one holding an exclusive lock on
+    a file beside it (``<database>.serving``). The system releases it when that process
+    exits, however it exits, and a process standing by takes over at its next try."""
+
+    def __init__(self, path: str, every: float) -> None:
+        self._path = f"{path}.serving"
+        self._every = every
+        self._fd: int | None = None
+        self.lost = asyncio.Event()
+        """Never set: a process loses its file lock only by ending."""
+
+    async def acquire(self, stop: asyncio.Event) -> bool:
+        """Wait until this process leads, or ``stop`` is set (False then)."""
+        if self._path.startswith(":memory:"):
+            return True
+        fd = os.open(self._path, os.O_CREAT | os.O_RDWR, 0o600)
+        while not stop.is_set():
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), self._every)
+                continue
+            self._fd = fd
+            return True
+        os.close(fd)
+        return False
+
+    async def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # closing the file releases the lock
+            self._fd = None
 
 
 class NewerDatabase(Exception):

@@ -16,6 +16,7 @@ its own connection, and PostgreSQL's row locks order their writes.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import re
@@ -318,6 +319,11 @@ class PostgresDatabase:
     def autocommit(self) -> PgAutocommit:
         return PgAutocommit(self)
 
+    def leadership(self, every: float = 1.0) -> PgLeadership:
+        """Which of the processes sharing this database receives and sends (one per bot
+        account: Telegram's polling, Matrix's sync and the flood limits want one)."""
+        return PgLeadership(self.path, every)
+
     @asynccontextmanager
     async def exclusive(self, name: str) -> AsyncIterator[bool]:
         """An advisory lock named ``name``: granted to one process at a time among those
@@ -337,6 +343,54 @@ class PostgresDatabase:
     async def reading(self) -> AsyncIterator[PgConnection]:
         async with self._lock:
             yield self.conn
+
+
+class PgLeadership:
+    """Which process serves the bot on this database: the one holding an advisory lock on a
+    connection of its own. PostgreSQL releases it when that connection ends (the process
+    killed, the machine gone), and a process standing by takes it at its next try; the
+    leader watches its connection and learns (``lost``) when it can no longer be sure."""
+
+    KEY = "filiere-bot:serving"
+
+    def __init__(self, url: str, every: float) -> None:
+        self._url = url
+        self._every = every
+        self._raw: asyncpg.Connection | None = None
+        self._watch: asyncio.Task[None] | None = None
+        self.lost = asyncio.Event()
+
+    async def acquire(self, stop: asyncio.Event) -> bool:
+        raw = await asyncpg.connect(self._url)
+        while not stop.is_set():
+            if await raw.fetchval("SELECT pg_try_advisory_lock(hashtext($1))", self.KEY):
+                self._raw = raw
+                self._watch = asyncio.create_task(self._keep(), name="leadership")
+                return True
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), self._every)
+        await raw.close()
+        return False
+
+    async def _keep(self) -> None:
+        """Ask the server every so often; a connection that fails has lost the lock."""
+        assert self._raw is not None
+        try:
+            while True:
+                await asyncio.sleep(self._every)
+                await asyncio.wait_for(self._raw.fetchval("SELECT 1"), self._every * 5)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError):
+            log.error("the database connection that holds the lead was lost")
+            self.lost.set()
+
+    async def release(self) -> None:
+        if self._watch is not None:
+            self._watch.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watch
+        if self._raw is not None and not self._raw.is_closed():
+            await self._raw.close()
+        self._raw = None
 
 
 class PgTransaction:

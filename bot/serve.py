@@ -165,7 +165,9 @@ async def serve(
         await leadership.release()
         # Waits for a cancelled job to roll back before the database closes; a database
         # that cannot take a write any more (read-only, full) has nothing to wait for.
-        with contextlib.suppress(StorageUnavailable):
-            async with app.storage.transaction():
-                pass
-        await app.close()
+        try:
+            with contextlib.suppress(StorageUnavailable):
+                async with app.storage.transaction():
+                    pass
+        finally:
+            await app.close()  # aiosqlite's thread would keep the process from exiting

@@ -237,10 +237,15 @@ class Database:
                 raise
 
     async def _rollback(self) -> None:
-        """Roll back what is left: SQLite may already have rolled back the whole
-        transaction by itself (disk full), and a second ROLLBACK would hide the cause."""
-        if self.conn.in_transaction:
+        """Roll back what is left. Queued behind any statement still running on aiosqlite's
+        thread (a task cancelled while waiting for its ``BEGIN`` leaves that ``BEGIN`` to run
+        after it gave up), so it is asked whatever ``in_transaction`` says now; when SQLite
+        already rolled back by itself (disk full), there is nothing to undo."""
+        try:
             await self.conn.execute("ROLLBACK")
+        except sqlite3.OperationalError as exc:
+            if "no transaction is active" not in str(exc):
+                raise
 
 
 class FileLeadership:
@@ -305,8 +310,11 @@ class Transaction:
             db._lock.release()
             _not_now(exc)
             raise
-        except BaseException:
-            db._lock.release()
+        except BaseException:  # cancelled: the BEGIN may still run on aiosqlite's thread
+            try:
+                await asyncio.shield(db._rollback())
+            finally:
+                db._lock.release()
             raise
         return db.conn
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -120,3 +121,33 @@ async def test_outbox_retries_later_then_delivers_once(storage: SqliteStorage):
         await uow.outbox.delivered(item_id, later)
         assert await uow.outbox.due(later, ["cli"], 10) == []
         assert await uow.outbox.pending_count() == 0
+
+
+async def test_a_transaction_cancelled_while_it_waits_for_the_lock_leaves_none_open(
+        tmp_path: Path):
+    """A job cancelled at a stop while its ``BEGIN`` waits for another process's lock: that
+    ``BEGIN`` still runs on aiosqlite's thread once the lock is free, and must be rolled back,
+    or the next transaction (the stop's own) finds one open."""
+    path = tmp_path / "cancel.sqlite3"
+    db = await Database.open(path)
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    try:
+        await asyncio.to_thread(other.execute, "BEGIN IMMEDIATE")
+
+        async def job() -> None:
+            async with db.transaction():
+                raise AssertionError("the lock was never free")
+
+        waiting = asyncio.create_task(job())
+        await asyncio.sleep(0.2)  # its BEGIN is waiting in SQLite's busy timeout
+        waiting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+        await asyncio.to_thread(other.execute, "ROLLBACK")
+        async with db.transaction() as conn:
+            await conn.execute("INSERT INTO processed_events (event_id, seen_at) VALUES"
+                               " ('x', '2026')")
+        assert not db.conn.in_transaction
+    finally:
+        other.close()
+        await db.close()

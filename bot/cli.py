@@ -31,7 +31,7 @@ from bot.settings import Settings, SettingsError
 from flows.messages import UserKey
 from storage import territory as territory_store
 from storage.copy import NotEmpty, copy_database
-from storage.db import CannotOpen
+from storage.db import CannotOpen, NewerDatabase
 from storage.engines import is_url, open_database
 
 NAME = re.compile(r"^[A-Za-z0-9_.\-]{1,40}$")
@@ -45,6 +45,9 @@ def _name(value: str) -> str:
 
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="filiere-bot", description=__doc__.split("\n")[0])
+    top.add_argument("--env-file", type=Path,
+                     help="settings file to read (default: .env of the current folder, if any);"
+                          " the environment wins over it")
     sub = top.add_subparsers(dest="command")
     sub.add_parser("run", help="start every configured adapter (console if none)")
     console = sub.add_parser("console", help="talk to the bot in the terminal")
@@ -67,8 +70,11 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    if args.env_file is not None and not args.env_file.is_file():
+        print(f"filiere-bot: --env-file {args.env_file}: no such file", file=sys.stderr)
+        return 2
     try:
-        settings = settings_module.load()
+        settings = settings_module.load(dotenv=args.env_file or Path(".env"))
     except SettingsError as exc:
         print(f"filiere-bot: {exc}", file=sys.stderr)
         return 2
@@ -86,7 +92,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return asyncio.run(run(settings))
     except KeyboardInterrupt:
         return 130
-    except CannotOpen as exc:  # a setting to fix, like the ones above: one line, no traceback
+    except (CannotOpen, NewerDatabase) as exc:
+        # A setting or a database to fix, like the ones above: one line, no traceback.
         print(f"filiere-bot: {exc}", file=sys.stderr)
         return 2
     return 2

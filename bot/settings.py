@@ -84,9 +84,16 @@ class Settings:
 def read_dotenv(path: Path) -> dict[str, str]:
     """Read ``KEY=value`` lines (``#`` comments, optional quotes); no variable expansion."""
     values: dict[str, str] = {}
-    if not path.is_file():
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (FileNotFoundError, IsADirectoryError):
         return values
-    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    except OSError as exc:  # unreadable by this user: the settings would be silently wrong
+        raise SettingsError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    except UnicodeDecodeError as exc:
+        raise SettingsError(f"{path}: not UTF-8 text (byte {exc.object[exc.start]:#04x} at "
+                            f"offset {exc.start})") from None
+    for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
         if not line or line.startswith("#"):
             continue

@@ -29,7 +29,7 @@ from typing import Any
 import asyncpg
 
 from flows.ports import StorageUnavailable
-from storage.db import CannotOpen, NewerDatabase, migrations, statements, ts
+from storage.db import CannotOpen, NewerDatabase, Unreachable, migrations, statements, ts
 
 log = logging.getLogger(__name__)
 
@@ -251,14 +251,16 @@ class PostgresDatabase:
             raw = await asyncpg.connect(url, server_settings={
                 "lock_timeout": str(LOCK_TIMEOUT_MS), "timezone": "UTC"})
         except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
-            raise CannotOpen(_safe(url), exc) from exc
+            raise Unreachable(safe_url(url), exc) from exc
+        except (ValueError, asyncpg.InterfaceError) as exc:  # a URL asyncpg cannot read
+            raise Unreachable(safe_url(url), f"not a valid PostgreSQL URL ({exc})") from exc
         db = cls(PgConnection(raw), url)
         try:
             await db.migrate()
             await db._check_writable()
         except asyncpg.PostgresError as exc:
             await raw.close()
-            raise CannotOpen(_safe(url), exc) from exc
+            raise CannotOpen(safe_url(url), exc) from exc
         except BaseException:
             await raw.close()
             raise
@@ -296,7 +298,7 @@ class PostgresDatabase:
                 current = await self.version()
                 known = migrations()
                 if known and current > known[-1][0]:
-                    raise NewerDatabase(_safe(self.path), current, known[-1][0])
+                    raise NewerDatabase(safe_url(self.path), current, known[-1][0])
                 for number, name, sql in known:
                     if number <= current:
                         continue
@@ -392,6 +394,6 @@ def _not_now(exc: asyncpg.PostgresError) -> None:
         raise StorageUnavailable(f"{state}: {exc}") from exc
 
 
-def _safe(url: str) -> str:
+def safe_url(url: str) -> str:
     """The URL without its password, for messages and logs."""
     return re.sub(r"://([^:/@]+):[^@]*@", r"://\1:***@", url)

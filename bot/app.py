@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from bot import backups
 from bot.dispatcher import Dispatcher, Transport
 from bot.i18n import Renderer
 from bot.settings import LANGUAGES, Settings
@@ -152,7 +153,7 @@ async def build(
             conversation_ttl=settings.conversation_ttl,
             timezone=settings.timezone,
         ),
-        features(environment(settings, territory)),
+        [*features(environment(settings, territory)), backups.feature(settings, target)],
         clock=clock,
         translator=renderer.translator,
         check_phone=check_french_phone,

@@ -247,13 +247,7 @@ class PostgresDatabase:
     async def open(cls, url: str) -> PostgresDatabase:
         """Connect to ``url`` and bring the schema up to date; :class:`CannotOpen` when the
         server cannot be reached or refuses writes."""
-        try:
-            raw = await asyncpg.connect(url, server_settings={
-                "lock_timeout": str(LOCK_TIMEOUT_MS), "timezone": "UTC"})
-        except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
-            raise Unreachable(safe_url(url), exc) from exc
-        except (ValueError, asyncpg.InterfaceError) as exc:  # a URL asyncpg cannot read
-            raise Unreachable(safe_url(url), f"not a valid PostgreSQL URL ({exc})") from exc
+        raw = await connect(url)
         db = cls(PgConnection(raw), url)
         try:
             await db.migrate()
@@ -324,6 +318,18 @@ class PostgresDatabase:
     async def reading(self) -> AsyncIterator[PgConnection]:
         async with self._lock:
             yield self.conn
+
+
+async def connect(url: str) -> asyncpg.Connection:
+    """A connection to ``url`` (UTC, the bot's lock timeout); :class:`Unreachable` when the
+    server cannot be reached, refuses us, or the URL cannot be read."""
+    try:
+        return await asyncpg.connect(url, server_settings={
+            "lock_timeout": str(LOCK_TIMEOUT_MS), "timezone": "UTC"})
+    except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
+        raise Unreachable(safe_url(url), exc) from exc
+    except (ValueError, asyncpg.InterfaceError) as exc:  # a URL asyncpg cannot read
+        raise Unreachable(safe_url(url), f"not a valid PostgreSQL URL ({exc})") from exc
 
 
 class PgTransaction:

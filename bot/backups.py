@@ -22,6 +22,7 @@ import fcntl
 import json
 import logging
 import os
+import pwd
 import re
 import shutil
 import sqlite3
@@ -116,6 +117,8 @@ async def take_backup(database: Path | str, folder: Path, *, keep: int, now: dat
     folder of ``folder``, then keep the last ``keep`` backups there."""
     if keep < 1:
         raise BackupError("--keep: at least one backup is kept")
+    mine = [folder] + ([] if is_url(database) else [Path(database)])
+    await asyncio.to_thread(not_as_root_on_others, mine)
     lock, partial, name = await asyncio.to_thread(_begin, folder, now)
     try:
         if is_url(database):
@@ -131,6 +134,24 @@ async def take_backup(database: Path | str, folder: Path, *, keep: int, now: dat
                                        summary, store_files, keep, now)
     finally:
         await asyncio.to_thread(_release, lock, partial)
+
+
+def not_as_root_on_others(paths: list[Path]) -> None:
+    """Refuse to work as root where another user's files are (the bot's): the files root
+    would make there (a backup, a restored database, SQLite's ``-wal`` and ``-shm``) could
+    not be written, rotated or deleted by the bot any more."""
+    if os.geteuid() != 0:
+        return
+    for path in paths:
+        found = next((p for p in (path, *path.parents) if p.exists()), None)
+        if found is not None and (owner := found.stat().st_uid) != 0:
+            try:
+                name = pwd.getpwuid(owner).pw_name
+            except KeyError:
+                name = str(owner)
+            raise BackupError(f"{found} belongs to {name}: run this as that user (sudo -u "
+                              f"{name} filiere-bot ...), not as root, or the files root makes "
+                              "there would lock the bot out")
 
 
 def _begin(folder: Path, now: datetime) -> tuple[int, Path, str]:
@@ -271,8 +292,10 @@ async def restore_backup(source_path: Path, database: Path | str, *, force: bool
     """Put the backup ``source_path`` back into ``database`` (and its Matrix store into
     ``store``), after checking it; an existing database or store is replaced only with
     ``force``."""
-    source = await asyncio.to_thread(find_source, source_path)
     to_postgres = is_url(database)
+    mine = ([] if to_postgres else [Path(database)]) + ([store] if store is not None else [])
+    await asyncio.to_thread(not_as_root_on_others, mine)
+    source = await asyncio.to_thread(find_source, source_path)
     if to_postgres != (source.kind == "pgdump"):
         what, into = (("a pg_dump archive", "a postgresql:// database") if to_postgres is False
                       else ("an SQLite copy", "an SQLite file"))

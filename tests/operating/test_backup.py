@@ -347,6 +347,21 @@ async def test_a_backup_into_a_folder_another_backup_is_writing_is_refused(
     assert backups_in(tmp_path / "b") == [done.path]
 
 
+async def test_root_is_refused_where_the_bots_files_are(tmp_path: Path, clock: Clock):
+    """An administrator who forgets ``sudo -u filiere-bot`` is told so before anything is
+    written: a backup folder or a database file root made there would lock the bot out."""
+    if os.geteuid() != 0:
+        pytest.skip("the refusal is for root, and the tests do not run as root here")
+    bots = tmp_path / "var"
+    bots.mkdir()
+    os.chown(bots, 65534, 65534)
+    with pytest.raises(BackupError, match=f"{bots} belongs to .*: run this as that user"):
+        await take_backup(tmp_path / "db.sqlite3", bots / "backups", keep=2, now=clock())
+    with pytest.raises(BackupError, match=f"{bots} belongs to .*: run this as that user"):
+        await restore_backup(tmp_path, bots / "filiere.sqlite3", force=False, now=clock())
+    assert list(bots.iterdir()) == []
+
+
 def test_backup_files_are_not_world_readable_whatever_the_umask(tmp_path: Path):
     old = os.umask(0)
     try:

@@ -11,12 +11,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from bot import backups
 from bot.dispatcher import Dispatcher, Transport
 from bot.i18n import Renderer
 from bot.settings import LANGUAGES, Settings
 from flows.beneficiary import BeneficiaryConfig
 from flows.messages import Outgoing, UserKey, platform_of
-from flows.ports import StorageUnavailable
 from flows.territory import Territory
 from flows.text import Msg
 from flows.workshops import ReminderPolicy
@@ -39,9 +39,9 @@ from handlers.emails import check_email
 from handlers.phones import check_french_phone
 from handlers.session import Env, Feature
 from storage import territory as territory_store
-from storage.db import CannotOpen
+from storage.db import start_failure
 from storage.demo import seed_demo
-from storage.engines import AnyDatabase, open_database
+from storage.engines import AnyDatabase, open_database, shown
 from storage.sqlite import SqliteStorage
 
 log = logging.getLogger(__name__)
@@ -105,9 +105,11 @@ async def build(
 ) -> App:
     """Open the database (migrating it), load the territory and demo data, wire everything.
 
-    Raises :class:`storage.db.CannotOpen` when the database cannot be written at start.
+    Raises :class:`storage.db.CannotOpen` when the database cannot be written at start, or
+    is damaged.
     """
-    db = await open_database(database or settings.database)
+    target = database or settings.database
+    db = await open_database(target)
     storage = SqliteStorage(db, frozenset(settings.coordinators))
     try:
         async with db.transaction() as conn:
@@ -120,10 +122,15 @@ async def build(
             async with storage.transaction() as uow:
                 if await seed_demo(uow, clock(), settings.timezone):
                     log.info("demo data seeded")
-    except StorageUnavailable as exc:  # locked past the busy timeout, or full
+        territory = await territory_store.load_territory(db.conn)
+    except Exception as exc:
+        # Locked past the busy timeout, full, or a file whose pages are damaged: one line
+        # for the operator. Anything else is a bug and keeps its traceback.
+        failure = start_failure(shown(target), exc)
+        if failure is None:
+            raise
         await db.close()
-        raise CannotOpen(db.path, exc) from exc
-    territory = await territory_store.load_territory(db.conn)
+        raise failure from exc
     renderer = Renderer(LANGUAGES, settings.default_lang, settings.timezone)
     dispatcher = Dispatcher(storage, renderer, transports, clock)
     async def tell_directly(to: UserKey, text: Msg, lang: str) -> None:
@@ -146,7 +153,7 @@ async def build(
             conversation_ttl=settings.conversation_ttl,
             timezone=settings.timezone,
         ),
-        features(environment(settings, territory)),
+        [*features(environment(settings, territory)), backups.feature(settings, target)],
         clock=clock,
         translator=renderer.translator,
         check_phone=check_french_phone,

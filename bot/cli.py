@@ -6,7 +6,10 @@
 * ``filiere-bot import-territory --communes F --epci F --departement 05 [--db PATH]``: load the
   official Etalab files of any département into the database;
 * ``filiere-bot copy-database --to postgresql://... [--db PATH]``: move the SQLite database
-  into an empty PostgreSQL database.
+  into an empty PostgreSQL database;
+* ``filiere-bot backup DEST [--keep N] [--db PATH]``: a consistent copy of the database (and
+  of the Matrix store) into a new folder of DEST, while the bot runs; the last N kept;
+* ``filiere-bot restore SRC [--db PATH] [--force]``: put a backup back, checked first.
 """
 
 from __future__ import annotations
@@ -20,18 +23,20 @@ import signal
 import sys
 import tempfile
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
+from bot import backups, territory_import
 from bot import settings as settings_module
-from bot import territory_import
 from bot.app import build, system_clock
 from bot.console import ConsoleTransport, run_console
 from bot.serve import serve
 from bot.settings import Settings, SettingsError
 from flows.messages import UserKey
 from storage import territory as territory_store
+from storage.backup import BackupError, Summary
 from storage.copy import NotEmpty, copy_database
-from storage.db import CannotOpen
+from storage.db import CannotOpen, NewerDatabase
 from storage.engines import is_url, open_database
 
 NAME = re.compile(r"^[A-Za-z0-9_.\-]{1,40}$")
@@ -45,6 +50,9 @@ def _name(value: str) -> str:
 
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="filiere-bot", description=__doc__.split("\n")[0])
+    top.add_argument("--env-file", type=Path,
+                     help="settings file to read (default: .env of the current folder, if any);"
+                          " the environment wins over it")
     sub = top.add_subparsers(dest="command")
     sub.add_parser("run", help="start every configured adapter (console if none)")
     console = sub.add_parser("console", help="talk to the bot in the terminal")
@@ -62,13 +70,30 @@ def parser() -> argparse.ArgumentParser:
                           help="copy the SQLite database into an empty PostgreSQL database")
     copy.add_argument("--to", required=True, help="postgresql://user@host/database")
     copy.add_argument("--db", type=Path, help="SQLite file (default: FILIERE_DATABASE)")
+    back = sub.add_parser("backup", help="copy the database and the Matrix store, bot running")
+    back.add_argument("dest", type=Path, help="backups folder (a new folder is made in it)")
+    back.add_argument("--keep", type=int,
+                      help="backups kept in DEST, the oldest deleted (default: "
+                           "FILIERE_BACKUP_KEEP, 14)")
+    back.add_argument("--db", help="SQLite file or postgresql:// URL (default: FILIERE_DATABASE)")
+    restore = sub.add_parser("restore", help="put a backup back (stop the bot first)")
+    restore.add_argument("source", type=Path,
+                         help="a backup folder (filiere-...Z), or a database.sqlite3 or "
+                              "database.pgdump file")
+    restore.add_argument("--db", help="SQLite file or postgresql:// URL to restore into "
+                                      "(default: FILIERE_DATABASE)")
+    restore.add_argument("--force", action="store_true",
+                         help="replace a database or Matrix store that is already there")
     return top
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    if args.env_file is not None and not args.env_file.is_file():
+        print(f"filiere-bot: --env-file {args.env_file}: no such file", file=sys.stderr)
+        return 2
     try:
-        settings = settings_module.load()
+        settings = settings_module.load(dotenv=args.env_file or Path(".env"))
     except SettingsError as exc:
         print(f"filiere-bot: {exc}", file=sys.stderr)
         return 2
@@ -82,11 +107,16 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return asyncio.run(import_territory(settings, args))
             case "copy-database":
                 return asyncio.run(copy_to_postgres(settings, args))
+            case "backup":
+                return asyncio.run(backup(settings, args))
+            case "restore":
+                return asyncio.run(restore(settings, args))
             case "run" | None:
                 return asyncio.run(run(settings))
     except KeyboardInterrupt:
         return 130
-    except CannotOpen as exc:  # a setting to fix, like the ones above: one line, no traceback
+    except (CannotOpen, NewerDatabase, BackupError) as exc:
+        # A setting or a database to fix, like the ones above: one line, no traceback.
         print(f"filiere-bot: {exc}", file=sys.stderr)
         return 2
     return 2
@@ -150,6 +180,87 @@ async def copy_to_postgres(settings: Settings, args: argparse.Namespace) -> int:
     print(f"copied {sum(d.rows for d in copied)} rows in {len(copied)} tables;"
           f" schema version {version}")
     return 0
+
+
+def _target(settings: Settings, given: str | None) -> Path | str:
+    """The database a command acts on: ``--db``, else ``FILIERE_DATABASE``."""
+    if given is None:
+        return settings.database
+    return given if is_url(given) else Path(given)
+
+
+async def backup(settings: Settings, args: argparse.Namespace) -> int:
+    """``backup DEST``: a new backup folder in DEST, what it holds, and the old ones removed."""
+    keep = settings.backup_keep if args.keep is None else args.keep
+    store = settings.matrix.store_path if settings.matrix is not None else None
+    done = await backups.take_backup(_target(settings, args.db), args.dest, keep=keep,
+                                     now=system_clock(), store=store,
+                                     pg_bindir=settings.pg_bindir)
+    print(f"wrote {done.path} ({_size(done.size)})")
+    print(f"  {done.database_file.name}: {_size(done.database_size)}, "
+          f"schema version {done.summary.version}, checked")
+    if done.store_files is not None:
+        print(f"  {backups.STORE}/: the Matrix store, {done.store_files} files")
+    _print_summary(done.summary)
+    for old in done.removed:
+        print(f"removed {old} (keeping the last {keep})")
+    return 0
+
+
+async def restore(settings: Settings, args: argparse.Namespace) -> int:
+    """``restore SRC``: the backup checked, then put in place of the database (and store)."""
+    store = settings.matrix.store_path if settings.matrix is not None else None
+    done = await backups.restore_backup(args.source, _target(settings, args.db),
+                                        force=args.force, store=store,
+                                        pg_bindir=settings.pg_bindir, now=system_clock())
+    checked = ("integrity and foreign keys checked" if done.kind == "sqlite"
+               else "archive read whole by pg_restore")
+    print(f"restored {done.database} from {done.source} ({checked}; "
+          f"schema version {done.summary.version})")
+    _print_summary(done.summary)
+    known = backups.known_version()
+    if done.summary.version < known:
+        print(f"  the bot brings it to schema version {known} at its next start")
+    if done.store is not None:
+        aside = f"; the one it replaced is in {done.set_aside}" if done.set_aside else ""
+        print(f"restored the Matrix store to {done.store}{aside}")
+    for note in done.notes:
+        print(f"note: {note}")
+    if done.matches_manifest is False:
+        print("filiere-bot: the rows restored differ from those the backup counted",
+              file=sys.stderr)
+        return 1
+    if done.matches_manifest:
+        print("  the same rows as the backup counted")
+    return 0
+
+
+def _print_summary(summary: Summary) -> None:
+    rows = ", ".join(f"{table} {count}" for table, count in summary.counts.items())
+    print(f"  rows: {rows or 'none of the main tables'}")
+    print(f"  newest message: {_when(summary.newest_message)}; "
+          f"newest record: {_when(summary.newest_record)}")
+
+
+def _when(text: str | None) -> str:
+    if text is None:
+        return "none"
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return text
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _size(count: int) -> str:
+    size = float(count)
+    for unit in ("bytes", "kB", "MB", "GB"):
+        if size < 1000 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
+        size /= 1000
+    return f"{count} bytes"
 
 
 async def import_territory(settings: Settings, args: argparse.Namespace) -> int:

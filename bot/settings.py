@@ -79,14 +79,25 @@ class Settings:
     beneficiary_retention_days: int = 183
     reminders_every_seconds: int = 300
     access_request_retention_days: int = 90
+    # Operations; see _operation_settings.
+    backup_dir: Path | None = None
+    backup_keep: int = 14
+    pg_bindir: Path | None = None
 
 
 def read_dotenv(path: Path) -> dict[str, str]:
     """Read ``KEY=value`` lines (``#`` comments, optional quotes); no variable expansion."""
     values: dict[str, str] = {}
-    if not path.is_file():
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (FileNotFoundError, IsADirectoryError):
         return values
-    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    except OSError as exc:  # unreadable by this user: the settings would be silently wrong
+        raise SettingsError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    except UnicodeDecodeError as exc:
+        raise SettingsError(f"{path}: not UTF-8 text (byte {exc.object[exc.start]:#04x} at "
+                            f"offset {exc.start})") from None
+    for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
@@ -199,7 +210,22 @@ def load(env: Mapping[str, str] | None = None, dotenv: Path | None = Path(".env"
         demo=demo,
         log_level=log_level,
         **_service_settings(get),
+        **_operation_settings(get),
     )
+
+
+def _operation_settings(get: Callable[[str, str], str | None]) -> dict[str, Any]:
+    """Backups: where the daily copy goes and how many are kept; PostgreSQL's tools."""
+    backup_dir = get("FILIERE_BACKUP_DIR", "") or None
+    pg_bindir = get("FILIERE_PG_BINDIR", "") or None
+    if pg_bindir is not None and not Path(pg_bindir).is_absolute():
+        raise SettingsError(f"FILIERE_PG_BINDIR: expected an absolute folder like "
+                            f"/usr/lib/postgresql/15/bin, got {pg_bindir!r}")
+    return {
+        "backup_dir": None if backup_dir is None else Path(backup_dir),
+        "backup_keep": _whole(get, "FILIERE_BACKUP_KEEP", 14, 3650),
+        "pg_bindir": None if pg_bindir is None else Path(pg_bindir),
+    }
 
 
 def _whole(get: Callable[[str, str], str | None], name: str, default: int, high: int) -> int:

@@ -50,6 +50,12 @@ its folder or its filesystem became read-only, a file of the database (its WAL, 
 memory) cannot be opened. Extended codes (``SQLITE_READONLY_DIRECTORY``) share the prefix."""
 
 
+DAMAGED = ("SQLITE_NOTADB", "SQLITE_CORRUPT")
+"""SQLite errors that mean the file itself is wrong: not a database at all (another file
+named by mistake, a file overwritten), or pages SQLite finds malformed (a disk fault, a copy
+taken while it was written). No retry helps; a backup does."""
+
+
 class CannotOpen(Exception):
     """The database cannot be opened for writing at start (read-only file, folder or
     filesystem, a folder that cannot be created, locked or full): nothing can be served, and
@@ -57,8 +63,30 @@ class CannotOpen(Exception):
 
     def __init__(self, path: str, reason: object, *, access: bool = False) -> None:
         hint = " (the file and its folder must be writable by this user)" if access else ""
-        super().__init__(f"cannot write to the database {path}: {reason}{hint}")
+        super().__init__(self.sentence(path, reason) + hint)
         self.path = path
+
+    @staticmethod
+    def sentence(path: str, reason: object) -> str:
+        return f"cannot write to the database {path}: {reason}"
+
+
+class DamagedDatabase(CannotOpen):
+    """The file is not an SQLite database, or SQLite found its pages malformed."""
+
+    @staticmethod
+    def sentence(path: str, reason: object) -> str:
+        return (f"the database {path} is damaged or is not an SQLite database ({reason}): "
+                "restore the last backup (filiere-bot restore)")
+
+
+class Unreachable(CannotOpen):
+    """The database server cannot be reached, or refuses the connection (a wrong password,
+    a database that does not exist)."""
+
+    @staticmethod
+    def sentence(path: str, reason: object) -> str:
+        return f"cannot connect to the database {path}: {reason}"
 
 
 def ts(moment: datetime) -> str:
@@ -420,14 +448,26 @@ def _not_now(exc: sqlite3.OperationalError) -> None:
 
 
 def _cannot_open(path: str, exc: BaseException) -> None:
-    """Raise :class:`CannotOpen` for what :func:`_not_now` calls "not now", met at start."""
+    """Raise :func:`start_failure`'s :class:`CannotOpen`, if ``exc`` is one."""
+    failure = start_failure(path, exc)
+    if failure is not None:
+        raise failure from exc
+
+
+def start_failure(path: str, exc: BaseException) -> CannotOpen | None:
+    """What an error met at start tells the operator: :class:`CannotOpen` for what
+    :func:`_not_now` calls "not now" (read-only, locked, full), :class:`DamagedDatabase` for
+    a file that is not a database or is malformed; None for anything else (a bug)."""
     error = exc.__cause__ if isinstance(exc, StorageUnavailable) else exc
-    if not isinstance(error, sqlite3.OperationalError):
-        return
+    if not isinstance(error, sqlite3.DatabaseError):
+        return CannotOpen(path, exc) if isinstance(exc, StorageUnavailable) else None
     name = getattr(error, "sqlite_errorname", "") or ""
-    if name.startswith(UNAVAILABLE):
+    if name.startswith(DAMAGED):
+        return DamagedDatabase(path, error)
+    if isinstance(error, sqlite3.OperationalError) and name.startswith(UNAVAILABLE):
         access = name.startswith(("SQLITE_READONLY", "SQLITE_CANTOPEN"))
-        raise CannotOpen(path, error, access=access) from exc
+        return CannotOpen(path, error, access=access)
+    return None
 
 
 def _try_open(path: str) -> None:

@@ -30,7 +30,7 @@ from typing import Any
 import asyncpg
 
 from flows.ports import StorageUnavailable
-from storage.db import CannotOpen, NewerDatabase, migrations, statements, ts
+from storage.db import CannotOpen, NewerDatabase, Unreachable, migrations, statements, ts
 
 log = logging.getLogger(__name__)
 
@@ -248,18 +248,14 @@ class PostgresDatabase:
     async def open(cls, url: str) -> PostgresDatabase:
         """Connect to ``url`` and bring the schema up to date; :class:`CannotOpen` when the
         server cannot be reached or refuses writes."""
-        try:
-            raw = await asyncpg.connect(url, server_settings={
-                "lock_timeout": str(LOCK_TIMEOUT_MS), "timezone": "UTC"})
-        except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
-            raise CannotOpen(_safe(url), exc) from exc
+        raw = await connect(url)
         db = cls(PgConnection(raw), url)
         try:
             await db.migrate()
             await db._check_writable()
         except asyncpg.PostgresError as exc:
             await raw.close()
-            raise CannotOpen(_safe(url), exc) from exc
+            raise CannotOpen(safe_url(url), exc) from exc
         except BaseException:
             await raw.close()
             raise
@@ -297,7 +293,7 @@ class PostgresDatabase:
                 current = await self.version()
                 known = migrations()
                 if known and current > known[-1][0]:
-                    raise NewerDatabase(_safe(self.path), current, known[-1][0])
+                    raise NewerDatabase(safe_url(self.path), current, known[-1][0])
                 for number, name, sql in known:
                     if number <= current:
                         continue
@@ -345,6 +341,18 @@ class PostgresDatabase:
             yield self.conn
 
 
+async def connect(url: str) -> asyncpg.Connection:
+    """A connection to ``url`` (UTC, the bot's lock timeout); :class:`Unreachable` when the
+    server cannot be reached, refuses us, or the URL cannot be read."""
+    try:
+        return await asyncpg.connect(url, server_settings={
+            "lock_timeout": str(LOCK_TIMEOUT_MS), "timezone": "UTC"})
+    except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
+        raise Unreachable(safe_url(url), exc) from exc
+    except (ValueError, asyncpg.InterfaceError) as exc:  # a URL asyncpg cannot read
+        raise Unreachable(safe_url(url), f"not a valid PostgreSQL URL ({exc})") from exc
+
+
 class PgLeadership:
     """Which process serves the bot on this database: the one holding an advisory lock on a
     connection of its own. PostgreSQL releases it when that connection ends (the process
@@ -361,7 +369,7 @@ class PgLeadership:
         self.lost = asyncio.Event()
 
     async def acquire(self, stop: asyncio.Event) -> bool:
-        raw = await asyncpg.connect(self._url)
+        raw = await connect(self._url)
         while not stop.is_set():
             if await raw.fetchval("SELECT pg_try_advisory_lock(hashtext($1))", self.KEY):
                 self._raw = raw
@@ -461,6 +469,6 @@ def _not_now(exc: asyncpg.PostgresError) -> None:
         raise StorageUnavailable(f"{state}: {exc}") from exc
 
 
-def _safe(url: str) -> str:
+def safe_url(url: str) -> str:
     """The URL without its password, for messages and logs."""
     return re.sub(r"://([^:/@]+):[^@]*@", r"://\1:***@", url)

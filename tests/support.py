@@ -101,8 +101,9 @@ def texts(messages: list[Rendered], to: str | None = None) -> str:
     return "\n".join(parts)
 
 
-async def make_chat(db: Path, clock: Clock, **env: str) -> Chat:
-    """A bot on ``db`` (created and migrated if needed) with the demo data."""
+async def make_chat(db: Path | str, clock: Clock, **env: str) -> Chat:
+    """A bot on ``db`` (an SQLite file or a PostgreSQL URL; created and migrated if needed)
+    with the demo data."""
     settings = load({"FILIERE_COORDINATORS": "cli:coord", "FILIERE_DEMO": "yes", **env},
                     dotenv=None)
     recorder = Recorder()

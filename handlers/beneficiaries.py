@@ -37,7 +37,7 @@ from flows.beneficiary import (
 from flows.engine import Conversation
 from flows.home import LANGUAGES, home
 from flows.joincode import Verdict, check, new_code, printed, read, telegram_link
-from flows.messages import Attachment, Choice, Outgoing, Reply, UserKey
+from flows.messages import Attachment, Choice, Outgoing, Priority, Reply, UserKey
 from flows.ports import Storage, UnitOfWork
 from flows.records import (
     Beneficiary,
@@ -741,7 +741,7 @@ class Beneficiaries:
                     reply = ui.reminder(due.workshop,
                                         self.where(places.get(due.workshop.place_id)))
                     message = Outgoing(due.user, tuple(reply.texts), tuple(reply.choices),
-                                       is_action_menu=True)
+                                       is_action_menu=True, priority=Priority.BULK)
                     await uow.outbox.add(message, now)
                     await uow.menus.set(due.user,
                                         [(c.id, to_json(c.label)) for c in reply.choices])

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from flows.action_codec import Action
 from flows.beneficiary import BeneficiaryConfig
 from flows.engine import Ctx, Effect, Flow
-from flows.messages import Attachment, Choice, Outgoing, Reply, UserKey
+from flows.messages import Attachment, Choice, Outgoing, Priority, Reply, UserKey
 from flows.ports import Storage, UnitOfWork
 from flows.records import User
 from flows.territory import Territory
@@ -54,10 +54,18 @@ class Session:
         *,
         attachment: Attachment | None = None,
         action_menu: bool = False,
+        priority: Priority | None = None,
     ) -> None:
-        """Queue a message to anyone (a coordinator, a place's staff, a donor)."""
+        """Queue a message to anyone (a coordinator, a place's staff, a donor).
+
+        It goes out as a reply when it is for the person who wrote, else as a notice, unless
+        ``priority`` says otherwise (a broadcast to many).
+        """
+        if priority is None:
+            priority = Priority.REPLY if to == self.user.key else Priority.NOTICE
         self.outgoing.append(
-            Outgoing(to, tuple(texts), tuple(choices), attachment, is_action_menu=action_menu)
+            Outgoing(to, tuple(texts), tuple(choices), attachment, is_action_menu=action_menu,
+                     priority=priority)
         )
 
 

@@ -228,7 +228,12 @@ class BeneficiaryRepo(Protocol):
         """Delete everything about a beneficiary at once (seats are given back)."""
         ...
 
-    async def inactive_since(self, before: datetime) -> list[UserKey]: ...
+    async def inactive_since(self, before: datetime, after: str,
+                             scan: int) -> list[tuple[UserKey, bool]]:
+        """The next ``scan`` beneficiaries after the key ``after``, in key order, each with
+        whether their last workshop (or joining, if none) is older than ``before``: a page
+        of the retention purge, so that reading who to forget is as short as forgetting."""
+        ...
 
 
 class ReminderRepo(Protocol):

@@ -12,6 +12,7 @@ Nothing a beneficiary types is logged.
 
 from __future__ import annotations
 
+import asyncio
 import io
 import logging
 from collections.abc import Sequence
@@ -75,6 +76,12 @@ released between batches, so people's messages wait at most one batch."""
 REMINDER_BATCHES = 500
 """At most this many batches per job run (100,000 reminders); the next tick does the rest.
 One batch per run would cap a morning's burst at one batch per tick (every 5 minutes)."""
+RETENTION_SCAN = 1_000
+"""Beneficiaries the retention purge reads per transaction, in key order (a few ms): a
+country's 200,000 read at once held the event loop for a quarter of a second."""
+RETENTION_BATCH = 50
+"""Beneficiaries forgotten per transaction at most (each a dozen statements): the loop and
+the write lock are released between two, so people's messages wait at most one batch."""
 
 
 def qr_png(data: str) -> bytes:
@@ -753,20 +760,41 @@ class Beneficiaries:
         return queued
 
     async def purge(self, storage: Storage, now: datetime) -> int:
-        """Retention: forget beneficiaries long after their last workshop; drop dead codes."""
+        """Retention: forget beneficiaries long after their last workshop; drop dead codes.
+
+        Batch after batch, each in its own short transaction: who is inactive is read in the
+        transaction that forgets them, so someone who booked meanwhile is kept.
+        """
         done = 0
         async with storage.transaction() as uow:
             done += await uow.beneficiaries.purge_codes(now - timedelta(days=1))
-            for key in await uow.beneficiaries.inactive_since(now - self.config.retention):
-                await uow.beneficiaries.forget(key)
-                await uow.audit.record(None, AuditAction.DATA_DELETED, "beneficiary", now,
-                                       "retention")
-                await uow.conversations.clear(key)
-                user = await uow.users.get(key)
-                if user is not None and not user.is_professional:
-                    await uow.users.delete(key)
-                done += 1
-        return done
+        before = now - self.config.retention
+        after = ""
+        while True:
+            forgotten = 0
+            async with storage.transaction() as uow:
+                page = await uow.beneficiaries.inactive_since(before, after, RETENTION_SCAN)
+                for key, inactive in page:
+                    if inactive and forgotten == RETENTION_BATCH:
+                        break  # this one and the rest of the page: next transaction
+                    after = key
+                    if inactive:
+                        await self.forget_inactive(uow, key, now)
+                        forgotten += 1
+            done += forgotten
+            if not page or (after == page[-1][0] and len(page) < RETENTION_SCAN):
+                return done
+            await asyncio.sleep(0)  # people's messages between two batches
+
+    async def forget_inactive(self, uow: UnitOfWork, key: UserKey, now: datetime) -> None:
+        """Everything about a beneficiary past the retention, at once (their account too, if
+        it was only a beneficiary's)."""
+        await uow.beneficiaries.forget(key)
+        await uow.audit.record(None, AuditAction.DATA_DELETED, "beneficiary", now, "retention")
+        await uow.conversations.clear(key)
+        user = await uow.users.get(key)
+        if user is not None and not user.is_professional:
+            await uow.users.delete(key)
 
     # --- composition ----------------------------------------------------------------------
 

@@ -405,6 +405,15 @@ class CoordinationRepo(Protocol):
 
     async def member(self, number: int) -> Member | None: ...
 
+    async def member_of(self, user: UserKey) -> Member | None:
+        """The professional ``user``, if approved."""
+        ...
+
+    async def members_at(self, commune: str) -> list[Member]:
+        """Approved professionals whose latest approved request names a structure of
+        ``commune`` (every member of a structure is among them)."""
+        ...
+
     async def revoke(self, user: UserKey, by: UserKey, now: datetime) -> bool:
         """Withdraw an access; False when the account had none."""
         ...
@@ -412,6 +421,10 @@ class CoordinationRepo(Protocol):
     async def set_member(self, user: UserKey, role: Role, place_id: PlaceId | None) -> None: ...
 
     async def referents(self) -> dict[str, UserKey]: ...
+
+    async def named_referent(self, structure: str) -> UserKey | None:
+        """The referent a coordinator named for one structure, if any."""
+        ...
 
     async def name_referent(self, structure: str, user: UserKey, by: UserKey,
                             now: datetime) -> None: ...

@@ -49,6 +49,7 @@ from flows.records import (
 )
 from flows.report import Event
 from flows.request import RequestDraft
+from flows.routing import Reach
 from flows.workshops import Refusal
 
 
@@ -167,6 +168,10 @@ class PlaceRepo(Protocol):
 
     async def get(self, place_id: PlaceId) -> Place | None: ...
 
+    async def in_reach(self, reach: Reach) -> list[Place]:
+        """The open places a request may be routed to (:class:`flows.routing.Reach`)."""
+        ...
+
 
 class WorkshopRepo(Protocol):
     async def upcoming(self, now: datetime, limit: int) -> list[Workshop]: ...
@@ -278,6 +283,10 @@ class CatalogueRepo(Protocol):
     async def kinds(self) -> list[CatalogueKind]: ...
 
     async def stock(self) -> dict[tuple[PlaceId, str], int]: ...
+
+    async def stock_in_reach(self, reach: Reach) -> dict[tuple[PlaceId, str], int]:
+        """Units available now at the places :meth:`PlaceRepo.in_reach` returns."""
+        ...
 
     async def available(self, place_id: PlaceId, kind: str) -> int: ...
 

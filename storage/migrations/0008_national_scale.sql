@@ -30,6 +30,9 @@ DROP INDEX access_requests_user;
 -- The members of a structure: its requests share a commune.
 CREATE INDEX access_requests_commune ON access_requests(commune, status);
 
+-- The staff of a place, told of each request routed there.
+CREATE INDEX users_place ON users(place_id, role) WHERE place_id IS NOT NULL;
+
 -- The places in reach of a commune: those of the commune, of its intercommunality, and
 -- those covering it.
 CREATE INDEX places_commune ON places(commune);

@@ -21,7 +21,7 @@ CREATE INDEX outbox_done ON outbox(sent_at) WHERE sent_at IS NOT NULL;
 CREATE INDEX outbox_recipient ON outbox(recipient, status);
 
 -- A person's reminders (consent withdrawn, "forget me"), without reading every pending one.
-CREATE INDEX reminders_user ON reminders(user_key, status);
+CREATE INDEX reminders_user ON reminders(user_key, status, due_at);
 
 -- A professional's latest approved request: one look-up, not a walk down every approved
 -- request of the network. It serves every look-up by user as well.

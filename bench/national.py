@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import random
 import shutil
@@ -405,9 +406,15 @@ async def reply_wait(app: Any, clock: FakeClock, transport: Paced, talkers: Sequ
     from flows.messages import Incoming, UserKey
 
     job = next(j for j in app.core.jobs if j.name == "beneficiaries.reminders")
+    delays: list[float] = []
+    stop = asyncio.Event()
+    monitor = asyncio.create_task(lag_monitor(delays, stop))
+    await asyncio.sleep(0.01)
     started = time.perf_counter()
     queued = await app.core.run_job(job)
     queueing = time.perf_counter() - started
+    stop.set()
+    await monitor
     talk = asyncio.Event()
     enough = asyncio.Event()
     replied: dict[str, int] = {}
@@ -443,7 +450,8 @@ async def reply_wait(app: Any, clock: FakeClock, transport: Paced, talkers: Sequ
             for key in talkers if key not in replied}
     finally:
         conn.close()
-    return {"queued": queued, "queueing_s": queueing, "asked_at": asked_at["sends"],
+    return {"queued": queued, "queueing_s": queueing, "queueing_stall_ms": max(delays) * 1000,
+            "asked_at": asked_at["sends"],
             "replied": replied, "ahead": ahead, "sent": len(transport.sent), "wall_s": wall}
 
 
@@ -476,6 +484,7 @@ async def run(path: Path, prescribers: int, professionals: int, budget: float,
     transport = Paced(clock)
     app = await build(bot_settings(FILIERE_DEMO="no"), {"tg": transport},
                       database=path, clock=clock)
+    gc.freeze()  # what start-up loaded, out of the collector's sight, as bot/serve.py does
     print(f"  bot built (migrations, territory) in {time.perf_counter() - started:.1f} s")
     try:
         pros = [row[0] for row in await app.db.conn.execute_fetchall(
@@ -525,7 +534,8 @@ async def run(path: Path, prescribers: int, professionals: int, budget: float,
         # has a reminder queued (their reply must not overtake it)
         waited = await reply_wait(app, clock, transport, talkers, cap)
         print(f"  reminders job: {waited['queued']:,} reminders queued in "
-              f"{waited['queueing_s']:.2f} s")
+              f"{waited['queueing_s']:.2f} s; loop held at most "
+              f"{waited['queueing_stall_ms']:.1f} ms")
         print(f"  \"bonjour\" written after {waited['asked_at']} messages sent "
               f"({waited['asked_at'] / RATE:.0f} s at {RATE:.0f}/s):")
         worst = 0.0

@@ -79,9 +79,10 @@ One batch per run would cap a morning's burst at one batch per tick (every 5 min
 RETENTION_SCAN = 1_000
 """Beneficiaries the retention purge reads per transaction, in key order (a few ms): a
 country's 200,000 read at once held the event loop for a quarter of a second."""
-RETENTION_BATCH = 50
-"""Beneficiaries forgotten per transaction at most (each a dozen statements): the loop and
-the write lock are released between two, so people's messages wait at most one batch."""
+RETENTION_BATCH = 10
+"""Beneficiaries forgotten per transaction at most (each a dozen statements, and the messages
+of their last week scattered over the outbox's pages: 1 to 12 ms for ten): the loop and the
+write lock are released between two, so people's messages wait at most one batch."""
 
 
 def qr_png(data: str) -> bytes:
@@ -735,8 +736,12 @@ class Beneficiaries:
         # write lock in between), until the morning's burst is all queued.
         for _batch in range(REMINDER_BATCHES):
             async with storage.transaction() as uow:
-                places = {p.id: p for p in await uow.places.all()}
                 batch = await uow.reminders.due(now, REMINDER_BATCH)
+                places: dict[PlaceId, Place] = {}  # the batch's, not the country's thousand
+                for place_id in {due.workshop.place_id for due in batch}:
+                    place = await uow.places.get(place_id)
+                    if place is not None:
+                        places[place_id] = place
                 for due in batch:
                     beneficiary = await uow.beneficiaries.get(due.user)
                     if (beneficiary is None or not beneficiary.reminders

@@ -70,10 +70,12 @@ log = logging.getLogger(__name__)
 UNKNOWN_BUTTON = _("Ce bouton n'est plus valable.")
 OFFER_HORIZON = 50
 """How many upcoming sessions are read to choose the few offered."""
-REMINDER_BATCH = 200
-"""Due reminders queued per transaction (about 15 ms): the write lock and the event loop are
-released between batches, so people's messages wait at most one batch."""
-REMINDER_BATCHES = 500
+REMINDER_BATCH = 100
+"""Due reminders queued per transaction (about 10 ms with a country's data): the write lock
+and the event loop are released between batches, so people's messages wait at most one
+batch (200 held the loop twice as long, and a wake-up that takes two turns of the loop, a
+message arriving, waited for two)."""
+REMINDER_BATCHES = 1_000
 """At most this many batches per job run (100,000 reminders); the next tick does the rest.
 One batch per run would cap a morning's burst at one batch per tick (every 5 minutes)."""
 RETENTION_SCAN = 1_000
@@ -760,6 +762,7 @@ class Beneficiaries:
                     queued += 1
             if len(batch) < REMINDER_BATCH:
                 break
+            await asyncio.sleep(0)  # people's messages between two batches, however short
         if queued:
             log.info("%s workshop reminders queued", queued)
         return queued

@@ -10,10 +10,10 @@ ALTER TABLE outbox ADD COLUMN priority INTEGER NOT NULL DEFAULT 1
     CHECK (priority IN (0, 1, 2));
 -- The dispatcher walks the pending messages in the order they go out and stops at a round's
 -- worth: no sort of every pending message (40,000 reminders on a morning) at each round.
--- The few put off for a retry are found by their time. The index these replace led the
--- planner to read and sort every pending message instead.
+-- Whether an earlier message of the same person waits for a retry is looked up among that
+-- person's messages (outbox_recipient). The index this replaces led the planner to read and
+-- sort every pending message instead.
 CREATE INDEX outbox_queue ON outbox(priority, id) WHERE status = 'pending';
-CREATE INDEX outbox_waiting ON outbox(not_before) WHERE status = 'pending';
 DROP INDEX outbox_due;
 -- The delivery records the weekly purge forgets.
 CREATE INDEX outbox_done ON outbox(sent_at) WHERE sent_at IS NOT NULL;

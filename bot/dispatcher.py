@@ -8,6 +8,11 @@ is still pending. The one window left is a crash between a platform accepting a 
 the "delivered" commit, where the message may be sent again: at-least-once is the best any
 chat API without idempotency keys allows, and the window is one SQLite commit wide.
 
+Messages go out by priority (``flows.messages.Priority``: replies to the person who wrote,
+then notices, then reminders and broadcasts), as the outbox orders them. A round is cut short
+when something new is queued (``wake``): a "bonjour" written while a morning's reminders go
+out at 30 a second is read at once and sent next, not after the round's hundred reminders.
+
 A record the database cannot take (disk full, read-only, locked past the busy timeout) must
 not widen that window: the message's row still says pending, and the next round would send it
 again, round after round. The record is kept in memory instead, the round stops, and nothing
@@ -146,7 +151,8 @@ class Dispatcher:
         self._wake.set()
 
     def wake(self) -> None:
-        """Ask for a delivery round now (called after each handled message)."""
+        """Ask for a delivery round now (called after each handled message); a round going
+        on stops after the messages in flight, and the next reads the outbox again."""
         self._wake.set()
 
     async def run_once(self, limit: int = ROUND) -> int:
@@ -161,6 +167,7 @@ class Dispatcher:
         if self._unwritten:
             await self._write_unwritten()  # still refused: raises, and nothing is sent
         sent_before = self._sent
+        self._wake.clear()  # what is queued from now on wakes (and cuts short) this round
         async with self.storage.reading() as uow:
             items = await uow.outbox.due(self.clock(), list(self.transports), limit)
         # Messages go out in the outbox's order, up to ``concurrency`` at a time per platform
@@ -169,8 +176,12 @@ class Dispatcher:
         # retried, the later ones stay pending behind it.
         slots = {name: Slots(transport) for name, transport in self.transports.items()}
         last: dict[str, asyncio.Future[Outcome]] = {}
+        cut = False
         for item in items:
             if self._stopping or self._unwritten:
+                break
+            if self._wake.is_set() and last:  # queued meanwhile, maybe a reply: read again
+                cut = True  # (after one message at least: a round always makes progress)
                 break
             slot = slots[platform_of(item.message.to)]
             await slot.take()
@@ -188,7 +199,7 @@ class Dispatcher:
         if self._unwritten:
             raise StorageUnavailable(f"{len(self._unwritten)} delivery record(s) not written:"
                                      " deliveries paused until they are")
-        return self._sent - sent_before, len(items) == limit and not self._stopping
+        return self._sent - sent_before, (len(items) == limit or cut) and not self._stopping
 
     async def _in_turn(self, before: asyncio.Future[Outcome] | None, item: OutboxItem,
                        slot: Slots) -> Outcome:

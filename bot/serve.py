@@ -23,7 +23,7 @@ from bot.dispatcher import Transport
 from bot.i18n import Renderer
 from bot.scheduler import build_scheduler
 from bot.settings import Settings
-from flows.messages import Handle, Outgoing, UserKey
+from flows.messages import Handle, Outgoing, Priority, UserKey
 from flows.ports import StorageUnavailable
 from flows.text import Msg
 
@@ -110,7 +110,7 @@ async def serve(
     async def tell(to: UserKey, text: Msg) -> None:
         """A notice from an adapter itself (an unreadable message), through the outbox."""
         async with app.storage.transaction() as uow:
-            await uow.outbox.add(Outgoing(to, (text,)), clock())
+            await uow.outbox.add(Outgoing(to, (text,), priority=Priority.REPLY), clock())
         app.dispatcher.wake()
 
     dispatcher_task: asyncio.Task[None] | None = None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from enum import IntEnum
 from typing import Any, NewType
 
 from flows.text import Msg, from_json, to_json
@@ -61,6 +62,20 @@ class Choice:
     label: Msg
 
 
+class Priority(IntEnum):
+    """Which queued message goes out first, lowest value first (stored in the outbox: never
+    renumber). One person's messages still go in the order they were queued: a message
+    raises that person's earlier ones to its own priority."""
+
+    REPLY = 0
+    """To the person who just wrote: they are looking at the chat, waiting."""
+    NOTICE = 1
+    """To someone else, because of what one person did (a request routed, an access
+    approved, a session cancelled)."""
+    BULK = 2
+    """Many people at once, on nobody's message: reminders, a coordinator's broadcast."""
+
+
 @dataclass(frozen=True)
 class Outgoing:
     """One message to one recipient: texts shown one after the other, then the choices."""
@@ -72,6 +87,7 @@ class Outgoing:
     # Action menus (e.g. "approve / reject" sent to a coordinator) stay answerable by number
     # after the conversation moves on; question menus belong to the current step.
     is_action_menu: bool = False
+    priority: Priority = Priority.NOTICE
 
     def payload(self) -> dict[str, Any]:
         """JSON payload kept in the outbox (the attachment is stored beside it)."""
@@ -83,7 +99,8 @@ class Outgoing:
 
     @classmethod
     def from_payload(
-        cls, to: UserKey, payload: dict[str, Any], attachment: Attachment | None = None
+        cls, to: UserKey, payload: dict[str, Any], attachment: Attachment | None = None,
+        priority: Priority = Priority.NOTICE,
     ) -> Outgoing:
         """Rebuild a message read back from the outbox."""
         return cls(
@@ -92,6 +109,7 @@ class Outgoing:
             choices=tuple(Choice(cid, from_json(label)) for cid, label in payload["choices"]),
             attachment=attachment,
             is_action_menu=bool(payload.get("action")),
+            priority=priority,
         )
 
 

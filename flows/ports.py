@@ -49,6 +49,7 @@ from flows.records import (
 )
 from flows.report import Event
 from flows.request import RequestDraft
+from flows.routing import Reach
 from flows.workshops import Refusal
 
 
@@ -167,6 +168,10 @@ class PlaceRepo(Protocol):
 
     async def get(self, place_id: PlaceId) -> Place | None: ...
 
+    async def in_reach(self, reach: Reach) -> list[Place]:
+        """The open places a request may be routed to (:class:`flows.routing.Reach`)."""
+        ...
+
 
 class WorkshopRepo(Protocol):
     async def upcoming(self, now: datetime, limit: int) -> list[Workshop]: ...
@@ -228,7 +233,12 @@ class BeneficiaryRepo(Protocol):
         """Delete everything about a beneficiary at once (seats are given back)."""
         ...
 
-    async def inactive_since(self, before: datetime) -> list[UserKey]: ...
+    async def inactive_since(self, before: datetime, after: str,
+                             scan: int) -> list[tuple[UserKey, bool]]:
+        """The next ``scan`` beneficiaries after the key ``after``, in key order, each with
+        whether their last workshop (or joining, if none) is older than ``before``: a page
+        of the retention purge, so that reading who to forget is as short as forgetting."""
+        ...
 
 
 class ReminderRepo(Protocol):
@@ -273,6 +283,10 @@ class CatalogueRepo(Protocol):
     async def kinds(self) -> list[CatalogueKind]: ...
 
     async def stock(self) -> dict[tuple[PlaceId, str], int]: ...
+
+    async def stock_in_reach(self, reach: Reach) -> dict[tuple[PlaceId, str], int]:
+        """Units available now at the places :meth:`PlaceRepo.in_reach` returns."""
+        ...
 
     async def available(self, place_id: PlaceId, kind: str) -> int: ...
 
@@ -400,6 +414,15 @@ class CoordinationRepo(Protocol):
 
     async def member(self, number: int) -> Member | None: ...
 
+    async def member_of(self, user: UserKey) -> Member | None:
+        """The professional ``user``, if approved."""
+        ...
+
+    async def members_at(self, commune: str) -> list[Member]:
+        """Approved professionals whose latest approved request names a structure of
+        ``commune`` (every member of a structure is among them)."""
+        ...
+
     async def revoke(self, user: UserKey, by: UserKey, now: datetime) -> bool:
         """Withdraw an access; False when the account had none."""
         ...
@@ -407,6 +430,10 @@ class CoordinationRepo(Protocol):
     async def set_member(self, user: UserKey, role: Role, place_id: PlaceId | None) -> None: ...
 
     async def referents(self) -> dict[str, UserKey]: ...
+
+    async def named_referent(self, structure: str) -> UserKey | None:
+        """The referent a coordinator named for one structure, if any."""
+        ...
 
     async def name_referent(self, structure: str, user: UserKey, by: UserKey,
                             now: datetime) -> None: ...

@@ -47,7 +47,7 @@ from flows.answers import (
     options,
 )
 from flows.catalogue import USAGE_LABELS, fitting, kind_name, kind_sentence
-from flows.engine import Answers, Ctx, Effect, Flow, Outcome, Step
+from flows.engine import Answers, Conversation, Ctx, Effect, Flow, Outcome, Step
 from flows.messages import Choice
 from flows.pricing import Income, PriceGrid, Quote, Situation, Tier, quote
 from flows.records import CatalogueKind, EquipmentRequest, Place, RefuseReason, RequestStatus
@@ -158,10 +158,24 @@ class Facts:
 
     kinds: Sequence[CatalogueKind]
     places: Sequence[Place]
+    """The places in reach of the commune ``reach`` (:class:`flows.routing.Reach`): only
+    the question of the kinds shows where each is available, so only it needs them."""
     stock: Stock
+    """Units available at those places."""
     grid: PriceGrid
     saved: Mapping[str, Any]
     """Answers as saved before this message (steps' choices cannot see the new answer)."""
+    reach: str | None = None
+    """The commune ``places`` and ``stock`` were read for (None: none read)."""
+
+
+def reach_needed(conv: Conversation) -> str | None:
+    """The commune whose places in reach the question of ``conv`` shows: the kinds step's,
+    with where each kind is available; None for every other question."""
+    if conv.step != S.KIND:
+        return None
+    commune = conv.answers.get(S.COMMUNE)
+    return commune if isinstance(commune, str) else None
 
 
 def facts_of(ctx: Ctx) -> Facts:

@@ -53,6 +53,18 @@ class NoStock:
 Route = Routed | NoStock
 
 
+@dataclass(frozen=True)
+class Reach:
+    """The places :func:`route` may choose for someone living in ``commune``: the
+    prescriber's own place, the places of that commune, of its EPCI, and those covering its
+    EPCI. Routing among only these gives the same answer as among every place of the
+    network, so a request reads a few places, not a country's."""
+
+    commune: str
+    epci: str | None
+    own_place: PlaceId | None = None
+
+
 def route(
     kind: str,
     commune: str,

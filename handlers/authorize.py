@@ -9,10 +9,10 @@ exist and a record of someone else are refused alike, so a forged button learns 
 
 from __future__ import annotations
 
-from flows import coordination
 from flows.action_codec import Action, Command, Scope, Target, Who
 from flows.records import AccessRequestId, LotId, PlaceId, RequestId, Role
 from flows.text import Msg, _
+from handlers import referents
 from handlers.session import Session
 
 ROLE_OF: dict[Role, Who] = {Role.PRESCRIBER: Who.PRESCRIBER, Role.PLACE_STAFF: Who.PLACE_STAFF,
@@ -42,12 +42,7 @@ async def is_(session: Session, who: Who) -> bool:
 
 async def is_referent(session: Session) -> bool:
     """Whether the person is the referent of a prescribers' structure."""
-    if session.user.role is not Role.PRESCRIBER:
-        return False
-    members = await session.uow.coordination.members()
-    named = await session.uow.coordination.referents()
-    own = [m.structure for m in members if m.user == session.user.key and m.structure]
-    return any(coordination.referent(key, named, members) == session.user.key for key in own)
+    return session.user.role is Role.PRESCRIBER and await referents.is_referent(session)
 
 
 async def may_use(session: Session, command: Command) -> bool:
@@ -90,10 +85,8 @@ async def in_scope(session: Session, who: Who, scope: Scope, kind: Target, numbe
                 return False
             if scope is not Scope.STRUCTURE:
                 return _check(scope)
-            members = await uow.coordination.members()
-            named = await uow.coordination.referents()
-            return request.role is Role.PRESCRIBER and coordination.may_decide(
-                user.key, request, named, members)
+            return (request.role is Role.PRESCRIBER
+                    and await referents.decides(uow, user.key, request))
         case Target.WORKSHOP:
             workshop = await uow.workshops.get(number)
             if workshop is None:

@@ -7,6 +7,7 @@ session: each opens its own short transactions, and the territory comes from ``e
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import datetime, timedelta
 from functools import partial
@@ -14,8 +15,9 @@ from functools import partial
 from flows import beneficiary as ui
 from flows.audit import AuditAction
 from flows.beneficiary import BeneficiaryConfig
-from flows.messages import Outgoing
-from flows.ports import Storage
+from flows.messages import Outgoing, Priority, UserKey
+from flows.ports import Storage, UnitOfWork
+from flows.records import Place, PlaceId
 from flows.territory import Territory
 from flows.text import to_json
 from handlers.beneficiary_common import where
@@ -23,12 +25,21 @@ from handlers.session import Env, Feature, Job
 
 log = logging.getLogger(__name__)
 
-REMINDER_BATCH = 200
-"""Due reminders queued per transaction (about 15 ms): the write lock and the event loop are
-released between batches, so people's messages wait at most one batch."""
-REMINDER_BATCHES = 500
+REMINDER_BATCH = 100
+"""Due reminders queued per transaction (about 10 ms with a country's data): the write lock
+and the event loop are released between batches, so people's messages wait at most one
+batch (200 held the loop twice as long, and a wake-up that takes two turns of the loop, a
+message arriving, waited for two)."""
+REMINDER_BATCHES = 1_000
 """At most this many batches per job run (100,000 reminders); the next tick does the rest.
 One batch per run would cap a morning's burst at one batch per tick (every 5 minutes)."""
+RETENTION_SCAN = 1_000
+"""Beneficiaries the retention purge reads per transaction, in key order (a few ms): a
+country's 200,000 read at once held the event loop for a quarter of a second."""
+RETENTION_BATCH = 10
+"""Beneficiaries forgotten per transaction at most (each a dozen statements, and the messages
+of their last week scattered over the outbox's pages: 1 to 12 ms for ten): the loop and the
+write lock are released between two, so people's messages wait at most one batch."""
 
 
 async def send_due_reminders(storage: Storage, now: datetime, *, config: BeneficiaryConfig,
@@ -42,8 +53,12 @@ async def send_due_reminders(storage: Storage, now: datetime, *, config: Benefic
     # write lock in between), until the morning's burst is all queued.
     for _batch in range(REMINDER_BATCHES):
         async with storage.transaction() as uow:
-            places = {p.id: p for p in await uow.places.all()}
             batch = await uow.reminders.due(now, REMINDER_BATCH)
+            places: dict[PlaceId, Place] = {}  # the batch's, not the country's thousand
+            for place_id in {due.workshop.place_id for due in batch}:
+                place = await uow.places.get(place_id)
+                if place is not None:
+                    places[place_id] = place
             for due in batch:
                 beneficiary = await uow.beneficiaries.get(due.user)
                 if (beneficiary is None or not beneficiary.reminders
@@ -55,33 +70,56 @@ async def send_due_reminders(storage: Storage, now: datetime, *, config: Benefic
                 reply = ui.reminder(due.workshop,
                                     where(territory, places.get(due.workshop.place_id)))
                 message = Outgoing(due.user, tuple(reply.texts), tuple(reply.choices),
-                                   is_action_menu=True)
+                                   is_action_menu=True, priority=Priority.BULK)
                 await uow.outbox.add(message, now)
                 await uow.menus.set(due.user,
                                     [(c.id, to_json(c.label)) for c in reply.choices])
                 queued += 1
         if len(batch) < REMINDER_BATCH:
             break
+        await asyncio.sleep(0)  # people's messages between two batches, however short
     if queued:
         log.info("%s workshop reminders queued", queued)
     return queued
 
 
 async def purge(storage: Storage, now: datetime, *, config: BeneficiaryConfig) -> int:
-    """Retention: forget beneficiaries long after their last workshop; drop dead codes."""
+    """Retention: forget beneficiaries long after their last workshop; drop dead codes.
+
+    Batch after batch, each in its own short transaction: who is inactive is read in the
+    transaction that forgets them, so someone who booked meanwhile is kept.
+    """
     done = 0
     async with storage.transaction() as uow:
         done += await uow.beneficiaries.purge_codes(now - timedelta(days=1))
-        for key in await uow.beneficiaries.inactive_since(now - config.retention):
-            await uow.beneficiaries.forget(key)
-            await uow.audit.record(None, AuditAction.DATA_DELETED, "beneficiary", now,
-                                   "retention")
-            await uow.conversations.clear(key)
-            user = await uow.users.get(key)
-            if user is not None and not user.is_professional:
-                await uow.users.delete(key)
-            done += 1
-    return done
+    before = now - config.retention
+    after = ""
+    while True:
+        forgotten = 0
+        async with storage.transaction() as uow:
+            page = await uow.beneficiaries.inactive_since(before, after, RETENTION_SCAN)
+            for key, inactive in page:
+                if inactive and forgotten == RETENTION_BATCH:
+                    break  # this one and the rest of the page: next transaction
+                after = key
+                if inactive:
+                    await forget_inactive(uow, key, now)
+                    forgotten += 1
+        done += forgotten
+        if not page or (after == page[-1][0] and len(page) < RETENTION_SCAN):
+            return done
+        await asyncio.sleep(0)  # people's messages between two batches
+
+
+async def forget_inactive(uow: UnitOfWork, key: UserKey, now: datetime) -> None:
+    """Everything about a beneficiary past the retention, at once (their account too, if it
+    was only a beneficiary's)."""
+    await uow.beneficiaries.forget(key)
+    await uow.audit.record(None, AuditAction.DATA_DELETED, "beneficiary", now, "retention")
+    await uow.conversations.clear(key)
+    user = await uow.users.get(key)
+    if user is not None and not user.is_professional:
+        await uow.users.delete(key)
 
 
 def feature(env: Env) -> Feature:

@@ -21,7 +21,7 @@ from flows.action_codec import Action
 from flows.audit import entry_line
 from flows.coordination import series_starts
 from flows.csv_import import write_csv
-from flows.messages import Attachment, Choice
+from flows.messages import Attachment, Choice, Priority
 from flows.ports import Storage, UnitOfWork
 from flows.records import PlaceId, User
 from flows.text import When, _, _n, verbatim
@@ -130,7 +130,8 @@ async def on_broadcast(session: Session, effect: cf.Broadcast) -> None:
     recipients = [key for key in await session.uow.coordination.prescribers(effect.epci)
                   if key != session.user.key]
     for key in recipients:
-        session.send(key, [_("Message de la coordination du réseau :"), verbatim(effect.text)])
+        session.send(key, [_("Message de la coordination du réseau :"), verbatim(effect.text)],
+                     priority=Priority.BULK)  # after everyone's replies and notices
     log.info("broadcast by %s to %s prescribers", session.user.key, len(recipients))
     if not recipients:
         session.say(_("Aucun·e accompagnant·e validé·e ne correspond : rien n'a été envoyé."))

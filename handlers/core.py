@@ -22,7 +22,7 @@ from flows import actions as declared_actions
 from flows import engine
 from flows.action_codec import Action, Command, declared, parse
 from flows.answers import Input, match_choice
-from flows.engine import Cancelled, Ctx, Effect, Flow, Translator, Turn
+from flows.engine import Cancelled, Conversation, Ctx, Effect, Flow, Translator, Turn
 from flows.home import home
 from flows.messages import Choice, Incoming, UserKey, platform_of
 from flows.normalize import fold
@@ -39,6 +39,7 @@ from handlers.session import (
     Feature,
     FileHandler,
     Job,
+    MoreFacts,
     Session,
 )
 
@@ -92,12 +93,14 @@ class Core:
         self.effects: dict[type[Effect], EffectHandler] = {}
         self.command_handlers: dict[str, CommandHandler] = {}
         self.facts: dict[str, FactsLoader] = {}
+        self.more_facts: dict[str, MoreFacts] = {}
         self.jobs: list[Job] = [job for feature in features for job in feature.jobs]
         self.files: list[FileHandler] = [h for feature in features for h in feature.files]
         for feature in features:
             for table, extra in ((self.actions, feature.actions), (self.effects, feature.effects),
                                  (self.command_handlers, feature.commands),
-                                 (self.facts, feature.facts)):
+                                 (self.facts, feature.facts),
+                                 (self.more_facts, feature.more_facts)):
                 clash = set(table) & set(extra)
                 if clash:
                     raise ValueError(f"feature {feature.name} redefines {sorted(map(str, clash))}")
@@ -235,6 +238,7 @@ class Core:
         if (saved is not None and flow is not None
                 and session.now - saved.updated_at <= self.config.conversation_ttl):
             await self._load_facts(session, flow.name)
+            await self._more_facts(session, flow.name, saved.conversation)
             session.reply(engine.ask(flow, saved.conversation, session.ctx))
         else:
             session.reply(home(session.user, first_time), action_menu=True)
@@ -285,8 +289,11 @@ class Core:
                 return
         if conversation is not None:
             flow = self.flows[conversation.flow]
+            given = Input(text, incoming.choice)
             await self._load_facts(session, flow.name)
-            turn = engine.handle(flow, conversation, Input(text, incoming.choice), session.ctx)
+            turn = engine.handle(flow, conversation, given, session.ctx)
+            if await self._more_facts(session, flow.name, turn.conversation):
+                turn = engine.handle(flow, conversation, given, session.ctx)
             await self._apply(session, turn)
             return
         picked = await self._from_last_menu(session, Input(text, incoming.choice))
@@ -336,13 +343,29 @@ class Core:
     ) -> None:
         """Begin a conversation (from an action or a command), optionally with answers."""
         await self._load_facts(session, name)
-        await self._apply(session, engine.start(self.flows[name], session.ctx, answers))
+        turn = engine.start(self.flows[name], session.ctx, answers)
+        if await self._more_facts(session, name, turn.conversation):
+            turn = engine.start(self.flows[name], session.ctx, answers)
+        await self._apply(session, turn)
 
     async def _load_facts(self, session: Session, flow_name: str) -> None:
         loader = self.facts.get(flow_name)
         if loader is not None:
             facts = await loader(session.uow, session.user)
             session.ctx = replace(session.ctx, facts=facts)
+
+    async def _more_facts(self, session: Session, flow_name: str,
+                          conversation: Conversation | None) -> bool:
+        """Add what the question ``conversation`` is at reads besides the loader's facts;
+        True when something was added (the turn that led there is to be taken again)."""
+        more = self.more_facts.get(flow_name)
+        if more is None or conversation is None:
+            return False
+        facts = await more(session.uow, session.user, session.ctx.facts, conversation)
+        if facts is None:
+            return False
+        session.ctx = replace(session.ctx, facts=facts)
+        return True
 
     async def _apply(self, session: Session, turn: Turn) -> None:
         """Save where the conversation stands, queue the replies, carry out the effects."""

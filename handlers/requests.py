@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -20,6 +20,7 @@ from flows import request as rq
 from flows.action_codec import Action
 from flows.audit import AuditAction
 from flows.catalogue import kind_name
+from flows.engine import Conversation
 from flows.messages import Choice, Outgoing, UserKey
 from flows.ports import Storage, UnitOfWork
 from flows.pricing import quote
@@ -43,10 +44,10 @@ from flows.request import (
     staff_choices,
     staff_notice,
 )
-from flows.routing import Reason, Routed, route
+from flows.routing import Reach, Reason, Routed, route
 from flows.territory import Territory
 from flows.text import Day, Lines, Msg, _, to_json, verbatim
-from handlers.session import Env, Feature, Job, Session
+from handlers.session import Env, Feature, Job, MoreFacts, Session
 
 log = logging.getLogger(__name__)
 
@@ -109,20 +110,45 @@ def _commune_name(territory: Territory, insee: str) -> str:
     return commune.name if commune else insee
 
 
+def reach_of(territory: Territory, commune: str, own_place: PlaceId | None) -> Reach:
+    """The places a request for someone of ``commune`` may be routed to."""
+    found = territory.commune(commune)
+    return Reach(commune, found.epci if found else None, own_place)
+
+
 async def load_facts(uow: UnitOfWork, user: User) -> Mapping[str, Any]:
-    """Catalogue, places, stock, grid, and the answers saved so far, for the request flow."""
+    """Catalogue, grid, and the answers saved so far, for the request flow (the places and
+    their stock only for the question that shows them: :func:`reach_facts`)."""
     saved = await uow.conversations.get(user.key)
     answers: Mapping[str, Any] = {}
     if saved is not None and saved.conversation.flow == rq.FLOW_NAME:
         answers = saved.conversation.answers
     facts = Facts(
         kinds=await uow.catalogue.kinds(),
-        places=await uow.places.all(),
-        stock=await uow.catalogue.stock(),
+        places=(),
+        stock={},
         grid=await uow.catalogue.price_grid(),
         saved=answers,
     )
     return {"request": facts}
+
+
+def reach_facts(territory: Territory) -> MoreFacts:
+    """The places in reach of the person's commune and their stock, read when the question
+    of the kinds (where each is available) is asked, not at every step."""
+
+    async def more(uow: UnitOfWork, user: User, facts: Mapping[str, Any],
+                   conversation: Conversation) -> Mapping[str, Any] | None:
+        current = facts.get("request")
+        commune = rq.reach_needed(conversation)
+        if commune is None or not isinstance(current, Facts) or current.reach == commune:
+            return None
+        reach = reach_of(territory, commune, user.place_id)
+        return {**facts, "request": replace(
+            current, places=await uow.places.in_reach(reach),
+            stock=await uow.catalogue.stock_in_reach(reach), reach=commune)}
+
+    return more
 
 
 # --- Routing with reservation ---------------------------------------------------------------
@@ -142,9 +168,12 @@ async def reserve_route(
 
     The reservation is the atomic ``UPDATE ... WHERE available > 0``: if the count read was
     already taken by a faster transaction, that place is skipped and the next one tried.
+    Without ``places`` and ``stock``, those in reach of ``commune`` are read.
     """
-    places = places if places is not None else await uow.places.all()
-    stock = stock if stock is not None else await uow.catalogue.stock()
+    if places is None or stock is None:
+        reach = reach_of(territory, commune, own_place)
+        places = places if places is not None else await uow.places.in_reach(reach)
+        stock = stock if stock is not None else await uow.catalogue.stock_in_reach(reach)
     skipped = set(exclude)
     while True:
         found = route(kind, commune, places, stock, _epci_of(territory), own_place, skipped)
@@ -694,6 +723,7 @@ def feature(env: Env) -> Feature:
                  act.AddUnit: add_unit_action, **{kind: on_request for kind in ON_REQUEST}},
         effects={SubmitRequest: submit},
         facts={rq.FLOW_NAME: load_facts},
+        more_facts={rq.FLOW_NAME: reach_facts(env.territory)},
         jobs=[Job("requests.waiting", timedelta(minutes=10), waiting_job),
               Job("requests.retention", timedelta(days=1), retention_job)],
     )

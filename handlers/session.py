@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 
 from flows.action_codec import Action
 from flows.beneficiary import BeneficiaryConfig
-from flows.engine import Ctx, Effect, Flow
-from flows.messages import Attachment, Choice, Outgoing, Reply, UserKey
+from flows.engine import Conversation, Ctx, Effect, Flow
+from flows.messages import Attachment, Choice, Outgoing, Priority, Reply, UserKey
 from flows.ports import Storage, UnitOfWork
 from flows.records import User
 from flows.territory import Territory
@@ -54,10 +54,18 @@ class Session:
         *,
         attachment: Attachment | None = None,
         action_menu: bool = False,
+        priority: Priority | None = None,
     ) -> None:
-        """Queue a message to anyone (a coordinator, a place's staff, a donor)."""
+        """Queue a message to anyone (a coordinator, a place's staff, a donor).
+
+        It goes out as a reply when it is for the person who wrote, else as a notice, unless
+        ``priority`` says otherwise (a broadcast to many).
+        """
+        if priority is None:
+            priority = Priority.REPLY if to == self.user.key else Priority.NOTICE
         self.outgoing.append(
-            Outgoing(to, tuple(texts), tuple(choices), attachment, is_action_menu=action_menu)
+            Outgoing(to, tuple(texts), tuple(choices), attachment, is_action_menu=action_menu,
+                     priority=priority)
         )
 
 
@@ -74,6 +82,13 @@ EffectHandler = Callable[[Session, Any], Awaitable[None]]
 
 FactsLoader = Callable[[UnitOfWork, User], Awaitable[Mapping[str, Any]]]
 """Reads from storage what a flow's steps need, since steps themselves do no I/O."""
+
+MoreFacts = Callable[[UnitOfWork, User, Mapping[str, Any], Conversation],
+                     Awaitable[Mapping[str, Any] | None]]
+"""What the question ``conversation`` is at reads beyond the loader's facts, when it depends
+on an answer the loader could not know (the commune just given, whose places a request
+shows): the facts to ask it with, or None when the given ones serve. Steps being pure, the
+router then handles the message again with them."""
 
 FileHandler = Callable[[Session, Attachment], Awaitable[bool]]
 """Reads a file someone sent (a CSV to import); False when it is not for this feature."""
@@ -119,6 +134,8 @@ class Feature:
     """By command name (``flows.actions.COMMANDS``): words that start something anywhere."""
     facts: Mapping[str, FactsLoader] = field(default_factory=dict)
     """Per flow name: loads what its steps read (catalogue, stock...) into ``Ctx.facts``."""
+    more_facts: Mapping[str, MoreFacts] = field(default_factory=dict)
+    """Per flow name: what one question reads besides, read only when it is asked."""
     jobs: Sequence[Job] = ()
     files: Sequence[FileHandler] = ()
     """Tried in turn on a message that carries a file, before anything else is routed."""

@@ -114,13 +114,17 @@ class SqliteBeneficiaryRepo:
         await self._conn.execute("DELETE FROM beneficiaries WHERE user_key = ?", (key,))
         await self._conn.execute("DELETE FROM outbox WHERE recipient = ?", (key,))
 
-    async def inactive_since(self, before: datetime) -> list[UserKey]:
-        """Beneficiaries whose last workshop (or joining, if none) is older than ``before``."""
+    async def inactive_since(self, before: datetime, after: str,
+                             scan: int) -> list[tuple[UserKey, bool]]:
+        """The next ``scan`` beneficiaries after the key ``after``, in key order, each with
+        whether their last workshop (or joining, if none) is older than ``before``."""
         async with self._conn.execute(
-            "SELECT n.user_key FROM beneficiaries n"
-            " WHERE max(n.joined_at, coalesce((SELECT max(w.starts_at) FROM bookings b"
-            " JOIN workshops w ON w.id = b.workshop_id WHERE b.user_key = n.user_key), ''))"
-            " < ?",
-            (ts(before),),
+            "SELECT n.user_key, CASE WHEN n.joined_at < ? AND NOT EXISTS"
+            " (SELECT 1 FROM bookings b JOIN workshops w ON w.id = b.workshop_id"
+            " WHERE b.user_key = n.user_key AND w.starts_at >= ?) THEN 1 ELSE 0 END"
+            " AS inactive FROM beneficiaries n WHERE n.user_key > ?"
+            " ORDER BY n.user_key LIMIT ?",
+            (ts(before), ts(before), after, scan),
         ) as cur:
-            return [UserKey(row["user_key"]) for row in await cur.fetchall()]
+            return [(UserKey(row["user_key"]), bool(row["inactive"]))
+                    for row in await cur.fetchall()]

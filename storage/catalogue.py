@@ -6,6 +6,7 @@ import json
 
 from flows.pricing import PriceGrid, PriceRule, Tier, TierPrice
 from flows.records import CatalogueKind, PlaceId
+from flows.routing import Reach
 from storage.connection import Connection
 
 
@@ -31,6 +32,19 @@ class SqliteCatalogueRepo:
         async with self._conn.execute(
             "SELECT s.place_id, s.kind, s.available FROM stock s"
             " JOIN places p ON p.id = s.place_id WHERE p.active = 1 AND s.available > 0"
+        ) as cur:
+            rows = await cur.fetchall()
+        return {(PlaceId(row["place_id"]), row["kind"]): row["available"] for row in rows}
+
+    async def stock_in_reach(self, reach: Reach) -> dict[tuple[PlaceId, str], int]:
+        """Units available now at the open places in ``reach``."""
+        async with self._conn.execute(
+            "SELECT s.place_id, s.kind, s.available FROM stock s"
+            " JOIN places p ON p.id = s.place_id WHERE p.active = 1 AND s.available > 0"
+            " AND (p.id = ? OR p.commune = ?"
+            " OR p.commune IN (SELECT insee FROM communes WHERE epci = ?)"
+            " OR p.id IN (SELECT place_id FROM place_coverage WHERE epci = ?))",
+            (reach.own_place, reach.commune, reach.epci, reach.epci),
         ) as cur:
             rows = await cur.fetchall()
         return {(PlaceId(row["place_id"]), row["kind"]): row["available"] for row in rows}

@@ -15,7 +15,7 @@ from flows.messages import UserKey
 from flows.pricing import Tier
 from flows.records import PlaceId, Role
 from storage.access import _request
-from storage.connection import Connection, inserted_id
+from storage.connection import Connection, Row, inserted_id
 from storage.db import from_ts, ts
 from storage.places import _place
 
@@ -25,6 +25,24 @@ _PLACES = (
     " (SELECT group_concat(epci) FROM place_coverage c WHERE c.place_id = p.id) AS covers"
     " FROM places p"
 )
+
+_MEMBERS = (
+    "SELECT u.number, u.key, u.role AS member_role, u.place_id, a.id, a.user_key,"
+    " a.role, a.structure, a.address, a.commune, a.contact_name, a.function, a.phone,"
+    " a.status, a.created_at, a.decided_by, a.decided_at"
+    " FROM users u LEFT JOIN access_requests a ON a.id = (SELECT max(x.id)"
+    " FROM access_requests x WHERE x.user_key = u.key AND x.status = 'approved')"
+    " WHERE u.role IS NOT NULL"
+)
+"""Approved professionals and their latest approved request (an index search each:
+access_requests_user_status)."""
+
+
+def _member(row: Row) -> Member:
+    return Member(row["number"], UserKey(row["key"]), Role(row["member_role"]),
+                  PlaceId(row["place_id"]) if row["place_id"] is not None else None,
+                  _request(row) if row["id"] is not None else None)
+
 
 _MEDIATION = (
     "SELECT source_id, pivot, name, commune, postal_code, address, osm_hours, services,"
@@ -58,30 +76,35 @@ class SqliteCoordinationRepo:
 
     async def members(self) -> list[Member]:
         """Approved professionals, with their latest approved access request if any."""
-        async with self._conn.execute(
-            "SELECT u.number, u.key, u.role, u.place_id,"
-            " (SELECT max(x.id) FROM access_requests x WHERE x.user_key = u.key"
-            " AND x.status = 'approved') AS request_id"
-            " FROM users u WHERE u.role IS NOT NULL ORDER BY u.number"
-        ) as cur:
-            rows = await cur.fetchall()
-        ids = [row["request_id"] for row in rows if row["request_id"] is not None]
-        async with self._conn.execute(
-            "SELECT id, user_key, role, structure, address, commune, contact_name, function,"
-            " phone, status, created_at, decided_by, decided_at FROM access_requests"
-            " WHERE id IN (SELECT value FROM json_each(?))",
-            (json.dumps(ids),),
-        ) as cur:
-            requests = {r.id: r for r in map(_request, await cur.fetchall())}
-        return [
-            Member(row["number"], UserKey(row["key"]), Role(row["role"]),
-                   PlaceId(row["place_id"]) if row["place_id"] is not None else None,
-                   requests.get(row["request_id"]))
-            for row in rows
-        ]
+        async with self._conn.execute(_MEMBERS + " ORDER BY u.number") as cur:
+            return [_member(row) for row in await cur.fetchall()]
 
     async def member(self, number: int) -> Member | None:
-        return next((m for m in await self.members() if m.number == number), None)
+        async with self._conn.execute(_MEMBERS + " AND u.number = ?", (number,)) as cur:
+            row = await cur.fetchone()
+        return _member(row) if row else None
+
+    async def member_of(self, user: UserKey) -> Member | None:
+        """The professional ``user``, if approved."""
+        async with self._conn.execute(_MEMBERS + " AND u.key = ?", (user,)) as cur:
+            row = await cur.fetchone()
+        return _member(row) if row else None
+
+    async def members_at(self, commune: str) -> list[Member]:
+        """Approved professionals whose latest approved request names a structure of
+        ``commune``: the members of that commune's structures, found by their requests."""
+        async with self._conn.execute(
+            "SELECT u.number, u.key, u.role AS member_role, u.place_id, a.id,"
+            " a.user_key, a.role, a.structure, a.address, a.commune, a.contact_name,"
+            " a.function, a.phone, a.status, a.created_at, a.decided_by, a.decided_at"
+            " FROM access_requests a JOIN users u ON u.key = a.user_key"
+            " WHERE a.commune = ? AND a.status = 'approved' AND u.role IS NOT NULL"
+            " AND a.id = (SELECT max(x.id) FROM access_requests x"
+            " WHERE x.user_key = a.user_key AND x.status = 'approved')"
+            " ORDER BY u.number",
+            (commune,),
+        ) as cur:
+            return [_member(row) for row in await cur.fetchall()]
 
     async def revoke(self, user: UserKey, by: UserKey, now: datetime) -> bool:
         """Withdraw a professional access: no role, no place, requests marked revoked."""
@@ -115,6 +138,14 @@ class SqliteCoordinationRepo:
             "SELECT structure, user_key FROM structure_referents"
         ) as cur:
             return {row["structure"]: UserKey(row["user_key"]) for row in await cur.fetchall()}
+
+    async def named_referent(self, structure: str) -> UserKey | None:
+        """The referent a coordinator named for one structure, if any."""
+        async with self._conn.execute(
+            "SELECT user_key FROM structure_referents WHERE structure = ?", (structure,)
+        ) as cur:
+            row = await cur.fetchone()
+        return UserKey(row["user_key"]) if row else None
 
     async def name_referent(self, structure: str, user: UserKey, by: UserKey,
                             now: datetime) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flows.records import Place, PlaceId, PlaceKind
+from flows.routing import Reach
 from storage.connection import Connection, Row, inserted_id
 
 _SELECT = (
@@ -38,6 +39,19 @@ class SqlitePlaceRepo:
         async with self._conn.execute(_SELECT + " AND p.id = ?", (place_id,)) as cur:
             row = await cur.fetchone()
         return _place(row) if row else None
+
+    async def in_reach(self, reach: Reach) -> list[Place]:
+        """The open places a request for someone of ``reach.commune`` may be routed to."""
+        async with self._conn.execute(  # index searches, each a few rows
+            "SELECT p.id, p.name, p.kind, p.commune, p.address, p.opening_hours, p.osm_hours,"
+            " (SELECT group_concat(epci) FROM place_coverage c WHERE c.place_id = p.id)"
+            " AS covers FROM places p WHERE p.active = 1 AND (p.id = ? OR p.commune = ?"
+            " OR p.commune IN (SELECT insee FROM communes WHERE epci = ?)"
+            " OR p.id IN (SELECT place_id FROM place_coverage WHERE epci = ?))"
+            " ORDER BY p.name",
+            (reach.own_place, reach.commune, reach.epci, reach.epci),
+        ) as cur:
+            return [_place(row) for row in await cur.fetchall()]
 
     async def add(
         self,

@@ -455,6 +455,33 @@ async def test_postal_code_05000_asks_which_commune(network: Chat):
     assert f"disponible : {GAP} (dans sa commune)" in texts(sent, "ana")
 
 
+async def test_every_way_to_the_kinds_question_shows_where_each_kind_is(network: Chat):
+    """The places and their stock are read only for the question of the kinds, and for the
+    commune it is about: asked after the commune, again after a wrong answer or "aide",
+    after "retour", and when the kind or the commune is corrected from the summary."""
+    chat = network
+    veynes = f"disponible : {VEYNES} (dans sa commune)"
+    await chat.say("ana", choice="rq:new")
+    await chat.script("ana", *answers()[:3])
+    assert veynes in texts(await chat.say("ana", "veynes"), "ana")
+    sent = await chat.say("ana", "une trottinette")
+    assert "Choisissez une des propositions" in texts(sent, "ana")
+    assert veynes in texts(sent, "ana")
+    assert veynes in texts(await chat.say("ana", "aide"), "ana")
+    await chat.say("ana", "Ordinateur portable")
+    assert veynes in texts(await chat.say("ana", "retour"), "ana")
+    await chat.script("ana", "Ordinateur portable", "2", "Léa", "2")
+    assert veynes in texts(await chat.say("ana", "Corriger : Matériel"), "ana")
+    await chat.say("ana", "Ordinateur portable")
+    await chat.script("ana", "Corriger : Commune", "gap")
+    sent = await chat.say("ana", "Corriger : Matériel")
+    assert f"disponible : {GAP} (dans sa commune)" in texts(sent, "ana")
+    assert veynes not in texts(sent, "ana")
+    await chat.say("ana", "Ordinateur portable")
+    sent = await chat.say("ana", "Confirmer")
+    assert GAP in texts(sent, "ana") and await stock_at(chat, GAP) == 3
+
+
 async def test_a_commune_outside_the_territory_is_refused(network: Chat):
     chat = network
     await chat.say("ana", choice="rq:new")

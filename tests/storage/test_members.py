@@ -18,9 +18,9 @@ async def test_members_are_found_by_the_commune_of_their_latest_approved_request
     conn = chat.app.db.conn
     people = {"cli:ana": "prescriber", "cli:ben": "prescriber", "cli:cleo": "place_staff",
               "cli:dan": None}
-    for key, role in people.items():
-        await conn.execute("INSERT INTO users (key, lang, role, created_at) VALUES (?, 'fr', ?,"
-                           " ?)", (key, role, ts(now)))
+    for number, (key, role) in enumerate(people.items(), start=100):
+        await conn.execute("INSERT INTO users (key, lang, role, created_at, number) VALUES"
+                           " (?, 'fr', ?, ?, ?)", (key, role, ts(now), number))
     requests = [  # (who, structure, commune, status), oldest first
         ("cli:ana", "CCAS de Veynes", VEYNES, "approved"),
         ("cli:ben", "CCAS de Veynes", VEYNES, "approved"),

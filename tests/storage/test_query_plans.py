@@ -41,13 +41,15 @@ ANA = UserKey("tg:1")
 
 class _Nothing:
     """What a recorded statement gives back: no rows to read, one row changed (so that a
-    method goes on to its next statements)."""
+    method goes on to its next statements), and row 1 for an ``INSERT ... RETURNING id``."""
 
-    lastrowid = 1
     rowcount = 1
 
-    async def fetchone(self) -> None:
-        return None
+    def __init__(self, sql: str = "") -> None:
+        self._returning = "RETURNING" in sql
+
+    async def fetchone(self) -> tuple[int] | None:
+        return (1,) if self._returning else None
 
     async def fetchall(self) -> list[Any]:
         return []
@@ -57,12 +59,15 @@ class _Nothing:
 
 
 class _Statement:
+    def __init__(self, sql: str) -> None:
+        self._sql = sql
+
     def __await__(self) -> Any:
-        return _Nothing()
+        return _Nothing(self._sql)
         yield
 
     async def __aenter__(self) -> _Nothing:
-        return _Nothing()
+        return _Nothing(self._sql)
 
     async def __aexit__(self, *exc: object) -> None:
         return None
@@ -76,7 +81,7 @@ class Recording:
 
     def execute(self, sql: str, params: Iterable[Any] = ()) -> _Statement:
         self.statements.append((sql, tuple(params)))
-        return _Statement()
+        return _Statement(sql)
 
     async def execute_fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[Any]:
         self.statements.append((sql, tuple(params)))

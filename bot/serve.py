@@ -122,7 +122,7 @@ async def serve(
         app.dispatcher.wake()  # whatever was left in the outbox by the last run
         if settings.web is not None:
             try:
-                web = await _start_web(settings, app, running, runs, clock)
+                web = await start_web(settings, app, running, runs, clock)
             except OSError as exc:  # the port is taken, the address is not this machine's
                 log.error("the web pages could not listen on %s:%s: %s", settings.web.listen,
                           settings.web.port, exc)
@@ -174,7 +174,7 @@ def _counted(handle: Handle, metrics: Metrics) -> Handle:
     return counted
 
 
-async def _start_web(settings: Settings, app: App, adapters: Sequence[Adapter], runs: JobRuns,
+async def start_web(settings: Settings, app: App, adapters: Sequence[Adapter], runs: JobRuns,
                      clock: Callable[[], datetime]) -> WebServer:
     """The pages, ``/healthz`` and ``/metrics`` (imported only when they are on)."""
     from bot.web import WebServer

@@ -51,11 +51,11 @@ class Metrics:
                                "component", ["component"], registry=r)
         self._state: Status | None = None
         r.register(_StateCollector(self))
-        self._children: dict[tuple[str, str], Any] = {}
+        self._children: dict[tuple[int, str], Any] = {}
 
     def _child(self, metric: Any, label: str) -> Any:
         """A labelled child, looked up once (``labels()`` costs a few microseconds)."""
-        key = (metric._name, label)
+        key = (id(metric), label)
         child = self._children.get(key)
         if child is None:
             child = self._children[key] = metric.labels(label)

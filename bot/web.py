@@ -260,8 +260,9 @@ class WebServer:
         self.lookups = lookups or TokenBuckets()
         self.renderer = app.renderer
         self.templates = jinja2.Environment(
-            loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
+            loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, auto_reload=False,
             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+        self._css = (TEMPLATES / "style.css").read_text(encoding="utf-8")
         self.templates.filters["upfirst"] = lambda text: text[:1].upper() + text[1:]
         self._figures: _Cached | None = None
         self._reading = asyncio.Lock()
@@ -367,8 +368,7 @@ class WebServer:
     # --- pages -----------------------------------------------------------------------------
 
     async def style(self, request: web.Request) -> web.Response:
-        response = web.Response(text=(TEMPLATES / "style.css").read_text(encoding="utf-8"),
-                                content_type="text/css", charset="utf-8")
+        response = web.Response(text=self._css, content_type="text/css", charset="utf-8")
         response.headers["Cache-Control"] = "max-age=3600"
         return response
 

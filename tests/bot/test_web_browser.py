@@ -224,6 +224,7 @@ async def test_healthz_turns_503_when_telegram_is_out_of_reach(browser: Any, tmp
                      "FILIERE_DEMO": "yes", "FILIERE_WEB_PORT": str(port)}, dotenv=None)
     task, stop = await start_serving(settings, tmp_path / "bot.sqlite3", within=20)
     page = await phone(browser, "fr-FR")
+    api_running = True
     try:
         api.say(ANA, "bonjour")
         await api.wait_sent(ANA, 1)
@@ -235,6 +236,7 @@ async def test_healthz_turns_503_when_telegram_is_out_of_reach(browser: Any, tmp
         assert "beneficiaries.reminders" in health["jobs"]
 
         await api.stop()
+        api_running = False
         async with asyncio.timeout(30):  # the poll fails at once; a bound, not a margin
             for _attempt in itertools.count():
                 response = await page.goto(f"http://127.0.0.1:{port}/healthz")
@@ -250,3 +252,5 @@ async def test_healthz_turns_503_when_telegram_is_out_of_reach(browser: Any, tmp
     finally:
         stop.set()
         assert await task == 0
+        if api_running:
+            await api.stop()

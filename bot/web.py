@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import jinja2
 from aiohttp import web
@@ -298,9 +299,7 @@ class WebServer:
         else:
             site = web.TCPSite(self._runner, self.settings.listen, self.settings.port)
         await site.start()
-        server = site._server
-        sockets = getattr(server, "sockets", None) or ()
-        self.port = sockets[0].getsockname()[1] if sockets else self.settings.port
+        self.port = int(self._runner.addresses[0][1])
         log.info("web pages on %s:%s", self.settings.listen, self.port)
 
     async def stop(self) -> None:
@@ -385,8 +384,6 @@ class WebServer:
                           outcome=None, check=None, typed="")
 
     def _verify_link(self, request: web.Request, code: str) -> str:
-        from urllib.parse import quote
-
         lang = request.query.get("lang", "")
         path = f"/verifier/{quote(code, safe='')}"
         return f"{path}?lang={lang}" if lang in LANGUAGES else path

@@ -43,9 +43,8 @@ def ensure_tools() -> None:
         try:
             subprocess.run(["apt-get", "update", "-q"], check=True, env=env,
                            capture_output=True, timeout=APT_TIMEOUT)
-            subprocess.run(["apt-get", "install", "-y", "-q", "--no-install-recommends",
-                            *packages], check=True, env=env, capture_output=True,
-                           timeout=APT_TIMEOUT)
+            subprocess.run(["apt-get", "install", "-y", "-q", *packages], check=True,
+                           env=env, capture_output=True, timeout=APT_TIMEOUT)
         except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
             output = getattr(exc, "stderr", b"") or b""
             unavailable(f"apt-get could not install {', '.join(packages)}: "

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot import backups
 from bot.dispatcher import Dispatcher, Transport
@@ -44,6 +45,9 @@ from storage.demo import seed_demo
 from storage.engines import AnyDatabase, open_database, shown
 from storage.sqlite import SqliteStorage
 
+if TYPE_CHECKING:
+    from bot.metrics import Metrics
+
 log = logging.getLogger(__name__)
 
 
@@ -61,6 +65,8 @@ class App:
     renderer: Renderer
     core: Core
     dispatcher: Dispatcher
+    metrics: Metrics | None = None
+    """What the process counts, for ``/metrics``: only when the web server is on."""
 
     async def close(self) -> None:
         await self.db.close()
@@ -93,6 +99,7 @@ def environment(settings: Settings, territory: Territory) -> Env:
             retention=timedelta(days=settings.beneficiary_retention_days),
             reminders_every=timedelta(seconds=settings.reminders_every_seconds),
         ),
+        public_url=settings.public_url,
     )
 
 
@@ -132,7 +139,12 @@ async def build(
         await db.close()
         raise failure from exc
     renderer = Renderer(LANGUAGES, settings.default_lang, settings.timezone)
-    dispatcher = Dispatcher(storage, renderer, transports, clock)
+    metrics = None
+    if settings.web is not None:  # (prometheus_client is imported only then)
+        from bot.metrics import Metrics
+
+        metrics = Metrics()
+    dispatcher = Dispatcher(storage, renderer, transports, clock, metrics)
     async def tell_directly(to: UserKey, text: Msg, lang: str) -> None:
         """When the database cannot take a write, the outbox cannot either: say it now."""
         transport = transports.get(platform_of(to))
@@ -161,4 +173,4 @@ async def build(
         wake=dispatcher.wake,
         unavailable=tell_directly,
     )
-    return App(settings, db, storage, renderer, core, dispatcher)
+    return App(settings, db, storage, renderer, core, dispatcher, metrics)

@@ -30,7 +30,8 @@ from bot import backups, territory_import
 from bot import settings as settings_module
 from bot.app import build, system_clock
 from bot.console import ConsoleTransport, run_console
-from bot.serve import serve
+from bot.health import JobRuns
+from bot.serve import serve, start_web
 from bot.settings import Settings, SettingsError
 from flows.messages import UserKey
 from storage import territory as territory_store
@@ -124,10 +125,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 async def console(settings: Settings, user: str, db: Path | None, lang: str | None) -> int:
     app = await build(settings, {"cli": ConsoleTransport(sys.stdout)}, database=db)
+    web = None
     try:
+        if settings.web is not None:  # the pages of the demo network, beside the console
+            web = await start_web(settings, app, [], JobRuns(system_clock), system_clock)
         return await run_console(app.core.handle, app.dispatcher.drain,
                                  UserKey(f"cli:{user}"), lang)
     finally:
+        if web is not None:
+            await web.stop()
         await app.close()
 
 

@@ -31,11 +31,14 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
 from enum import Enum
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from bot.i18n import Rendered, Renderer
 from flows.messages import platform_of
 from flows.ports import OutboxItem, OutboxRepo, Storage, StorageUnavailable
+
+if TYPE_CHECKING:
+    from bot.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
@@ -56,10 +59,13 @@ class RetryLater(Exception):
     message up: a coordinator receiving fifty notices at once must get the fiftieth.
     """
 
-    def __init__(self, seconds: float, reason: str, *, failed: bool = True) -> None:
+    def __init__(self, seconds: float, reason: str, *, failed: bool = True,
+                 too_many_requests: bool = False) -> None:
         super().__init__(reason)
         self.seconds = seconds
         self.failed = failed
+        self.too_many_requests = too_many_requests
+        """The platform itself answered 429 (counted by the metrics), not our own pacing."""
 
 
 class Undeliverable(Exception):
@@ -131,8 +137,10 @@ class Dispatcher:
         renderer: Renderer,
         transports: Mapping[str, Transport],
         clock: Callable[[], datetime],
+        metrics: Metrics | None = None,
     ) -> None:
         self.storage = storage
+        self.metrics = metrics
         self.renderer = renderer
         self.transports = dict(transports)
         self.clock = clock
@@ -154,6 +162,11 @@ class Dispatcher:
         """Ask for a delivery round now (called after each handled message); a round going
         on stops after the messages in flight, and the next reads the outbox again."""
         self._wake.set()
+
+    @property
+    def paused(self) -> bool:
+        """Deliveries wait for records the database refused (``/healthz`` reports it)."""
+        return bool(self._unwritten)
 
     async def run_once(self, limit: int = ROUND) -> int:
         """Deliver every due message (up to ``limit``); returns how many were delivered."""
@@ -220,6 +233,8 @@ class Dispatcher:
         try:
             await transport.send(rendered)
         except RetryLater as exc:
+            if exc.too_many_requests and self.metrics is not None:
+                self.metrics.too_many_requests(transport.platform)
             if exc.failed:
                 await self._retry_or_give_up(item, max(exc.seconds, backoff(item.attempts)),
                                              str(exc))
@@ -229,6 +244,8 @@ class Dispatcher:
         except Undeliverable as exc:
             log.warning("outbox %s undeliverable: %s", item.id, exc)
             await self._record(item.id, _given_up(item.id, self.clock(), str(exc)))
+            if self.metrics is not None:
+                self.metrics.given_up(transport.platform)
             return Outcome.GIVEN_UP
         except Exception as exc:  # a transport bug must not stop the other deliveries
             log.exception("outbox %s: unexpected transport error", item.id)
@@ -241,12 +258,17 @@ class Dispatcher:
         except StorageUnavailable as exc:
             self._keep(item.id, _delivered(item.id, now), exc)
         self._sent += 1
+        if self.metrics is not None:
+            self.metrics.sent(transport.platform, (now - item.created_at).total_seconds()
+                              if item.created_at is not None else None)
         return Outcome.SENT
 
     async def _retry_or_give_up(self, item: OutboxItem, delay: float, reason: str) -> None:
         if item.attempts + 1 >= MAX_ATTEMPTS:
             log.warning("outbox %s: giving up after %s attempts", item.id, item.attempts + 1)
             await self._record(item.id, _given_up(item.id, self.clock(), reason))
+            if self.metrics is not None:
+                self.metrics.given_up(platform_of(item.message.to))
             return
         await self._wait(item, delay, reason, failed=True)
 

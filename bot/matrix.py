@@ -174,6 +174,8 @@ class MatrixAdapter:
         self._stopping = False
         self._stop = asyncio.Event()
         self.ready = asyncio.Event()
+        self.connected = False
+        """Whether the last sync with the homeserver went through."""
         self.pacer = Pacer(settings.messages_per_second, BURST)
         self.transport = MatrixTransport(self)
 
@@ -292,6 +294,7 @@ class MatrixAdapter:
         self._save()
         if backlog:
             log.info("matrix: first start, earlier messages skipped")
+        self.connected = True
         self.ready.set()
 
     async def _sync_loop(self) -> None:
@@ -308,6 +311,7 @@ class MatrixAdapter:
                     break
                 raise
             except (*NETWORK_ERRORS, _Transient) as exc:
+                self.connected = False
                 failures += 1
                 wait = min(self.retry_cap, 0.5 * 2 ** failures)
                 log.warning("matrix: sync failed (%s); next try in %.1f s", _brief(exc), wait)
@@ -315,10 +319,12 @@ class MatrixAdapter:
                     await asyncio.wait_for(self._stop.wait(), wait)
                 continue
             except MatrixLoginError as exc:
+                self.connected = False
                 log.error("matrix: %s; no more messages are received from Matrix", exc)
                 break
             finally:
                 self._poll = None
+            self.connected = True
             if failures:
                 log.warning("matrix: homeserver reachable again after %s failed syncs", failures)
                 failures = 0
@@ -558,7 +564,8 @@ class MatrixAdapter:
         if code == "M_LIMIT_EXCEEDED" or _http_status(response) == 429:
             seconds = (getattr(response, "retry_after_ms", None) or 5000) / 1000
             self.pacer.hold(None, seconds)
-            raise RetryLater(seconds, "homeserver rate limit (M_LIMIT_EXCEEDED)", failed=False)
+            raise RetryLater(seconds, "homeserver rate limit (M_LIMIT_EXCEEDED)", failed=False,
+                             too_many_requests=True)
         if _is_transient(response):
             self.pacer.hold(None, NETWORK_PAUSE)
             raise RetryLater(NETWORK_PAUSE, f"homeserver error {_http_status(response)}")

@@ -1,8 +1,9 @@
 """One process, every configured platform: the adapters, the outbox dispatcher, the scheduler.
 
 Start order: the adapters are built first (their transports are handed to the dispatcher),
-then the application, then each adapter logs in and starts receiving. Stop order is the
-reverse of what could lose or repeat a message: first every adapter stops receiving and
+then the application, then each adapter logs in and starts receiving, then the web pages
+(``bot/web.py``, when ``FILIERE_WEB_PORT`` is set). Stop order is the reverse of what could
+lose or repeat a message: the web pages stop, then every adapter stops receiving and
 finishes the event in hand, then the dispatcher finishes the message in hand and stops, and
 only then are the platform clients closed and the database.
 """
@@ -13,19 +14,24 @@ import asyncio
 import contextlib
 import gc
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from bot.app import build, system_clock
+from bot.app import App, build, system_clock
 from bot.dispatcher import Transport
+from bot.health import JobRuns, Status, read_status
 from bot.i18n import Renderer
 from bot.scheduler import build_scheduler
 from bot.settings import Settings
-from flows.messages import Handle, Outgoing, Priority, UserKey
+from flows.messages import Handle, Incoming, Outgoing, Priority, UserKey
 from flows.ports import StorageUnavailable
 from flows.text import Msg
+
+if TYPE_CHECKING:
+    from bot.metrics import Metrics
+    from bot.web import WebServer
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +44,11 @@ class Adapter(Protocol):
 
     @property
     def transport(self) -> Transport: ...
+
+    @property
+    def connected(self) -> bool:
+        """Whether the platform answered its last call (``/healthz``)."""
+        ...
 
     async def start(self, handle: Handle, renderer: Renderer,
                     tell: Callable[[UserKey, Msg], Awaitable[None]]) -> None: ...
@@ -115,6 +126,16 @@ async def serve(
 
     dispatcher_task: asyncio.Task[None] | None = None
     scheduler = None
+    web = None
+    runs = JobRuns(clock)
+    handle = app.core.handle_batch
+    errors = None
+    if app.metrics is not None:
+        from bot.metrics import ErrorCounter
+
+        errors = ErrorCounter(app.metrics)
+        logging.getLogger().addHandler(errors)
+        handle = _counted(handle, app.metrics)
     status = 0
     leadership = app.db.leadership()
     try:
@@ -122,7 +143,7 @@ async def serve(
             return status
         for adapter in adapters:
             try:
-                await adapter.start(app.core.handle_batch, app.renderer, tell)
+                await adapter.start(handle, app.renderer, tell)
             except Exception as exc:
                 log.error("%s adapter could not start: %s", adapter.platform, exc)
                 running.append(adapter)  # so that whatever it opened is closed
@@ -130,9 +151,17 @@ async def serve(
                 return status
             running.append(adapter)
         dispatcher_task = asyncio.create_task(app.dispatcher.run_forever(), name="dispatcher")
-        scheduler = build_scheduler(app.core, app.dispatcher)
+        scheduler = build_scheduler(app.core, app.dispatcher, runs)
         scheduler.start()
         app.dispatcher.wake()  # whatever was left in the outbox by the last run
+        if settings.web is not None:
+            try:
+                web = await start_web(settings, app, running, runs, clock)
+            except OSError as exc:  # the port is taken, the address is not this machine's
+                log.error("the web pages could not listen on %s:%s: %s", settings.web.listen,
+                          settings.web.port, exc)
+                status = 1
+                return status
         # What start-up loaded (territory, catalogs, locale data, libraries) stays for the
         # whole run: out of the garbage collector's sight, it is not walked again and again
         # as messages come and go.
@@ -147,6 +176,8 @@ async def serve(
         log.info("stopping: finishing the messages in hand")
         return status
     finally:
+        if web is not None:
+            await web.stop()
         for adapter in reversed(running):
             try:
                 await adapter.stop_receiving()
@@ -171,3 +202,29 @@ async def serve(
                     pass
         finally:
             await app.close()  # aiosqlite's thread would keep the process from exiting
+            if errors is not None:
+                logging.getLogger().removeHandler(errors)
+
+
+def _counted(handle: Handle, metrics: Metrics) -> Handle:
+    """``handle``, counting the messages the adapters hand over."""
+    async def counted(batch: Sequence[Incoming]) -> None:
+        metrics.received(batch)
+        await handle(batch)
+    return counted
+
+
+async def start_web(settings: Settings, app: App, adapters: Sequence[Adapter], runs: JobRuns,
+                     clock: Callable[[], datetime]) -> WebServer:
+    """The pages, ``/healthz`` and ``/metrics`` (imported only when they are on)."""
+    from bot.web import WebServer
+
+    assert settings.web is not None
+
+    async def status() -> Status:
+        return await read_status(app.storage, list(app.dispatcher.transports), adapters,
+                                 app.dispatcher.paused, runs, clock())
+
+    web = WebServer(settings.web, app, status, clock=clock)
+    await web.start()
+    return web

@@ -7,6 +7,7 @@ prints it and exits with status 2, without a traceback.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -59,6 +60,17 @@ class MatrixSettings:
 
 
 @dataclass(frozen=True)
+class WebSettings:
+    """The public pages, health and metrics server (``bot/web.py``)."""
+
+    port: int
+    listen: str = "127.0.0.1"
+    proxies: frozenset[str] = frozenset({"127.0.0.1", "::1"})
+    """Peers whose ``X-Forwarded-For`` is believed (the reverse proxy): the client address
+    the pages' rate limit counts is then the one the proxy saw."""
+
+
+@dataclass(frozen=True)
 class Settings:
     database: Path | str
     """An SQLite file, or a ``postgresql://`` URL."""
@@ -83,6 +95,11 @@ class Settings:
     backup_dir: Path | None = None
     backup_keep: int = 14
     pg_bindir: Path | None = None
+    web: WebSettings | None = None
+    """The web server; ``None`` (no ``FILIERE_WEB_PORT``): off."""
+    public_url: str | None = None
+    """Where people reach the pages (``FILIERE_WEB_BASE_URL``): certificates then carry a QR
+    code and a link to their check."""
 
 
 def read_dotenv(path: Path) -> dict[str, str]:
@@ -211,6 +228,7 @@ def load(env: Mapping[str, str] | None = None, dotenv: Path | None = Path(".env"
         log_level=log_level,
         **_service_settings(get),
         **_operation_settings(get),
+        **_web_settings(get, telegram),
     )
 
 
@@ -277,6 +295,37 @@ def _service_settings(get: Callable[[str, str], str | None]) -> dict[str, Any]:
         # after start. Shortened by the process-kill test, whose runs last a few seconds.
         "reminders_every_seconds": _whole(get, "FILIERE_REMINDERS_EVERY_SECONDS", 300, 3600),
     }
+
+
+def _web_settings(get: Callable[[str, str], str | None],
+                  telegram: TelegramSettings | None) -> dict[str, Any]:
+    """The public pages' server: off unless ``FILIERE_WEB_PORT`` is set."""
+    base = get("FILIERE_WEB_BASE_URL", "") or None
+    if base is not None:
+        if not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", base):
+            raise SettingsError("FILIERE_WEB_BASE_URL: expected the pages' public address, "
+                                f"like https://reemploi.example.org, got {base!r}")
+        base = base.rstrip("/")
+    port_text = get("FILIERE_WEB_PORT", "") or ""
+    if not port_text:
+        return {"web": None, "public_url": base}
+    if not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
+        raise SettingsError(f"FILIERE_WEB_PORT: expected a TCP port, got {port_text!r}")
+    listen = get("FILIERE_WEB_LISTEN", "127.0.0.1") or "127.0.0.1"
+    proxies_text = get("FILIERE_WEB_PROXIES", "127.0.0.1,::1") or ""
+    try:
+        proxies = frozenset(str(ipaddress.ip_address(p.strip()))
+                            for p in proxies_text.split(",") if p.strip())
+    except ValueError:
+        raise SettingsError("FILIERE_WEB_PROXIES: expected the reverse proxy's IP addresses, "
+                            f"comma-separated, like 127.0.0.1,::1, got {proxies_text!r}") from None
+    web = WebSettings(int(port_text), listen, proxies)
+    if (telegram is not None and telegram.webhook_url and telegram.webhook_port == web.port
+            and telegram.webhook_listen == web.listen):
+        raise SettingsError("FILIERE_WEB_PORT: the Telegram webhook already listens on "
+                            f"{web.listen}:{web.port}; give the pages another port (one "
+                            "reverse proxy serves both under one address: see the README)")
+    return {"web": web, "public_url": base}
 
 
 def _rate(get: Callable[[str, str], str | None], name: str, default: float) -> float:

@@ -216,6 +216,8 @@ class TelegramTransport:
         self.pacer = pacer
         self.latency = 0.0
         """Seconds a call to the server takes, averaged over the last few."""
+        self.reachable = True
+        """Whether the last call to the Bot API (a send, or the adapter's poll) reached it."""
         # Pieces of a split message already accepted, so a retry sends only the rest.
         self._progress: OrderedDict[str, int] = OrderedDict()
 
@@ -239,10 +241,12 @@ class TelegramTransport:
             try:
                 await self._call(chat_id, steps[index])
                 self.latency += (time.monotonic() - started - self.latency) / 5
+                self.reachable = True
             except RetryAfter as exc:
                 seconds = _seconds(exc)
                 self.pacer.hold(str(chat_id), seconds)
-                raise RetryLater(seconds, "Telegram flood limit (429)", failed=False) from None
+                raise RetryLater(seconds, "Telegram flood limit (429)", failed=False,
+                                 too_many_requests=True) from None
             except Forbidden as exc:
                 self._progress.pop(key, None)
                 raise Undeliverable(f"Telegram refused: {exc.message}") from None
@@ -250,8 +254,10 @@ class TelegramTransport:
                 self._progress.pop(key, None)
                 raise Undeliverable(f"Telegram rejected the message: {exc.message}") from None
             except InvalidToken:
+                self.reachable = False
                 raise RetryLater(60, "Telegram refused the bot token") from None
             except NetworkError as exc:  # timeouts, connection errors, 5xx
+                self.reachable = False
                 self.pacer.hold(None, NETWORK_PAUSE)
                 raise RetryLater(NETWORK_PAUSE, f"Telegram unreachable: {exc.message}") from None
             if key:
@@ -388,6 +394,11 @@ class TelegramAdapter:
         self._renderer: Renderer | None = None
         self._notice: Any = None
 
+    @property
+    def connected(self) -> bool:
+        """Whether the last call to the Bot API (a poll or a send) went through."""
+        return self.transport.reachable
+
     async def start(self, handle: Handle, renderer: Renderer, tell: Any = None) -> None:
         """Check the token (getMe), publish the command menu, then start receiving."""
         self._handle = handle
@@ -472,6 +483,7 @@ class TelegramAdapter:
                 await asyncio.sleep(_seconds(exc))
                 continue
             except TelegramError as exc:  # network, 5xx, another poller (Conflict)...
+                self.transport.reachable = False
                 self._polling_error(exc)
                 await asyncio.sleep(pause)
                 pause = min(2 * pause, 30.0)
@@ -479,6 +491,7 @@ class TelegramAdapter:
             finally:
                 self._fetching = False
             pause = 1.0
+            self.transport.reachable = True
             for update in updates:
                 try:
                     await self.application.process_update(update)

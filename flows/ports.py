@@ -107,6 +107,8 @@ class OutboxItem:
     attempts: int
     not_before: datetime
     lang: str | None = None
+    created_at: datetime | None = None
+    """When it was queued (the delivery latency counts from there)."""
 
 
 class OutboxRepo(Protocol):
@@ -130,6 +132,10 @@ class OutboxRepo(Protocol):
         ...
 
     async def pending_count(self) -> int: ...
+
+    async def backlog(self, platforms: Sequence[str]) -> tuple[int, datetime | None]:
+        """Messages pending for ``platforms`` and when the oldest of them was queued."""
+        ...
 
 
 class MenuRepo(Protocol):

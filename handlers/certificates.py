@@ -13,15 +13,21 @@ tool and its version, the verification, the result and the destination of the de
 
 Who is named by their organisation and their own name (``signatory_of``), as they were when
 the proof was made and as stored with it: never by a chat account's key.
+
+When the network publishes its pages (``FILIERE_WEB_BASE_URL``), the certificate carries the
+address of its check, ``/verifier/<code>``, written out and as a QR code (segno) in the top
+right corner: whoever holds the paper scans it and reads the network's answer.
 """
 
 from __future__ import annotations
 
+import io
 import unicodedata
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+import segno
 from fpdf import FPDF
 
 from flows.donation import (
@@ -70,6 +76,22 @@ DESTINATIONS: dict[Result, Msg] = {
 }
 
 
+QR_MM = 32.0
+"""Side of the printed QR code: scanned from paper at arm's length."""
+
+
+def verify_url(public_url: str | None, code: str) -> str | None:
+    """The address of a certificate's check on the network's pages (None: no pages)."""
+    return f"{public_url}/verifier/{code}" if public_url else None
+
+
+def qr_png(data: str) -> bytes:
+    """``data`` as a QR code in a PNG image (medium error correction, a 4-module margin)."""
+    buffer = io.BytesIO()
+    segno.make(data, error="m").save(buffer, kind="png", scale=10, border=4)
+    return buffer.getvalue()
+
+
 def pdf_safe(text: str) -> str:
     """Text the standard PDF font can show: compatibility forms folded, the rest as "?"."""
     folded = unicodedata.normalize("NFKC", text)
@@ -87,12 +109,30 @@ class _Document:
         self.pdf.set_creation_date(created)
         self.pdf.set_auto_page_break(auto=True, margin=15)
         self.pdf.add_page()
+        self.width = 0.0
+        """Width of the lines written (0: up to the right margin)."""
+        self.clear_below = 0.0
 
     def _write(self, msg: Msg, size: float, style: str = "", gap: float = 1.5) -> None:
         self.pdf.set_font("Helvetica", style=style, size=size)
         text = pdf_safe(self.t(msg))
-        self.pdf.multi_cell(0, size * 0.5, text, align="L", new_x="LMARGIN", new_y="NEXT")
+        self.pdf.multi_cell(self.width, size * 0.5, text, align="L", new_x="LMARGIN",
+                            new_y="NEXT")
         self.pdf.ln(gap)
+
+    def corner_qr(self, data: str) -> None:
+        """A QR code in the top right corner; the lines that follow keep clear of it until
+        :meth:`below_corner`."""
+        pdf = self.pdf
+        x = pdf.w - pdf.r_margin - QR_MM
+        pdf.image(io.BytesIO(qr_png(data)), x=x, y=pdf.t_margin, w=QR_MM, h=QR_MM)
+        self.width = x - pdf.l_margin - 4
+        self.clear_below = pdf.t_margin + QR_MM + 2
+
+    def below_corner(self) -> None:
+        """Back to full-width lines, under the corner's QR code."""
+        self.width = 0.0
+        self.pdf.set_y(max(self.pdf.get_y(), self.clear_below))
 
     def title(self, msg: Msg) -> None:
         self._write(msg, 16, "B", 3)
@@ -179,15 +219,23 @@ def certificate_pdf(
     territory: Territory,
     translate: Translate,
     tz: ZoneInfo,
+    check_url: str | None = None,
 ) -> bytes:
     """The lot's erasure certificate, with its verification code (NIST SP 800-88 fields);
-    its dates are days of the network's time zone ``tz``."""
+    its dates are days of the network's time zone ``tz``. With ``check_url`` (the network
+    publishes its pages), the address of its check, written out and as a QR code."""
     media = latest_per_medium(records)
     doc = _Document(translate, certificate.issued_at)
+    if check_url is not None:
+        doc.corner_qr(check_url)
     doc.title(_("Certificat d'effacement des données — {ref}", ref=lot.reference))
     doc.para(NETWORK)
     doc.para(_("Code de vérification : {code}", code=certificate.code))
     doc.para(_("Délivré le {day}", day=Day(certificate.issued_at.astimezone(tz).date())))
+    if check_url is not None:
+        doc.para(_("Vérifiez-le en ligne (ou scannez le code QR) : {url}",
+                   url=verbatim(check_url)))
+        doc.below_corner()
     operators = tuple(signed_text(s) for s in dict.fromkeys(r.signatory for r in media))
     doc.para(_("Effacement réalisé par : {operators}", operators=Lines(operators)))
     doc.para(_("Certificat délivré par : {issuer}", issuer=signed_text(certificate.signatory)))

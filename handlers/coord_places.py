@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from flows import actions as act
 from flows import mednum
 from flows.coord_flows import PE, PLACE_KIND_LABELS, PLACE_KIND_SHORT, EditPlace, SavePlace
-from flows.coordination import PlaceChange, hours_of
+from flows.coordination import ManagedPlace, PlaceChange, hours_of
 from flows.csv_import import PlaceExport, PlaceRow, places_csv
 from flows.mednum import MednumImport
 from flows.messages import Attachment, Choice
@@ -226,13 +226,19 @@ async def export_places(session: Session) -> None:
                  attachment=Attachment("lieux.csv", CSV, data))
 
 
+def mednum_csv(managed: Sequence[ManagedPlace], territory: Territory, now: datetime,
+               tz: ZoneInfo) -> bytes:
+    """The open ones of ``managed`` in the national schema of mediation places."""
+    return mednum.export(((m.place, m.siret, (m.updated_at or now).astimezone(tz).date())
+                          for m in managed if m.active),
+                         territory, source=NETWORK_SOURCE, id_prefix=ID_PREFIX)
+
+
 async def export_mednum(session: Session) -> None:
     """The network's open places in the national schema, to join the national cartography."""
     managed = [m for m in await session.uow.coordination.places() if m.active]
     ctx = session.ctx
-    data = mednum.export(((m.place, m.siret, ctx.local(m.updated_at or ctx.now).date())
-                          for m in managed),
-                         ctx.territory, source=NETWORK_SOURCE, id_prefix=ID_PREFIX)
+    data = mednum_csv(managed, ctx.territory, ctx.now, ctx.tz)
     session.send(session.user.key, [_(
         "Les {n} lieux ouverts du réseau au format national des lieux de médiation "
         "numérique (standard-mediation-num {version}). Les lieux sans SIRET portent le pivot "

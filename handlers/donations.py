@@ -13,6 +13,7 @@ import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from flows import actions as act
@@ -44,6 +45,7 @@ from handlers.certificates import (
     latest_per_medium,
     receipt_pdf,
     signatory_of,
+    verify_url,
 )
 from handlers.session import Env, Feature, Job, Session
 
@@ -195,7 +197,8 @@ async def my_donations(session: Session) -> None:
     session.say(_("Vos dons :\n{lines}", lines=lines), choices=choices, action_menu=True)
 
 
-async def send_certificate(session: Session, lot_id: LotId) -> None:
+async def send_certificate(session: Session, lot_id: LotId, *,
+                           public_url: str | None = None) -> None:
     """The donor fetches a certificate again; another donor's lot looks like no lot at all."""
     uow = session.uow
     lot = await uow.lots.get(lot_id)
@@ -211,7 +214,7 @@ async def send_certificate(session: Session, lot_id: LotId) -> None:
         return
     records = await uow.lots.erasures(lot.id)
     pdf = certificate_pdf(lot, certificate, records, session.ctx.territory, session.ctx.translate,
-                          session.ctx.tz)
+                          session.ctx.tz, verify_url(public_url, certificate.code))
     session.send(session.user.key, [_("Voici le certificat d'effacement du don {ref} (code "
                                       "{code}).", ref=lot.reference, code=certificate.code)],
                  attachment=_pdf(f"certificat-{lot.reference}.pdf", pdf))
@@ -297,7 +300,7 @@ async def mark_received(session: Session, lot: Lot) -> None:
                                    "effacées.", ref=lot.reference)])
 
 
-async def certify(session: Session, lot: Lot) -> None:
+async def certify(session: Session, lot: Lot, *, public_url: str | None = None) -> None:
     """Issue the lot's certificate once every medium is done; the donor gets the PDF."""
     uow = session.uow
     if lot.status is LotStatus.DECLARED:
@@ -335,7 +338,8 @@ async def certify(session: Session, lot: Lot) -> None:
                    "Le donateur le reçoit.", certificate.media, code=code, ref=lot.reference))
     if certified.donor is not None:
         pdf = certificate_pdf(certified, certificate, records, session.ctx.territory,
-                              session.ctx.translate, session.ctx.tz)
+                              session.ctx.translate, session.ctx.tz,
+                              verify_url(public_url, code))
         session.send(certified.donor,
                      [_("Les données de votre don {ref} sont effacées. Voici le certificat "
                         "d'effacement (code {code}) ; il reste disponible 5 ans dans « Mes "
@@ -514,11 +518,12 @@ async def forget_action(session: Session, action: act.ForgetContact | act.Forget
     await forget_contact(session, confirmed=isinstance(action, act.ForgetContactYes))
 
 
-async def certificate_action(session: Session, action: act.DonorCertificate) -> None:
-    await send_certificate(session, LotId(action.lot))
+async def certificate_action(session: Session, action: act.DonorCertificate, *,
+                             public_url: str | None = None) -> None:
+    await send_certificate(session, LotId(action.lot), public_url=public_url)
 
 
-async def on_lot(session: Session, action: Any) -> None:
+async def on_lot(session: Session, action: Any, *, public_url: str | None = None) -> None:
     """A staff button on one lot, which the router checked is the presser's to act on."""
     lot = await session.uow.lots.get(LotId(action.lot))
     assert lot is not None
@@ -541,7 +546,7 @@ async def on_lot(session: Session, action: Any) -> None:
             await session.start_flow(erasure_record.FLOW_NAME, erasure_record.prefill(
                 lot.id, lot.reference, lot.donor_name))
         case act.Certify():
-            await certify(session, lot)
+            await certify(session, lot, public_url=public_url)
 
 
 async def choose_workshop(session: Session, lot: Lot) -> None:
@@ -595,11 +600,11 @@ def feature(env: Env) -> Feature:
         flows=[donation.FLOW, erasure_record.FLOW, erasure_record.BULK_FLOW],
         actions={act.NewDonation: new_donation, act.MyDonations: my_donations_action,
                  act.ForgetContact: forget_action, act.ForgetContactYes: forget_action,
-                 act.DonorCertificate: certificate_action, act.OpenLots: open_lots,
-                 act.GiveDoor: give_door,
-                 **{kind: on_lot for kind in (act.SeeLot, act.ReceiveLot, act.RecordErasure,
-                                              act.Certify, act.ChooseWorkshop,
-                                              act.AssignWorkshop)}},
+                 act.DonorCertificate: partial(certificate_action, public_url=env.public_url),
+                 act.OpenLots: open_lots, act.GiveDoor: give_door,
+                 **{kind: partial(on_lot, public_url=env.public_url)
+                    for kind in (act.SeeLot, act.ReceiveLot, act.RecordErasure, act.Certify,
+                                 act.ChooseWorkshop, act.AssignWorkshop)}},
         effects={DeclareLot: declare, RecordErasure: record, RecordErasures: record_many},
         commands={"verify": verify, "donations": command_donations, "erasures": command_bulk},
         facts={donation.FLOW_NAME: donation_facts, erasure_record.FLOW_NAME: erasure_facts},

@@ -4,6 +4,7 @@ a CSV for funders. Every count from 1 to 4 shows as "< 5"; nothing names a benef
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -13,7 +14,9 @@ from flows import actions as act
 from flows import report as rp
 from flows.catalogue import kind_name
 from flows.messages import Attachment, Choice
+from flows.ports import UnitOfWork
 from flows.report import Indicator, Report
+from flows.territory import Territory
 from flows.text import Day, Msg, _, verbatim
 from handlers.charts import Series, bar_chart
 from handlers.coord_places import CSV, titled
@@ -24,12 +27,17 @@ log = logging.getLogger(__name__)
 CHARTED = (Indicator.LOTS, Indicator.REQUESTS, Indicator.HANDED_OVER)
 
 
+async def load_report(uow: UnitOfWork, now: datetime, tz: ZoneInfo) -> Report:
+    """The report of the twelve months up to ``now``, from storage."""
+    months = rp.last_months(now, tz)
+    since = datetime.combine(rp.first_day(months[0]), datetime.min.time(), tzinfo=tz)
+    events = await uow.reports.events(since, now)
+    return rp.build(events, await uow.reports.waiting(), now, tz)
+
+
 async def load(session: Session, tz: ZoneInfo) -> Report:
     """The report of the last twelve months, from storage."""
-    months = rp.last_months(session.now, tz)
-    since = datetime.combine(rp.first_day(months[0]), datetime.min.time(), tzinfo=tz)
-    events = await session.uow.reports.events(since, session.now)
-    return rp.build(events, await session.uow.reports.waiting(), session.now, tz)
+    return await load_report(session.uow, session.now, tz)
 
 
 def _count(n: int) -> str:
@@ -105,25 +113,35 @@ async def figures(session: Session, tz: ZoneInfo) -> None:
     session.say(*summary(report, names), factors_text(),
                 choices=[Choice(act.FiguresCsv().pack(), _("Tableau pour les financeurs (CSV)"))],
                 action_menu=True)
-    translate = session.ctx.translate
-    lang = session.user.lang or "fr"
-    png = bar_chart(
-        translate(_("Activité des 12 derniers mois")),
-        [month_label(m, lang) for m in report.months],
-        [Series(translate(rp.LABELS[i]), [report.count(i, m) for m in report.months])
-         for i in CHARTED],
-    )
+    png = chart_png(report, session.ctx.translate, session.user.lang or "fr")
     session.send(session.user.key, [_("Graphique des 12 derniers mois (les valeurs de 1 à 4 "
                                       "sont indiquées « < 5 »).")],
                  attachment=Attachment("activite-12-mois.png", "image/png", png))
     log.info("figures shown to %s", session.user.key)
 
 
+def chart_png(report: Report, translate: Callable[[Msg], str], lang: str) -> bytes:
+    """The chart of the twelve months, its texts in ``lang``."""
+    return bar_chart(
+        translate(_("Activité des 12 derniers mois")),
+        [month_label(m, lang) for m in report.months],
+        [Series(translate(rp.LABELS[i]), [report.count(i, m) for m in report.months])
+         for i in CHARTED],
+    )
+
+
 async def figures_csv(session: Session, tz: ZoneInfo) -> None:
     """Per month and intercommunality, for funders; the factors are written below."""
     report = await load(session, tz)
-    translate = session.ctx.translate
-    names = {e.siren: e.name for e in session.ctx.territory.epcis}
+    data = funders_csv(report, session.ctx.translate, session.ctx.territory)
+    session.send(session.user.key, [_("Le tableau d'activité par mois et par "
+                                      "intercommunalité, pour les financeurs.")],
+                 attachment=Attachment("activite-reseau.csv", CSV, data))
+
+
+def funders_csv(report: Report, translate: Callable[[Msg], str], territory: Territory) -> bytes:
+    """The funders' table: per month and intercommunality, the factors written below."""
+    names = {e.siren: e.name for e in territory.epcis}
     header = {
         "month": translate(_("Mois")),
         "epci": translate(_("Intercommunalité")),
@@ -137,9 +155,6 @@ async def figures_csv(session: Session, tz: ZoneInfo) -> None:
              translate(_("Bénéficiaires : personnes inscrites au service après don, qui "
                          "peuvent effacer leurs données ; présences confirmées : réponses "
                          "« je viens » aux rappels."))]
-    data = rp.report_csv(report, header=header, epci_name=lambda e: names.get(e, e),
+    return rp.report_csv(report, header=header, epci_name=lambda e: names.get(e, e),
                          total=translate(_("Total du réseau")), masked=translate(_("masqué")),
                          notes=notes)
-    session.send(session.user.key, [_("Le tableau d'activité par mois et par "
-                                      "intercommunalité, pour les financeurs.")],
-                 attachment=Attachment("activite-reseau.csv", CSV, data))

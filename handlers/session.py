@@ -119,6 +119,9 @@ class Env:
     """Refused or withdrawn access requests keep who asked this long."""
     conversation_ttl: timedelta
     beneficiaries: BeneficiaryConfig
+    public_url: str | None = None
+    """The network's public pages (``FILIERE_WEB_BASE_URL``); certificates link to their
+    check there. ``None``: no pages."""
 
 
 @dataclass(frozen=True)

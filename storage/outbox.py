@@ -66,7 +66,7 @@ class SqliteOutboxRepo:
             # an earlier one that waits for a retry, looked up among that recipient's own
             # pending messages (outbox_recipient), a few rows.
             "SELECT outbox.id, outbox.recipient, payload, att_name, att_mime, att_data,"
-            " attempts, not_before, priority, users.lang AS lang"
+            " attempts, not_before, priority, users.lang AS lang, outbox.created_at"
             " FROM outbox LEFT JOIN users ON users.key = outbox.recipient"
             " WHERE outbox.status = 'pending'"
             " AND outbox.platform IN (SELECT value FROM json_each(?))"
@@ -89,7 +89,8 @@ class SqliteOutboxRepo:
                 Priority(row["priority"]),
             )
             items.append(OutboxItem(row["id"], message, row["attempts"],
-                                    from_ts(row["not_before"]), row["lang"]))
+                                    from_ts(row["not_before"]), row["lang"],
+                                    from_ts(row["created_at"])))
         return items
 
     async def delivered(self, item_id: int, now: datetime) -> None:
@@ -137,3 +138,15 @@ class SqliteOutboxRepo:
         ) as cur:
             row = await cur.fetchone()
         return int(row[0]) if row else 0
+
+    async def backlog(self, platforms: Sequence[str]) -> tuple[int, datetime | None]:
+        """Messages pending for ``platforms`` and when the oldest of them was queued."""
+        async with self._conn.execute(
+            "SELECT count(*) AS n, min(created_at) AS oldest FROM outbox"
+            " WHERE status = 'pending' AND platform IN (SELECT value FROM json_each(?))",
+            (json.dumps(list(platforms)),),
+        ) as cur:
+            row = await cur.fetchone()
+        if row is None or not row["n"]:
+            return 0, None
+        return int(row["n"]), from_ts(row["oldest"])

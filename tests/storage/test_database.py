@@ -151,3 +151,21 @@ async def test_a_transaction_cancelled_while_it_waits_for_the_lock_leaves_none_o
     finally:
         other.close()
         await db.close()
+
+
+async def test_the_outbox_backlog_counts_what_waits_for_the_served_platforms(
+    storage: SqliteStorage,
+):
+    """What /healthz reads: how many messages wait, and since when the oldest one does."""
+    async with storage.transaction() as uow:
+        assert await uow.outbox.backlog(["cli"]) == (0, None)
+        first = await uow.outbox.add(Outgoing(ANA, (_("Bonjour"),)), NOW)
+        await uow.outbox.add(Outgoing(ANA, (_("Bonjour"),)), NOW + timedelta(minutes=3))
+        await uow.outbox.add(Outgoing(UserKey("tg:1"), (_("Bonjour"),)),
+                             NOW - timedelta(hours=1))
+        assert await uow.outbox.backlog(["cli"]) == (2, NOW)
+        [item, _later] = await uow.outbox.due(NOW + timedelta(minutes=3), ["cli"], 10)
+        assert item.created_at == NOW
+        await uow.outbox.delivered(first, NOW + timedelta(minutes=5))
+        assert await uow.outbox.backlog(["cli"]) == (1, NOW + timedelta(minutes=3))
+        assert await uow.outbox.backlog(["cli", "tg"]) == (2, NOW - timedelta(hours=1))

@@ -8,8 +8,9 @@ delivery and its record. After each kill the test reads from the database how ma
 were committed and goes on with the rest of the script, as a platform would redeliver what
 was not acknowledged.
 
-The run must end exactly as a run without kills: the same deliveries to the same people in
-the same order (no answer lost, no notice lost or sent twice), every outbox row sent. The one
+The run must end as a run without kills: the same deliveries to the same people, each
+person's in the same order (no answer lost, no notice lost or sent twice), every outbox row
+sent. The one
 repetition the design allows is the message in hand at the kill when it was already printed
 but not yet recorded as sent (at-least-once delivery): it may be printed again, once, first
 thing after the restart, and the test checks that is all it is.
@@ -215,6 +216,13 @@ def killed_until_done(db: Path, tmp: Path, rng: random.Random, timing: Timing,
     return kills, recorded
 
 
+def per_person(sent: list[tuple[str, str]]) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for to, text in sent:
+        found.setdefault(to, []).append(text)
+    return found
+
+
 def test_killed_at_random_moments_the_bot_loses_and_repeats_nothing(tmp_path: Path):
     expected, timing = reference(tmp_path)
     rng = random.Random(SEED)
@@ -227,7 +235,10 @@ def test_killed_at_random_moments_the_bot_loses_and_repeats_nothing(tmp_path: Pa
         landed, recorded = killed_until_done(db, tmp_path, rng, timing, KILLS - kills, deadline)
         kills += landed
         assert statuses(db) == {"sent": len(expected)}, "every message sent, none failed"
-        assert recorded == expected
+        # Each person gets the same messages in the same order. Between two people the
+        # order may differ from a run without kills: a notice left waiting by a kill goes
+        # out after a reply queued at the restart, replies going first.
+        assert per_person(recorded) == per_person(expected)
         if kills >= KILLS or time.monotonic() >= deadline:
             break
     assert kills >= KILLS // 2, f"only {kills} kills landed"

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Any, Protocol
 
 from flows.audit import AuditAction, AuditEntry
@@ -96,6 +97,27 @@ class EventRepo(Protocol):
         ...
 
 
+class Unreached(StrEnum):
+    """Why a platform refuses the bot's messages to someone."""
+
+    BLOCKED = "blocked"
+    """They blocked the bot: nothing is sent until they come back."""
+    NOT_STARTED = "not_started"
+    """They never opened a chat with the bot: messages wait until they first write."""
+
+
+class ReachRepo(Protocol):
+    """Chats a platform refused the bot's messages to (storage/reach.py)."""
+
+    async def refused(self, key: UserKey, reason: Unreached, now: datetime) -> None: ...
+
+    async def back(self, key: UserKey) -> bool:
+        """They wrote or opened the chat again: True if they had been unreachable."""
+        ...
+
+    async def blocked_among(self, keys: Sequence[UserKey]) -> set[UserKey]: ...
+
+
 @dataclass(frozen=True)
 class OutboxItem:
     """A message waiting in the outbox, with its delivery attempts and the language its
@@ -106,6 +128,8 @@ class OutboxItem:
     attempts: int
     not_before: datetime
     lang: str | None = None
+    blocked: bool = False
+    """Its recipient blocked the bot: given up without a call to the platform."""
 
 
 class OutboxRepo(Protocol):
@@ -469,6 +493,7 @@ class UnitOfWork(Protocol):
     """One transaction and the repositories bound to it."""
 
     users: UserRepo
+    reach: ReachRepo
     conversations: ConversationRepo
     events: EventRepo
     outbox: OutboxRepo

@@ -54,14 +54,18 @@ class SqliteOutboxRepo:
             "WITH waiting AS (SELECT recipient, min(id) AS first FROM outbox"
             " WHERE status = 'pending' AND platform IN (SELECT value FROM json_each(?))"
             " AND not_before > ? GROUP BY recipient)"
+            # Messages to someone who never opened the bot wait until they first write
+            # (all of them: the order holds); those to a blocked chat come back marked.
             " SELECT outbox.id, outbox.recipient, payload, att_name, att_mime, att_data,"
-            " attempts, not_before, users.lang AS lang"
+            " attempts, not_before, users.lang AS lang, unreachable.reason AS unreached"
             " FROM outbox LEFT JOIN waiting ON waiting.recipient = outbox.recipient"
             " LEFT JOIN users ON users.key = outbox.recipient"
+            " LEFT JOIN unreachable ON unreachable.recipient = outbox.recipient"
             " WHERE status = 'pending'"
             " AND platform IN (SELECT value FROM json_each(?))"
             " AND not_before <= ?"
             " AND (waiting.first IS NULL OR outbox.id < waiting.first)"
+            " AND (unreachable.reason IS NULL OR unreachable.reason = 'blocked')"
             " ORDER BY outbox.id LIMIT ?",
             (platforms_json, ts(now), platforms_json, ts(now), limit),
         )
@@ -76,7 +80,8 @@ class SqliteOutboxRepo:
                 UserKey(row["recipient"]), json.loads(row["payload"]), att
             )
             items.append(OutboxItem(row["id"], message, row["attempts"],
-                                    from_ts(row["not_before"]), row["lang"]))
+                                    from_ts(row["not_before"]), row["lang"],
+                                    row["unreached"] == "blocked"))
         return items
 
     async def delivered(self, item_id: int, now: datetime) -> None:

@@ -117,6 +117,11 @@ class ReachRepo(Protocol):
 
     async def blocked_among(self, keys: Sequence[UserKey]) -> set[UserKey]: ...
 
+    async def purge(self, before: datetime, limit: int = -1) -> int:
+        """Forget those unreachable since before ``before`` who are not users and have
+        nothing waiting."""
+        ...
+
 
 @dataclass(frozen=True)
 class OutboxItem:
@@ -147,6 +152,12 @@ class OutboxRepo(Protocol):
         ...
 
     async def give_up(self, item_id: int, now: datetime, error: str) -> None: ...
+
+    async def give_up_waiting(self, created_before: datetime, now: datetime,
+                              limit: int = -1) -> int:
+        """Give up the messages kept for someone who never opened the bot, queued before
+        ``created_before``."""
+        ...
 
     async def purge_done_before(self, when: datetime, limit: int = -1) -> int:
         """Forget messages sent or given up before ``when``, at most ``limit`` (-1: all)."""

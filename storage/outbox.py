@@ -115,6 +115,24 @@ class SqliteOutboxRepo:
             (error[:300], ts(now), item_id),
         )
 
+    async def give_up_waiting(self, created_before: datetime, now: datetime,
+                              limit: int = NO_LIMIT) -> int:
+        """Give up the messages kept for someone who never opened the bot, queued before
+        ``created_before`` (blanked as any message given up)."""
+        cur = await self._conn.execute(
+            "UPDATE outbox SET status = 'failed', attempts = attempts + 1, sent_at = ?,"
+            " last_error = 'never opened the bot: given up',"
+            " payload = '{\"texts\": [], \"choices\": []}', att_data = NULL,"
+            " recipient = CASE WHEN EXISTS"
+            " (SELECT 1 FROM users WHERE users.key = outbox.recipient)"
+            " THEN recipient ELSE '' END"
+            " WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' AND created_at < ?"
+            " AND recipient IN (SELECT recipient FROM unreachable"
+            " WHERE reason = 'not_started') LIMIT ?)",
+            (ts(now), ts(created_before), limit),
+        )
+        return cur.rowcount
+
     async def purge_done_before(self, when: datetime, limit: int = NO_LIMIT) -> int:
         """Forget delivered and abandoned messages (their content is already blanked)."""
         cur = await self._conn.execute(

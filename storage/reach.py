@@ -9,7 +9,7 @@ from datetime import datetime
 from flows.messages import UserKey
 from flows.ports import Unreached
 from storage.connection import Connection
-from storage.db import ts
+from storage.db import NO_LIMIT, ts
 
 
 class SqliteReachRepo:
@@ -30,6 +30,17 @@ class SqliteReachRepo:
         """``key`` wrote or opened the chat again: True if they had been unreachable."""
         cur = await self._conn.execute("DELETE FROM unreachable WHERE recipient = ?", (key,))
         return cur.rowcount > 0
+
+    async def purge(self, before: datetime, limit: int = NO_LIMIT) -> int:
+        """Forget the chats known unreachable since before ``before`` of people who are not
+        users (any more) and have nothing waiting: nothing would be sent to them anyway."""
+        cur = await self._conn.execute(
+            "DELETE FROM unreachable WHERE recipient IN (SELECT recipient FROM unreachable"
+            " WHERE since < ?"
+            " AND recipient NOT IN (SELECT key FROM users)"
+            " AND recipient NOT IN (SELECT recipient FROM outbox WHERE status = 'pending')"
+            " LIMIT ?)", (ts(before), limit))
+        return cur.rowcount
 
     async def blocked_among(self, keys: Sequence[UserKey]) -> set[UserKey]:
         """Those of ``keys`` who blocked the bot."""

@@ -9,7 +9,7 @@ the morning reminders of the day's sessions are all due at once. Measured:
 * start-up of the real bot process (``bot.serve.serve``: migrations, territory, adapters,
   dispatcher, scheduler) to "ready" with them pending, and its resident memory;
 * the dispatcher's sustained rate through the real Telegram transport against a local server
-  enforcing 30 messages/s overall and 1 per chat per second (``bench/fake_telegram.py``), for
+  enforcing 30 messages/s overall and 1 per chat per second (``tests/bot/fake_bot_api.py``), for
   a bounded time, counting 429s, duplicates and lost messages.
 
 The bot runs in a child process (its own memory, its own CPU share, as in production); the
@@ -35,7 +35,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bench.common import ROOT, bot_settings, heading, machine, peak_rss_mb, rss_mb
-from bench.fake_telegram import LimitedBotApi
+from tests.bot.fake_bot_api import FakeBotApi
 
 PARIS = ZoneInfo("Europe/Paris")
 MORNING = datetime(2026, 12, 7, 8, 0, 30, tzinfo=PARIS).astimezone(UTC)
@@ -201,7 +201,7 @@ async def child(database: Path, url: str, seconds: float) -> None:
 
 async def deliver(path: Path, seconds: float, latency: float = 0.0) -> dict[str, Any]:
     """Serve the limits, run the bot process for ``seconds``, then count."""
-    server = LimitedBotApi(TOKEN, overall=30, per_chat=1, latency=latency)
+    server = FakeBotApi(TOKEN, overall_limit=30, chat_limit=1, latency=latency)
     url = await server.start()
     spawned = time.perf_counter()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -237,7 +237,7 @@ def sent_before(path: Path) -> set[int]:
         conn.close()
 
 
-def count(path: Path, server: LimitedBotApi, before: set[int] | None = None) -> dict[str, Any]:
+def count(path: Path, server: FakeBotApi, before: set[int] | None = None) -> dict[str, Any]:
     """Rates from the server's clock; duplicates and losses against the outbox (leaving out
     the chats already served ``before`` this server's run)."""
     accepted = server.accepted

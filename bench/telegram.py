@@ -1,6 +1,6 @@
 """Telegram path benchmark: updates per second through python-telegram-bot, against a bare bot.
 
-The same local Bot API server (``bench/fake_telegram.py``, 127.0.0.1, no flood limit) queues
+The same local Bot API server (``tests/bot/fake_bot_api.py``, 127.0.0.1, no flood limit) queues
 the same updates (people saying "bonjour"); a bot in a child process fetches them by long
 polling and answers each. Contenders, alternated over rounds on the same machine:
 
@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import ROOT, heading, machine, median
-from bench.fake_telegram import LimitedBotApi
+from tests.bot.fake_bot_api import FakeBotApi
 
 TOKEN = "123456789:AAbenchmarkBENCHMARKbenchmark00"
 TARGET_SHARE = 0.8
@@ -129,7 +129,7 @@ def cpu_seconds(pid: int) -> float:
 
 async def one_round(contender: str, updates: int, users: int, tmp: Path) -> Round:
     """Start the contender, queue the updates once it polls, wait for every answer."""
-    server = LimitedBotApi(TOKEN, overall=None, per_chat=None)
+    server = FakeBotApi(TOKEN)
     url = await server.start()
     database = tmp / f"{contender}.sqlite3"
     for leftover in (database, *(database.with_name(database.name + end)

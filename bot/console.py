@@ -43,6 +43,8 @@ class ConsoleTransport:
         self.out = out
 
     async def send(self, message: Rendered) -> None:
+        if message.replaces is not None and not message.text:
+            return  # buttons taken off a message: the console has none
         lines = [f"[→ {message.to}]", message.text]
         for number, (_, label) in enumerate(message.choices, start=1):
             lines.append(f"  {number}. {label}")

@@ -34,8 +34,8 @@ from enum import Enum
 from typing import TYPE_CHECKING, Protocol
 
 from bot.i18n import Rendered, Renderer
-from flows.messages import platform_of
-from flows.ports import OutboxItem, OutboxRepo, Storage, StorageUnavailable
+from flows.messages import UserKey, platform_of
+from flows.ports import OutboxItem, Storage, StorageUnavailable, UnitOfWork, Unreached
 
 if TYPE_CHECKING:
     from bot.metrics import Metrics
@@ -47,8 +47,9 @@ IDLE_SECONDS = 5.0
 ROUND = 100
 """Messages read from the outbox per round."""
 
-Record = Callable[[OutboxRepo], Awaitable[None]]
-"""What became of a message, as the outbox records it (sent, put off, given up)."""
+Record = Callable[[UnitOfWork], Awaitable[None]]
+"""What became of a message, as the outbox records it (sent, put off, given up), with what
+it taught about its recipient's chat (blocked, never opened)."""
 
 
 class RetryLater(Exception):
@@ -70,6 +71,16 @@ class RetryLater(Exception):
 
 class Undeliverable(Exception):
     """The message can never be delivered (unknown chat, bot blocked): do not retry."""
+
+
+class Unreachable(Undeliverable):
+    """The platform refuses every message to this person for now: they blocked the bot
+    (the message is given up, and nothing more is sent until they come back), or never
+    opened a chat with it (the message waits, with the next ones, until they first write)."""
+
+    def __init__(self, reason: Unreached, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 class Outcome(Enum):
@@ -228,6 +239,10 @@ class Dispatcher:
 
     async def _deliver(self, item: OutboxItem) -> Outcome:
         message = item.message
+        if item.blocked:
+            await self._record(item.id, _given_up(item.id, self.clock(),
+                                                  "the recipient blocked the bot"))
+            return Outcome.GIVEN_UP
         transport = self.transports[platform_of(message.to)]
         rendered = self.renderer.render(message, item.lang, f"outbox:{item.id}")
         try:
@@ -240,6 +255,16 @@ class Dispatcher:
                                              str(exc))
             else:
                 await self._wait(item, exc.seconds, str(exc))
+            return Outcome.HELD
+        except Unreachable as exc:
+            now = self.clock()
+            if exc.reason is Unreached.BLOCKED:
+                log.info("outbox %s: %s blocked the bot", item.id, message.to)
+                await self._record(item.id, _given_up(item.id, now, str(exc), message.to))
+                return Outcome.GIVEN_UP
+            log.info("outbox %s: %s never opened the bot; kept until they write", item.id,
+                     message.to)
+            await self._record(item.id, _kept(item.id, now, str(exc), message.to))
             return Outcome.HELD
         except Undeliverable as exc:
             log.warning("outbox %s undeliverable: %s", item.id, exc)
@@ -286,7 +311,7 @@ class Dispatcher:
         database cannot take it now, keep it to write before anything more is sent."""
         try:
             async with self.storage.autocommit() as uow:
-                await record(uow.outbox)
+                await record(uow)
         except StorageUnavailable as exc:
             self._keep(item_id, record, exc)
 
@@ -304,7 +329,7 @@ class Dispatcher:
         while self._unwritten:
             item_id, record = next(iter(self._unwritten.items()))
             async with self.storage.autocommit() as uow:
-                await record(uow.outbox)
+                await record(uow)
             del self._unwritten[item_id]
         log.info("outbox records written: deliveries resume")
 
@@ -359,18 +384,31 @@ class Dispatcher:
 
 
 def _delivered(item_id: int, when: datetime) -> Record:
-    async def record(outbox: OutboxRepo) -> None:
-        await outbox.delivered(item_id, when)
+    async def record(uow: UnitOfWork) -> None:
+        await uow.outbox.delivered(item_id, when)
     return record
 
 
 def _put_off(item_id: int, until: datetime, reason: str, failed: bool) -> Record:
-    async def record(outbox: OutboxRepo) -> None:
-        await outbox.retry_later(item_id, until, reason, attempt=failed)
+    async def record(uow: UnitOfWork) -> None:
+        await uow.outbox.retry_later(item_id, until, reason, attempt=failed)
     return record
 
 
-def _given_up(item_id: int, when: datetime, reason: str) -> Record:
-    async def record(outbox: OutboxRepo) -> None:
-        await outbox.give_up(item_id, when, reason)
+def _given_up(item_id: int, when: datetime, reason: str, blocked: UserKey | None = None
+              ) -> Record:
+    """The message given up; ``blocked``: its recipient, who blocked the bot."""
+    async def record(uow: UnitOfWork) -> None:
+        if blocked is not None:
+            await uow.reach.refused(blocked, Unreached.BLOCKED, when)
+        await uow.outbox.give_up(item_id, when, reason)
+    return record
+
+
+def _kept(item_id: int, when: datetime, reason: str, recipient: UserKey) -> Record:
+    """The message kept for someone who never opened the bot, until they first write (it is
+    not read again until then, nor the messages after it)."""
+    async def record(uow: UnitOfWork) -> None:
+        await uow.reach.refused(recipient, Unreached.NOT_STARTED, when)
+        await uow.outbox.retry_later(item_id, when, reason, attempt=False)
     return record

@@ -17,8 +17,8 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_currency
 
-from flows.messages import Attachment, Outgoing, UserKey
-from flows.text import Day, Lines, Money, Msg, When
+from flows.messages import Attachment, Outgoing, UserKey, platform_of
+from flows.text import ByGesture, Day, Lines, Money, Msg, When
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +27,9 @@ DOMAIN = "filiere"
 
 DATETIME_PATTERNS = {"fr": "EEEE d MMMM 'à' H 'h' mm", "en": "EEEE d MMMM 'at' HH:mm"}
 DATE_PATTERNS = {"fr": "EEEE d MMMM y", "en": "EEEE d MMMM y"}
+BUTTON_PLATFORMS = frozenset({"tg"})
+"""Platforms whose choices are buttons to touch (elsewhere: a numbered list, answered by
+writing): :class:`flows.text.ByGesture` is worded after it."""
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,8 @@ class Rendered:
     # The outbox row it comes from ("outbox:42"): a transport uses it to make a retry
     # idempotent (Matrix transaction ids, parts of a split Telegram text already sent).
     ref: str | None = None
+    replaces: str | None = None
+    """The platform's id of one of the bot's messages to edit instead (``Outgoing``)."""
 
 
 class Renderer:
@@ -61,12 +66,16 @@ class Renderer:
     def lang(self, lang: str | None) -> str:
         return lang if lang in self._catalogs else self.default
 
-    def text(self, value: Any, lang: str) -> str:
-        """Render a text value (a message, an amount, a date, lines, or a plain value)."""
+    def text(self, value: Any, lang: str, platform: str | None = None) -> str:
+        """Render a text value (a message, an amount, a date, lines, or a plain value) for a
+        reader of ``platform`` (``None``: one who writes their answers)."""
         lang = self.lang(lang)
         match value:
             case Msg():
-                return self._msg(value, lang)
+                return self._msg(value, lang, platform)
+            case ByGesture(buttons, typed):
+                return self.text(buttons if platform in BUTTON_PLATFORMS else typed, lang,
+                                 platform)
             case Money(cents):
                 return format_currency(cents / 100, "EUR", locale=lang)
             case When(at):
@@ -75,18 +84,18 @@ class Renderer:
             case Day(day):
                 return format_date(day, DATE_PATTERNS[lang], locale=lang)
             case Lines(items):
-                return "\n".join(self.text(item, lang) for item in items)
+                return "\n".join(self.text(item, lang, platform) for item in items)
             case None:
                 return ""
         return str(value)
 
-    def _msg(self, msg: Msg, lang: str) -> str:
+    def _msg(self, msg: Msg, lang: str, platform: str | None) -> str:
         catalog = self._catalogs[lang]
         if msg.plural is not None and msg.n is not None:
             template = catalog.ngettext(msg.msgid, msg.plural, msg.n)
         else:
             template = catalog.gettext(msg.msgid)
-        params = {key: self.text(value, lang) for key, value in msg.params.items()}
+        params = {key: self.text(value, lang, platform) for key, value in msg.params.items()}
         try:
             return template.format_map(params)
         except (KeyError, IndexError, ValueError):
@@ -100,6 +109,7 @@ class Renderer:
     def render(self, message: Outgoing, lang: str | None, ref: str | None = None) -> Rendered:
         """Render a whole outgoing message for its recipient (``ref``: its outbox row)."""
         code = self.lang(lang)
-        text = "\n\n".join(self.text(part, code) for part in message.texts)
-        choices = tuple((c.id, self.text(c.label, code)) for c in message.choices)
-        return Rendered(message.to, text, choices, message.attachment, ref)
+        platform = platform_of(message.to)
+        text = "\n\n".join(self.text(part, code, platform) for part in message.texts)
+        choices = tuple((c.id, self.text(c.label, code, platform)) for c in message.choices)
+        return Rendered(message.to, text, choices, message.attachment, ref, message.replaces)

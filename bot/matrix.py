@@ -589,6 +589,8 @@ class MatrixTransport:
         user_id = user_id_of(message.to)
         if user_id is None:
             raise Undeliverable("not a Matrix user key")
+        if message.replaces is not None and not message.text:
+            return  # buttons taken off a message: a numbered list has nothing to take off
         adapter = self.adapter
         try:
             room_id = await adapter.room_for(user_id)

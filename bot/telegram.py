@@ -1,19 +1,26 @@
 """The Telegram adapter: python-telegram-bot receives updates, a transport sends the outbox.
 
 Receiving: long polling by default, a webhook when ``TELEGRAM_WEBHOOK_URL`` is set (the secret
-token is checked on every call by python-telegram-bot's webhook server). Updates are handled one
-after the other, and the router commits each batch fetched together; each becomes an
-:class:`~flows.messages.Incoming` whose event id is the
-``update_id``, so an update fetched twice (a crash before the offset was confirmed) is dropped
-by the router. A button press is answered at once (the phone stops spinning) and is passed on
-only if its data is among the buttons of the message it was pressed on, in the presser's own
-chat: anything else (a forged or stale press) reaches the router as a choice no feature knows,
-which it refuses politely.
+token is checked on every call, ``bot/telegram_webhook.py``). Updates are handled one after
+the other, and the router commits each batch fetched together; each becomes an
+:class:`~flows.messages.Incoming` whose event id is the ``update_id``, so an update fetched
+twice (a crash before the offset was confirmed) is dropped by the router. A button press is
+answered at once (the phone stops spinning) and is passed on only if its data is among the
+buttons of the message it was pressed on, in the presser's own chat: anything else (a forged
+press) reaches the router as a choice no feature knows, which it refuses politely. A message
+takes one press: a second one on it (a quick double tap, before its buttons were taken away)
+is dropped. ``my_chat_member`` updates say when a person blocks the bot or comes back.
 
 Sending (the outbox dispatcher calls :class:`TelegramTransport`): choices as inline keyboards,
-long texts split under 4,096 characters, files as documents and QR codes as photos, paced
-under Telegram's flood limits; 429 becomes :class:`RetryLater` with Telegram's ``retry_after``,
-network errors and 5xx a retry with back-off, a blocked bot :class:`Undeliverable`.
+long texts split under 4,096 characters, files as documents and QR codes as photos, edits of
+a message pressed (its pick shown, its buttons taken away or updated), all paced under
+Telegram's flood limits; 429 becomes :class:`RetryLater` with Telegram's ``retry_after``,
+network errors and 5xx a retry with back-off, a blocked bot or a chat never opened
+:class:`Unreachable`.
+
+Only python-telegram-bot's public interface is used: ``Bot`` methods to send, edit and fetch,
+``Update.de_json`` and ``Application.process_update`` to read updates, and a documented
+``BaseRequest`` of our own for the HTTP calls (``bot/telegram_request.py``).
 """
 
 from __future__ import annotations
@@ -27,12 +34,20 @@ import math
 import os
 import time
 from collections import OrderedDict
+from collections.abc import Coroutine
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlparse
 
-from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import (
+    BotCommand,
+    ChatMember,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    Update,
+)
 from telegram.error import (
     BadRequest,
     Forbidden,
@@ -45,13 +60,14 @@ from telegram.ext import Application, ContextTypes, TypeHandler
 
 from bot import chunks
 from bot.chunks import utf16_len
-from bot.dispatcher import RetryLater, Undeliverable
+from bot.dispatcher import RetryLater, Undeliverable, Unreachable
 from bot.i18n import Rendered, Renderer
 from bot.pacing import Pacer
 from bot.settings import LANGUAGES, TelegramSettings
-from bot.telegram_request import JsonBody, JsonRequest, Keyboard
+from bot.telegram_request import JsonRequest
 from bot.telegram_webhook import Webhook
-from flows.messages import Attachment, Handle, Incoming, UserKey
+from flows.messages import Attachment, Handle, Incoming, Pressed, Reach, UserKey
+from flows.ports import Unreached
 from flows.text import Msg, _
 
 log = logging.getLogger(__name__)
@@ -82,7 +98,9 @@ POLL_TIMEOUT = 30
 CALL_READ_TIMEOUT = 5.0
 """Seconds to wait for the answer to a call (python-telegram-bot's default); a call unanswered
 by then is retried by the dispatcher, whose delivery record makes the retry safe."""
-ALLOWED_UPDATES = ("message", "callback_query")
+ALLOWED_UPDATES = ("message", "callback_query", "my_chat_member")
+PRESSES_KEPT = 10_000
+"""Messages remembered as pressed already (a second press on one is dropped)."""
 PHOTO_TYPES = frozenset({"image/png", "image/jpeg", "image/webp"})
 STALE_CHOICE = "!stale"
 """What a refused button press becomes: a choice no feature answers, so the router says
@@ -144,7 +162,7 @@ def keyboard(buttons: tuple[tuple[str, str], ...]) -> InlineKeyboardMarkup | Non
     rest of a reply's rendering (the same home menu goes to everyone)."""
     if not buttons:
         return None
-    return Keyboard([
+    return InlineKeyboardMarkup([
         [InlineKeyboardButton(label, callback_data=callback_data(cid, n))]
         for n, (cid, label) in enumerate(buttons, start=1)
     ])
@@ -230,46 +248,63 @@ class TelegramTransport:
 
     async def send(self, message: Rendered) -> None:
         chat_id = _chat_id(message.to)
+        if message.replaces is not None:
+            await self._paced(chat_id, self._edit(chat_id, int(message.replaces), message))
+            return
         steps = plan(message)
         # A message of several calls remembers the ones made, by its outbox row and what it
         # renders to now (the reader may have changed language); one call has nothing to keep.
         key = _progress_key(message) if len(steps) > 1 else ""
         done = self._progress.get(key, 0)
-        for index in range(done, len(steps)):
-            await self.pacer.acquire(str(chat_id))
-            started = time.monotonic()
-            try:
-                await self._call(chat_id, steps[index])
-                self.latency += (time.monotonic() - started - self.latency) / 5
-                self.reachable = True
-            except RetryAfter as exc:
-                seconds = _seconds(exc)
-                self.pacer.hold(str(chat_id), seconds)
-                raise RetryLater(seconds, "Telegram flood limit (429)", failed=False,
-                                 too_many_requests=True) from None
-            except Forbidden as exc:
-                self._progress.pop(key, None)
-                raise Undeliverable(f"Telegram refused: {exc.message}") from None
-            except BadRequest as exc:
-                self._progress.pop(key, None)
-                raise Undeliverable(f"Telegram rejected the message: {exc.message}") from None
-            except InvalidToken:
-                self.reachable = False
-                raise RetryLater(60, "Telegram refused the bot token") from None
-            except NetworkError as exc:  # timeouts, connection errors, 5xx
-                self.reachable = False
-                self.pacer.hold(None, NETWORK_PAUSE)
-                raise RetryLater(NETWORK_PAUSE, f"Telegram unreachable: {exc.message}") from None
-            if key:
-                self._progress[key] = index + 1
-                while len(self._progress) > 1000:
-                    self._progress.popitem(last=False)
+        try:
+            for index in range(done, len(steps)):
+                await self._paced(chat_id, self._call(chat_id, steps[index]))
+                if key:
+                    self._progress[key] = index + 1
+                    while len(self._progress) > 1000:
+                        self._progress.popitem(last=False)
+        except Undeliverable:
+            self._progress.pop(key, None)
+            raise
         self._progress.pop(key, None)
+
+    async def _paced(self, chat_id: int, call: Coroutine[Any, Any, None]) -> None:
+        """Make one call when the pacer allows it; Telegram's errors become the
+        dispatcher's."""
+        try:
+            await self.pacer.acquire(str(chat_id))
+        except BaseException:
+            call.close()
+            raise
+        started = time.monotonic()
+        try:
+            await call
+            self.latency += (time.monotonic() - started - self.latency) / 5
+            self.reachable = True
+        except RetryAfter as exc:
+            seconds = _seconds(exc)
+            self.pacer.hold(str(chat_id), seconds)
+            raise RetryLater(seconds, "Telegram flood limit (429)", failed=False,
+                             too_many_requests=True) from None
+        except Forbidden as exc:
+            raise _refused(exc.message) from None
+        except BadRequest as exc:
+            if "chat not found" in exc.message.lower():
+                raise Unreachable(Unreached.NOT_STARTED,
+                                  "Telegram: chat not found (never opened the bot)") from None
+            raise Undeliverable(f"Telegram rejected the message: {exc.message}") from None
+        except InvalidToken:
+            self.reachable = False
+            raise RetryLater(60, "Telegram refused the bot token") from None
+        except NetworkError as exc:  # timeouts, connection errors, 5xx
+            self.reachable = False
+            self.pacer.hold(None, NETWORK_PAUSE)
+            raise RetryLater(NETWORK_PAUSE, f"Telegram unreachable: {exc.message}") from None
 
     async def _call(self, chat_id: int, step: Call) -> None:
         att = step.attachment
         if att is None:
-            await self._send_text(chat_id, step.text or "", step.markup)
+            await self.bot.send_message(chat_id, step.text or "", reply_markup=step.markup)
         elif att.mime in PHOTO_TYPES:
             await self.bot.send_photo(chat_id, att.data, caption=step.text,
                                       reply_markup=step.markup, filename=att.filename)
@@ -277,21 +312,32 @@ class TelegramTransport:
             await self.bot.send_document(chat_id, att.data, caption=step.text,
                                          reply_markup=step.markup, filename=att.filename)
 
-    async def _send_text(self, chat_id: int, text: str,
-                         markup: InlineKeyboardMarkup | None) -> None:
-        """``sendMessage`` through the bot's request object, its answer left unread.
+    async def _edit(self, chat_id: int, message_id: int, message: Rendered) -> None:
+        """One of the bot's messages made to show ``message``: its text and buttons, or its
+        buttons alone when there is no text (or too much for one message)."""
+        steps = plan(message)
+        markup = steps[-1].markup if steps else None
+        text = steps[0].text if len(steps) == 1 and steps[0].attachment is None else None
+        try:
+            if text:
+                await self.bot.edit_message_text(text, chat_id=chat_id, message_id=message_id,
+                                                 reply_markup=markup)
+            else:
+                await self.bot.edit_message_reply_markup(chat_id=chat_id,
+                                                         message_id=message_id,
+                                                         reply_markup=markup)
+        except BadRequest as exc:
+            if "not modified" not in exc.message.lower():  # shown already: done
+                raise
 
-        ``Bot.send_message`` would turn the answer into a ``telegram.Message`` that nothing
-        here reads: about 140 attributes set one by one, 0.1-0.2 ms a message, as much as the
-        rest of the call (bench/telegram.py). ``BaseRequest.post`` is what the ``Bot`` calls
-        itself: the same timeouts, and the same exceptions for a 429, a 403 or a network
-        failure.
-        """
-        parameters: dict[str, Any] = {"chat_id": chat_id, "text": text}
-        if markup is not None:
-            parameters["reply_markup"] = markup.to_dict()
-        await self.bot.request.post(f"{self.bot.base_url}/sendMessage",
-                                    request_data=JsonBody(parameters))
+
+def _refused(description: str) -> Unreachable:
+    """What a 403 means: the person never opened the bot, or blocked it (or their account
+    is gone, which is the same for the bot)."""
+    if "initiate" in description.lower():  # "bot can't initiate conversation with a user"
+        return Unreachable(Unreached.NOT_STARTED,
+                           f"Telegram: {description} (never opened the bot)")
+    return Unreachable(Unreached.BLOCKED, f"Telegram refused: {description}")
 
 
 # --- receiving -------------------------------------------------------------------------------
@@ -310,12 +356,34 @@ def _buttons(message: Message) -> dict[str, str]:
     }
 
 
-def incoming_from(update: Update) -> tuple[Incoming, str | None] | None:
-    """The router's view of an update, with the picked label for a valid button press.
+def _pressed_key(user: UserKey, message: Message) -> str:
+    """One of the bot's messages as it stood when pressed: its id, when it was last edited,
+    its text and buttons (the same message updated in place is another one to press)."""
+    state = repr((message.text, message.edit_date, sorted(_buttons(message).items())))
+    digest = hashlib.blake2s(state.encode(), digest_size=8).hexdigest()
+    return f"{user}:{message.message_id}:{digest}"
 
-    ``None`` for what the bot ignores: groups, channels, other bots, edits.
+
+def incoming_from(update: Update) -> Incoming | None:
+    """The router's view of an update; ``None`` for what the bot ignores: groups, channels,
+    other bots, edits.
+
+    A press on a button of one of the bot's messages, in the presser's own chat, comes with
+    that message (:class:`~flows.messages.Pressed`), for the router to mark it answered.
     """
     event = str(update.update_id)
+    member = update.my_chat_member
+    if member is not None:
+        person = member.from_user
+        if member.chat.type != "private" or member.chat.id != person.id or person.is_bot:
+            return None
+        status = member.new_chat_member.status
+        reach = (Reach.BLOCKED if status == ChatMember.BANNED
+                 else Reach.BACK if status == ChatMember.MEMBER else None)
+        if reach is None:
+            return None
+        return Incoming(user_key(person.id), event_id=event, lang_hint=person.language_code,
+                        reach=reach)
     query = update.callback_query
     if query is not None:
         person = query.from_user
@@ -329,15 +397,15 @@ def incoming_from(update: Update) -> tuple[Incoming, str | None] | None:
             and data is not None
             and data in buttons
         ):
+            pressed = Pressed(str(message.message_id), message.text or "", buttons[data])
             if data.startswith(BY_NUMBER):
                 text = data.removeprefix(BY_NUMBER)
                 return Incoming(key, text, None, event, person.language_code,
-                                person.first_name), buttons[data]
-            return Incoming(key, "", data, event, person.language_code,
-                            person.first_name), buttons[data]
+                                person.first_name, pressed=pressed)
+            return Incoming(key, "", data, event, person.language_code, person.first_name,
+                            pressed=pressed)
         log.info("button press refused for %s: not among the buttons of that message", key)
-        return Incoming(key, "", STALE_CHOICE, event, person.language_code,
-                        person.first_name), None
+        return Incoming(key, "", STALE_CHOICE, event, person.language_code, person.first_name)
     message = update.message
     if message is None or message.chat.type != "private":
         return None
@@ -349,7 +417,7 @@ def incoming_from(update: Update) -> tuple[Incoming, str | None] | None:
     if contact is not None and contact.user_id == sender.id and contact.phone_number:
         text = contact.phone_number  # "share my number" answers a phone question
     return Incoming(user_key(sender.id), text[:MAX_INCOMING], None, event,
-                    sender.language_code, sender.first_name), None
+                    sender.language_code, sender.first_name)
 
 
 class TelegramAdapter:
@@ -386,7 +454,11 @@ class TelegramAdapter:
                   settings.chat_messages_per_second, CHAT_BURST),
         )
         self._handle: Handle | None = None
-        self._received: list[tuple[Incoming, tuple[Message, str] | None]] = []
+        self._received: list[tuple[Incoming, str | None]] = []
+        self._pressed: OrderedDict[str, None] = OrderedDict()
+        """Messages pressed already, as they stood (:func:`_pressed_key`), handed over or
+        being handed over: a message takes one press until it changes (a quick double tap
+        counts once; a multi-select whose ticks were updated takes the next)."""
         self._poller: asyncio.Task[None] | None = None
         self._webhook: Webhook | None = None
         self._stopping = False
@@ -528,10 +600,9 @@ class TelegramAdapter:
     async def _on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Turn one update into the router's view and keep it for :meth:`_hand_over`; a
         button press is answered at once (the phone stops spinning), a file fetched."""
-        found = incoming_from(update)
-        if found is None:
+        incoming = incoming_from(update)
+        if incoming is None:
             return
-        incoming, label = found
         document = update.message.document if update.message is not None else None
         if document is not None and update.callback_query is None:
             with_file = await self._with_file(update.update_id, incoming, document)
@@ -544,27 +615,35 @@ class TelegramAdapter:
                 await query.answer()
             except TelegramError as exc:
                 log.info("telegram: callback %s not answered (%s)", update.update_id, exc)
-        pressed = (query.message, label) if (
-            query is not None and label is not None and isinstance(query.message, Message)
-        ) else None
+        pressed: str | None = None
+        if incoming.pressed is not None and query is not None and isinstance(query.message,
+                                                                             Message):
+            pressed = _pressed_key(incoming.user, query.message)
+            if pressed in self._pressed:
+                log.info("telegram: a second press on message %s of %s dropped",
+                         incoming.pressed.message, incoming.user)
+                return
+            self._pressed[pressed] = None
+            while len(self._pressed) > PRESSES_KEPT:
+                self._pressed.popitem(last=False)
         self._received.append((incoming, pressed))
 
     async def _hand_over(self) -> None:
-        """The updates received since the last call, to the router together (one commit),
-        then the buttons pressed marked as answered. Nothing here waits on the network while
-        the router holds the database."""
+        """The updates received since the last call, to the router together (one commit).
+        Nothing here waits on the network while the router holds the database."""
         received, self._received = self._received, []
         if not received:
             return
         assert self._handle is not None
         try:
-            await self._handle([incoming for incoming, _ in received])
+            committed = await self._handle([incoming for incoming, _ in received])
         except Exception:
             log.exception("telegram: %s update(s) not handled", len(received))
-            return
-        for _incoming, pressed in received:
-            if pressed is not None:
-                await self._mark_answered(*pressed)
+            committed = False
+        if not committed:  # not taken: the same buttons may be pressed again
+            for _incoming, pressed in received:
+                if pressed is not None:
+                    self._pressed.pop(pressed, None)
 
     async def _with_file(self, update_id: int, incoming: Incoming,
                          document: Any) -> Incoming | None:
@@ -603,21 +682,8 @@ class TelegramAdapter:
         if renderer is None:
             return
         lang = (incoming.lang_hint or "").split("-")[0].lower() or None
-        text = renderer.text(message, renderer.lang(lang))
+        text = renderer.text(message, renderer.lang(lang), PLATFORM)
         try:
             await self.transport.send(Rendered(incoming.user, text, (), None, ref))
         except (RetryLater, Undeliverable) as exc:
             log.info("telegram: %s not told about their file (%s)", incoming.user, exc)
-
-    async def _mark_answered(self, message: Message, label: str) -> None:
-        """Show the pick under the question and take its buttons away (no double press)."""
-        try:
-            text = message.text
-            if text is not None and utf16_len(text) + utf16_len(label) + 4 <= TEXT_LIMIT:
-                await message.edit_text(f"{text}\n\n✓ {label}", reply_markup=None)
-            else:
-                await message.edit_reply_markup(reply_markup=None)
-        except TelegramError as exc:
-            log.info("telegram: buttons of message %s left as they are (%s)",
-                     message.message_id, exc)
-

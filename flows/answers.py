@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from flows.messages import Choice
 from flows.normalize import fold
-from flows.text import Day, Msg, _, verbatim
+from flows.text import Day, Msg, _, by_gesture, verbatim
 
 if TYPE_CHECKING:
     from flows.engine import Ctx
@@ -50,6 +50,9 @@ class Clarify:
     question: Msg
     choices: tuple[Choice, ...]
     pending: dict[str, Any] = field(default_factory=dict)
+    in_place: bool = False
+    """The same question, updated (a multi-select's ticks): asked with its own text first,
+    and shown in place of the message pressed where the platform can edit it."""
 
 
 Verdict = Accepted | Rejected | Clarify
@@ -204,9 +207,13 @@ class SomeOf:
             selected = [s for s in selected if s not in self.exclusive] + [choice_id]
         marks = [o for o in options if o.id in selected]
         return Clarify(
-            _("Choisi : {items}. Ajoutez-en ou touchez « Valider ».", items=_list(marks)),
+            by_gesture(
+                _("Choisi : {items}. Ajoutez-en ou touchez « Valider ».", items=_list(marks)),
+                _("Choisi : {items}. Ajoutez-en ou répondez « Valider ».", items=_list(marks)),
+            ),
             tuple(self._marked(options, selected)),
             {"selected": selected},
+            in_place=True,
         )
 
     def _marked(self, options: list[Choice], selected: list[str]) -> list[Choice]:

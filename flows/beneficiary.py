@@ -34,7 +34,7 @@ from flows.home import LANGUAGES
 from flows.joincode import printed, read
 from flows.messages import Choice, Reply
 from flows.records import Beneficiary, Booking, Place, Workshop
-from flows.text import Lines, Msg, When, _, _n, verbatim
+from flows.text import Lines, Msg, When, _, _n, by_gesture, verbatim
 from flows.workshops import ReminderPolicy, topic_label
 
 JOIN_FLOW = "beneficiary.join"
@@ -122,7 +122,10 @@ JOIN = Flow(
     finish=_finish_join,
     steps={
         JoinStep.NAME: Step(
-            ask=_("Quel est votre prénom ? Vous pouvez aussi toucher « Passer »."),
+            ask=by_gesture(
+                _("Quel est votre prénom ? Vous pouvez aussi toucher « Passer »."),
+                _("Quel est votre prénom ? Vous pouvez aussi répondre « Passer »."),
+            ),
             answer=FreeText(1, 40, optional=True),
             next=JoinStep.CONSENT,
             help=_("Votre prénom aide le lieu à vous accueillir. Il n'est pas obligatoire."),
@@ -225,9 +228,13 @@ def joined(consent: bool) -> list[Msg]:
 
 def kept() -> Msg:
     """What is kept about a beneficiary, and how to delete it (FALC, three sentences)."""
-    return _("Nous gardons seulement votre prénom, vos ateliers et votre choix pour les "
-             "rappels. Nous ne regardons pas ce que vous faites sur l'ordinateur. "
-             "Pour tout effacer, touchez « Mes données » dans le menu.")
+    return by_gesture(
+        _("Nous gardons seulement votre prénom, vos ateliers et votre choix pour les "
+          "rappels. Nous ne regardons pas ce que vous faites sur l'ordinateur. "
+          "Pour tout effacer, touchez « Mes données » dans le menu."),
+        _("Nous gardons seulement votre prénom, vos ateliers et votre choix pour les "
+          "rappels. Nous ne regardons pas ce que vous faites sur l'ordinateur. "
+          "Pour tout effacer, choisissez « Mes données » dans le menu."))
 
 
 # --- The menu -------------------------------------------------------------------------------
@@ -529,7 +536,10 @@ CHAT = Flow(
     first="msg",
     finish=_finish_chat,
     steps={"msg": Step(ask=_chat_ask, answer=ChatAnswer(),
-                       help=_("Votre message part au lieu. Touchez « Terminer » à la fin."))},
+                       help=by_gesture(
+                           _("Votre message part au lieu. Touchez « Terminer » à la fin."),
+                           _("Votre message part au lieu. À la fin, répondez "
+                             "« Terminer la discussion » (ou son numéro).")))},
 )
 
 

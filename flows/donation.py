@@ -73,7 +73,7 @@ from flows.records import (
 )
 from flows.siret import Siret, SiretProblem, parse_siret
 from flows.territory import Territory
-from flows.text import Lines, Msg, _, verbatim
+from flows.text import Lines, Msg, _, by_gesture, verbatim
 
 FLOW_NAME = "donation"
 
@@ -247,10 +247,16 @@ class SiretAnswer:
             case Siret(digits):
                 return Accepted(digits)
             case SiretProblem.LENGTH:
-                return Rejected(_("Un SIRET compte 14 chiffres, par exemple 732 829 320 00074. "
-                                  "Touchez « Passer » si vous ne l'avez pas."))
-        return Rejected(_("Ce SIRET n'est pas valide (la clé de contrôle ne correspond pas) : "
-                          "vérifiez les chiffres, ou touchez « Passer »."))
+                return Rejected(by_gesture(
+                    _("Un SIRET compte 14 chiffres, par exemple 732 829 320 00074. "
+                      "Touchez « Passer » si vous ne l'avez pas."),
+                    _("Un SIRET compte 14 chiffres, par exemple 732 829 320 00074. "
+                      "Répondez « Passer » si vous ne l'avez pas.")))
+        return Rejected(by_gesture(
+            _("Ce SIRET n'est pas valide (la clé de contrôle ne correspond pas) : "
+              "vérifiez les chiffres, ou touchez « Passer »."),
+            _("Ce SIRET n'est pas valide (la clé de contrôle ne correspond pas) : "
+              "vérifiez les chiffres, ou répondez « Passer ».")))
 
     def show(self, value: Any, ctx: Ctx) -> Msg:
         return verbatim(Siret(value).spaced()) if value else _("(non renseigné)")
@@ -280,8 +286,11 @@ class ReachAnswer:
                               "marie@exemple.fr."))
         number = ctx.check_phone(typed)
         if number is None:
-            return Rejected(_("Écrivez un numéro de téléphone (06 12 34 56 78) ou une adresse "
-                              "e-mail, ou touchez « Passer »."))
+            return Rejected(by_gesture(
+                _("Écrivez un numéro de téléphone (06 12 34 56 78) ou une adresse "
+                  "e-mail, ou touchez « Passer »."),
+                _("Écrivez un numéro de téléphone (06 12 34 56 78) ou une adresse "
+                  "e-mail, ou répondez « Passer ».")))
         return Accepted(number)
 
     def show(self, value: Any, ctx: Ctx) -> Msg:

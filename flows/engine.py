@@ -9,12 +9,14 @@ messages resumes at the same step. Coroutine-style flows could not do that.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
+from flows.action_codec import parse as parse_action
 from flows.answers import Accepted, Answer, Clarify, Input, Rejected, match_choice
 from flows.messages import Choice, Reply, UserKey
 from flows.normalize import fold
@@ -117,6 +119,10 @@ class Conversation:
     pending: Mapping[str, Any] = field(default_factory=dict)
     returning: bool = False
     """True while correcting one answer from the summary: go back to it afterwards."""
+    revision: int = 0
+    """Counts the questions asked: one more at every accepted answer (or correction, or
+    "back"). A button carries the revision of its question (:func:`bind`), so a press on an
+    older question's keyboard is told apart from an answer to this one."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -126,6 +132,7 @@ class Conversation:
             "history": list(self.history),
             "pending": dict(self.pending),
             "returning": self.returning,
+            "revision": self.revision,
         }
 
     @classmethod
@@ -137,7 +144,55 @@ class Conversation:
             history=tuple(data.get("history", ())),
             pending=dict(data.get("pending", {})),
             returning=bool(data.get("returning", False)),
+            revision=int(data.get("revision", 0)),
         )
+
+
+# --- buttons bound to their question ----------------------------------------------------------
+
+BOUND = "~"
+"""First character of a conversation button's data: ``~<question>~<choice id>``."""
+
+
+def question_token(conv: Conversation) -> str:
+    """What names the question ``conv`` asks now: its flow and step (digested to a few
+    characters, for Telegram's 64 bytes) and its revision."""
+    digest = hashlib.blake2s(f"{conv.flow}\x00{conv.step}".encode(), digest_size=3).hexdigest()
+    return f"{digest}{conv.revision:x}"
+
+
+def bind(choice_id: str, conv: Conversation) -> str:
+    """The button data of ``choice_id`` offered by the question ``conv`` asks now."""
+    return f"{BOUND}{question_token(conv)}{BOUND}{choice_id}"
+
+
+@dataclass(frozen=True)
+class BoundChoice:
+    """A conversation button as pressed: the question it belongs to, the choice picked."""
+
+    question: str
+    choice: str
+
+
+def unbind(data: str) -> BoundChoice | None:
+    """The question and choice of a conversation button's data; ``None`` for anything else
+    (a typed action's data, an unbound id)."""
+    if not data.startswith(BOUND):
+        return None
+    question, sep, choice = data[1:].partition(BOUND)
+    if not sep or not question or not choice:
+        return None
+    return BoundChoice(question, choice)
+
+
+def bind_reply(reply: Reply, conv: Conversation) -> Reply:
+    """``reply`` with every plain choice bound to the question ``conv`` asks now (typed
+    actions' data, already checked by the router wherever they are pressed, are left)."""
+    if not reply.choices:
+        return reply
+    choices = [c if c.id.startswith(BOUND) or parse_action(c.id) is not None
+               else Choice(bind(c.id, conv), c.label) for c in reply.choices]
+    return replace(reply, choices=choices)
 
 
 @dataclass(frozen=True)
@@ -210,8 +265,13 @@ def handle(flow: Flow, conv: Conversation, given: Input, ctx: Ctx) -> Turn:
         case Rejected(reason):
             again = ask(flow, replace(conv, pending={}), ctx)
             return Turn(replace(conv, pending={}), [Reply([reason, *again.texts], again.choices)])
-        case Clarify(question, choices, pending):
-            return Turn(replace(conv, pending=pending), [Reply([question], list(choices))])
+        case Clarify(question, choices, pending, in_place):
+            kept = replace(conv, pending=pending)
+            if in_place:  # the question itself, updated: its text, then where it stands
+                again = ask(flow, kept, ctx)
+                return Turn(kept, [Reply([*again.texts, question], list(choices),
+                                         in_place=True)], accepted=True)
+            return Turn(kept, [Reply([question], list(choices))])
         case Accepted(value):
             return _advance(flow, conv, step, value, ctx)
     raise AssertionError(f"unknown verdict {verdict!r}")
@@ -245,7 +305,8 @@ def _advance(flow: Flow, conv: Conversation, step: Step, value: Any, ctx: Ctx) -
     if nxt is None:
         outcome = flow.finish(ctx, _live(flow, answers, history))
         return Turn(None, outcome.replies, outcome.effects, accepted=True)
-    moved = Conversation(flow.name, nxt, answers, history, {}, conv.returning)
+    moved = Conversation(flow.name, nxt, answers, history, {}, conv.returning,
+                         conv.revision + 1)
     return Turn(moved, [ask(flow, moved, ctx)], accepted=True)
 
 
@@ -261,16 +322,18 @@ def _confirm(flow: Flow, conv: Conversation, given: Input, ctx: Ctx) -> Turn:
         outcome = flow.finish(ctx, _live(flow, conv.answers, history))
         return Turn(None, outcome.replies, outcome.effects, accepted=True)
     target = picked.id.removeprefix("edit:")
-    moved = replace(conv, step=target, pending={}, returning=True)
+    moved = replace(conv, step=target, pending={}, returning=True, revision=conv.revision + 1)
     return Turn(moved, [ask(flow, moved, ctx)], accepted=True)
 
 
 def _back(flow: Flow, conv: Conversation, ctx: Ctx) -> Turn:
     if conv.returning and conv.step != CONFIRM:
         # "back" while correcting one answer abandons the correction: summary again.
-        moved = replace(conv, step=CONFIRM, pending={}, returning=False)
+        moved = replace(conv, step=CONFIRM, pending={}, returning=False,
+                        revision=conv.revision + 1)
     elif conv.history:
-        moved = Conversation(flow.name, conv.history[-1], conv.answers, conv.history[:-1])
+        moved = Conversation(flow.name, conv.history[-1], conv.answers, conv.history[:-1],
+                             revision=conv.revision + 1)
     else:
         again = ask(flow, conv, ctx)
         return Turn(conv, [Reply([_("C'est la première question."), *again.texts],
@@ -303,6 +366,7 @@ def registry(flows: Sequence[Flow]) -> dict[str, Flow]:
 
 
 __all__ = [
-    "Answers", "Cancelled", "Conversation", "Ctx", "Effect", "Flow", "Outcome", "Step",
-    "Translator", "Turn", "UserKey", "ask", "handle", "registry", "start",
+    "Answers", "BoundChoice", "Cancelled", "Conversation", "Ctx", "Effect", "Flow", "Outcome",
+    "Step", "Translator", "Turn", "UserKey", "ask", "bind", "bind_reply", "handle",
+    "question_token", "registry", "start", "unbind",
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from enum import IntEnum
+from enum import IntEnum, StrEnum
 from typing import Any, NewType
 
 from flows.text import Msg, from_json, to_json
@@ -36,6 +36,29 @@ class Attachment:
 
 
 @dataclass(frozen=True)
+class Pressed:
+    """The bot's message whose button was pressed, on a platform that can edit it (Telegram):
+    once the press is taken, the router has it marked answered ("✓ label", its buttons gone),
+    or its buttons replaced in place (a multi-select toggle)."""
+
+    message: str
+    """The platform's id of that message."""
+    text: str
+    """Its text as the person sees it (empty for a photo or a file: its buttons only go)."""
+    label: str
+    """The label of the button pressed, as shown."""
+
+
+class Reach(StrEnum):
+    """What a platform says about a person's chat with the bot, without their writing."""
+
+    BLOCKED = "blocked"
+    """They blocked the bot (Telegram ``my_chat_member``: kicked)."""
+    BACK = "back"
+    """They unblocked it, or started it again (Telegram ``my_chat_member``: member)."""
+
+
+@dataclass(frozen=True)
 class Incoming:
     """One platform event: a typed text or a picked choice, with the platform's event id."""
 
@@ -47,11 +70,16 @@ class Incoming:
     display_name: str | None = None
     attachment: Attachment | None = None
     """A file the user sent (a CSV of places, for instance); adapters fill it when they can."""
+    pressed: Pressed | None = None
+    """The message whose button gave ``choice``, when the platform can edit it."""
+    reach: Reach | None = None
+    """Set for an event that only says the chat was blocked or opened again (no text)."""
 
 
-Handle = Callable[[Sequence[Incoming]], Awaitable[None]]
+Handle = Callable[[Sequence[Incoming]], Awaitable[bool]]
 """The router as the adapters call it: the events received together (a Telegram
-``getUpdates`` batch), in order; they are committed together."""
+``getUpdates`` batch), in order; they are committed together. False when they could not be
+(the database refused the write; each person was told to try again)."""
 
 
 @dataclass(frozen=True)
@@ -88,14 +116,21 @@ class Outgoing:
     # after the conversation moves on; question menus belong to the current step.
     is_action_menu: bool = False
     priority: Priority = Priority.NOTICE
+    replaces: str | None = None
+    """The platform's id of one of the bot's messages to edit instead of sending a new one:
+    its text becomes ``texts`` (left as it is when there are none) and its buttons
+    ``choices`` (none: taken away)."""
 
     def payload(self) -> dict[str, Any]:
         """JSON payload kept in the outbox (the attachment is stored beside it)."""
-        return {
+        payload: dict[str, Any] = {
             "texts": [to_json(t) for t in self.texts],
             "choices": [[c.id, to_json(c.label)] for c in self.choices],
             "action": self.is_action_menu,
         }
+        if self.replaces is not None:
+            payload["replaces"] = self.replaces
+        return payload
 
     @classmethod
     def from_payload(
@@ -110,6 +145,7 @@ class Outgoing:
             attachment=attachment,
             is_action_menu=bool(payload.get("action")),
             priority=priority,
+            replaces=payload.get("replaces"),
         )
 
 
@@ -119,3 +155,6 @@ class Reply:
 
     texts: list[Msg] = field(default_factory=list)
     choices: list[Choice] = field(default_factory=list)
+    in_place: bool = False
+    """The same question again, updated (a multi-select's ticks): on a platform that can,
+    it replaces the message whose button was pressed rather than coming as a new one."""

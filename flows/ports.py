@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Any, Protocol
 
 from flows.audit import AuditAction, AuditEntry
@@ -97,6 +98,32 @@ class EventRepo(Protocol):
         ...
 
 
+class Unreached(StrEnum):
+    """Why a platform refuses the bot's messages to someone."""
+
+    BLOCKED = "blocked"
+    """They blocked the bot: nothing is sent until they come back."""
+    NOT_STARTED = "not_started"
+    """They never opened a chat with the bot: messages wait until they first write."""
+
+
+class ReachRepo(Protocol):
+    """Chats a platform refused the bot's messages to (storage/reach.py)."""
+
+    async def refused(self, key: UserKey, reason: Unreached, now: datetime) -> None: ...
+
+    async def back(self, key: UserKey) -> bool:
+        """They wrote or opened the chat again: True if they had been unreachable."""
+        ...
+
+    async def blocked_among(self, keys: Sequence[UserKey]) -> set[UserKey]: ...
+
+    async def purge(self, before: datetime, limit: int = -1) -> int:
+        """Forget those unreachable since before ``before`` who are not users and have
+        nothing waiting."""
+        ...
+
+
 @dataclass(frozen=True)
 class OutboxItem:
     """A message waiting in the outbox, with its delivery attempts and the language its
@@ -109,6 +136,8 @@ class OutboxItem:
     lang: str | None = None
     created_at: datetime | None = None
     """When it was queued (the delivery latency counts from there)."""
+    blocked: bool = False
+    """Its recipient blocked the bot: given up without a call to the platform."""
 
 
 class OutboxRepo(Protocol):
@@ -126,6 +155,12 @@ class OutboxRepo(Protocol):
         ...
 
     async def give_up(self, item_id: int, now: datetime, error: str) -> None: ...
+
+    async def give_up_waiting(self, created_before: datetime, now: datetime,
+                              limit: int = -1) -> int:
+        """Give up the messages kept for someone who never opened the bot, queued before
+        ``created_before``."""
+        ...
 
     async def purge_done_before(self, when: datetime, limit: int = -1) -> int:
         """Forget messages sent or given up before ``when``, at most ``limit`` (-1: all)."""
@@ -502,6 +537,7 @@ class UnitOfWork(Protocol):
     """One transaction and the repositories bound to it."""
 
     users: UserRepo
+    reach: ReachRepo
     conversations: ConversationRepo
     events: EventRepo
     outbox: OutboxRepo

@@ -60,6 +60,9 @@ class User:
     role: Role | None = None
     place_id: PlaceId | None = None
     is_coordinator: bool = False
+    unreached: bool = False
+    """The platform last refused the bot's messages to them (blocked, or never opened):
+    writing again lifts it."""
 
     @property
     def is_professional(self) -> bool:

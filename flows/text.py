@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, TypeAlias
 
-Param: TypeAlias = "str | int | Money | When | Day | Msg | Lines"
+Param: TypeAlias = "str | int | Money | When | Day | Msg | Lines | ByGesture"
 
 
 @dataclass(frozen=True)
@@ -59,6 +59,22 @@ class Lines:
     items: tuple[Any, ...]
 
 
+@dataclass(frozen=True)
+class ByGesture:
+    """A text that names a gesture, in two wordings: for a platform whose choices are buttons
+    (Telegram: "touchez « Passer »"), and for one where they are a numbered list answered by
+    writing (Matrix, the console: "répondez « Passer »"). The renderer picks by the reader's
+    platform; a flow uses :func:`by_gesture`."""
+
+    buttons: Msg
+    typed: Msg
+
+
+def by_gesture(buttons: Msg, typed: Msg) -> Msg:
+    """One message worded for buttons or for typed answers, chosen where it is read."""
+    return Msg("{text}", {"text": ByGesture(buttons, typed)})
+
+
 def _(msgid: str, **params: Any) -> Msg:
     """Mark ``msgid`` for extraction and wrap it with its parameters."""
     return Msg(msgid, dict(params))
@@ -96,6 +112,8 @@ def to_json(value: Any) -> Any:
             return {"$": "day", "d": value.day.isoformat()}
         case Lines():
             return {"$": "lines", "items": [to_json(v) for v in value.items]}
+        case ByGesture():
+            return {"$": "gesture", "b": to_json(value.buttons), "t": to_json(value.typed)}
         case bool() | int() | str() | None:
             return value
         case _:
@@ -118,4 +136,6 @@ def from_json(data: Any) -> Any:
             return Day(date.fromisoformat(data["d"]))
         case "lines":
             return Lines(tuple(from_json(v) for v in data["items"]))
+        case "gesture":
+            return ByGesture(from_json(data["b"]), from_json(data["t"]))
     raise ValueError(f"unknown text value: {data!r}")

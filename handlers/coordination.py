@@ -126,20 +126,27 @@ async def on_series(session: Session, effect: cf.AddSeries, tz: ZoneInfo) -> Non
 
 
 async def on_broadcast(session: Session, effect: cf.Broadcast) -> None:
-    """The message goes to each prescriber through the outbox, in this transaction."""
-    recipients = [key for key in await session.uow.coordination.prescribers(effect.epci)
-                  if key != session.user.key]
+    """The message goes to each prescriber through the outbox, in this transaction; those
+    who blocked the bot are left out, and the sender told how many."""
+    matching = [key for key in await session.uow.coordination.prescribers(effect.epci)
+                if key != session.user.key]
+    blocked = await session.uow.reach.blocked_among(matching)
+    recipients = [key for key in matching if key not in blocked]
     for key in recipients:
         session.send(key, [_("Message de la coordination du réseau :"), verbatim(effect.text)],
                      priority=Priority.BULK)  # after everyone's replies and notices
-    log.info("broadcast by %s to %s prescribers", session.user.key, len(recipients))
-    if not recipients:
+    log.info("broadcast by %s to %s prescribers (%s blocked the bot)", session.user.key,
+             len(recipients), len(blocked))
+    menu = [Choice(act.CoordinationMenu().pack(), _("Coordination du réseau"))]
+    if not matching:
         session.say(_("Aucun·e accompagnant·e validé·e ne correspond : rien n'a été envoyé."))
         return
-    session.say(_n("Message envoyé à {n} accompagnant·e.", "Message envoyé à {n} "
-                   "accompagnant·es.", len(recipients)),
-                choices=[Choice(act.CoordinationMenu().pack(), _("Coordination du réseau"))],
-                action_menu=True)
+    texts = [_n("Message envoyé à {n} accompagnant·e.", "Message envoyé à {n} "
+                "accompagnant·es.", len(recipients))]
+    if blocked:
+        texts.append(_n("{n} autre a bloqué le bot et ne le recevra pas.",
+                        "{n} autres ont bloqué le bot et ne le recevront pas.", len(blocked)))
+    session.say(*texts, choices=menu, action_menu=True)
 
 
 # --- Facts, jobs, composition --------------------------------------------------------------

@@ -24,14 +24,15 @@ from flows.action_codec import Action, Command, declared, parse
 from flows.answers import Input, match_choice
 from flows.engine import Cancelled, Conversation, Ctx, Effect, Flow, Translator, Turn
 from flows.home import home
-from flows.messages import Choice, Incoming, UserKey, platform_of
+from flows.messages import Choice, Incoming, Pressed, Reach, Reply, UserKey, platform_of
 from flows.normalize import fold
-from flows.ports import Storage, StorageUnavailable, UnitOfWork
+from flows.ports import Storage, StorageUnavailable, UnitOfWork, Unreached
 from flows.records import User
 from flows.territory import Territory
 from flows.text import Msg, _, from_json, to_json
 from handlers.authorize import authorised, may_use, refusal
 from handlers.session import (
+    UNKNOWN,
     ActionHandler,
     CommandHandler,
     EffectHandler,
@@ -132,11 +133,11 @@ class Core:
             tz=self.config.timezone,
         )
 
-    async def handle(self, incoming: Incoming) -> None:
+    async def handle(self, incoming: Incoming) -> bool:
         """Handle one platform event; everything it changes and sends commits together."""
-        await self.handle_batch((incoming,))
+        return await self.handle_batch((incoming,))
 
-    async def handle_batch(self, incomings: Sequence[Incoming]) -> None:
+    async def handle_batch(self, incomings: Sequence[Incoming]) -> bool:
         """Handle platform events received together, in order, in one transaction.
 
         Why one: a commit is the dearest step of a short message, and a platform hands
@@ -145,10 +146,11 @@ class Core:
         its own: one that fails on a bug is rolled back alone and logged, the others kept.
 
         When the database cannot take the write (locked past the busy timeout, disk full),
-        the transaction is rolled back whole and each person is told at once to try again.
+        the transaction is rolled back whole and each person is told at once to try again;
+        then False is returned (True once committed).
         """
         if not incomings:
-            return
+            return True
         try:
             async with self.storage.transaction() as uow:
                 for incoming in incomings:
@@ -171,8 +173,9 @@ class Core:
                     await self.unavailable(user, _(
                         "Le service est momentanément indisponible, réessayez dans quelques "
                         "minutes."), self.language_of(hint))
-            return
+            return False
         self.wake()
+        return True
 
     async def _handle(self, uow: UnitOfWork, incoming: Incoming) -> None:
         now = self.clock()
@@ -181,6 +184,9 @@ class Core:
             if not await uow.events.first_time(event, now):
                 log.info("event %s already handled, dropped", event)
                 return
+        if incoming.reach is not None:
+            await self._reach(uow, incoming.user, incoming.reach, now)
+            return
         user = await uow.users.get(incoming.user)
         first_time = user is None
         if user is None:
@@ -188,14 +194,44 @@ class Core:
                 incoming.user, self.language_of(incoming.lang_hint), now
             )
             log.info("new user %s", user.key)
+            # Notices may wait for someone who had never opened the bot ("chat not found").
+            await uow.reach.back(incoming.user)
+        elif user.unreached:
+            await uow.reach.back(incoming.user)
+            log.info("%s writes again: messages to them resume", user.key)
         session = Session(uow, user, now, self.ctx_for(user, now), self.config.coordinators,
                           self.start_flow)
         await self._route(session, incoming, first_time)
         await self._queue(session)
 
+    async def _reach(self, uow: UnitOfWork, key: UserKey, reach: Reach, now: datetime) -> None:
+        """A person blocked the bot (nothing more is sent to them) or came back (what waits
+        for them goes out)."""
+        if reach is Reach.BLOCKED:
+            await uow.reach.refused(key, Unreached.BLOCKED, now)
+            log.info("%s blocked the bot: nothing is sent to them until they come back", key)
+        elif await uow.reach.back(key):
+            log.info("%s is back: messages to them resume", key)
+
     async def _queue(self, session: Session) -> None:
-        """Write what was said to the outbox, and each action menu as its recipient's last."""
-        for message in session.outgoing:
+        """Write what was said to the outbox, and each action menu as its recipient's last.
+
+        The buttons of a question to the person who spoke are bound to that question
+        (``engine.bind``): a press on an older question's keyboard is then told apart from an
+        answer to the current one, whatever their choice ids ("yes", "ok").
+        """
+        asking = session.asking
+        for index, message in enumerate(session.outgoing):
+            if (message.to == session.user.key and not message.is_action_menu
+                    and any(engine.unbind(c.id) is None and parse(c.id) is None
+                            for c in message.choices)):
+                if asking is UNKNOWN:
+                    saved = await session.uow.conversations.get(session.user.key)
+                    asking = saved.conversation if saved else None
+                if asking is not None:
+                    bound = engine.bind_reply(Reply([], list(message.choices)), asking)
+                    message = replace(message, choices=tuple(bound.choices))
+                    session.outgoing[index] = message
             await session.uow.outbox.add(message, session.now)
             if message.is_action_menu:
                 await session.uow.menus.set(
@@ -240,6 +276,7 @@ class Core:
             await self._load_facts(session, flow.name)
             await self._more_facts(session, flow.name, saved.conversation)
             session.reply(engine.ask(flow, saved.conversation, session.ctx))
+            session.asking = saved.conversation
         else:
             session.reply(home(session.user, first_time), action_menu=True)
 
@@ -282,19 +319,29 @@ class Core:
             session.reply(home(user, first_time), action_menu=True)
             return
 
+        pressed = incoming.pressed
+        answer: engine.BoundChoice | None = None
         if incoming.choice is not None:
-            action = parse(incoming.choice)
+            answer = engine.unbind(incoming.choice)
+            action = parse(incoming.choice) if answer is None else None
             if action is not None:
-                await self.act(session, action)
+                if await self.act(session, action) and pressed is not None:
+                    session.mark_pressed(pressed, taken=True)
                 return
         if conversation is not None:
             flow = self.flows[conversation.flow]
             given = Input(text, incoming.choice)
             await self._load_facts(session, flow.name)
+            if incoming.choice is not None and (
+                answer is None or answer.question != engine.question_token(conversation)
+            ):
+                self._stale(session, flow, conversation, pressed)
+                return
+            given = Input(text, answer.choice if answer is not None else None)
             turn = engine.handle(flow, conversation, given, session.ctx)
             if await self._more_facts(session, flow.name, turn.conversation):
                 turn = engine.handle(flow, conversation, given, session.ctx)
-            await self._apply(session, turn)
+            await self._apply(session, turn, pressed)
             return
         picked = await self._from_last_menu(session, Input(text, incoming.choice))
         if picked is not None:
@@ -307,9 +354,25 @@ class Core:
             return
         if incoming.choice is not None:
             session.say(_("Ce bouton n'est plus valable."))
+            if pressed is not None:
+                session.mark_pressed(pressed, taken=False)
         else:
             session.say(_("Je n'ai pas compris. Choisissez dans le menu :"))
         session.reply(home(user, False), action_menu=True)
+
+    def _stale(self, session: Session, flow: Flow, conversation: engine.Conversation,
+               pressed: Pressed | None) -> None:
+        """A button of another question than the current one (an older keyboard, whose
+        choice ids may well mean something else here): not taken; the current question is
+        asked again, and the old keyboard taken away."""
+        log.info("%s pressed a button of another question of %s", session.user.key, flow.name)
+        again = engine.ask(flow, conversation, session.ctx)
+        session.reply(Reply([_("Ce bouton répond à une question précédente : il n'est pas pris "
+                               "en compte. La question en cours :"), *again.texts],
+                            again.choices))
+        session.asking = conversation
+        if pressed is not None:
+            session.mark_pressed(pressed, taken=False)
 
     async def run_job(self, job: Job) -> int:
         """Run one periodic job now, then wake the dispatcher for what it queued. Among the
@@ -322,14 +385,16 @@ class Core:
             self.wake()
         return done
 
-    async def act(self, session: Session, action: Action) -> None:
+    async def act(self, session: Session, action: Action) -> bool:
         """Carry out a button if its declaration allows the person on its target; refuse
-        otherwise, the same way whether the target is someone else's or does not exist."""
+        otherwise, the same way whether the target is someone else's or does not exist.
+        True when carried out."""
         if not await authorised(session, action):
             log.warning("%s refused %s", session.user.key, action.prefix)
             session.say(refusal())
-            return
+            return False
         await self.actions[type(action)](session, action)
+        return True
 
     async def _from_last_menu(self, session: Session, given: Input) -> str | None:
         """Read "2" or a label as an answer to the last action menu the user was shown."""
@@ -367,14 +432,26 @@ class Core:
         session.ctx = replace(session.ctx, facts=facts)
         return True
 
-    async def _apply(self, session: Session, turn: Turn) -> None:
-        """Save where the conversation stands, queue the replies, carry out the effects."""
+    async def _apply(self, session: Session, turn: Turn, pressed: Pressed | None = None) -> None:
+        """Save where the conversation stands, queue the replies, carry out the effects.
+
+        When the turn came from a button (``pressed``), that message shows the pick and
+        loses its buttons, or is replaced by the question updated (a multi-select's ticks).
+        """
         if turn.conversation is None:
             await session.uow.conversations.clear(session.user.key)
         else:
             await session.uow.conversations.save(session.user.key, turn.conversation, session.now)
+        session.asking = turn.conversation if not turn.effects else UNKNOWN
+        replaced = False
         for reply in turn.replies:
-            session.reply(reply)
+            if reply.in_place and pressed is not None and not replaced:
+                session.replace(pressed, reply)
+                replaced = True
+            else:
+                session.reply(reply)
+        if pressed is not None and not replaced:
+            session.mark_pressed(pressed, taken=turn.accepted)
         for effect in turn.effects:
             if isinstance(effect, Cancelled):
                 session.reply(home(session.user, False), action_menu=True)

@@ -37,6 +37,12 @@ it was made; if they come back they are greeted as new and their language is ask
 from the platform again. (Accounts are not timed by their last message: recording that would
 cost a write on every message.)"""
 
+WAITING_FOR_A_FIRST_MESSAGE = timedelta(days=30)
+"""A message to someone who never opened the bot (a coordinator named in the settings who has
+not written yet) waits for them a month; then it is given up, and its text blanked, as any
+message that cannot be delivered. Who could not be reached is forgotten after as long, once
+nothing waits for them and they are not a user."""
+
 
 PURGE_BATCH = 5_000
 """Rows deleted per transaction. A country's network handles hundreds of thousands of events
@@ -109,6 +115,15 @@ async def purge_bare_accounts(storage: Storage, now: datetime) -> int:
         now - BARE_ACCOUNTS_KEPT, PURGE_BATCH))
 
 
+async def give_up_waiting_messages(storage: Storage, now: datetime) -> int:
+    """Give up what waited a month for someone who never opened the bot; forget who could
+    not be reached once nothing waits for them."""
+    given_up = await in_batches(storage, lambda uow: uow.outbox.give_up_waiting(
+        now - WAITING_FOR_A_FIRST_MESSAGE, now, PURGE_BATCH))
+    return given_up + await in_batches(storage, lambda uow: uow.reach.purge(
+        now - WAITING_FOR_A_FIRST_MESSAGE, PURGE_BATCH))
+
+
 def feature(env: Env) -> Feature:
     """The housekeeping jobs, with the retention settings ``bot/`` read."""
 
@@ -126,5 +141,7 @@ def feature(env: Env) -> Feature:
             Job("maintenance.blank_access_requests", timedelta(hours=6), access_requests),
             Job("maintenance.purge_conversations", timedelta(hours=6), conversations),
             Job("maintenance.purge_bare_accounts", timedelta(hours=24), purge_bare_accounts),
+            Job("maintenance.give_up_waiting_messages", timedelta(hours=24),
+                give_up_waiting_messages),
         ],
     )

@@ -46,7 +46,7 @@ from flows.request import (
 )
 from flows.routing import Reach, Reason, Routed, route
 from flows.territory import Territory
-from flows.text import Day, Lines, Msg, _, to_json, verbatim
+from flows.text import Day, Lines, Msg, _, by_gesture, to_json, verbatim
 from handlers.session import Env, Feature, Job, MoreFacts, Session
 
 log = logging.getLogger(__name__)
@@ -423,8 +423,11 @@ async def accept(session: Session, action: Any, request: EquipmentRequest) -> No
     log.info("request %s accepted by %s", request.reference, session.user.key)
     updated = await _reload(uow, request)
     place = await uow.places.get(updated.place_id) if updated.place_id else None
-    session.say(_("Demande {ref} acceptée. Quand le matériel est prêt, touchez « prêt à "
-                  "retirer ».", ref=verbatim(request.reference)),
+    session.say(by_gesture(
+        _("Demande {ref} acceptée. Quand le matériel est prêt, touchez « prêt à retirer ».",
+          ref=verbatim(request.reference)),
+        _("Demande {ref} acceptée. Quand le matériel est prêt, choisissez « prêt à "
+          "retirer ».", ref=verbatim(request.reference))),
                 choices=staff_choices(updated), action_menu=True)
     session.send(request.prescriber, [_(
         "Bonne nouvelle : {place} a accepté la demande {ref} ({kind} pour {person}). Le "
@@ -570,8 +573,11 @@ async def handover(session: Session, action: Any, request: EquipmentRequest) -> 
 async def handover_not_yet(session: Session, action: Any,
                            request: EquipmentRequest) -> None:
     """No session yet: no handover; point to the workshops."""
-    session.say(_("Pas de remise sans une première séance de prise en main. Réservez-en "
-                  "une avec la personne, puis touchez de nouveau « remis »."),
+    session.say(by_gesture(
+        _("Pas de remise sans une première séance de prise en main. Réservez-en "
+          "une avec la personne, puis touchez de nouveau « remis »."),
+        _("Pas de remise sans une première séance de prise en main. Réservez-en "
+          "une avec la personne, puis choisissez de nouveau « remis ».")),
                 choices=[Choice(act.Workshops().pack(), _("Prochains ateliers")),
                          Choice(act.Handover(request.id).pack(),
                                 _("{ref} : remis", ref=verbatim(request.reference)))],

@@ -5,17 +5,27 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from enum import Enum
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from flows.action_codec import Action
 from flows.beneficiary import BeneficiaryConfig
 from flows.engine import Conversation, Ctx, Effect, Flow
-from flows.messages import Attachment, Choice, Outgoing, Priority, Reply, UserKey
+from flows.messages import Attachment, Choice, Outgoing, Pressed, Priority, Reply, UserKey
 from flows.ports import Storage, UnitOfWork
 from flows.records import User
 from flows.territory import Territory
-from flows.text import Msg
+from flows.text import Msg, verbatim
+
+
+class Unknown(Enum):
+    """The type of :data:`UNKNOWN`."""
+
+    UNKNOWN = "unknown"
+
+
+UNKNOWN = Unknown.UNKNOWN
 
 
 @dataclass
@@ -33,6 +43,9 @@ class Session:
     coordinators: Sequence[UserKey]
     flow_starter: FlowStarter
     outgoing: list[Outgoing] = field(default_factory=list)
+    asking: Conversation | Unknown | None = UNKNOWN
+    """The conversation as it stands after this message, when the router knows it (it binds
+    the buttons of the question to it); :data:`UNKNOWN` makes it read it again."""
 
     async def start_flow(self, name: str, answers: dict[str, Any] | None = None) -> None:
         """Begin the conversation ``name``, optionally with answers already given."""
@@ -41,6 +54,19 @@ class Session:
     def reply(self, reply: Reply, *, action_menu: bool = False) -> None:
         """Answer the user who spoke."""
         self.send(self.user.key, reply.texts, reply.choices, action_menu=action_menu)
+
+    def replace(self, pressed: Pressed, reply: Reply) -> None:
+        """Show ``reply`` in place of the message ``pressed`` (a question updated)."""
+        self.outgoing.append(Outgoing(self.user.key, tuple(reply.texts), tuple(reply.choices),
+                                      replaces=pressed.message))
+
+    def mark_pressed(self, pressed: Pressed, *, taken: bool) -> None:
+        """Before anything else said now: the pressed message loses its buttons and, when
+        the press was ``taken``, shows the pick under its text ("✓ label")."""
+        texts: tuple[Msg, ...] = ()
+        if taken and pressed.text:
+            texts = (verbatim(f"{pressed.text}\n\n✓ {pressed.label}"),)
+        self.outgoing.insert(0, Outgoing(self.user.key, texts, replaces=pressed.message))
 
     def say(self, *texts: Msg, choices: Sequence[Choice] = (), action_menu: bool = False) -> None:
         """Answer the user who spoke with texts and optional choices."""

@@ -64,16 +64,21 @@ class SqliteOutboxRepo:
             # the walk stops at ``limit``: a round costs the same with 40,000 reminders
             # queued as with none. One recipient's messages go out in order: none overtakes
             # an earlier one that waits for a retry, looked up among that recipient's own
-            # pending messages (outbox_recipient), a few rows.
+            # pending messages (outbox_recipient), a few rows. Messages to someone who never
+            # opened the bot wait until they first write (all of them: the order holds);
+            # those to a blocked chat come back marked.
             "SELECT outbox.id, outbox.recipient, payload, att_name, att_mime, att_data,"
-            " attempts, not_before, priority, users.lang AS lang, outbox.created_at"
+            " attempts, not_before, priority, users.lang AS lang, outbox.created_at,"
+            " unreachable.reason AS unreached"
             " FROM outbox LEFT JOIN users ON users.key = outbox.recipient"
+            " LEFT JOIN unreachable ON unreachable.recipient = outbox.recipient"
             " WHERE outbox.status = 'pending'"
             " AND outbox.platform IN (SELECT value FROM json_each(?))"
             " AND outbox.not_before <= ?"
             " AND NOT EXISTS (SELECT 1 FROM outbox earlier"
             " WHERE earlier.recipient = outbox.recipient AND earlier.status = 'pending'"
             " AND earlier.not_before > ? AND earlier.id < outbox.id)"
+            " AND (unreachable.reason IS NULL OR unreachable.reason = 'blocked')"
             " ORDER BY outbox.priority, outbox.id LIMIT ?",
             (platforms_json, ts(now), ts(now), limit),
         )
@@ -90,7 +95,8 @@ class SqliteOutboxRepo:
             )
             items.append(OutboxItem(row["id"], message, row["attempts"],
                                     from_ts(row["not_before"]), row["lang"],
-                                    from_ts(row["created_at"])))
+                                    from_ts(row["created_at"]),
+                                    row["unreached"] == "blocked"))
         return items
 
     async def delivered(self, item_id: int, now: datetime) -> None:
@@ -123,6 +129,24 @@ class SqliteOutboxRepo:
             " WHERE id = ?",
             (error[:300], ts(now), item_id),
         )
+
+    async def give_up_waiting(self, created_before: datetime, now: datetime,
+                              limit: int = NO_LIMIT) -> int:
+        """Give up the messages kept for someone who never opened the bot, queued before
+        ``created_before`` (blanked as any message given up)."""
+        cur = await self._conn.execute(
+            "UPDATE outbox SET status = 'failed', attempts = attempts + 1, sent_at = ?,"
+            " last_error = 'never opened the bot: given up',"
+            " payload = '{\"texts\": [], \"choices\": []}', att_data = NULL,"
+            " recipient = CASE WHEN EXISTS"
+            " (SELECT 1 FROM users WHERE users.key = outbox.recipient)"
+            " THEN recipient ELSE '' END"
+            " WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' AND created_at < ?"
+            " AND recipient IN (SELECT recipient FROM unreachable"
+            " WHERE reason = 'not_started') LIMIT ?)",
+            (ts(now), ts(created_before), limit),
+        )
+        return cur.rowcount
 
     async def purge_done_before(self, when: datetime, limit: int = NO_LIMIT) -> int:
         """Forget delivered and abandoned messages (their content is already blanked)."""

@@ -43,6 +43,9 @@ class SqlitePrivacyRepo:
         await self._conn.execute(
             "DELETE FROM menus WHERE user_key IN (SELECT value FROM json_each(?))", (keys,)
         )
+        await self._conn.execute(
+            "DELETE FROM unreachable WHERE recipient IN (SELECT value FROM json_each(?))",
+            (keys,))
         cur = await self._conn.execute(
             "DELETE FROM users WHERE key IN (SELECT value FROM json_each(?))", (keys,)
         )
@@ -82,6 +85,7 @@ class SqlitePrivacyRepo:
         await self._conn.execute("DELETE FROM structure_referents WHERE user_key = ?", (key,))
         await self._conn.execute("DELETE FROM conversations WHERE user_key = ?", (key,))
         await self._conn.execute("DELETE FROM menus WHERE user_key = ?", (key,))
+        await self._conn.execute("DELETE FROM unreachable WHERE recipient = ?", (key,))
         await self._conn.execute("DELETE FROM outbox WHERE recipient = ?", (key,))
         # A help chat they had taken goes back to their colleagues, open.
         await self._conn.execute(

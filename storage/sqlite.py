@@ -23,6 +23,7 @@ from storage.outbox import SqliteOutboxRepo
 from storage.places import SqlitePlaceRepo
 from storage.postgres import PostgresDatabase
 from storage.privacy import SqlitePrivacyRepo
+from storage.reach import SqliteReachRepo
 from storage.reminders import SqliteReminderRepo
 from storage.reports import SqliteReportRepo
 from storage.requests import SqliteRequestRepo
@@ -40,6 +41,7 @@ class SqliteUnitOfWork:
     """
 
     users: SqliteUserRepo
+    reach: SqliteReachRepo
     conversations: SqliteConversationRepo
     events: SqliteEventRepo
     outbox: SqliteOutboxRepo
@@ -77,6 +79,7 @@ class SqliteUnitOfWork:
 
 _REPOSITORIES: dict[str, Callable[[SqliteUnitOfWork], Any]] = {
     "users": lambda uow: SqliteUserRepo(uow.conn, uow._coordinators),
+    "reach": lambda uow: SqliteReachRepo(uow.conn),
     "conversations": lambda uow: SqliteConversationRepo(uow.conn),
     "events": lambda uow: SqliteEventRepo(uow.conn),
     "outbox": lambda uow: SqliteOutboxRepo(uow.conn),

@@ -25,11 +25,14 @@ class SqliteUserRepo:
             role=Role(row["role"]) if row["role"] else None,
             place_id=PlaceId(row["place_id"]) if row["place_id"] is not None else None,
             is_coordinator=row["key"] in self._coordinators,
+            unreached=row["unreached"] is not None,
         )
 
     async def get(self, key: UserKey) -> User | None:
         rows = await self._conn.execute_fetchall(  # one round trip to the SQLite thread
-            "SELECT key, lang, role, place_id, created_at FROM users WHERE key = ?", (key,)
+            "SELECT key, lang, role, place_id, created_at, unreachable.reason AS unreached"
+            " FROM users LEFT JOIN unreachable ON unreachable.recipient = users.key"
+            " WHERE key = ?", (key,)
         )
         return self._user(next(iter(rows))) if rows else None
 
@@ -56,4 +59,5 @@ class SqliteUserRepo:
     async def delete(self, key: UserKey) -> None:
         """Forget a user: their conversations and requests go with them (cascade)."""
         await self._conn.execute("DELETE FROM menus WHERE user_key = ?", (key,))
+        await self._conn.execute("DELETE FROM unreachable WHERE recipient = ?", (key,))
         await self._conn.execute("DELETE FROM users WHERE key = ?", (key,))

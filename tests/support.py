@@ -21,6 +21,7 @@ from bot.app import App, build
 from bot.i18n import Rendered
 from bot.serve import serve
 from bot.settings import Settings, load
+from flows.engine import unbind
 from flows.messages import Attachment, Incoming, UserKey
 
 START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -82,6 +83,19 @@ class Chat:
                                             attachment=attachment))
         await self.app.dispatcher.drain()
         return self.recorder.sent[before:]
+
+    async def press(self, who: str, choice: str) -> list[Rendered]:
+        """``who`` presses the button ``choice`` of the last message that offered it to them
+        (a question's buttons are bound to it: ``flows.engine.bind``)."""
+        key = who if ":" in who else f"cli:{who}"
+        for message in reversed(self.recorder.sent):
+            if message.to != key:
+                continue
+            for data, _label in message.choices:
+                bound = unbind(data)
+                if data == choice or (bound is not None and bound.choice == choice):
+                    return await self.say(who, choice=data)
+        raise AssertionError(f"no button {choice!r} was offered to {who}")
 
     async def script(self, who: str, *lines: str) -> list[Rendered]:
         """Several messages in a row; returns everything sent."""

@@ -1,13 +1,25 @@
-"""A local stand-in for Telegram's Bot API server, for end-to-end tests of the Telegram adapter.
+"""A local stand-in for Telegram's Bot API server, for the Telegram tests and benchmarks.
 
-It listens on 127.0.0.1 (a random port) and speaks the methods the bot uses with Telegram's
-response shapes: python-telegram-bot posts form-encoded (or multipart, for files) bodies with
-JSON inside some fields, and reads an error only from a non-2xx status, so a flood limit is an
-HTTP 429 whose body carries ``parameters.retry_after``, as Telegram's is.
+The one stand-in of the project: the end-to-end tests of the Telegram adapter use it, and so
+do the benchmarks (``bench/telegram.py``, ``bench/reminders.py``). It listens on 127.0.0.1 (a
+random port) and speaks the methods the bot uses with Telegram's response shapes: JSON bodies,
+or form-encoded (multipart, for files) ones with JSON inside some fields; an error is a
+non-2xx status, so a flood limit is an HTTP 429 whose body carries
+``parameters.retry_after``, as Telegram's is.
+
+Telegram allows a bot about 30 messages a second overall and about one a second in one chat;
+past that it answers 429. The server enforces either, when asked (``overall_limit``,
+``chat_limit`` messages per ``window`` seconds, sliding windows: the worst case a bot must
+live with), counting edits as messages, and counts what it refused (``refused_overall``,
+``refused_chat``), so a benchmark tells a sustained rate from one paid for with 429s; each
+message accepted has its time (:attr:`Sent.at`).
 
 The test plays the people: :meth:`FakeBotApi.say` and :meth:`FakeBotApi.press` queue updates
-that the bot's long polling (``getUpdates``) collects; everything the bot sends is recorded in
-:attr:`FakeBotApi.sent` and can be awaited with :meth:`FakeBotApi.wait_sent`.
+that the bot's long polling (``getUpdates``) collects; :meth:`FakeBotApi.block` and
+:meth:`FakeBotApi.unblock` the ``my_chat_member`` updates of a person blocking the bot and
+coming back; a chat in :attr:`FakeBotApi.never_started` answers "chat not found" until the
+person writes. Everything the bot sends is recorded in :attr:`FakeBotApi.sent` and can be
+awaited with :meth:`FakeBotApi.wait_sent`.
 
 Beside plain error answers (:meth:`FakeBotApi.fail`), :meth:`FakeBotApi.inject` makes the server
 misbehave on one chosen call the way a real one does under load: answer only after the client
@@ -44,12 +56,13 @@ SENDING = ("sendMessage", "sendDocument", "sendPhoto")
 
 @dataclass
 class Sent:
-    """One message the bot sent, as the fake server stored it."""
+    """One message the bot sent, as the fake server stored it, and when (monotonic)."""
 
     method: str
     chat_id: int
     message: dict[str, Any]
     file: bytes | None = None
+    at: float = field(default_factory=time.monotonic)
 
     @property
     def message_id(self) -> int:
@@ -98,20 +111,30 @@ class Fault:
 
 @dataclass
 class FakeBotApi:
-    """The fake server; ``chat_limit`` messages per ``window`` seconds per chat, then 429."""
+    """The fake server; ``chat_limit`` messages (edits included) per ``window`` seconds in a
+    chat, ``overall_limit`` in all, then 429; each send takes ``latency`` seconds first (a
+    distant api.telegram.org)."""
 
     token: str
     chat_limit: int | None = None
     window: float = 1.0
     retry_after: int = 1
+    overall_limit: int | None = None
+    latency: float = 0.0
     sent: list[Sent] = field(default_factory=list)
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     commands: dict[str | None, list[dict[str, str]]] = field(default_factory=dict)
     answered: list[str] = field(default_factory=list)
     blocked: set[int] = field(default_factory=set)
+    never_started: set[int] = field(default_factory=set)
+    """Chats the bot cannot write to yet ("chat not found"): the person never wrote."""
     webhook: dict[str, Any] | None = None
     confirmed: int = 0
-    too_many: int = 0
+    refused_overall: int = 0
+    refused_chat: int = 0
+    refused_at: list[float] = field(default_factory=list)
+    first_fetch: float | None = None
+    """When a long poll first handed updates over (monotonic seconds)."""
 
     def __post_init__(self) -> None:
         self._updates: list[dict[str, Any]] = []
@@ -119,15 +142,27 @@ class FakeBotApi:
         self._next_message: dict[int, int] = defaultdict(lambda: 100)
         self._messages: dict[tuple[int, int], dict[str, Any]] = {}
         self._recent: dict[int, deque[float]] = defaultdict(deque)
+        self._recent_all: deque[float] = deque()
         self._failures: dict[str, list[Failure]] = defaultdict(list)
         self._faults: list[tuple[str, Callable[[dict[str, Any]], bool] | None, Fault]] = []
-        self._changed = asyncio.Condition()
+        self._changed = asyncio.Event()
         self._runner: web.AppRunner | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
         self._closing = False
         self._files: dict[str, tuple[bytes, int]] = {}
         self.downloads: list[str] = []
+        self.polled = asyncio.Event()
+        """Set at the first long poll: the bot is up and waiting for updates."""
         self.port = 0
+
+    @property
+    def too_many(self) -> int:
+        """Messages refused with a 429 (over the overall or a chat's limit)."""
+        return self.refused_overall + self.refused_chat
+
+    @property
+    def accepted(self) -> list[Sent]:
+        """Every message accepted, in order (what a benchmark counts)."""
+        return self.sent
 
     # --- life ----------------------------------------------------------------------------------
 
@@ -137,13 +172,10 @@ class FakeBotApi:
         app.router.add_route("POST", "/bot{token}/{method}", self._dispatch)
         app.router.add_route("GET", "/bot{token}/{method}", self._dispatch)
         app.router.add_route("GET", "/file/bot{token}/{path:.+}", self._download)
-        self._runner = web.AppRunner(app, handle_signals=False)
+        self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        server = site._server
-        assert server is not None
-        self.port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
+        self.port = int(self._runner.addresses[0][1])
         return self.url
 
     @property
@@ -153,8 +185,7 @@ class FakeBotApi:
     async def stop(self) -> None:
         """Answer the long polls still waiting, then close."""
         self._closing = True
-        async with self._changed:
-            self._changed.notify_all()
+        self._notify()
         if self._runner is not None:
             await self._runner.cleanup()
 
@@ -214,10 +245,34 @@ class FakeBotApi:
 
     def say(self, user_id: int, text: str, lang: str | None = "fr", name: str = "Ana") -> int:
         """The person ``user_id`` types ``text`` in their private chat with the bot."""
+        self.never_started.discard(user_id)
         return self.update(self.message_update(user_id, text, lang, name))
 
+    def _membership(self, user_id: int, old: str, new: str) -> int:
+        def member(status: str) -> dict[str, Any]:
+            return {"user": BOT_USER, "status": status,
+                    **({"until_date": 0} if status == "kicked" else {})}
+
+        return self.update({"my_chat_member": {
+            "chat": {"id": user_id, "type": "private", "first_name": "Ana"},
+            "from": self._person(user_id, "fr", "Ana"), "date": int(time.time()),
+            "old_chat_member": member(old), "new_chat_member": member(new),
+        }})
+
+    def block(self, user_id: int) -> int:
+        """The person blocks the bot: sending to them is refused (403), and the bot gets a
+        ``my_chat_member`` update saying so."""
+        self.blocked.add(user_id)
+        return self._membership(user_id, "member", "kicked")
+
+    def unblock(self, user_id: int) -> int:
+        """The person unblocks the bot (``my_chat_member``: a member again)."""
+        self.blocked.discard(user_id)
+        return self._membership(user_id, "kicked", "member")
+
     def press(self, user_id: int, on: Sent, data: str, lang: str | None = "fr") -> int:
-        """The person presses a button whose data is ``data`` on the bot's message ``on``."""
+        """The person presses a button whose data is ``data`` on the bot's message ``on``,
+        as it stands now (after the bot's edits)."""
         message = self._messages.get((on.chat_id, on.message_id), on.message)
         return self.update({"callback_query": {
             "id": f"cq{self._next_update}",
@@ -260,28 +315,33 @@ class FakeBotApi:
 
     async def wait_sent(self, chat_id: int, count: int, within: float = 10.0) -> list[Sent]:
         """Wait until ``count`` messages in all were sent to ``chat_id``; return them all."""
-        async with asyncio.timeout(within):
-            async with self._changed:
-                await self._changed.wait_for(lambda: len(self.to(chat_id)) >= count)
+        await self.wait_until(lambda: len(self.to(chat_id)) >= count, within)
         return self.to(chat_id)
 
-    async def wait_until(self, predicate: Any, within: float = 10.0) -> None:
+    async def wait_until(self, predicate: Callable[[], bool], within: float = 10.0) -> None:
+        """Wait until ``predicate()`` holds (checked after every call the server takes)."""
         async with asyncio.timeout(within):
-            async with self._changed:
-                await self._changed.wait_for(predicate)
+            while not predicate():
+                await self._changed.wait()
+
+    async def wait_accepted(self, count: int, within: float = 600.0) -> None:
+        """Wait until ``count`` messages in all were accepted (to anyone)."""
+        await self.wait_until(lambda: len(self.sent) >= count, within)
+
+    def restart_clock(self) -> None:
+        """Forget what was accepted and when the updates were first fetched: what follows is
+        measured on its own (after a warm-up)."""
+        self.sent.clear()
+        self.first_fetch = None
 
     def stored(self, sent: Sent) -> dict[str, Any]:
         """The message as it stands now (after the bot's edits)."""
         return self._messages[(sent.chat_id, sent.message_id)]
 
     def _notify(self) -> None:
-        async def notify() -> None:
-            async with self._changed:
-                self._changed.notify_all()
-
-        task = asyncio.get_running_loop().create_task(notify())
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        """Wake whoever waits for a change (``wait_until``, a long poll)."""
+        self._changed.set()
+        self._changed = asyncio.Event()
 
     # --- the server ----------------------------------------------------------------------------
 
@@ -402,12 +462,15 @@ class FakeBotApi:
         if offset:
             self.confirmed = max(self.confirmed, offset)
             self._updates = [u for u in self._updates if u["update_id"] >= offset]
+        self.polled.set()
         if not self._updates and timeout:
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(timeout), self._changed:
-                    await self._changed.wait_for(lambda: bool(self._updates) or self._closing)
+                await self.wait_until(lambda: bool(self._updates) or self._closing, timeout)
         limit = int(params.get("limit") or 100)
-        return self._updates[:limit]
+        handed = self._updates[:limit]
+        if handed and self.first_fetch is None:
+            self.first_fetch = time.monotonic()
+        return handed
 
     async def _m_setWebhook(self, params: dict[str, Any], files: dict[str, Any]) -> Any:
         self.webhook = dict(params)
@@ -429,19 +492,29 @@ class FakeBotApi:
         return True
 
     def _flood(self, chat_id: int) -> None:
+        """Refuse a message (or an edit) to a chat that blocked the bot, that never wrote,
+        or over a flood limit; else count it."""
         if chat_id in self.blocked:
             raise _ApiError(403, "Forbidden: bot was blocked by the user")
-        if self.chat_limit is None:
-            return
+        if chat_id in self.never_started:
+            raise _ApiError(400, "Bad Request: chat not found")
         now = time.monotonic()
         recent = self._recent[chat_id]
-        while recent and now - recent[0] > self.window:
-            recent.popleft()
-        if len(recent) >= self.chat_limit:
-            self.too_many += 1
+        for window in (recent, self._recent_all):
+            while window and now - window[0] >= self.window:
+                window.popleft()
+        if self.overall_limit is not None and len(self._recent_all) >= self.overall_limit:
+            self.refused_overall += 1
+            self.refused_at.append(now)
+            raise _ApiError(429, f"Too Many Requests: retry after {self.retry_after}",
+                            self.retry_after)
+        if self.chat_limit is not None and len(recent) >= self.chat_limit:
+            self.refused_chat += 1
+            self.refused_at.append(now)
             raise _ApiError(429, f"Too Many Requests: retry after {self.retry_after}",
                             self.retry_after)
         recent.append(now)
+        self._recent_all.append(now)
 
     def _new_message(self, chat_id: int, params: dict[str, Any]) -> dict[str, Any]:
         message: dict[str, Any] = {
@@ -467,6 +540,8 @@ class FakeBotApi:
         return message
 
     async def _m_sendMessage(self, params: dict[str, Any], files: dict[str, Any]) -> Any:
+        if self.latency:
+            await asyncio.sleep(self.latency)  # a distant server, not a wait for an event
         chat_id = int(params["chat_id"])
         text = str(params.get("text", ""))
         if not text.strip():
@@ -522,7 +597,12 @@ class FakeBotApi:
 
     async def _m_editMessageText(self, params: dict[str, Any], files: dict[str, Any]) -> Any:
         message = self._target(params)
-        message["text"] = str(params["text"])
+        text = str(params["text"])
+        markup = self._json(params.get("reply_markup")) or None
+        if text == message.get("text") and markup == message.get("reply_markup"):
+            raise _ApiError(400, "Bad Request: message is not modified")
+        self._flood(int(params["chat_id"]))
+        message["text"] = text
         markup = self._json(params.get("reply_markup"))
         if markup:
             message["reply_markup"] = markup
@@ -534,7 +614,10 @@ class FakeBotApi:
     async def _m_editMessageReplyMarkup(self, params: dict[str, Any],
                                         files: dict[str, Any]) -> Any:
         message = self._target(params)
-        markup = self._json(params.get("reply_markup"))
+        markup = self._json(params.get("reply_markup")) or None
+        if markup == message.get("reply_markup"):
+            raise _ApiError(400, "Bad Request: message is not modified")
+        self._flood(int(params["chat_id"]))
         if markup:
             message["reply_markup"] = markup
         else:

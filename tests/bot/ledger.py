@@ -64,6 +64,15 @@ class Ledger:
 
         return int(await self._poll(check, within, f"the outbox of {user} to be delivered"))
 
+    async def wait_error(self, user: str, part: str, within: float = 15.0) -> None:
+        """Until a message to ``user`` was refused with an error containing ``part`` (and
+        recorded so)."""
+
+        async def check() -> bool | None:
+            return True if any(part in e for e in await self.errors(user)) else None
+
+        await self._poll(check, within, f"an error {part!r} for {user}")
+
     async def errors(self, user: str) -> list[str]:
         """The last error of each message that needed a retry."""
         rows = await self.query(

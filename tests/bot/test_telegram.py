@@ -28,13 +28,15 @@ from bot.telegram import (
     STALE_CHOICE,
     TelegramTransport,
     incoming_from,
+    keyboard,
     plan,
     split_text,
     utf16_len,
 )
-from flows.messages import Attachment, UserKey
+from flows.messages import Attachment, Pressed, UserKey
 from tests.bot.fake_bot_api import BOT_USER, FakeBotApi, Sent
 from tests.bot.ledger import Ledger
+from tests.bot.test_pacing import FakeTime
 from tests.handlers.test_donations import organisation_lot
 from tests.handlers.test_equipment_requests import ACCESS, answers
 from tests.support import start_serving
@@ -220,7 +222,7 @@ def test_a_document_keeps_its_caption_as_the_text():
         "message_id": 4, "date": 0, "chat": {"id": ANA, "type": "private"},
         "from": {"id": ANA, "is_bot": False, "first_name": "Ana"}, "caption": "voici",
         "document": {"file_id": "f", "file_unique_id": "u", "file_size": 3}}}, bot))
-    assert found is not None and found[0].text == "voici" and found[0].attachment is None
+    assert found is not None and found.text == "voici" and found.attachment is None
 
 
 # --- buttons that must not be acted on -------------------------------------------------------
@@ -264,10 +266,11 @@ def test_a_press_on_another_chats_message_or_unknown_data_becomes_a_refused_choi
             "id": "c", "from": {"id": user, "is_bot": False, "first_name": "X"},
             "chat_instance": "i", "message": message, "data": data}}, bot))
 
-    incoming, label = press(ANA, "ok")
-    assert (incoming.choice, label, incoming.event_id) == ("ok", "Oui", "9")
-    assert press(ANA, "acc:ok:1")[0].choice == STALE_CHOICE
-    assert press(BEA, "ok")[0].choice == STALE_CHOICE
+    incoming = press(ANA, "ok")
+    assert (incoming.choice, incoming.event_id) == ("ok", "9")
+    assert incoming.pressed == Pressed("7", "Q ?", "Oui")
+    refused = [press(ANA, "acc:ok:1"), press(BEA, "ok")]
+    assert [(r.choice, r.pressed) for r in refused] == [(STALE_CHOICE, None)] * 2
 
 
 def test_a_deep_link_and_a_shared_phone_number_are_passed_as_typed():
@@ -278,13 +281,13 @@ def test_a_deep_link_and_a_shared_phone_number_are_passed_as_typed():
         "message_id": 1, "from": person, "chat": chat, "date": 0, "text": "/start REJ7K3M9P",
         "entities": [{"type": "bot_command", "offset": 0, "length": 6}]}}, bot)
     found = incoming_from(start)
-    assert found is not None and found[0].text == "/start REJ7K3M9P"
-    assert found[0].lang_hint == "fr"
+    assert found is not None and found.text == "/start REJ7K3M9P"
+    assert found.lang_hint == "fr"
     contact = Update.de_json({"update_id": 2, "message": {
         "message_id": 2, "from": person, "chat": chat, "date": 0,
         "contact": {"phone_number": "+33612345678", "first_name": "Ana", "user_id": ANA}}}, bot)
     found = incoming_from(contact)
-    assert found is not None and found[0].text == "+33612345678"
+    assert found is not None and found.text == "+33612345678"
     group = Update.de_json({"update_id": 3, "message": {
         "message_id": 3, "from": person, "date": 0, "text": "bonjour",
         "chat": {"id": -100, "type": "group", "title": "G"}}}, bot)
@@ -466,3 +469,176 @@ async def test_a_webhook_update_is_acknowledged_only_once_handled(tg: TelegramWo
     finally:
         other.close()
     assert await tg.ledger.query("SELECT 1 FROM processed_events WHERE event_id = 'tg:81'")
+
+
+# --- buttons bound to their question (issue 18) -----------------------------------------------
+
+
+DONATION_TO_CHARGERS = organisation_lot()[:13]
+"""A donation up to "are the chargers given?" (buttons Oui / En partie / Non); the question
+after it, "do the devices still hold data?", also has a "yes" (Oui / Effacées / Je ne sais
+pas)."""
+CHARGERS = "Les chargeurs et câbles d'alimentation sont-ils fournis ?"
+HOLDS = "Les appareils contiennent-ils encore des données"
+
+
+async def conversation_step(tg: TelegramWorld, chat: int) -> str | None:
+    rows = await tg.ledger.query("SELECT state FROM conversations WHERE user_key = ?",
+                                 f"tg:{chat}")
+    return json.loads(rows[0][0])["step"] if rows else None
+
+
+async def test_an_old_keyboard_does_not_answer_the_current_question(tg: TelegramWorld):
+    """Two questions in a row offer "yes": a press on the first one's keyboard, answered by
+    typing, is refused and the current question asked again, unanswered."""
+    await tg.start()
+    chargers = (await tg.say(ANA, *DONATION_TO_CHARGERS))[-1]
+    assert CHARGERS in chargers.text
+    assert all(len(data.encode()) <= 64 for _, data in chargers.buttons)
+    holds = await tg.say(ANA, "1")  # typed: the chargers' keyboard stays
+    assert HOLDS in holds[-1].text
+    seen = await tg.press(ANA, chargers, "Oui")
+    assert "répond à une question précédente" in texts(seen)
+    assert HOLDS in seen[-1].text and seen[-1].buttons  # asked again, with its buttons
+    assert await conversation_step(tg, ANA) == "donation.holds"
+    old = tg.api.stored(chargers)
+    assert "✓" not in old["text"] and "reply_markup" not in old  # no pick shown; keys gone
+    seen = await tg.press(ANA, seen[-1], "Oui")  # the current keyboard still answers
+    assert HOLDS not in seen[-1].text
+    assert tg.api.stored(holds[-1])["text"] == holds[-1].text  # never pressed: untouched
+
+
+async def test_a_quick_double_tap_counts_once(tg: TelegramWorld):
+    await tg.start()
+    chargers = (await tg.say(ANA, *DONATION_TO_CHARGERS))[-1]
+    data = next(data for label, data in chargers.buttons if label == "Oui")
+    first, second = tg.api.press(ANA, chargers, data), tg.api.press(ANA, chargers, data)
+    seen = await tg.answered(ANA, first)
+    await tg.api.wait_until(lambda: tg.api.confirmed > second)  # both fetched and handled
+    seen += await tg.answered(ANA)
+    assert len(tg.api.answered) == 2  # both presses answered (the phone stops spinning)
+    assert [s.text for s in seen if s.method == "sendMessage"] == [seen[0].text]
+    assert HOLDS in seen[0].text and "précédente" not in texts(seen)
+    assert await conversation_step(tg, ANA) == "donation.holds"
+    assert tg.api.stored(chargers)["text"].endswith("✓ Oui")
+    assert await tg.ledger.query("SELECT 1 FROM processed_events WHERE event_id = ?",
+                                 f"tg:{second}") == []  # dropped by the adapter
+
+
+async def test_a_multi_select_ticks_its_keyboard_in_place(tg: TelegramWorld):
+    await tg.start()
+    categories = (await tg.say(ANA, *organisation_lot()[:8]))[-1]
+    assert "Quel matériel donnez-vous" in categories.text and len(categories.buttons) == 10
+    assert await tg.press(ANA, categories, "Ordinateurs portables") == []  # no new message
+    assert await tg.press(ANA, categories, "Écrans") == []
+    shown = tg.api.stored(categories)
+    labels = [b["text"] for row in shown["reply_markup"]["inline_keyboard"] for b in row]
+    ticked = [label for label in labels if "✓" in label]
+    assert ticked == ["1. ✓ Ordinateurs portables", "3. ✓ Écrans"] and len(labels) == 10
+    assert "Quel matériel donnez-vous" in shown["text"]
+    assert "Choisi : Ordinateurs portables, Écrans. Ajoutez-en ou touchez « Valider »." in \
+        shown["text"]
+    seen = await tg.press(ANA, categories, "Valider")
+    assert "ordinateurs portables" in seen[-1].text.lower()  # the first quantity
+    assert tg.api.stored(categories)["text"].endswith("✓ 10. Valider")
+
+
+# --- edits paced and retried like messages ----------------------------------------------------
+
+
+async def test_the_pick_shown_after_a_press_waits_out_a_429(tg: TelegramWorld):
+    await tg.start()
+    home = await tg.say(ANA, "/start")
+    tg.api.fail("editMessageText", 429, retry_after=1, description="Too Many Requests")
+    await tg.press(ANA, home[-1], "Aide")
+    await tg.api.wait_until(lambda: tg.api.stored(home[-1])["text"].endswith("✓ 4. Aide")
+                            or tg.api.stored(home[-1])["text"].endswith("✓ Aide"))
+    assert "reply_markup" not in tg.api.stored(home[-1])
+    assert any("429" in e for e in await tg.ledger.errors(f"tg:{ANA}"))
+
+
+async def test_edits_wait_for_the_per_chat_pacing_like_messages(tg: TelegramWorld):
+    """Three calls at once in a chat (a reply and its menu), then one a second: an edit (the
+    pick shown under a question) is one of them."""
+    time = FakeTime()
+    async with PtbBot(TOKEN, base_url=f"{tg.api.url}/bot") as bot:
+        question = await bot.send_message(ANA, "Q ?", reply_markup=keyboard((("a", "A"),)))
+        transport = TelegramTransport(bot, Pacer(0, 1, 1, 3, clock=time.clock,
+                                                 sleep=time.sleep))
+        for n in range(4):
+            await transport.send(Rendered(UserKey(f"tg:{ANA}"), f"Q ?\n\n✓ A{n}", (), None,
+                                          f"outbox:{n}", replaces=str(question.message_id)))
+    assert time.slept == [1.0]
+    assert tg.api.stored(tg.api.to(ANA)[0])["text"] == "Q ?\n\n✓ A3"
+
+
+# --- people who blocked the bot, or never opened it -------------------------------------------
+
+
+def sends_to(tg: TelegramWorld, chat: int) -> int:
+    """Calls made to send or edit something in ``chat`` (accepted or not)."""
+    return sum(1 for method, params in tg.api.calls
+               if method.startswith(("send", "edit")) and int(params["chat_id"]) == chat)
+
+
+async def test_a_person_who_blocks_the_bot_is_not_written_to_until_they_come_back(
+    tg: TelegramWorld,
+):
+    await tg.start()
+    await tg.say(ANA, *PRESCRIBER_ACCESS)
+    notice = await tg.answered(COORD)
+    await tg.press(COORD, notice[-1], "Approuver")
+    await tg.answered(ANA)
+    await tg.answered(ANA, tg.api.block(ANA))
+    tried = sends_to(tg, ANA)
+    seen = await tg.say(COORD, "/coordination")
+    seen = await tg.press(COORD, seen[-1], "Écrire aux accompagnant·es")
+    seen = await tg.say(COORD, "Tous les accompagnant·es", "Fermeture le 24 décembre.",
+                        "Confirmer")
+    # The demo's two prescribers (on the console) are reached; Ana is not tried.
+    assert "Message envoyé à 2 accompagnant·es." in texts(seen)
+    assert "1 autre a bloqué le bot et ne le recevra pas." in texts(seen)
+    await tg.ledger.wait_delivered(f"tg:{ANA}")
+    assert sends_to(tg, ANA) == tried
+    await tg.answered(ANA, tg.api.unblock(ANA))
+    seen = await tg.say(ANA, "bonjour")
+    assert "Que souhaitez-vous faire ?" in seen[-1].text
+
+
+async def test_a_refusal_as_blocked_is_remembered_until_the_person_writes(tg: TelegramWorld):
+    await tg.start()
+    await tg.say(ANA, *PRESCRIBER_ACCESS[:2])  # the role question, waiting
+    tg.api.blocked.add(ANA)  # blocked without Telegram telling the bot (an older block)
+    await tg.say(COORD, "bonjour")
+    await tg.answered(ANA, tg.api.say(ANA, "1"))  # refused: 403, the person remembered
+    assert await tg.ledger.query("SELECT reason FROM unreachable WHERE recipient = ?",
+                                 f"tg:{ANA}") == [("blocked",)]
+    tg.api.blocked.discard(ANA)
+    seen = await tg.say(ANA, "CCAS de Veynes")  # writing again lifts it
+    assert "Adresse de la structure" in seen[-1].text
+    assert await tg.ledger.query("SELECT 1 FROM unreachable") == []
+
+
+async def test_a_notice_to_someone_who_never_opened_the_bot_waits_until_they_write(
+    tg: TelegramWorld,
+):
+    tg.api.never_started.add(COORD)
+    await tg.start()
+    await tg.say(ANA, *PRESCRIBER_ACCESS)
+    await tg.ledger.wait_error(f"tg:{COORD}", "chat not found")  # tried once, kept
+    assert tg.api.to(COORD) == []
+    assert await tg.ledger.query("SELECT status FROM outbox WHERE recipient = ?",
+                                 f"tg:{COORD}") == [("pending",)]
+    tried = sends_to(tg, COORD)
+    await tg.say(ANA, "menu")  # the dispatcher goes round again: the coordinator is skipped
+    assert sends_to(tg, COORD) == tried
+    seen = await tg.say(COORD, "bonjour")
+    assert "Nouvelle demande d'accès n° 1" in seen[0].text  # first the notice kept
+    assert "Que souhaitez-vous faire ?" in seen[-1].text
+
+
+async def test_telegram_words_a_gesture_as_touching(tg: TelegramWorld):
+    """Its choices are buttons (the console words it as writing: test_conversations.py)."""
+    await tg.start()
+    seen = await tg.say(ANA, *organisation_lot()[:4], "123")  # a SIRET too short
+    assert "Touchez « Passer » si vous ne l'avez pas." in texts(seen)

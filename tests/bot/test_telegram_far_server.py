@@ -11,8 +11,6 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from telegram.request import RequestData
-
 from bot.i18n import Rendered
 from bot.pacing import Pacer
 from bot.telegram import CONCURRENT_SENDS, TelegramTransport
@@ -20,20 +18,15 @@ from flows.messages import UserKey
 
 
 class Server:
-    """Stands for python-telegram-bot's Bot and its request object: each call takes
-    ``seconds``."""
-
-    base_url = "https://api.telegram.invalid/botTOKEN"
+    """Stands for python-telegram-bot's Bot: each call takes ``seconds``."""
 
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
         self.texts: list[str] = []
-        self.request = self
 
-    async def post(self, url: str, request_data: RequestData, **_: Any) -> None:
-        assert url == f"{self.base_url}/sendMessage"
+    async def send_message(self, chat_id: int, text: str, **_: Any) -> None:
         await asyncio.sleep(self.seconds)
-        self.texts.append(request_data.parameters["text"])
+        self.texts.append(text)
 
 
 async def deliver(server: Server, count: int, rate: float = 30) -> TelegramTransport:

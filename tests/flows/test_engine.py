@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from flows import engine
-from flows.answers import FreeText, Input, Integer, OneOf
+from flows import (
+    access,
+    beneficiary,
+    coord_flows,
+    donation,
+    engine,
+    erasure_record,
+    home,
+    request,
+    workshops,
+)
+from flows.answers import FreeText, Input, Integer, OneOf, SomeOf
 from flows.engine import CONFIRM, Cancelled, Conversation, Ctx, Flow, Outcome, Step
 from flows.messages import Choice, UserKey
 from flows.records import User
@@ -28,6 +39,8 @@ def render(msg: Msg) -> str:
 CTX = Ctx(NOW, User(UserKey("cli:t"), "fr", NOW), TERRITORY, render, lambda s: None,
           lambda s: None, tz=ZoneInfo("Europe/Paris"))
 DONE: list[dict] = []
+FLOW_MODULES = (access, beneficiary, coord_flows, donation, erasure_record, home, request,
+                workshops)
 
 
 def finish(ctx: Ctx, answers: dict) -> Outcome:
@@ -148,3 +161,66 @@ def test_values_preset_at_start_reach_the_finish():
         turn = engine.handle(flow, conv, Input(text), CTX)  # type: ignore[arg-type]
         conv = turn.conversation
     assert seen == [{"request": 42, "kind": "b", "name": "Zoé"}]
+
+
+# --- buttons bound to their question ---------------------------------------------------------
+
+
+def test_each_accepted_answer_asks_a_new_question_revision():
+    turn = engine.start(FLOW, CTX)
+    assert turn.conversation is not None and turn.conversation.revision == 0
+    kept = say(turn.conversation, "x")  # refused: the same question, the same revision
+    assert kept.conversation is not None and kept.conversation.revision == 0
+    moved = say(turn.conversation, choice="a")
+    assert moved.conversation is not None and moved.conversation.revision == 1
+    back = say(moved.conversation, "retour")
+    assert back.conversation is not None and back.conversation.step == "kind"
+    assert back.conversation.revision == 2  # the first question again, asked anew
+    assert Conversation.from_json(back.conversation.to_json()) == back.conversation
+
+
+def test_a_bound_button_names_its_flow_step_and_revision():
+    conv = Conversation("t", "kind", revision=3)
+    data = engine.bind("yes", conv)
+    assert engine.unbind(data) == engine.BoundChoice(engine.question_token(conv), "yes")
+    others = [Conversation("t", "kind", revision=4), Conversation("t", "name", revision=3),
+              Conversation("u", "kind", revision=3)]
+    assert all(engine.question_token(o) != engine.question_token(conv) for o in others)
+    assert engine.unbind("yes") is None and engine.unbind("m:pro") is None
+    assert engine.unbind("~abc") is None and engine.unbind("~~yes") is None
+
+
+def test_binding_leaves_typed_actions_alone():
+    reply = engine.bind_reply(engine.Reply([], [Choice("yes", _("Oui")),
+                                                Choice("m:pro", _("Pro"))]),
+                              Conversation("t", "kind"))
+    assert [engine.unbind(c.id) is not None for c in reply.choices] == [True, False]
+
+
+def test_a_multi_select_toggle_is_the_same_question_updated_in_place():
+    flow = Flow("m", "uses", finish=finish, steps={"uses": Step(
+        _("Uses?"), SomeOf([Choice("a", _("Alpha")), Choice("b", _("Beta"))]))})
+    conv = engine.start(flow, CTX).conversation
+    assert conv is not None
+    turn = engine.handle(flow, conv, Input("", "a"), CTX)
+    [reply] = turn.replies
+    assert reply.in_place and render(reply.texts[0]) == "Uses?"
+    assert turn.conversation is not None and turn.conversation.revision == conv.revision
+    assert turn.conversation.pending == {"selected": ["a"]}
+
+
+def test_every_conversation_button_fits_telegrams_64_bytes_once_bound():
+    """The longest revision a conversation may reach (a thousand answers) included."""
+    flows = [value for module in FLOW_MODULES for value in vars(module).values()
+             if isinstance(value, Flow)]
+    assert len(flows) > 10
+    for flow in flows:
+        conv = Conversation(flow.name, flow.first, revision=0xFFF)
+        for name, step in flow.steps.items():
+            ids = [f"edit:{name}"]
+            options = getattr(step.answer, "options", None)
+            if isinstance(options, list | tuple):
+                ids += [c.id for c in options]
+            for choice_id in ids:
+                bound = engine.bind(choice_id, replace(conv, step=name))
+                assert len(bound.encode()) <= 64, (flow.name, name, choice_id)

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
+from bot.i18n import Renderer
+from flows.messages import Outgoing, UserKey
+from flows.text import _, by_gesture, from_json, to_json
+from tests.handlers.test_donations import organisation_lot
 from tests.support import Chat, Clock, make_chat, texts
 
 START_REQUEST = ["bonjour", "1", "1", "CCAS de Veynes"]
@@ -85,3 +91,22 @@ async def test_a_stale_or_forged_button_is_refused_politely(chat: Chat):
     assert "Ce bouton n'est plus valable" in texts(sent)
     sent = await chat.say("ana", choice="acc:ok:999999")
     assert "pas (ou plus) valable pour vous" in texts(sent)
+
+
+async def test_where_choices_are_typed_a_gesture_is_worded_as_writing(chat: Chat):
+    """The console (as Matrix) lists choices to answer by writing: nothing to touch."""
+    sent = await chat.script("ana", *organisation_lot()[:4], "123")  # a SIRET too short
+    assert "Répondez « Passer » si vous ne l'avez pas." in texts(sent, "ana")
+    assert "ouchez" not in texts(sent, "ana")
+
+
+def test_a_gesture_is_worded_after_the_readers_platform():
+    renderer = Renderer(("fr", "en"), "fr", ZoneInfo("Europe/Paris"))
+    skip = by_gesture(_("Touchez « Passer » si vous ne l'avez pas."),
+                      _("Répondez « Passer » si vous ne l'avez pas."))
+    kept = from_json(json.loads(json.dumps(to_json(skip))))  # as the outbox keeps it
+    worded = {platform: renderer.render(Outgoing(UserKey(f"{platform}:x"), (kept,)), "fr").text
+              for platform in ("tg", "mx", "cli")}
+    assert worded == {"tg": "Touchez « Passer » si vous ne l'avez pas.",
+                      "mx": "Répondez « Passer » si vous ne l'avez pas.",
+                      "cli": "Répondez « Passer » si vous ne l'avez pas."}

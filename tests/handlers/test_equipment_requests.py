@@ -494,7 +494,7 @@ async def test_a_commune_outside_the_territory_is_refused(network: Chat):
 async def test_an_empty_need_list_is_refused(network: Chat):
     chat = network
     await chat.say("ana", choice="rq:new")
-    sent = await chat.say("ana", choice="done")
+    sent = await chat.press("ana", "done")
     assert "Choisissez au moins une proposition" in texts(sent, "ana")
     sent = await chat.say("ana", "Valider")
     assert "Choisissez au moins une proposition" in texts(sent, "ana")

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from handlers.maintenance import purge_event_ids, purge_sent_messages
+from flows.messages import UserKey
+from flows.ports import Unreached
+from handlers.maintenance import give_up_waiting_messages, purge_event_ids, purge_sent_messages
+from tests.handlers.test_equipment_requests import ACCESS
 from tests.support import Chat, texts
 
 
@@ -26,3 +29,24 @@ async def test_delivery_records_are_kept_a_week_and_no_longer(chat: Chat):
     chat.clock.advance(days=2)
     assert await purge_sent_messages(chat.app.storage, chat.clock()) == 1
     assert (await conn.execute_fetchall(count))[0][0] == 0
+
+
+async def test_what_waits_for_someone_who_never_opened_the_bot_is_given_up_after_a_month(
+    chat: Chat,
+):
+    """The coordinator named in the settings never wrote: the notices for them wait, then go
+    (texts blanked), and who they were is forgotten once nothing waits."""
+    coord = UserKey("cli:coord")
+    async with chat.app.storage.transaction() as uow:
+        await uow.reach.refused(coord, Unreached.NOT_STARTED, chat.clock())
+    await chat.script("ana", *[line.format(role="1") for line in ACCESS])
+    conn = chat.app.db.conn
+    waiting = "SELECT status, payload FROM outbox WHERE recipient = 'cli:coord'"
+    [(status, payload)] = await conn.execute_fetchall(waiting)
+    assert status == "pending" and "Nouvelle demande" in payload
+    chat.clock.advance(days=29)
+    assert await give_up_waiting_messages(chat.app.storage, chat.clock()) == 0
+    chat.clock.advance(days=2)
+    assert await give_up_waiting_messages(chat.app.storage, chat.clock()) == 2  # + who
+    assert await conn.execute_fetchall(waiting) == []  # not a user: the key is gone too
+    assert await conn.execute_fetchall("SELECT * FROM unreachable") == []

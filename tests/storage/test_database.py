@@ -12,6 +12,7 @@ import pytest
 
 from flows.engine import Conversation
 from flows.messages import Attachment, Choice, Outgoing, UserKey
+from flows.ports import Unreached
 from flows.text import Money, When, _
 from storage.db import Database, migrations
 from storage.engines import open_database
@@ -109,6 +110,49 @@ async def test_outbox_keeps_typed_texts_choices_and_files(storage: SqliteStorage
         due = await uow.outbox.due(NOW, ["cli"], 10)
         assert [(i.id, i.message) for i in due] == [(item_id, message)]
         assert await uow.outbox.due(NOW, ["tg"], 10) == []
+
+
+async def test_an_edit_keeps_the_message_it_replaces(storage: SqliteStorage):
+    message = Outgoing(ANA, (_("Bonjour"),), replaces="1234")
+    async with storage.transaction() as uow:
+        await uow.outbox.add(message, NOW)
+        [item] = await uow.outbox.due(NOW, ["cli"], 10)
+        assert item.message == message
+
+
+async def test_messages_to_someone_who_never_opened_the_bot_wait_until_they_write(
+    storage: SqliteStorage,
+):
+    bea = UserKey("cli:bea")
+    async with storage.transaction() as uow:
+        first = await uow.outbox.add(Outgoing(bea, (_("Bonjour"),)), NOW)
+        await uow.outbox.add(Outgoing(ANA, (_("Bonjour"),)), NOW)
+        await uow.reach.refused(bea, Unreached.NOT_STARTED, NOW)
+        second = await uow.outbox.add(Outgoing(bea, (_("Encore"),)), NOW)
+        assert [i.message.to for i in await uow.outbox.due(NOW, ["cli"], 10)] == [ANA]
+        assert await uow.reach.back(bea) and not await uow.reach.back(bea)
+        assert [i.id for i in await uow.outbox.due(NOW, ["cli"], 10)
+                if i.message.to == bea] == [first, second]
+
+
+async def test_messages_to_a_blocked_chat_come_marked_until_they_come_back(
+    storage: SqliteStorage,
+):
+    async with storage.transaction() as uow:
+        await uow.users.create(ANA, "fr", NOW)
+        await uow.outbox.add(Outgoing(ANA, (_("Bonjour"),)), NOW)
+        await uow.reach.refused(ANA, Unreached.BLOCKED, NOW)
+        assert [i.blocked for i in await uow.outbox.due(NOW, ["cli"], 10)] == [True]
+        user = await uow.users.get(ANA)
+        assert user is not None and user.unreached
+        assert await uow.reach.blocked_among([ANA, UserKey("cli:bea")]) == {ANA}
+        await uow.reach.back(ANA)
+        assert [i.blocked for i in await uow.outbox.due(NOW, ["cli"], 10)] == [False]
+        user = await uow.users.get(ANA)
+        assert user is not None and not user.unreached
+        await uow.reach.refused(ANA, Unreached.BLOCKED, NOW)
+        await uow.users.delete(ANA)  # forgotten with the account
+        assert await uow.reach.blocked_among([ANA]) == set()
 
 
 async def test_outbox_retries_later_then_delivers_once(storage: SqliteStorage):

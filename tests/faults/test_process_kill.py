@@ -197,15 +197,18 @@ def killed_until_done(db: Path, tmp: Path, rng: random.Random, timing: Timing,
         # but not recorded when the kill came.
         assert newly_sent <= len(printed) <= newly_sent + (1 if run.killed else 0), run.stdout
         if unrecorded is not None and printed:
-            # The message in hand at the last kill goes out again, first, whole.
+            # The message in hand at the last kill goes out again, whole, before anything
+            # else to that person (replies to others may go first: they have priority).
             # (Or, killed again while printing it, a part of it once more.)
             to, text = unrecorded
-            again = printed[0][1]
-            cut_again = run.killed and newly_sent == 0
-            assert printed[0][0] == to, run.stdout
-            assert again.startswith(text) or (cut_again and text.startswith(again)), run.stdout
-            reprinted += printed[0] == unrecorded
-            unrecorded = None
+            theirs = [sent for sent in printed if sent[0] == to]
+            if theirs:
+                again = theirs[0][1]
+                cut_again = run.killed and printed.index(theirs[0]) >= newly_sent
+                assert again.startswith(text) or (cut_again and text.startswith(again)), \
+                    run.stdout
+                reprinted += theirs[0] == unrecorded
+                unrecorded = None
         if len(printed) > newly_sent:
             unrecorded = printed[newly_sent]
         recorded += printed[:newly_sent]

@@ -1,19 +1,20 @@
 """``python -m bench`` (``make bench``): every benchmark in turn, each printing its figures.
 
-``python -m bench engine`` (or ``reminders``, ``telegram``, ``matrix``, ``national``) runs one;
-each module
-also takes its own options (``python -m bench.engine --help``). The Matrix one starts the
-tests' Synapse (installed once into ``var/synapse-venv``).
+``python -m bench engine`` (or ``engines``, ``reminders``, ``telegram``, ``tapping``,
+``matrix``, ``national``) runs one; each module also takes its own options (``python -m
+bench.engine --help``). The Matrix one starts the tests' Synapse (installed once into
+``var/synapse-venv``).
 """
 
 from __future__ import annotations
 
 import sys
 
-from bench import engine, engines, matrix, national, reminders, telegram
+from bench import engine, engines, matrix, national, reminders, tapping, telegram
 
 BENCHMARKS = {"engine": engine.main, "engines": engines.main, "reminders": reminders.main,
-              "telegram": telegram.main, "matrix": matrix.main, "national": national.main}
+              "telegram": telegram.main, "tapping": tapping.main, "matrix": matrix.main,
+              "national": national.main}
 
 
 def main(argv: list[str]) -> int:

@@ -8,6 +8,7 @@ text, so a test reads like a transcript.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -103,6 +104,49 @@ class Chat:
         for line in lines:
             sent += await self.say(who, line)
         return sent
+
+
+class LogWatch(logging.Handler):
+    """Counts a logger's records that contain ``text``, for a test to wait on what the bot
+    did when it says so only in its log (found the homeserver down, left a room)::
+
+        with LogWatch("bot.matrix", "sync failed") as failed:
+            ...
+            await failed.seen()
+    """
+
+    def __init__(self, logger: str, text: str) -> None:
+        super().__init__(logging.DEBUG)
+        self.logger = logging.getLogger(logger)
+        self.text = text
+        self.count = 0
+        self._level = self.logger.level
+        self._changed = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.text in record.getMessage():
+            self.count += 1
+            if self._loop is not None:  # a record may come from another thread
+                self._loop.call_soon_threadsafe(self._changed.set)
+
+    def __enter__(self) -> LogWatch:
+        self._loop = asyncio.get_running_loop()
+        self.logger.addHandler(self)
+        if not self.logger.isEnabledFor(logging.DEBUG):
+            self.logger.setLevel(logging.DEBUG)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.logger.removeHandler(self)
+        self.logger.setLevel(self._level)
+
+    async def seen(self, times: int = 1, within: float = 30.0) -> None:
+        """Until ``times`` such records were logged in all."""
+        async with asyncio.timeout(within):
+            while self.count < times:
+                self._changed.clear()
+                await self._changed.wait()
 
 
 def texts(messages: list[Rendered], to: str | None = None) -> str:

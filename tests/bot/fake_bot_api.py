@@ -270,17 +270,22 @@ class FakeBotApi:
         self.blocked.discard(user_id)
         return self._membership(user_id, "kicked", "member")
 
-    def press(self, user_id: int, on: Sent, data: str, lang: str | None = "fr") -> int:
-        """The person presses a button whose data is ``data`` on the bot's message ``on``,
-        as it stands now (after the bot's edits)."""
+    def press_update(self, user_id: int, on: Sent, data: str,
+                     lang: str | None = "fr") -> dict[str, Any]:
+        """The update of a press on the button ``data`` of the bot's message ``on``, as it
+        stands now (after the bot's edits), without its ``update_id``."""
         message = self._messages.get((on.chat_id, on.message_id), on.message)
-        return self.update({"callback_query": {
-            "id": f"cq{self._next_update}",
+        return {"callback_query": {
+            "id": f"cq{self._next_update}-{len(self.calls)}",
             "from": self._person(user_id, lang, "Ana"),
             "chat_instance": f"ci{on.chat_id}",
             "message": message,
             "data": data,
-        }})
+        }}
+
+    def press(self, user_id: int, on: Sent, data: str, lang: str | None = "fr") -> int:
+        """The person presses a button whose data is ``data`` on the bot's message ``on``."""
+        return self.update(self.press_update(user_id, on, data, lang))
 
     def fail(self, method: str, status: int, times: int = 1, description: str = "",
              retry_after: int | None = None) -> None:

@@ -140,6 +140,16 @@ class Person:
 
         await self.wait(joined, within)
 
+    async def wait_knows_device(self, user_id: str, device_id: str,
+                                within: float = 20.0) -> None:
+        """Until this person's client has fetched ``user_id``'s device ``device_id`` (its
+        keys): only then does a message encrypted in their room reach that device too."""
+        def known() -> bool:
+            return any(device.id == device_id
+                       for device in self.client.device_store.active_user_devices(user_id))
+
+        await self.wait(known, within)
+
     async def say(self, text: str, content: dict[str, Any] | None = None) -> str:
         """Type ``text`` in the direct room; returns the event id."""
         assert self.room_id is not None
@@ -182,8 +192,3 @@ class Person:
         await self.say(text)
         return "\n".join(seen.body for seen in await self.read(count, within))
 
-    async def quiet(self, seconds: float) -> list[Seen]:
-        """Whatever the bot says during ``seconds`` (for "nothing is answered twice")."""
-        await asyncio.sleep(seconds)
-        new, self._cursor = self.seen[self._cursor:], len(self.seen)
-        return new

@@ -14,6 +14,7 @@ import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import quote
 
 from bot.settings import load
 from tests.bot.ledger import Ledger
@@ -107,10 +108,32 @@ class World:
         return new
 
     async def answered(self, person: Person) -> list[Seen]:
-        """Everything the bot has queued for ``person`` once it has reached them."""
-        count = await self.ledger.wait_delivered(f"mx:{person.account.user_id}")
-        await person.wait(lambda: len(person.seen) >= count)
+        """Everything the bot has queued for ``person`` once it has reached them: nothing
+        left in the outbox for them, and the bot's last message in their room received by
+        their app. (Not a count of the outbox's rows: a message to someone who was not a
+        user yet, a coordinator's first notice, loses its recipient once delivered.)"""
+        await self.ledger.wait_delivered(f"mx:{person.account.user_id}")
+        if person.auto_join:
+            await person.wait(lambda: person.room_id is not None)
+        last = await self.last_from_bot(person)
+        if last is not None:
+            await person.wait(lambda: any(seen.event_id == last for seen in person.seen))
         return await person.read(0)
+
+    async def last_from_bot(self, person: Person) -> str | None:
+        """The id of the last message the bot sent in ``person``'s room, as the homeserver
+        has it."""
+        if person.room_id is None:
+            return None
+        found = await asyncio.to_thread(
+            self.synapse.call, "GET",
+            f"/_matrix/client/v3/rooms/{quote(person.room_id)}/messages?dir=b&limit=20",
+            None, self.bot.account.access_token)
+        for event in found.get("chunk", []):
+            if event.get("sender") == self.bot.account.user_id and \
+                    event.get("type") in ("m.room.message", "m.room.encrypted"):
+                return str(event["event_id"])
+        return None
 
 
 def bodies(seen: list[Seen]) -> str:

@@ -452,22 +452,27 @@ async def test_a_webhook_update_is_acknowledged_only_once_handled(tg: TelegramWo
     port = free_port()
     await tg.start(TELEGRAM_WEBHOOK_URL="https://bot.example.org/tg/hook",
                    TELEGRAM_WEBHOOK_SECRET="s3cret-token", TELEGRAM_WEBHOOK_PORT=str(port))
-    update = {"update_id": 81, **tg.api.message_update(ANA, "bonjour")}
-    other = sqlite3.connect(tg.db, isolation_level=None, check_same_thread=False)
-    # Taken on a thread: the bot runs on this loop, and may be finishing a transaction of
-    # its own (the jobs run at start), which it could not while the loop waits here.
-    await asyncio.to_thread(other.execute, "BEGIN IMMEDIATE")
-    try:
-        async with httpx.AsyncClient() as client:
-            answer = asyncio.ensure_future(client.post(
-                f"http://127.0.0.1:{port}/tg/hook", json=update,
-                headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret-token"}))
-            await asyncio.sleep(0.5)
+    url, secret = f"http://127.0.0.1:{port}/tg/hook", {
+        "X-Telegram-Bot-Api-Secret-Token": "s3cret-token"}
+    async with httpx.AsyncClient() as client:
+        hello = {"update_id": 80, **tg.api.message_update(ANA, "bonjour")}
+        assert (await client.post(url, json=hello, headers=secret)).status_code == 200
+        home = await tg.answered(ANA, 80)
+        # A press: the bot answers the press at once (the phone stops spinning), then
+        # records the update; that first call says the update is in its hands.
+        press = {"update_id": 81, **tg.api.press_update(ANA, home[-1], "m:help")}
+        other = sqlite3.connect(tg.db, isolation_level=None, check_same_thread=False)
+        # Taken on a thread: the bot runs on this loop, and may be finishing a transaction
+        # of its own (the jobs run at start), which it could not while the loop waits here.
+        await asyncio.to_thread(other.execute, "BEGIN IMMEDIATE")
+        try:
+            answer = asyncio.ensure_future(client.post(url, json=press, headers=secret))
+            await tg.api.wait_until(lambda: len(tg.api.answered) == 1)
             assert not answer.done(), "acknowledged while the update could not be recorded"
             other.execute("COMMIT")
             assert (await answer).status_code == 200
-    finally:
-        other.close()
+        finally:
+            other.close()
     assert await tg.ledger.query("SELECT 1 FROM processed_events WHERE event_id = 'tg:81'")
 
 

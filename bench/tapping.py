@@ -108,9 +108,10 @@ async def run_pacing(burst: int, rate: float, every: float, workdir: Path) -> di
 def describe(taps: list[Tap]) -> str:
     first = [(t.first - t.at) * 1000 for t in taps]
     last = [(t.last - t.at) * 1000 for t in taps]
-    return (f"first message p50 {median(first):5.0f} ms, max {max(first):5.0f} ms; "
-            f"last p50 {median(last):5.0f} ms, p90 {percentile(last, 0.9):5.0f} ms, "
-            f"max {max(last):5.0f} ms")
+    each = " ".join(f"{ms / 1000:.2f}" for ms in last)
+    return (f"to the last message p50 {median(last):5.0f} ms, p90 "
+            f"{percentile(last, 0.9):5.0f} ms (to the first p50 {median(first):5.0f} ms); "
+            f"each tap, s: {each}")
 
 
 async def run(every: float) -> None:

@@ -647,3 +647,19 @@ async def test_telegram_words_a_gesture_as_touching(tg: TelegramWorld):
     await tg.start()
     seen = await tg.say(ANA, *organisation_lot()[:4], "123")  # a SIRET too short
     assert "Touchez « Passer » si vous ne l'avez pas." in texts(seen)
+
+
+async def test_an_update_the_library_cannot_read_is_skipped_not_stopping_the_others(
+    tg: TelegramWorld, caplog: pytest.LogCaptureFixture,
+):
+    """A kind of update python-telegram-bot does not know yet, or a malformed one, made its
+    ``get_updates`` raise at every poll: nothing after it was ever read again."""
+    await tg.start()
+    kicked = {"user": BOT_USER, "status": "kicked"}  # "until_date" missing
+    unreadable = tg.api.update({"my_chat_member": {
+        "chat": {"id": ANA, "type": "private"}, "date": 0,
+        "from": {"id": ANA, "is_bot": False, "first_name": "Ana"},
+        "old_chat_member": {"user": BOT_USER, "status": "member"}, "new_chat_member": kicked}})
+    seen = await tg.say(ANA, "bonjour")
+    assert "Que souhaitez-vous faire ?" in seen[-1].text
+    assert f"update {unreadable} cannot be read; skipped" in caplog.text

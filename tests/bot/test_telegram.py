@@ -614,8 +614,7 @@ async def test_a_refusal_as_blocked_is_remembered_until_the_person_writes(tg: Te
     await tg.start()
     await tg.say(ANA, *PRESCRIBER_ACCESS[:2])  # the role question, waiting
     tg.api.blocked.add(ANA)  # blocked without Telegram telling the bot (an older block)
-    await tg.say(COORD, "bonjour")
-    await tg.answered(ANA, tg.api.say(ANA, "1"))  # refused: 403, the person remembered
+    await tg.answered(ANA, tg.api.say(ANA, "1"))  # the answer is refused (403): remembered
     assert await tg.ledger.query("SELECT reason FROM unreachable WHERE recipient = ?",
                                  f"tg:{ANA}") == [("blocked",)]
     tg.api.blocked.discard(ANA)

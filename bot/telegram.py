@@ -33,6 +33,7 @@ import logging
 import math
 import os
 import time
+import warnings
 from collections import OrderedDict
 from collections.abc import Coroutine
 from dataclasses import dataclass, replace
@@ -57,6 +58,7 @@ from telegram.error import (
     TelegramError,
 )
 from telegram.ext import Application, ContextTypes, TypeHandler
+from telegram.warnings import PTBUserWarning
 
 from bot import chunks
 from bot.chunks import utf16_len
@@ -560,6 +562,11 @@ class TelegramAdapter:
                 await asyncio.sleep(pause)
                 pause = min(2 * pause, 30.0)
                 continue
+            except Exception:  # an update python-telegram-bot cannot read
+                log.exception("telegram: a batch of updates could not be read; one by one")
+                self._fetching = False
+                offset = await self._one_by_one(offset)
+                continue
             finally:
                 self._fetching = False
             pause = 1.0
@@ -574,8 +581,39 @@ class TelegramAdapter:
                     break
             await self._hand_over()
         if offset:
-            with contextlib.suppress(TelegramError):  # the next start confirms it otherwise
+            # Its answer is not read (the next start confirms the offset otherwise).
+            with contextlib.suppress(Exception):
                 await bot.get_updates(offset=offset, timeout=timedelta(0))
+
+    async def _one_by_one(self, offset: int) -> int:
+        """The next update, read by itself: handled if python-telegram-bot can read it,
+        else logged and skipped (a kind of update it does not know yet, a malformed one),
+        rather than stopping every later one behind it. Returns the next offset."""
+        bot = self.application.bot
+        try:
+            with warnings.catch_warnings():
+                # "use Bot.get_updates": which is what cannot read this update
+                warnings.simplefilter("ignore", PTBUserWarning)
+                raw = await bot.do_api_request("getUpdates", api_kwargs={
+                    "offset": offset, "limit": 1, "timeout": 0,
+                    "allowed_updates": list(ALLOWED_UPDATES)})
+        except TelegramError as exc:
+            self._polling_error(exc)
+            return offset
+        if not raw:
+            return offset
+        update_id = int(raw[0]["update_id"])
+        try:
+            update = Update.de_json(raw[0], bot)
+        except Exception:
+            log.exception("telegram: update %s cannot be read; skipped", update_id)
+            return update_id + 1
+        try:
+            await self.application.process_update(update)
+        except Exception:
+            log.exception("telegram: update %s not handled", update_id)
+        await self._hand_over()
+        return update_id + 1
 
     async def close(self) -> None:
         """Close the HTTP clients (after the dispatcher has stopped sending)."""

@@ -347,7 +347,8 @@ class Core:
         if picked is not None:
             action = parse(picked)
             if action is not None:
-                await self.act(session, action)
+                if await self.act(session, action) and pressed is not None:
+                    session.mark_pressed(pressed, taken=True)  # a button sent by its number
                 return
         if first_time:
             session.reply(home(user, True), action_menu=True)

@@ -18,6 +18,7 @@ from bot.i18n import Renderer
 from bot.settings import LANGUAGES, Settings
 from flows.beneficiary import BeneficiaryConfig
 from flows.messages import Outgoing, UserKey, platform_of
+from flows.sms_text import SmsConfig
 from flows.territory import Territory
 from flows.text import Msg
 from flows.workshops import ReminderPolicy
@@ -34,6 +35,7 @@ from handlers import (
     place_tools,
     privacy,
     requests,
+    sms_people,
 )
 from handlers.core import Core, CoreConfig
 from handlers.emails import check_email
@@ -73,7 +75,7 @@ class App:
 
 
 FEATURES = (home, access_handlers, requests, joining, bookings, help_relay, place_tools,
-            beneficiary_jobs, donations, maintenance, coordination, privacy)
+            beneficiary_jobs, donations, maintenance, coordination, privacy, sms_people)
 """Every feature module of the bot; each has ``feature(env)`` (no two declare the same
 action, command or effect)."""
 
@@ -100,6 +102,7 @@ def environment(settings: Settings, territory: Territory) -> Env:
             reminders_every=timedelta(seconds=settings.reminders_every_seconds),
         ),
         public_url=settings.public_url,
+        sms=SmsConfig(settings.sms.sender) if settings.sms is not None else None,
     )
 
 

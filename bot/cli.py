@@ -139,7 +139,7 @@ async def console(settings: Settings, user: str, db: Path | None, lang: str | No
 
 async def run(settings: Settings) -> int:
     """Every configured adapter side by side until SIGINT or SIGTERM; the console if none."""
-    if settings.telegram is None and settings.matrix is None:
+    if settings.telegram is None and settings.matrix is None and settings.sms is None:
         return await console(settings, "moi", None, None)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -23,7 +23,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TextIO
 
-from bot.i18n import Rendered
+from bot.i18n import Rendered, numbered
 from flows.messages import Attachment, Incoming, UserKey
 from flows.ports import StorageUnavailable
 
@@ -46,8 +46,7 @@ class ConsoleTransport:
         if message.replaces is not None and not message.text:
             return  # buttons taken off a message: the console has none
         lines = [f"[→ {message.to}]", message.text]
-        for number, (_, label) in enumerate(message.choices, start=1):
-            lines.append(f"  {number}. {label}")
+        lines.extend(f"  {line}" for line in numbered(message.choices))
         if message.attachment is not None:
             att = message.attachment
             lines.append(f"  [{att.filename} · {att.mime} · {len(att.data)} o]")

@@ -47,6 +47,13 @@ class Rendered:
     """The platform's id of one of the bot's messages to edit instead (``Outgoing``)."""
 
 
+def numbered(choices: tuple[tuple[str, str], ...]) -> list[str]:
+    """Choices as numbered lines ("1. Je viens"), the way every platform without buttons
+    shows them (the console, Matrix, SMS): the person answers with the number or the label,
+    which the router reads back (``flows.answers.match_choice``)."""
+    return [f"{number}. {label}" for number, (_id, label) in enumerate(choices, start=1)]
+
+
 class Renderer:
     """Renders :class:`flows.text.Msg` values in one of the supported languages."""
 

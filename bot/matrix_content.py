@@ -13,7 +13,7 @@ import re
 from typing import Any
 
 from bot import chunks
-from bot.i18n import Rendered
+from bot.i18n import Rendered, numbered
 from flows.messages import Attachment, UserKey
 
 PLATFORM = "mx"
@@ -39,7 +39,7 @@ def _html(text: str) -> str:
 
 def text_contents(message: Rendered) -> list[dict[str, Any]]:
     """The ``m.text`` contents for a message: one, or several for a very long text."""
-    listed = [f"{n}. {label}" for n, (_, label) in enumerate(message.choices, start=1)]
+    listed = numbered(message.choices)
     pieces = chunks.split_text(message.text, TEXT_LIMIT) if message.text.strip() else []
     if not pieces and not listed:
         return []

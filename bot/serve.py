@@ -100,6 +100,11 @@ def make_adapters(settings: Settings) -> list[Adapter]:
         from bot.matrix import MatrixAdapter
 
         adapters.append(MatrixAdapter(settings.matrix))
+    if settings.sms is not None:
+        from bot.sms import SmsAdapter
+
+        adapters.append(SmsAdapter(settings.sms, quiet=settings.quiet_hours,
+                                   tz=settings.timezone, coordinators=settings.coordinators))
     return adapters
 
 
@@ -116,6 +121,10 @@ async def serve(
     adapters = make_adapters(settings)
     app = await build(settings, {a.platform: a.transport for a in adapters},
                       database=database, clock=clock)
+    for adapter in adapters:  # an adapter that keeps records of its own (SMS on their way)
+        bind = getattr(adapter, "bind", None)
+        if bind is not None:
+            bind(app.storage, clock, app.dispatcher.wake)
     running: list[Adapter] = []
 
     async def tell(to: UserKey, text: Msg) -> None:

@@ -26,6 +26,7 @@ from flows.workshops import (
     QuietHours,
     parse_offsets,
 )
+from handlers.phones import check_french_phone
 
 LANGUAGES = ("fr", "en")
 
@@ -57,6 +58,28 @@ class MatrixSettings:
     # Adapter details; see _matrix_details.
     store_path: Path = Path("var/matrix")
     messages_per_second: float = 5.0
+
+
+@dataclass(frozen=True)
+class SmsSettings:
+    """SMS Gateway for Android (the network's own phone and SIM), through its REST API."""
+
+    gateway_url: str
+    """The API's root: ``http://<phone>:8080`` (the app's local server) or
+    ``https://api.sms-gate.app/3rdparty/v1`` (its cloud, or a private server's)."""
+    login: str | None
+    password: str
+    """With ``login``: Basic authentication; alone: a JWT token."""
+    webhook_secret: str
+    """The app's webhook signing key: every incoming SMS is checked with it."""
+    sender: str | None = None
+    """The network's SMS number (E.164), shown to staff."""
+    webhook_url: str | None = None
+    """Where the gateway posts incoming SMS; registered at start when set."""
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = 8444
+    check_seconds: int = 30
+    """How often the gateway is asked how the SMS sent went."""
 
 
 @dataclass(frozen=True)
@@ -100,6 +123,8 @@ class Settings:
     public_url: str | None = None
     """Where people reach the pages (``FILIERE_WEB_BASE_URL``): certificates then carry a QR
     code and a link to their check."""
+    sms: SmsSettings | None = None
+    """The SMS gateway; ``None`` (no ``SMS_GATEWAY_URL``): no SMS."""
 
 
 def read_dotenv(path: Path) -> dict[str, str]:
@@ -207,10 +232,18 @@ def load(env: Mapping[str, str] | None = None, dotenv: Path | None = Path(".env"
                                 get("MATRIX_DEVICE_NAME", "filiere-bot") or "filiere-bot",
                                 **_matrix_details(get))
 
+    sms = _sms_settings(get)
+    if (sms is not None and telegram is not None and telegram.webhook_url
+            and (telegram.webhook_listen, telegram.webhook_port)
+            == (sms.webhook_listen, sms.webhook_port)):
+        raise SettingsError("SMS_WEBHOOK_PORT: the Telegram webhook already listens on "
+                            f"{sms.webhook_listen}:{sms.webhook_port}; give SMS another port")
+
     demo_text = (get("FILIERE_DEMO", "auto") or "auto").lower()
     if demo_text not in ("auto", "yes", "no"):
         raise SettingsError(f"FILIERE_DEMO: expected auto, yes or no, got {demo_text!r}")
-    demo = demo_text == "yes" or (demo_text == "auto" and not telegram and not matrix)
+    demo = demo_text == "yes" or (demo_text == "auto" and not telegram and not matrix
+                                  and not sms)
 
     log_level = (get("FILIERE_LOG_LEVEL", "WARNING") or "WARNING").upper()
     if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
@@ -228,7 +261,8 @@ def load(env: Mapping[str, str] | None = None, dotenv: Path | None = Path(".env"
         log_level=log_level,
         **_service_settings(get),
         **_operation_settings(get),
-        **_web_settings(get, telegram),
+        **_web_settings(get, telegram, sms),
+        sms=sms,
     )
 
 
@@ -297,8 +331,8 @@ def _service_settings(get: Callable[[str, str], str | None]) -> dict[str, Any]:
     }
 
 
-def _web_settings(get: Callable[[str, str], str | None],
-                  telegram: TelegramSettings | None) -> dict[str, Any]:
+def _web_settings(get: Callable[[str, str], str | None], telegram: TelegramSettings | None,
+                  sms: SmsSettings | None = None) -> dict[str, Any]:
     """The public pages' server: off unless ``FILIERE_WEB_PORT`` is set."""
     base = get("FILIERE_WEB_BASE_URL", "") or None
     if base is not None:
@@ -325,6 +359,9 @@ def _web_settings(get: Callable[[str, str], str | None],
         raise SettingsError("FILIERE_WEB_PORT: the Telegram webhook already listens on "
                             f"{web.listen}:{web.port}; give the pages another port (one "
                             "reverse proxy serves both under one address: see the README)")
+    if sms is not None and sms.webhook_port == web.port and sms.webhook_listen == web.listen:
+        raise SettingsError("FILIERE_WEB_PORT: the SMS webhook already listens on "
+                            f"{web.listen}:{web.port}; give the pages another port")
     return {"web": web, "public_url": base}
 
 
@@ -359,3 +396,43 @@ def _matrix_details(get: Callable[[str, str], str | None]) -> dict[str, Any]:
         "store_path": Path(get("MATRIX_STORE_PATH", "var/matrix") or "var/matrix"),
         "messages_per_second": _rate(get, "MATRIX_MESSAGES_PER_SECOND", 5.0),
     }
+
+
+def _sms_settings(get: Callable[[str, str], str | None]) -> SmsSettings | None:
+    """SMS Gateway for Android: off unless ``SMS_GATEWAY_URL`` is set."""
+    url = get("SMS_GATEWAY_URL", "") or None
+    if url is None:
+        return None
+    if not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", url):
+        raise SettingsError("SMS_GATEWAY_URL: expected the gateway's API address, like "
+                            "http://192.168.1.20:8080 (the phone's local server) or "
+                            f"https://api.sms-gate.app/3rdparty/v1, got {url!r}")
+    password = get("SMS_GATEWAY_PASSWORD", "") or None
+    if password is None:
+        raise SettingsError("SMS_GATEWAY_PASSWORD: required with SMS_GATEWAY_URL (the "
+                            "password the app shows, or a JWT token without SMS_GATEWAY_LOGIN)")
+    secret = get("SMS_WEBHOOK_SECRET", "") or None
+    if secret is None:
+        raise SettingsError("SMS_WEBHOOK_SECRET: required with SMS_GATEWAY_URL (the app's "
+                            "Settings > Webhooks > Signing Key): unsigned SMS are refused")
+    sender_text = get("SMS_SENDER_PHONE", "") or None
+    sender = None
+    if sender_text is not None:
+        sender = check_french_phone(sender_text)
+        if sender is None:
+            raise SettingsError("SMS_SENDER_PHONE: expected the French mobile number of the "
+                                f"gateway's SIM, like 06 12 34 56 78, got {sender_text!r}")
+    hook = get("SMS_WEBHOOK_URL", "") or None
+    if hook is not None and not re.fullmatch(r"https?://[^\s?#]+", hook):
+        raise SettingsError("SMS_WEBHOOK_URL: expected the address the gateway posts incoming "
+                            f"SMS to, like https://bot.example.org/sms, got {hook!r}")
+    port_text = get("SMS_WEBHOOK_PORT", "8444") or "8444"
+    if not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
+        raise SettingsError(f"SMS_WEBHOOK_PORT: expected a TCP port, got {port_text!r}")
+    return SmsSettings(
+        gateway_url=url.rstrip("/"), login=get("SMS_GATEWAY_LOGIN", "") or None,
+        password=password, webhook_secret=secret, sender=sender, webhook_url=hook,
+        webhook_listen=get("SMS_WEBHOOK_LISTEN", "127.0.0.1") or "127.0.0.1",
+        webhook_port=int(port_text),
+        check_seconds=_whole(get, "SMS_CHECK_SECONDS", 30, 3600),
+    )

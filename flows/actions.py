@@ -418,6 +418,24 @@ class AskHelp(Action, prefix="bn:help", allow=BENEFICIARY):
     pass
 
 
+# --- SMS (handlers/sms_people.py) -------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SmsRegister(Action, prefix="sms:reg", allow=PLACE_STAFF):
+    """Staff register a person's mobile number (with their consent) for SMS reminders."""
+
+
+@dataclass(frozen=True)
+class SmsStop(Action, prefix="sms:stop", allow=BENEFICIARY):
+    """STOP (the SMS adapter reads it in any message): nothing more is sent by SMS; for a
+    beneficiary on another platform, no more messages of the bot's own, as "stop" does."""
+
+
+@dataclass(frozen=True)
+class SmsStart(Action, prefix="sms:start", allow=BENEFICIARY):
+    """START: SMS again, reminders planned again."""
+
+
 # --- Coordination -----------------------------------------------------------------------------
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
+from flows import yes_no
 from flows.messages import Choice
 from flows.normalize import fold
 from flows.text import Day, Msg, _, by_gesture, verbatim
@@ -102,7 +103,7 @@ def match_choice(given: Input, options: Sequence[Choice], ctx: Ctx) -> Choice | 
     for option in options:
         if fold(ctx.translate(option.label)) == folded or option.id == typed:
             return option
-    return None
+    return yes_no.pick(typed, options, lambda option: ctx.translate(option.label))
 
 
 def skip_choice() -> Choice:

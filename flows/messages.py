@@ -10,13 +10,14 @@ from typing import Any, NewType
 from flows.text import Msg, from_json, to_json
 
 UserKey = NewType("UserKey", str)
-"""A user namespaced by platform: ``tg:123456``, ``mx:@ana:example.org``, ``cli:ana``."""
+"""A user namespaced by platform: ``tg:123456``, ``mx:@ana:example.org``, ``cli:ana``,
+``sms:<random token>`` (never the number: keys are logged)."""
 
-PLATFORMS = ("tg", "mx", "cli")
+PLATFORMS = ("tg", "mx", "cli", "sms")
 
 
 def platform_of(user: UserKey) -> str:
-    """The platform prefix of a user key (``tg``, ``mx`` or ``cli``)."""
+    """The platform prefix of a user key (``tg``, ``mx``, ``cli`` or ``sms``)."""
     return user.split(":", 1)[0]
 
 

@@ -533,6 +533,106 @@ class ReportRepo(Protocol):
     async def waiting(self) -> dict[str, int]: ...
 
 
+@dataclass(frozen=True)
+class SmsContact:
+    """Someone reached by SMS: their mobile number and whether they said STOP."""
+
+    key: UserKey
+    phone: str
+    """E.164."""
+    stopped: bool
+    stop_told: bool
+    """The confirmation of their STOP went out (nothing more goes until START)."""
+
+
+@dataclass(frozen=True)
+class SmsOut:
+    """An SMS handed over by the outbox, waiting to be posted to the gateway or for the
+    gateway to say how it went (``storage/sms.py``)."""
+
+    id: int
+    key: UserKey
+    phone: str
+    body: str
+    segments: int
+    workshop_id: int | None
+    """The session a reminder is about (a place is told of a reminder not received)."""
+    status: str
+    """``queued`` (to post) or ``posted`` (to ask the gateway about)."""
+    attempts: int
+    """Sends the gateway refused, or reported failed."""
+    gateway_id: str | None
+    any_hour: bool
+    """An answer to someone who had just written: the quiet hours do not hold it."""
+    created_at: datetime
+    posted_at: datetime | None
+
+
+class SmsRepo(Protocol):
+    """Mobile numbers of people reached by SMS, the SMS on their way, the monthly count."""
+
+    async def register(self, key: UserKey, phone: str, now: datetime) -> bool:
+        """Keep ``phone`` for ``key``; False when the number is someone's already."""
+        ...
+
+    async def by_phone(self, phone: str) -> SmsContact | None: ...
+
+    async def contact(self, key: UserKey) -> SmsContact | None: ...
+
+    async def stop(self, key: UserKey, now: datetime) -> int:
+        """STOP: nothing more is sent (what waits in the outbox or to be posted is dropped);
+        how many waiting messages were dropped."""
+        ...
+
+    async def start(self, key: UserKey) -> bool:
+        """START: SMS again; False when they had not said STOP."""
+        ...
+
+    async def stop_told(self, key: UserKey) -> None: ...
+
+    async def queue(self, outbox_ref: str, key: UserKey, body: str, segments: int,
+                    workshop_id: int | None, any_hour: bool, now: datetime,
+                    post_at: datetime) -> int | None:
+        """Take an outbox message (``outbox_ref``: its id and a digest of its text) as an
+        SMS to post at ``post_at``; None when it was taken already (a delivery tried again
+        after a crash)."""
+        ...
+
+    async def due(self, now: datetime, limit: int) -> list[SmsOut]:
+        """SMS to post, or to ask the gateway about, now: oldest first."""
+        ...
+
+    async def waiting_before(self, key: UserKey, sms_id: int) -> bool:
+        """Whether an earlier SMS to the same person is not posted yet (order is kept)."""
+        ...
+
+    async def posted(self, sms_id: int, gateway_id: str, now: datetime,
+                     check_at: datetime) -> None: ...
+
+    async def put_off(self, sms_id: int, until: datetime, error: str,
+                      attempt: bool) -> None:
+        """To post again at ``until``; ``attempt``: the gateway refused or failed it."""
+        ...
+
+    async def check_later(self, sms_id: int, when: datetime) -> None: ...
+
+    async def sent(self, sms_id: int, now: datetime, month: str) -> None:
+        """The gateway sent it: its text blanked, its segments counted in ``month``."""
+        ...
+
+    async def failed(self, sms_id: int, now: datetime, error: str) -> None:
+        """Given up: its text blanked."""
+        ...
+
+    async def purge(self, before: datetime, limit: int = -1) -> int:
+        """Forget the records of SMS sent or given up before ``before``."""
+        ...
+
+    async def usage(self, months: Sequence[str]) -> dict[str, int]:
+        """Segments sent per month, for the months asked (``YYYY-MM``)."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction and the repositories bound to it."""
 
@@ -555,6 +655,7 @@ class UnitOfWork(Protocol):
     coordination: CoordinationRepo
     reports: ReportRepo
     privacy: PrivacyRepo
+    sms: SmsRepo
 
     def part(self) -> AbstractAsyncContextManager[None]:
         """A part of this transaction that an exception rolls back alone (a savepoint)."""

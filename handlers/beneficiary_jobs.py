@@ -20,6 +20,7 @@ from flows.ports import Storage, UnitOfWork
 from flows.records import Place, PlaceId
 from flows.territory import Territory
 from flows.text import to_json
+from handlers import sms_people
 from handlers.beneficiary_common import where
 from handlers.session import Env, Feature, Job
 
@@ -67,8 +68,10 @@ async def send_due_reminders(storage: Storage, now: datetime, *, config: Benefic
                     continue
                 if not await uow.reminders.mark(due.id, "queued", now):
                     continue
-                reply = ui.reminder(due.workshop,
-                                    where(territory, places.get(due.workshop.place_id)))
+                place = places.get(due.workshop.place_id)
+                reply = (sms_people.reminder(territory, due.workshop, place)  # two SMS at most
+                         if sms_people.by_sms(due.user)
+                         else ui.reminder(due.workshop, where(territory, place)))
                 message = Outgoing(due.user, tuple(reply.texts), tuple(reply.choices),
                                    is_action_menu=True, priority=Priority.BULK)
                 await uow.outbox.add(message, now)

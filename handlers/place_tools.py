@@ -29,6 +29,7 @@ from flows.workshops import (
     topic_label,
 )
 from handlers.session import Env, Feature, Session
+from handlers.sms_people import register_choice
 
 log = logging.getLogger(__name__)
 
@@ -44,11 +45,14 @@ def staff_choices(user: User) -> list[Choice]:
     """What place staff (and coordinators) find in their professional space."""
     if user.role is not Role.PLACE_STAFF and not user.is_coordinator:
         return []
-    return [
+    choices = [
         Choice(act.JoinCode().pack(), _("Créer un code pour un·e bénéficiaire")),
         Choice(act.WhoIsComing().pack(), _("Qui vient aux ateliers ?")),
         Choice(act.PublishWorkshop().pack(), _("Publier une séance d'atelier")),
     ]
+    if user.role is Role.PLACE_STAFF:  # a number is registered at the staff's own place
+        choices.insert(1, register_choice())  # (handlers/sms_people.py)
+    return choices
 
 
 def no_place() -> Msg:

@@ -18,6 +18,7 @@ from flows.ports import UnitOfWork
 from flows.report import Indicator, Report
 from flows.territory import Territory
 from flows.text import Day, Msg, _, verbatim
+from handlers import sms_people
 from handlers.charts import Series, bar_chart
 from handlers.coord_places import CSV, titled
 from handlers.session import Session
@@ -110,10 +111,13 @@ async def figures(session: Session, tz: ZoneInfo) -> None:
     report = await load(session, tz)
     territory = session.ctx.territory
     names = {e.siren: e.name for e in territory.epcis}
-    session.say(*summary(report, names), factors_text(),
+    lang = session.user.lang or "fr"
+    sms = await sms_people.usage_text(session.uow, report.months,
+                                      lambda month: month_label(month, lang))
+    session.say(*summary(report, names), *([sms] if sms else []), factors_text(),
                 choices=[Choice(act.FiguresCsv().pack(), _("Tableau pour les financeurs (CSV)"))],
                 action_menu=True)
-    png = chart_png(report, session.ctx.translate, session.user.lang or "fr")
+    png = chart_png(report, session.ctx.translate, lang)
     session.send(session.user.key, [_("Graphique des 12 derniers mois (les valeurs de 1 à 4 "
                                       "sont indiquées « < 5 »).")],
                  attachment=Attachment("activite-12-mois.png", "image/png", png))

@@ -48,6 +48,7 @@ from flows.routing import Reach, Reason, Routed, route
 from flows.territory import Territory
 from flows.text import Day, Lines, Msg, _, by_gesture, to_json, verbatim
 from handlers.session import Env, Feature, Job, MoreFacts, Session
+from handlers.sms_people import register_choice
 
 log = logging.getLogger(__name__)
 
@@ -597,7 +598,8 @@ async def handover_yes(session: Session, action: Any,
     await uow.audit.record(session.user.key, AuditAction.REQUEST_STATUS, request.reference,
                            session.now, "handed_over")
     log.info("request %s handed over", request.reference)
-    session.say(_("Remise enregistrée pour {ref}. Merci !", ref=verbatim(request.reference)))
+    session.say(_("Remise enregistrée pour {ref}. Merci !", ref=verbatim(request.reference)),
+                choices=[register_choice()], action_menu=True)  # SMS reminders: sms_people
     session.send(request.prescriber, [_(
         "Le matériel de la demande {ref} a été remis à la personne, avec une séance de "
         "prise en main. Merci pour votre accompagnement !",

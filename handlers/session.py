@@ -15,6 +15,7 @@ from flows.engine import Conversation, Ctx, Effect, Flow
 from flows.messages import Attachment, Choice, Outgoing, Pressed, Priority, Reply, UserKey
 from flows.ports import Storage, UnitOfWork
 from flows.records import User
+from flows.sms_text import SmsConfig
 from flows.territory import Territory
 from flows.text import Msg, verbatim
 
@@ -148,6 +149,8 @@ class Env:
     public_url: str | None = None
     """The network's public pages (``FILIERE_WEB_BASE_URL``); certificates link to their
     check there. ``None``: no pages."""
+    sms: SmsConfig | None = None
+    """The SMS gateway, when the network has one (``SMS_GATEWAY_URL``)."""
 
 
 @dataclass(frozen=True)

@@ -99,8 +99,8 @@ class SqliteBeneficiaryRepo:
 
     async def forget(self, key: UserKey) -> None:
         """Delete everything about a beneficiary at once: seats go back, the code they used,
-        their bookings, reminders and help tickets (cascade), and the messages still
-        addressed to them."""
+        their bookings, reminders and help tickets (cascade), the messages still addressed
+        to them, and their mobile number if they were reached by SMS."""
         await self._conn.execute(
             "UPDATE workshops SET booked = booked - 1 WHERE booked > 0 AND id IN"
             " (SELECT workshop_id FROM bookings WHERE user_key = ?)",
@@ -113,6 +113,8 @@ class SqliteBeneficiaryRepo:
         )
         await self._conn.execute("DELETE FROM beneficiaries WHERE user_key = ?", (key,))
         await self._conn.execute("DELETE FROM outbox WHERE recipient = ?", (key,))
+        # A mobile number, and the SMS on their way (cascade), for someone reached by SMS.
+        await self._conn.execute("DELETE FROM sms_numbers WHERE user_key = ?", (key,))
 
     async def inactive_since(self, before: datetime, after: str,
                              scan: int) -> list[tuple[UserKey, bool]]:

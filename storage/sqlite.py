@@ -27,6 +27,7 @@ from storage.reach import SqliteReachRepo
 from storage.reminders import SqliteReminderRepo
 from storage.reports import SqliteReportRepo
 from storage.requests import SqliteRequestRepo
+from storage.sms import SqliteSmsRepo
 from storage.users import SqliteUserRepo
 from storage.workshops import SqliteWorkshopRepo
 
@@ -59,6 +60,7 @@ class SqliteUnitOfWork:
     coordination: SqliteCoordinationRepo
     reports: SqliteReportRepo
     privacy: SqlitePrivacyRepo
+    sms: SqliteSmsRepo
 
     def __init__(self, conn: Connection, coordinators: frozenset[str], path: str) -> None:
         self.conn = conn
@@ -97,6 +99,7 @@ _REPOSITORIES: dict[str, Callable[[SqliteUnitOfWork], Any]] = {
     "coordination": lambda uow: SqliteCoordinationRepo(uow.conn),
     "reports": lambda uow: SqliteReportRepo(uow.conn, uow._path),
     "privacy": lambda uow: SqlitePrivacyRepo(uow.conn, uow._coordinators),
+    "sms": lambda uow: SqliteSmsRepo(uow.conn),
 }
 
 

@@ -114,11 +114,11 @@ FLOW = Flow(
         ),
         Question.CONSENT: Step(
             ask=_consent,
-            answer=OneOf([Choice(YES, _("Oui, elle est d'accord")),
+            answer=OneOf([Choice(YES, _("Oui, la personne est d'accord")),
                           Choice(NO, _("Non, ne rien garder"))]),
             next=None,
-            help=_("Sans son accord, rien n'est gardé. Elle peut aussi recevoir un code pour "
-                   "Telegram ou Matrix."),
+            help=_("Sans son accord, rien n'est gardé. La personne peut aussi recevoir un "
+                   "code pour Telegram ou Matrix."),
         ),
     },
 )

@@ -114,6 +114,8 @@ _NEAREST = {
 }
 """Characters outside the GSM alphabet and what stands for them in a French SMS."""
 _NEAREST_TABLE = str.maketrans(_NEAREST)
+_GUILLEMETS = re.compile("«[\\s\u00a0\u202f]*|[\\s\u00a0\u202f]*»")
+"""French guillemets and the spaces inside them: « Menu » is "Menu"."""
 
 
 def for_sms(text: str) -> str:
@@ -124,7 +126,7 @@ def for_sms(text: str) -> str:
     text = unicodedata.normalize("NFC", text)
     if is_gsm(text):
         return text
-    nearest = text.translate(_NEAREST_TABLE)
+    nearest = _GUILLEMETS.sub('"', text).translate(_NEAREST_TABLE)
     if is_gsm(nearest) and segments(nearest) < segments(text):
         return nearest
     return text
@@ -157,10 +159,11 @@ def keyword(text: str) -> Keyword | None:
     with or without accents; None for anything else. A keyword is a short message that
     starts with it: "stop" in the middle of a sentence is not one."""
     words = _words(text)
+    if " ".join(words) in STOP_PHRASES:
+        return Keyword.STOP
     if not words or len(words) > 4:
         return None
-    joined = " ".join(words)
-    if words[0] in STOP_WORDS or "".join(words[:2]) in STOP_WORDS or joined in STOP_PHRASES:
+    if words[0] in STOP_WORDS or "".join(words[:2]) in STOP_WORDS:
         return Keyword.STOP
     if words[0] in START_WORDS or "".join(words[:2]) in START_WORDS:
         return Keyword.START
@@ -218,18 +221,19 @@ def new_key(token: str) -> UserKey:
 
 REMINDER_SEGMENTS = 2
 """A reminder fits this many SMS, whatever the session, the place and the language."""
-PLACE_NAME_MAX, ADDRESS_MAX, COMMUNE_MAX = 40, 45, 30
+PLACE_NAME_MAX, ADDRESS_MAX, COMMUNE_MAX = 50, 50, 30
 """Characters of a place's name, address and commune kept in a reminder (the coordination
 types them; the budget of two SMS holds with the longest)."""
 
 
 def shortened(text: str, limit: int) -> str:
-    """``text`` cut to ``limit`` characters at most, at a word when it can."""
+    """``text`` cut to ``limit`` characters at most, between two words when it can."""
     text = " ".join(text.split())
     if len(text) <= limit:
         return text
-    cut = text[:limit + 1].rsplit(" ", 1)[0] if " " in text[:limit + 1] else text[:limit]
-    return cut[:limit].rstrip(" ,;.-")
+    head = text[:limit + 1]
+    last = max(head.rfind(" "), head.rfind("-"))
+    return (head[:last] if last > 0 else text[:limit]).rstrip(" ,;.-")
 
 
 def reminder(workshop: Workshop, place: str | None, address: str | None,

@@ -90,8 +90,8 @@ async def on_register(session: Session, effect: RegisterSms, *, env: Env) -> Non
     texts = [_("C'est fait : {name} va recevoir un premier SMS, avec les prochains ateliers. "
                "Son code pour le lieu : {code}.", name=name, code=verbatim(printed(code)))]
     if env.sms.sender:
-        texts.append(_("Les SMS viendront du {phone} : elle peut l'enregistrer dans son "
-                       "téléphone.", phone=verbatim(sms_text.national(env.sms.sender))))
+        texts.append(_("Les SMS viendront du {phone} : la personne peut l'enregistrer dans "
+                       "son téléphone.", phone=verbatim(sms_text.national(env.sms.sender))))
     session.say(*texts)
 
 

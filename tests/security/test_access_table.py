@@ -189,6 +189,11 @@ EFFECTS: dict[type[Action], Effect] = {
                                    " 'cli:benef'", 0), True),
     act.ForgetMeYes: Effect(holds("SELECT count(*) FROM beneficiaries WHERE user_key ="
                                   " 'cli:benef'", 0), True),
+    act.SmsRegister: Effect(either(in_flow("sms.register"),
+                                   shows("Les SMS ne sont pas en place"))),
+    act.SmsStop: Effect(holds("SELECT reminders FROM beneficiaries WHERE user_key ="
+                              " 'cli:benef'", 0), True),
+    act.SmsStart: Effect(shows("nos SMS")),  # the world's beneficiary has reminders on
     act.CoordinationMenu: Effect(offers("co:acc")),
     act.Accounts: Effect(offers("co:m:")),
 }

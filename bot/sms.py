@@ -146,7 +146,7 @@ class SmsAdapter:
         self.client = AsyncAPIClient(self.settings.login, self.settings.password,
                                      base_url=self.settings.gateway_url,
                                      http_client=AiohttpAsyncHttpClient(self._session))
-        await self._register()
+        await self._probe()
         await self.webhook.start(self.settings.webhook_listen, self.settings.webhook_port)
         if self.watch:
             self._watching = asyncio.create_task(self._watch_forever(), name="sms-watch")
@@ -165,6 +165,23 @@ class SmsAdapter:
         if self._session is not None:
             await self._session.close()
             self._session = None
+
+    async def _probe(self) -> None:
+        """Ask the gateway for its webhooks: it answers (``/healthz`` says so) and ours is
+        there (registered again if the phone lost it, the app reinstalled)."""
+        assert self.client is not None
+        try:
+            hooks = await self.client.get_webhooks()
+        except (APIError, *NETWORK_ERRORS) as exc:
+            self.connected = False
+            log.warning("sms: the gateway does not answer (%s)", _brief(exc))
+            return
+        self.connected = True
+        url = self.settings.webhook_url
+        if url is not None and not any(h.url == url and h.event is WebhookEvent.SMS_RECEIVED
+                                       for h in hooks):
+            self._registered = False
+        await self._register()
 
     async def _register(self) -> None:
         """Tell the gateway where to post incoming SMS (when ``SMS_WEBHOOK_URL`` is set);
@@ -341,10 +358,11 @@ class SmsAdapter:
         """Post what is due (oldest first, each person's in order, none in the quiet hours
         unless it answers someone who just wrote) and ask how the posted ones went; forget
         the old records. How many SMS were posted or checked."""
-        await self._register()
         now = self.now()
         async with self.storage.reading() as uow:
             due = await uow.sms.due(now, ROUND)
+        if not due:
+            await self._probe()
         held: set[UserKey] = set()
         done = 0
         for out in due:

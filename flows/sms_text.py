@@ -276,5 +276,11 @@ def already_started() -> Msg:
     return _("Vous recevez déjà nos SMS. Pour ne plus en recevoir, répondez STOP.")
 
 
-SMS_TEXTS = (reminder, welcome, stopped, started, already_started)
+def number_kept(phone: str) -> Msg:
+    """Said with what is kept about someone reached by SMS ("Mes données")."""
+    return _("Nous gardons aussi votre numéro de portable, le {phone}, pour les SMS.",
+             phone=verbatim(national(phone)))
+
+
+SMS_TEXTS = (reminder, welcome, stopped, started, already_started, number_kept)
 """The texts written for SMS (their budget and wording are tested)."""

@@ -18,6 +18,7 @@ from flows.beneficiary import BeneficiaryConfig
 from flows.messages import Reply
 from flows.records import Beneficiary, Workshop
 from flows.text import _
+from handlers import sms_people
 from handlers.beneficiary_common import (
     UNKNOWN_BUTTON,
     joined,
@@ -175,7 +176,8 @@ async def my_data(session: Session, action: act.MyData, *, config: BeneficiaryCo
     beneficiary = await joined(session)
     bookings = await session.uow.workshops.bookings_of(beneficiary.key, session.now)
     months = max(1, round(config.retention.days / 30.4))
-    session.say(*ui.my_data(beneficiary, len(bookings), months))
+    session.say(*ui.my_data(beneficiary, len(bookings), months),
+                *await sms_people.number_kept(session.uow, beneficiary.key))
     session.reply(ui.forget_question(), action_menu=True)
 
 

@@ -142,6 +142,14 @@ def reminder(territory: Territory, workshop: Workshop, place: Place | None) -> R
                              commune_name(territory, place.commune))
 
 
+async def number_kept(uow: UnitOfWork, key: UserKey) -> list[Msg]:
+    """Said with what is kept about a beneficiary: their mobile number, if they have one."""
+    contact = await uow.sms.contact(key) if by_sms(key) else None
+    if contact is None:
+        return []
+    return [sms_text.number_kept(contact.phone)]
+
+
 def by_sms(key: UserKey) -> bool:
     return platform_of(key) == sms_text.PLATFORM
 

@@ -22,7 +22,7 @@ import pytest
 
 from bot.app import App, build
 from bot.i18n import Rendered
-from bot.settings import load
+from bot.settings import SettingsError, load
 from bot.sms import MAX_ATTEMPTS, SmsAdapter
 from bot.sms_webhook import signature
 from flows import actions as act
@@ -307,9 +307,14 @@ async def test_a_number_nobody_registered_gets_no_answer_and_nothing_is_kept(
     assert await sms.rows("SELECT count(*) FROM users WHERE key LIKE 'sms:%'") == [(0,)]
 
 
-async def test_the_webhook_is_registered_at_the_gateway_at_start(sms: SmsWorld):
+async def test_the_webhook_is_registered_at_the_gateway_at_start_and_again_if_lost(
+        sms: SmsWorld):
     hooks = list(sms.gateway.webhooks.values())
     assert [(h["event"], h["url"].endswith("/sms")) for h in hooks] == [("sms:received", True)]
+    assert sms.adapter.connected  # for /healthz
+    sms.gateway.webhooks.clear()  # the app reinstalled on the phone
+    await sms.phone_round()
+    assert [h["event"] for h in sms.gateway.webhooks.values()] == ["sms:received"]
 
 
 # --- Failed sends ------------------------------------------------------------------------
@@ -447,3 +452,40 @@ async def test_serve_runs_the_sms_adapter_beside_the_others(tmp_path: Path):
             assert await task == 0
     finally:
         await gateway.stop()
+
+
+# --- Settings ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("change", "named"), [
+    ({"SMS_GATEWAY_URL": "192.168.1.20:8080"}, "SMS_GATEWAY_URL"),
+    ({"SMS_GATEWAY_PASSWORD": ""}, "SMS_GATEWAY_PASSWORD"),
+    ({"SMS_WEBHOOK_SECRET": ""}, "SMS_WEBHOOK_SECRET"),
+    ({"SMS_SENDER_PHONE": "12"}, "SMS_SENDER_PHONE"),
+    ({"SMS_WEBHOOK_PORT": "99999"}, "SMS_WEBHOOK_PORT"),
+    ({"FILIERE_WEB_PORT": "8444", "SMS_WEBHOOK_PORT": "8444"}, "FILIERE_WEB_PORT"),
+])
+def test_a_wrong_sms_setting_is_named(change: dict[str, str], named: str):
+    env = {"SMS_GATEWAY_URL": "http://192.168.1.20:8080", "SMS_GATEWAY_PASSWORD": "p",
+           "SMS_WEBHOOK_SECRET": "k", **change}
+    with pytest.raises(SettingsError, match=named):
+        load(env, dotenv=None)
+
+
+def test_sms_alone_is_a_platform_no_demo_data_and_no_console():
+    settings = load({"SMS_GATEWAY_URL": "https://api.sms-gate.app/3rdparty/v1/",
+                     "SMS_GATEWAY_PASSWORD": "p", "SMS_WEBHOOK_SECRET": "k"}, dotenv=None)
+    assert settings.sms is not None and not settings.demo
+    assert settings.sms.gateway_url == "https://api.sms-gate.app/3rdparty/v1"
+
+
+async def test_what_is_kept_names_the_number(sms: SmsWorld):
+    await sms.register()
+    sms.new()
+    keys = await sms.rows("SELECT user_key FROM sms_numbers")
+    await sms.app.core.handle(Incoming(UserKey(str(keys[0][0])),
+                                       choice=act.MyData().pack()))
+    await sms.app.dispatcher.drain()
+    kept = "\n".join(sms.new())
+    assert "Nous gardons aussi votre numéro de portable, le 06 12 34 56 78, pour les SMS." \
+        in kept

@@ -266,7 +266,8 @@ async def test_staff_register_a_mobile_number_only_with_the_persons_consent(sms:
     assert "déjà" in await sms.register()  # the same number again: nothing changes
 
 
-async def test_the_sms_tool_is_in_the_place_tools_and_after_a_handover(sms: SmsWorld):
+async def test_the_sms_tool_is_in_the_place_tools(sms: SmsWorld):
+    """(And after a handover: tests/handlers/test_equipment_requests.py.)"""
     space = await sms.staff(choice=act.ProDoor().pack())
     assert any(label == "Recevoir les rappels par SMS" for m in space
                for _id, label in m.choices)

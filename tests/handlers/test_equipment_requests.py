@@ -159,6 +159,7 @@ async def test_whole_path_from_access_to_handover_with_every_notification(chat: 
     await chat.say("vic", "DEM-2026-0001 : remis")
     sent = await chat.say("vic", "Oui, remettre le matériel")
     assert "Remise enregistrée" in texts(sent, "vic")
+    assert "Recevoir les rappels par SMS" in texts(sent, "vic")  # handlers/sms_people.py
     assert "a été remis à la personne" in texts(sent, "ana")
     assert await stock_at(chat, VEYNES) == before - 1  # handed over: the unit is gone
 

@@ -172,7 +172,7 @@ class SmsAdapter:
         assert self.client is not None
         try:
             hooks = await self.client.get_webhooks()
-        except (APIError, *NETWORK_ERRORS) as exc:
+        except (APIError, *NETWORK_ERRORS, KeyError, TypeError, ValueError) as exc:
             self.connected = False
             log.warning("sms: the gateway does not answer (%s)", _brief(exc))
             return
@@ -363,6 +363,9 @@ class SmsAdapter:
             due = await uow.sms.due(now, ROUND)
         if not due:
             await self._probe()
+        for key, heard in list(self._heard.items()):
+            if now - heard >= HEARD_FOR:
+                del self._heard[key]
         held: set[UserKey] = set()
         done = 0
         for out in due:

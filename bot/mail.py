@@ -346,10 +346,14 @@ class MailSender:
             self.wake_chat()
 
     async def run_forever(self) -> None:
-        """Send whenever woken, and every :data:`IDLE_SECONDS` (e-mails queued, retries)."""
+        """Send at once (what the last run left), then whenever woken and every
+        :data:`IDLE_SECONDS` (e-mails queued since, retries come due)."""
+        first = True
         while not self._stopping:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), IDLE_SECONDS)
+            if not first:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), IDLE_SECONDS)
+            first = False
             self._wake.clear()
             if self._stopping:
                 break

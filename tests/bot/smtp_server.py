@@ -101,6 +101,13 @@ class SmtpStandIn:
             await self._server.wait_closed()
             self._server = None
 
+    async def arrived(self, count: int = 1, within: float = 30.0) -> None:
+        """Until ``count`` messages were accepted in all."""
+        async with asyncio.timeout(within):
+            while len(self.received) < count:
+                self._arrived.clear()
+                await self._arrived.wait()
+
     def to(self, address: str) -> list[EmailMessage]:
         """The messages received for ``address``."""
         return [r.message for r in self.received if address in r.recipients]

@@ -19,10 +19,11 @@ from pathlib import Path
 import pytest
 
 from bot.mail import MAX_ATTEMPTS, RETRY_DELAYS
+from bot.settings import SettingsError, load
 from tests.bot.smtp_server import SmtpStandIn, self_signed
 from tests.handlers.test_donations import PRIVATE_LOT, certify_lot, pdf_text
 from tests.security.test_sec_privacy import copies
-from tests.support import Chat, Clock, make_chat, texts, unavailable
+from tests.support import Chat, Clock, make_chat, start_serving, texts, unavailable
 
 DONOR = "marie"
 ADDRESS = "marie@exemple.fr"  # PRIVATE_LOT's contact
@@ -386,3 +387,57 @@ async def test_a_wrong_password_is_tried_again_not_given_up(db_path: Path, clock
     finally:
         await bot.app.close()
         await server.stop()
+
+
+async def test_the_running_bot_sends_what_was_queued_before_it_started(
+        db_path: Path, clock: Clock, smtp: SmtpStandIn):
+    """``serve`` runs the e-mail sender beside the dispatcher: a receipt queued while the
+    bot was stopped goes out at start."""
+    bot = await make_chat(db_path, clock, **relay(smtp))
+    await declare(bot)
+    await bot.app.close()
+    settings = load({"FILIERE_COORDINATORS": "cli:coord", "FILIERE_DEMO": "no",
+                     **relay(smtp)}, dotenv=None)
+    task, stop = await start_serving(settings, db_path, within=30)
+    try:
+        await smtp.arrived(1)
+        assert smtp.to(ADDRESS)[0]["Subject"] == "Reçu de votre don LOT-2026-0001"
+    finally:
+        stop.set()
+        assert await task == 0
+
+
+# --- Settings ----------------------------------------------------------------------------------
+
+
+def test_without_smtp_host_email_is_off():
+    assert load({}, dotenv=None).smtp is None
+
+
+def test_the_relay_defaults_to_starttls_on_the_submission_port():
+    smtp = load({"SMTP_HOST": "smtp.example.org", "SMTP_FROM": SENDER, "SMTP_USER": "u",
+                 "SMTP_PASSWORD": "p"}, dotenv=None).smtp
+    assert smtp is not None
+    assert (smtp.host, smtp.port, smtp.security, smtp.sender) == (
+        "smtp.example.org", 587, "starttls", SENDER)
+    tls = load({"SMTP_HOST": "smtp.example.org", "SMTP_FROM": SENDER, "SMTP_SECURITY": "tls"},
+               dotenv=None).smtp
+    assert tls is not None and tls.port == 465
+
+
+@pytest.mark.parametrize(("env", "says"), [
+    ({"SMTP_HOST": "smtp.example.org"}, "SMTP_FROM: required"),
+    ({"SMTP_HOST": "smtp example", "SMTP_FROM": SENDER}, "SMTP_HOST: expected a host name"),
+    ({"SMTP_HOST": "h.org", "SMTP_FROM": SENDER, "SMTP_SECURITY": "ssl"},
+     "SMTP_SECURITY: expected starttls, tls or none"),
+    ({"SMTP_HOST": "h.org", "SMTP_FROM": SENDER, "SMTP_PORT": "99999"}, "SMTP_PORT"),
+    ({"SMTP_HOST": "h.org", "SMTP_FROM": SENDER, "SMTP_USER": "u"}, "give both, or neither"),
+    ({"SMTP_HOST": "h.org", "SMTP_FROM": SENDER, "SMTP_SECURITY": "none", "SMTP_USER": "u",
+      "SMTP_PASSWORD": "p"}, "in clear"),
+    ({"SMTP_HOST": "h.org", "SMTP_FROM": SENDER, "SMTP_CA_FILE": "/nowhere/ca.pem"},
+     "SMTP_CA_FILE: no such file"),
+])
+def test_a_wrong_relay_setting_is_named_in_one_line(env: dict[str, str], says: str):
+    with pytest.raises(SettingsError) as error:
+        load(env, dotenv=None)
+    assert says in str(error.value) and "\n" not in str(error.value)

@@ -134,6 +134,12 @@ class SmtpRelay:
         except (aiosmtplib.SMTPException, OSError, ssl.SSLError) as exc:
             await self.close()
             raise MailRetry(scrubbed(f"{type(exc).__name__}: {exc}")) from None
+        except Exception as exc:  # a library bug must not stop the queue: tried again, counted
+            # (no traceback: its message may quote the address)
+            log.error("unexpected error from the SMTP client: %s",
+                      scrubbed(f"{type(exc).__name__}: {exc}"))
+            await self.close()
+            raise MailRetry(scrubbed(f"{type(exc).__name__}: {exc}")) from None
 
     async def close(self) -> None:
         """Say goodbye to the relay (or just drop a broken connection)."""
@@ -186,6 +192,8 @@ class MailSender:
         self.wake_chat = wake_chat
         self._wake = asyncio.Event()
         self._stopping = False
+        self._accepted = 0
+        """E-mails the relay accepted since start."""
         self._unwritten: list[Callable[[UnitOfWork], Awaitable[None]]] = []
         """Records of e-mails sent that the database could not take: written before anything
         more is sent (their rows still say pending: read again, they would go again)."""
@@ -213,7 +221,7 @@ class MailSender:
         message = EmailMessage()
         message["From"] = self.sender
         message["To"] = item.address
-        message["Subject"] = subject
+        message["Subject"] = " ".join(subject.split())  # one line, whatever was typed in it
         message["Date"] = format_datetime(now)
         message["Message-ID"] = (f"<filiere-mail-{item.id}-{item.created_at:%Y%m%d%H%M%S}"
                                  f"@{self.sender.rsplit('@', 1)[-1]}>")
@@ -233,54 +241,60 @@ class MailSender:
             return 0
         async with self.storage.reading() as uow:
             items = await uow.mail.due(self.clock(), ROUND)
-        sent = 0
+        accepted_before = self._accepted
         given_up: list[GivenUp] = []
         try:
             for item in items:
                 if self._stopping:
                     break
-                outcome = await self._deliver(item, given_up)
-                if outcome is None:  # the relay is down, or the database: the rest waits
-                    break
-                sent += outcome
+                if not await self._deliver(item, given_up):
+                    break  # the relay is down, or the database: the rest waits
         finally:
             await self.relay.close()
         if given_up:
             await self._give_up(given_up)
-        return sent
+        return self._accepted - accepted_before
 
-    async def _deliver(self, item: MailDue, given_up: list[GivenUp]) -> int | None:
-        """1 if the relay took it, 0 if not; ``None`` when the round should stop."""
+    async def _deliver(self, item: MailDue, given_up: list[GivenUp]) -> bool:
+        """Send one e-mail and record the outcome; False when the round should stop."""
         if item.address is None:
             log.info("mail %s (%s): no address any more, dropped", item.id, item.letter.kind)
             given_up.append(GivenUp(item, None, None, "no address any more"))
-            return 0
+            return True
         now = self.clock()
         try:
-            await self.relay.send(self.compose(item, now), self.sender, item.address)
+            message = self.compose(item, now)
+        except Exception as exc:  # a bug, or an address the e-mail library will not write
+            # No traceback in the log: its message may quote the address.
+            reason = scrubbed(f"{type(exc).__name__}: {exc}")
+            log.error("mail %s (%s%s) could not be composed: %s", item.id, item.letter.kind,
+                      _of(item), reason)
+            given_up.append(GivenUp(item, Failure.REFUSED, None, reason))
+            return True
+        try:
+            await self.relay.send(message, self.sender, item.address)
         except MailRefused as exc:
             log.warning("mail %s (%s%s) refused by the relay: %s", item.id, item.letter.kind,
                         _of(item), exc)
             given_up.append(GivenUp(item, Failure.REFUSED, exc.code, str(exc)))
-            return 0
+            return True
         except MailRetry as exc:
             if item.attempts + 1 >= MAX_ATTEMPTS:
                 log.warning("mail %s (%s%s): given up after %s attempts: %s", item.id,
                             item.letter.kind, _of(item), item.attempts + 1, exc)
                 given_up.append(GivenUp(item, Failure.EXHAUSTED, exc.code, str(exc)))
-                return 0
+                return True
             delay = RETRY_DELAYS[min(item.attempts, len(RETRY_DELAYS) - 1)]
             log.info("mail %s (%s%s): relay said wait (%s); again in %s s", item.id,
                      item.letter.kind, _of(item), exc, delay)
             when, reason, code = now + timedelta(seconds=delay), str(exc), exc.code
             if not await self._record(lambda uow: uow.mail.retry_later(item.id, when, reason)):
-                return None
-            return None if code is None else 0  # no connection: the others wait too
+                return False
+            return code is not None  # no connection at all: the others wait too
         log.info("mail %s (%s%s) sent", item.id, item.letter.kind, _of(item))
+        self._accepted += 1
         done = self.clock()
-        if not await self._record(lambda uow: uow.mail.sent(item.id, done), keep=True):
-            return None
-        return 1
+        return await self._record(lambda uow: uow.mail.sent(item.id, done), keep=True)
 
     async def _record(self, record: Callable[[UnitOfWork], Awaitable[None]],
                       keep: bool = False) -> bool:

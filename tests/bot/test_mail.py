@@ -20,6 +20,7 @@ import pytest
 
 from bot.mail import MAX_ATTEMPTS, RETRY_DELAYS
 from bot.settings import SettingsError, load
+from flows.ports import StorageUnavailable
 from tests.bot.smtp_server import SmtpStandIn, self_signed
 from tests.handlers.test_donations import PRIVATE_LOT, certify_lot, pdf_text
 from tests.security.test_sec_privacy import copies
@@ -441,3 +442,23 @@ def test_a_wrong_relay_setting_is_named_in_one_line(env: dict[str, str], says: s
     with pytest.raises(SettingsError) as error:
         load(env, dotenv=None)
     assert says in str(error.value) and "\n" not in str(error.value)
+
+
+async def test_a_sent_email_whose_record_the_database_refuses_is_not_sent_again(
+        mailing: Chat, smtp: SmtpStandIn, monkeypatch: pytest.MonkeyPatch):
+    """A full or locked database after the relay took the e-mail: the record waits in memory
+    and is written first at the next round; the e-mail does not go twice."""
+    await declare(mailing)
+    storage = mailing.app.storage
+    real = storage.autocommit
+
+    def refused() -> object:
+        raise StorageUnavailable("disk full")
+
+    monkeypatch.setattr(storage, "autocommit", refused)
+    assert await send_mail(mailing) == 1
+    assert await send_mail(mailing) == 0  # paused: the record is not written yet
+    monkeypatch.setattr(storage, "autocommit", real)
+    assert await send_mail(mailing) == 0
+    assert len(smtp.to(ADDRESS)) == 1
+    assert await rows(mailing, "SELECT status FROM mail_outbox") == [("sent",)]

@@ -11,6 +11,7 @@ import pytest
 
 from flows.mail_text import MailKind, notice_letter, receipt_letter, welcome_letter
 from flows.messages import Attachment, UserKey
+from flows.records import Role
 from flows.text import verbatim
 from storage import territory as territory_store
 from storage.engines import open_database
@@ -98,3 +99,13 @@ async def test_a_professional_address_is_set_replaced_and_removed(storage: Sqlit
         assert not await uow.mail.remove_address(PRO)
         assert await uow.mail.due(NOW, 10) == []  # what waited for it went too
         assert await uow.mail.subscribed([PRO]) == set()
+
+
+async def test_a_withdrawn_access_ends_the_notices_by_email(storage: SqliteStorage):
+    async with storage.transaction() as uow:
+        await uow.users.set_role(PRO, Role.PRESCRIBER, None)
+        await uow.mail.set_address(PRO, "pro@exemple.org", NOW)
+        await uow.mail.add(welcome_letter(), None, NOW, owner=PRO)
+        assert await uow.coordination.revoke(PRO, UserKey("cli:coord"), NOW)
+        assert await uow.mail.address_of(PRO) is None
+        assert await uow.mail.due(NOW, 10) == []

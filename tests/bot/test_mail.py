@@ -20,7 +20,9 @@ import pytest
 
 from bot.mail import MAX_ATTEMPTS, RETRY_DELAYS
 from bot.settings import SettingsError, load
+from flows.messages import Attachment
 from flows.ports import StorageUnavailable
+from handlers.mail import mail_impact_report
 from tests.bot.smtp_server import SmtpStandIn, self_signed
 from tests.handlers.test_donations import PRIVATE_LOT, certify_lot, pdf_text
 from tests.security.test_sec_privacy import copies
@@ -462,3 +464,19 @@ async def test_a_sent_email_whose_record_the_database_refuses_is_not_sent_again(
     assert await send_mail(mailing) == 0
     assert len(smtp.to(ADDRESS)) == 1
     assert await rows(mailing, "SELECT status FROM mail_outbox") == [("sent",)]
+
+
+async def test_the_impact_report_hook_sends_the_report_to_the_donor(mailing: Chat,
+                                                                     smtp: SmtpStandIn):
+    """The device chain's later impact report goes through ``mail_impact_report``."""
+    await declare(mailing)
+    report = Attachment("impact-LOT-2026-0001.pdf", "application/pdf", b"%PDF-1.4 report")
+    async with mailing.app.storage.transaction() as uow:
+        lot = await uow.lots.by_reference("LOT-2026-0001")
+        assert lot is not None
+        told = await mail_impact_report(uow, lot, report, mailing.clock(), enabled=True)
+    assert told is not None
+    assert await send_mail(mailing) == 2
+    impact = smtp.to(ADDRESS)[-1]
+    assert impact["Subject"] == "Ce qu'est devenu votre don LOT-2026-0001"
+    assert pdf_attachment(impact) == ("impact-LOT-2026-0001.pdf", b"%PDF-1.4 report")

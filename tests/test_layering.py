@@ -15,7 +15,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 OURS = {"bot", "handlers", "flows", "storage"}
-PLATFORM = {"telegram", "nio", "apscheduler", "aiohttp", "jinja2", "prometheus_client"}
+PLATFORM = {"telegram", "nio", "apscheduler", "aiohttp", "jinja2", "prometheus_client",
+            "aiosmtplib"}
 """Chat platforms, the scheduler, and the web server's libraries: ``bot/`` only."""
 ALLOWED = {
     "bot": OURS,

@@ -31,6 +31,7 @@ from handlers import (
     help_relay,
     home,
     joining,
+    mail,
     maintenance,
     place_tools,
     privacy,
@@ -48,6 +49,7 @@ from storage.engines import AnyDatabase, open_database, shown
 from storage.sqlite import SqliteStorage
 
 if TYPE_CHECKING:
+    from bot.mail import MailSender
     from bot.metrics import Metrics
 
 log = logging.getLogger(__name__)
@@ -69,13 +71,16 @@ class App:
     dispatcher: Dispatcher
     metrics: Metrics | None = None
     """What the process counts, for ``/metrics``: only when the web server is on."""
+    mail: MailSender | None = None
+    """Sends the e-mails queued (``bot/mail.py``): only when an SMTP relay is configured."""
 
     async def close(self) -> None:
         await self.db.close()
 
 
 FEATURES = (home, access_handlers, requests, joining, bookings, help_relay, place_tools,
-            beneficiary_jobs, donations, maintenance, coordination, privacy, sms_people)
+            beneficiary_jobs, donations, maintenance, coordination, privacy, mail,
+            sms_people)
 """Every feature module of the bot; each has ``feature(env)`` (no two declare the same
 action, command or effect)."""
 
@@ -102,6 +107,7 @@ def environment(settings: Settings, territory: Territory) -> Env:
             reminders_every=timedelta(seconds=settings.reminders_every_seconds),
         ),
         public_url=settings.public_url,
+        mail=settings.smtp is not None,
         sms=SmsConfig(settings.sms.sender) if settings.sms is not None else None,
     )
 
@@ -175,5 +181,12 @@ async def build(
         check_email=check_email,
         wake=dispatcher.wake,
         unavailable=tell_directly,
+        copies=mail.copy_notices if settings.smtp is not None else None,
     )
-    return App(settings, db, storage, renderer, core, dispatcher, metrics)
+    sender = None
+    if settings.smtp is not None:  # (aiosmtplib is imported only then)
+        from bot.mail import MailSender, SmtpRelay
+
+        sender = MailSender(storage, renderer, SmtpRelay(settings.smtp), settings.smtp.sender,
+                            settings.coordinators, clock, dispatcher.wake)
+    return App(settings, db, storage, renderer, core, dispatcher, metrics, sender)

@@ -22,13 +22,13 @@ import re
 import signal
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
 from bot import backups, territory_import
 from bot import settings as settings_module
-from bot.app import build, system_clock
+from bot.app import App, build, system_clock
 from bot.console import ConsoleTransport, run_console
 from bot.health import JobRuns
 from bot.serve import serve, start_web
@@ -129,12 +129,22 @@ async def console(settings: Settings, user: str, db: Path | None, lang: str | No
     try:
         if settings.web is not None:  # the pages of the demo network, beside the console
             web = await start_web(settings, app, [], JobRuns(system_clock), system_clock)
-        return await run_console(app.core.handle, app.dispatcher.drain,
-                                 UserKey(f"cli:{user}"), lang)
+        return await run_console(app.core.handle, _drain(app), UserKey(f"cli:{user}"), lang)
     finally:
         if web is not None:
             await web.stop()
         await app.close()
+
+
+def _drain(app: App) -> Callable[[], Awaitable[int]]:
+    """Deliver the chat messages due, then the e-mails (with a relay configured)."""
+    async def drain() -> int:
+        done = await app.dispatcher.drain()
+        if app.mail is not None:
+            done += await app.mail.run_once()
+            done += await app.dispatcher.drain()  # what the coordinators are told
+        return done
+    return drain
 
 
 async def run(settings: Settings) -> int:

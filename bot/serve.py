@@ -134,6 +134,7 @@ async def serve(
         app.dispatcher.wake()
 
     dispatcher_task: asyncio.Task[None] | None = None
+    mail_task: asyncio.Task[None] | None = None
     scheduler = None
     web = None
     runs = JobRuns(clock)
@@ -160,6 +161,8 @@ async def serve(
                 return status
             running.append(adapter)
         dispatcher_task = asyncio.create_task(app.dispatcher.run_forever(), name="dispatcher")
+        if app.mail is not None:  # e-mails (bot/mail.py), when a relay is configured
+            mail_task = asyncio.create_task(app.mail.run_forever(), name="mail")
         scheduler = build_scheduler(app.core, app.dispatcher, runs)
         scheduler.start()
         app.dispatcher.wake()  # whatever was left in the outbox by the last run
@@ -197,6 +200,9 @@ async def serve(
         app.dispatcher.stop()
         if dispatcher_task is not None:
             await dispatcher_task
+        if mail_task is not None and app.mail is not None:
+            app.mail.stop()  # finishes the e-mail in hand
+            await mail_task
         for adapter in reversed(running):
             try:
                 await adapter.close()

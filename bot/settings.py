@@ -94,6 +94,27 @@ class WebSettings:
 
 
 @dataclass(frozen=True)
+class SmtpSettings:
+    """The SMTP relay e-mails go through (``bot/mail.py``); absent: e-mail is off."""
+
+    host: str
+    port: int
+    security: str
+    """``starttls`` (the submission port, 587), ``tls`` (implicit TLS, 465) or ``none`` (a
+    relay on this machine)."""
+    sender: str
+    """The From address, which also gets the relay's late bounces."""
+    user: str | None = None
+    password: str | None = None
+    ca_file: Path | None = None
+    """Certificates to trust for the relay, besides the system's (a network's own CA)."""
+    timeout: float = 30.0
+
+
+SMTP_SECURITY = {"starttls": 587, "tls": 465, "none": 25}
+
+
+@dataclass(frozen=True)
 class Settings:
     database: Path | str
     """An SQLite file, or a ``postgresql://`` URL."""
@@ -123,6 +144,8 @@ class Settings:
     public_url: str | None = None
     """Where people reach the pages (``FILIERE_WEB_BASE_URL``): certificates then carry a QR
     code and a link to their check."""
+    smtp: SmtpSettings | None = None
+    """The e-mail relay; ``None`` (no ``SMTP_HOST``): no e-mail is queued or sent."""
     sms: SmsSettings | None = None
     """The SMS gateway; ``None`` (no ``SMS_GATEWAY_URL``): no SMS."""
 
@@ -262,8 +285,44 @@ def load(env: Mapping[str, str] | None = None, dotenv: Path | None = Path(".env"
         **_service_settings(get),
         **_operation_settings(get),
         **_web_settings(get, telegram, sms),
+        smtp=_smtp_settings(get),
         sms=sms,
     )
+
+
+LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
+def _smtp_settings(get: Callable[[str, str], str | None]) -> SmtpSettings | None:
+    """The SMTP relay for e-mails: off unless ``SMTP_HOST`` is set."""
+    host = get("SMTP_HOST", "") or None
+    if host is None:
+        return None
+    if not re.fullmatch(r"[A-Za-z0-9.\-]+|\[?[0-9A-Fa-f:.]+\]?", host):
+        raise SettingsError(f"SMTP_HOST: expected a host name like smtp.example.org, "
+                            f"got {host!r}")
+    host = host.strip("[]")
+    security = (get("SMTP_SECURITY", "starttls") or "starttls").lower()
+    if security not in SMTP_SECURITY:
+        raise SettingsError(f"SMTP_SECURITY: expected starttls, tls or none, got {security!r}")
+    port_text = get("SMTP_PORT", str(SMTP_SECURITY[security])) or ""
+    if not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
+        raise SettingsError(f"SMTP_PORT: expected a TCP port, got {port_text!r}")
+    sender = get("SMTP_FROM", "") or ""
+    if not re.fullmatch(r"[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+", sender):
+        raise SettingsError("SMTP_FROM: required with SMTP_HOST, the address e-mails come "
+                            f"from, like reemploi@example.org, got {sender!r}")
+    user, password = get("SMTP_USER", "") or None, get("SMTP_PASSWORD", "") or None
+    if (user is None) != (password is None):
+        raise SettingsError("SMTP_USER and SMTP_PASSWORD: give both, or neither")
+    if user is not None and security == "none" and host not in LOOPBACK:
+        raise SettingsError("SMTP_SECURITY: none would send SMTP_PASSWORD in clear to "
+                            f"{host}; use starttls or tls")
+    ca_text = get("SMTP_CA_FILE", "") or None
+    ca_file = None if ca_text is None else Path(ca_text)
+    if ca_file is not None and not ca_file.is_file():
+        raise SettingsError(f"SMTP_CA_FILE: no such file: {ca_text}")
+    return SmtpSettings(host, int(port_text), security, sender, user, password, ca_file)
 
 
 def _operation_settings(get: Callable[[str, str], str | None]) -> dict[str, Any]:

@@ -619,6 +619,23 @@ class EraseMyDataYes(Action, prefix="pv:erase:ok", allow=PROFESSIONALS):
     pass
 
 
+# --- E-mail (flows/mail_settings.py) -------------------------------------------------------
+
+@dataclass(frozen=True)
+class MailSettings(Action, prefix="ml:set", allow=PROFESSIONALS):
+    """Where the professional's notices go: the chat, and the e-mail address they gave."""
+
+
+@dataclass(frozen=True)
+class MailAddress(Action, prefix="ml:addr", allow=PROFESSIONALS):
+    """Give (or change) the address that gets a copy of their notices."""
+
+
+@dataclass(frozen=True)
+class MailStop(Action, prefix="ml:stop", allow=PROFESSIONALS):
+    """No more e-mails: the address and the e-mails waiting for it are deleted."""
+
+
 # --- Commands (typed words) -------------------------------------------------------------------
 
 EVERYONE = frozenset({Who.ANYONE})

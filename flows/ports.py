@@ -18,8 +18,9 @@ from flows.coordination import ManagedPlace, Member, PlaceChange
 from flows.csv_import import KindRow, PriceRow, RuleRow
 from flows.engine import Conversation
 from flows.joincode import CodeState
+from flows.mail_text import Letter
 from flows.mednum import MediationPlace
-from flows.messages import Outgoing, UserKey
+from flows.messages import Attachment, Outgoing, UserKey
 from flows.pricing import PriceGrid, Tier
 from flows.records import (
     AccessRequest,
@@ -170,6 +171,57 @@ class OutboxRepo(Protocol):
 
     async def backlog(self, platforms: Sequence[str]) -> tuple[int, datetime | None]:
         """Messages pending for ``platforms`` and when the oldest of them was queued."""
+        ...
+
+
+@dataclass(frozen=True)
+class MailDue:
+    """An e-mail due to go out (``flows.mail_text``), with its address as it stands now:
+    read from the lot or the professional's choice, ``None`` once erased there."""
+
+    id: int
+    letter: Letter
+    attachment: Attachment | None
+    address: str | None
+    lang: str | None
+    attempts: int
+    owner: UserKey | None
+    lot_reference: str | None
+    created_at: datetime
+
+
+class MailRepo(Protocol):
+    """The e-mails queue and the professionals' addresses (``storage/mail.py``)."""
+
+    async def add(self, letter: Letter, attachment: Attachment | None, now: datetime, *,
+                  lot_id: LotId | None = None, owner: UserKey | None = None) -> int: ...
+
+    async def due(self, now: datetime, limit: int) -> list[MailDue]: ...
+
+    async def sent(self, mail_id: int, now: datetime) -> None: ...
+
+    async def retry_later(self, mail_id: int, when: datetime, error: str) -> None: ...
+
+    async def give_up(self, mail_id: int, now: datetime, error: str) -> None: ...
+
+    async def purge_done_before(self, when: datetime, limit: int = -1) -> int: ...
+
+    async def pending_count(self) -> int: ...
+
+    async def address_of(self, key: UserKey) -> str | None: ...
+
+    async def subscribed(self, keys: Sequence[UserKey]) -> set[UserKey]:
+        """Those among ``keys`` who get their notices by e-mail too."""
+        ...
+
+    async def set_address(self, key: UserKey, address: str, now: datetime) -> None: ...
+
+    async def remove_address(self, key: UserKey) -> bool:
+        """Stop a professional's e-mails: the address and what waits for it go."""
+        ...
+
+    async def drop_for_donor(self, donor: UserKey) -> int:
+        """Delete the e-mails still waiting for a donor's lots (their contact erased)."""
         ...
 
 
@@ -655,6 +707,7 @@ class UnitOfWork(Protocol):
     coordination: CoordinationRepo
     reports: ReportRepo
     privacy: PrivacyRepo
+    mail: MailRepo
     sms: SmsRepo
 
     def part(self) -> AbstractAsyncContextManager[None]:

@@ -77,8 +77,12 @@ class Core:
         check_email: Callable[[str], str | None],
         wake: Callable[[], None] = lambda: None,
         unavailable: Callable[[UserKey, Msg, str], Awaitable[None]] | None = None,
+        copies: Callable[[Session], Awaitable[None]] | None = None,
     ) -> None:
         self.storage = storage
+        self.copies = copies
+        """Queues copies of what a message says elsewhere than the chat (notices by e-mail:
+        ``handlers.mail.copy_notices``), in its transaction; ``None``: none."""
         self.unavailable = unavailable
         """Says something to someone straight away, outside the outbox (which cannot be
         written when the database is the problem)."""
@@ -237,6 +241,8 @@ class Core:
                 await session.uow.menus.set(
                     message.to, [(c.id, to_json(c.label)) for c in message.choices]
                 )
+        if self.copies is not None:
+            await self.copies(session)
 
     async def _apologise(self, uow: UnitOfWork, incoming: Incoming, ref: str) -> None:
         """After a message failed on a bug and was rolled back: say so with the reference of

@@ -47,6 +47,7 @@ from handlers.certificates import (
     signatory_of,
     verify_url,
 )
+from handlers.mail import mail_certificate, mail_receipt
 from handlers.session import Env, Feature, Job, Session
 
 log = logging.getLogger(__name__)
@@ -145,8 +146,9 @@ async def erasure_facts(uow: UnitOfWork, user: User) -> Mapping[str, Any]:
             if key in answers}
 
 
-async def declare(session: Session, effect: DeclareLot) -> None:
-    """Store the lot, give the donor its reference and receipt, tell who will receive it."""
+async def declare(session: Session, effect: DeclareLot, *, mail: bool = False) -> None:
+    """Store the lot, give the donor its reference and receipt (by e-mail too when they gave
+    an address: ``handlers/mail.py``), tell who will receive it."""
     draft = effect.lot
     if draft.total == 0:
         session.say(_("Ce don ne compte aucun appareil : rien n'a été enregistré."))
@@ -160,10 +162,13 @@ async def declare(session: Session, effect: DeclareLot) -> None:
     lot = await uow.lots.create(draft, session.user.key, year, session.now)
     log.info("lot %s declared by %s (%s items)", lot.reference, session.user.key, lot.total)
     place = await uow.places.get(lot.place_id) if lot.place_id is not None else None
-    receipt = receipt_pdf(lot, place, territory, session.ctx.translate)
-    session.send(session.user.key, receipt_texts(lot, place, territory),
+    receipt = _pdf(f"recu-{lot.reference}.pdf",
+                   receipt_pdf(lot, place, territory, session.ctx.translate))
+    by_mail = await mail_receipt(uow, lot, receipt, session.now, enabled=mail)
+    session.send(session.user.key,
+                 [*receipt_texts(lot, place, territory), *([by_mail] if by_mail else [])],
                  [Choice(act.MyDonations().pack(), _("Mes dons / certificats"))],
-                 attachment=_pdf(f"recu-{lot.reference}.pdf", receipt), action_menu=True)
+                 attachment=receipt, action_menu=True)
     staff = await uow.lots.staff_for(lot.place_id, lot.workshop_id)
     recipients = list(dict.fromkeys([
         *staff, *(session.coordinators if not staff or lot.place_id is None else ()),
@@ -231,6 +236,7 @@ async def forget_contact(session: Session, confirmed: bool) -> None:
                     action_menu=True)
         return
     count = await session.uow.lots.forget_contact(session.user.key)
+    await session.uow.mail.drop_for_donor(session.user.key)  # no e-mail to an erased address
     await session.uow.audit.record(None, AuditAction.DATA_DELETED, "donor contact", session.now,
                                    f"lots: {count}")
     log.info("donor %s erased their contact data (%s lots)", session.user.key, count)
@@ -300,8 +306,10 @@ async def mark_received(session: Session, lot: Lot) -> None:
                                    "effacées.", ref=lot.reference)])
 
 
-async def certify(session: Session, lot: Lot, *, public_url: str | None = None) -> None:
-    """Issue the lot's certificate once every medium is done; the donor gets the PDF."""
+async def certify(session: Session, lot: Lot, *, public_url: str | None = None,
+                  mail: bool = False) -> None:
+    """Issue the lot's certificate once every medium is done; the donor gets the PDF (by
+    e-mail too when they gave an address)."""
     uow = session.uow
     if lot.status is LotStatus.DECLARED:
         session.say(_("Le lot {ref} n'est pas encore marqué comme reçu : pas de certificat pour "
@@ -337,15 +345,19 @@ async def certify(session: Session, lot: Lot, *, public_url: str | None = None) 
                    "le reçoit.", "Certificat {code} produit pour le lot {ref} ({n} supports). "
                    "Le donateur le reçoit.", certificate.media, code=code, ref=lot.reference))
     if certified.donor is not None:
-        pdf = certificate_pdf(certified, certificate, records, session.ctx.territory,
-                              session.ctx.translate, session.ctx.tz,
-                              verify_url(public_url, code))
+        check_url = verify_url(public_url, code)
+        pdf = _pdf(f"certificat-{lot.reference}.pdf",
+                   certificate_pdf(certified, certificate, records, session.ctx.territory,
+                                   session.ctx.translate, session.ctx.tz, check_url))
+        by_mail = await mail_certificate(uow, certified, code, check_url, pdf, session.now,
+                                         enabled=mail)
         session.send(certified.donor,
                      [_("Les données de votre don {ref} sont effacées. Voici le certificat "
                         "d'effacement (code {code}) ; il reste disponible 5 ans dans « Mes "
-                        "dons / certificats ».", ref=lot.reference, code=code)],
+                        "dons / certificats ».", ref=lot.reference, code=code),
+                      *([by_mail] if by_mail else [])],
                      [Choice(act.MyDonations().pack(), _("Mes dons / certificats"))],
-                     attachment=_pdf(f"certificat-{lot.reference}.pdf", pdf), action_menu=True)
+                     attachment=pdf, action_menu=True)
 
 
 async def record(session: Session, effect: RecordErasure) -> None:
@@ -523,7 +535,8 @@ async def certificate_action(session: Session, action: act.DonorCertificate, *,
     await send_certificate(session, LotId(action.lot), public_url=public_url)
 
 
-async def on_lot(session: Session, action: Any, *, public_url: str | None = None) -> None:
+async def on_lot(session: Session, action: Any, *, public_url: str | None = None,
+                 mail: bool = False) -> None:
     """A staff button on one lot, which the router checked is the presser's to act on."""
     lot = await session.uow.lots.get(LotId(action.lot))
     assert lot is not None
@@ -546,7 +559,7 @@ async def on_lot(session: Session, action: Any, *, public_url: str | None = None
             await session.start_flow(erasure_record.FLOW_NAME, erasure_record.prefill(
                 lot.id, lot.reference, lot.donor_name))
         case act.Certify():
-            await certify(session, lot, public_url=public_url)
+            await certify(session, lot, public_url=public_url, mail=mail)
 
 
 async def choose_workshop(session: Session, lot: Lot) -> None:
@@ -602,10 +615,11 @@ def feature(env: Env) -> Feature:
                  act.ForgetContact: forget_action, act.ForgetContactYes: forget_action,
                  act.DonorCertificate: partial(certificate_action, public_url=env.public_url),
                  act.OpenLots: open_lots, act.GiveDoor: give_door,
-                 **{kind: partial(on_lot, public_url=env.public_url)
+                 **{kind: partial(on_lot, public_url=env.public_url, mail=env.mail)
                     for kind in (act.SeeLot, act.ReceiveLot, act.RecordErasure, act.Certify,
                                  act.ChooseWorkshop, act.AssignWorkshop)}},
-        effects={DeclareLot: declare, RecordErasure: record, RecordErasures: record_many},
+        effects={DeclareLot: partial(declare, mail=env.mail), RecordErasure: record,
+                 RecordErasures: record_many},
         commands={"verify": verify, "donations": command_donations, "erasures": command_bulk},
         facts={donation.FLOW_NAME: donation_facts, erasure_record.FLOW_NAME: erasure_facts},
         jobs=[PURGE_JOB],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import partial
 
 from flows import access
 from flows import actions as act
@@ -19,7 +20,8 @@ from handlers.session import Env, Feature, Session
 WORKSHOP_TOPICS = TOPIC_LABELS
 
 
-async def professional_door(session: Session, action: act.ProDoor) -> None:
+async def professional_door(session: Session, action: act.ProDoor, *,
+                            mail: bool = False) -> None:
     """Approved professionals get their space; others request access or are told where
     their request stands."""
     user = session.user
@@ -38,6 +40,8 @@ async def professional_door(session: Session, action: act.ProDoor) -> None:
         if user.is_coordinator:
             choices.append(Choice(act.AccessQueue().pack(), _("Demandes d'accès en attente")))
         choices.extend(await coordination_choices(session))  # handlers/coordination.py
+        if mail:  # notices by e-mail too (handlers/mail.py)
+            choices.append(Choice(act.MailSettings().pack(), _("Avis par e-mail")))
         choices.append(Choice(act.EraseMyData().pack(), _("Supprimer mes données")))
         session.say(_("Espace professionnel. Que voulez-vous voir ?"), choices=choices,
                     action_menu=True)
@@ -90,7 +94,7 @@ def feature(env: Env) -> Feature:
     return Feature(
         name="home",
         flows=[LANGUAGE_FLOW],
-        actions={act.ProDoor: professional_door, act.HelpDoor: help_door,
+        actions={act.ProDoor: partial(professional_door, mail=env.mail), act.HelpDoor: help_door,
                  act.LanguageDoor: language_door, act.Places: places_action,
                  act.Workshops: workshops_action},
         effects={SetLanguage: set_language},

@@ -149,6 +149,9 @@ class Env:
     public_url: str | None = None
     """The network's public pages (``FILIERE_WEB_BASE_URL``); certificates link to their
     check there. ``None``: no pages."""
+    mail: bool = False
+    """E-mail is on (an SMTP relay is configured): donors who gave an address and
+    professionals who asked get e-mails too. Off: nothing is queued for e-mail."""
     sms: SmsConfig | None = None
     """The SMS gateway, when the network has one (``SMS_GATEWAY_URL``)."""
 

@@ -120,6 +120,10 @@ class SqliteCoordinationRepo:
             (by, ts(now), user),
         )
         await self._conn.execute("DELETE FROM structure_referents WHERE user_key = ?", (user,))
+        # Notices by e-mail end with the access (the address goes, and what waits for it).
+        await self._conn.execute("DELETE FROM mail_addresses WHERE user_key = ?", (user,))
+        await self._conn.execute(
+            "DELETE FROM mail_outbox WHERE owner = ? AND lot_id IS NULL", (user,))
         return True
 
     async def set_member(self, user: UserKey, role: Role, place_id: PlaceId | None) -> None:

@@ -87,6 +87,9 @@ class SqlitePrivacyRepo:
         await self._conn.execute("DELETE FROM menus WHERE user_key = ?", (key,))
         await self._conn.execute("DELETE FROM unreachable WHERE recipient = ?", (key,))
         await self._conn.execute("DELETE FROM outbox WHERE recipient = ?", (key,))
+        # Their notices by e-mail: the address, and the e-mails still waiting for it.
+        await self._conn.execute("DELETE FROM mail_addresses WHERE user_key = ?", (key,))
+        await self._conn.execute("DELETE FROM mail_outbox WHERE owner = ?", (key,))
         # A help chat they had taken goes back to their colleagues, open.
         await self._conn.execute(
             "UPDATE help_tickets SET mediator = NULL,"

@@ -18,6 +18,7 @@ from storage.db import Database, Savepoint
 from storage.events import SqliteEventRepo
 from storage.help import SqliteHelpRepo
 from storage.lots import SqliteLotRepo
+from storage.mail import SqliteMailRepo
 from storage.menus import SqliteMenuRepo
 from storage.outbox import SqliteOutboxRepo
 from storage.places import SqlitePlaceRepo
@@ -60,6 +61,7 @@ class SqliteUnitOfWork:
     coordination: SqliteCoordinationRepo
     reports: SqliteReportRepo
     privacy: SqlitePrivacyRepo
+    mail: SqliteMailRepo
     sms: SqliteSmsRepo
 
     def __init__(self, conn: Connection, coordinators: frozenset[str], path: str) -> None:
@@ -99,6 +101,7 @@ _REPOSITORIES: dict[str, Callable[[SqliteUnitOfWork], Any]] = {
     "coordination": lambda uow: SqliteCoordinationRepo(uow.conn),
     "reports": lambda uow: SqliteReportRepo(uow.conn, uow._path),
     "privacy": lambda uow: SqlitePrivacyRepo(uow.conn, uow._coordinators),
+    "mail": lambda uow: SqliteMailRepo(uow.conn),
     "sms": lambda uow: SqliteSmsRepo(uow.conn),
 }
 

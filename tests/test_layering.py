@@ -16,7 +16,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 OURS = {"bot", "handlers", "flows", "storage"}
 PLATFORM = {"telegram", "nio", "apscheduler", "aiohttp", "jinja2", "prometheus_client",
-            "android_sms_gateway"}
+            "aiosmtplib", "android_sms_gateway"}
 """Chat platforms, the scheduler, and the web server's libraries: ``bot/`` only."""
 ALLOWED = {
     "bot": OURS,

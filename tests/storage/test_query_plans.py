@@ -29,6 +29,7 @@ from storage.beneficiaries import SqliteBeneficiaryRepo
 from storage.catalogue import SqliteCatalogueRepo
 from storage.coordination import SqliteCoordinationRepo
 from storage.db import Database
+from storage.mail import SqliteMailRepo
 from storage.outbox import SqliteOutboxRepo
 from storage.places import SqlitePlaceRepo
 from storage.privacy import SqlitePrivacyRepo
@@ -141,6 +142,12 @@ HOT: dict[str, tuple[Call, list[str]]] = {
     "the staff of a place": (
         lambda c: SqliteRequestRepo(c).place_staff(PlaceId(3)),
         ["USING INDEX users_place (place_id=? AND role=?)"]),
+    "the e-mail sender's round": (
+        lambda c: SqliteMailRepo(c).due(NOW, 20),
+        ["SCAN m USING INDEX mail_outbox_queue", "lots USING INTEGER PRIMARY KEY"]),
+    "who among a message's recipients wants their notices by e-mail": (
+        lambda c: SqliteMailRepo(c).subscribed([ANA]),
+        ["mail_addresses USING COVERING INDEX"]),
 }
 
 async def _only(table: str, call: Awaitable[object], recording: Recording) -> None:
@@ -150,9 +157,10 @@ async def _only(table: str, call: Awaitable[object], recording: Recording) -> No
                                if f" {table} " in f"{sql} "]
 
 
-WHOLE_TABLE = re.compile(r"^SCAN (?!json_each VIRTUAL TABLE)(?!outbox USING INDEX outbox_queue)")
-"""A plan line that reads a whole table or index: only the outbox's sending order is walked
-(and it stops at a round's worth)."""
+WHOLE_TABLE = re.compile(r"^SCAN (?!json_each VIRTUAL TABLE)(?!outbox USING INDEX outbox_queue)"
+                         r"(?!m USING INDEX mail_outbox_queue)")
+"""A plan line that reads a whole table or index: only the outbox's sending order, and the
+e-mails queue's (pending ones only), are walked (and the walk stops at a round's worth)."""
 
 
 @pytest.fixture(scope="module")

@@ -270,7 +270,7 @@ class StructureAnswer:
                                       "seulement le nom."))
             typed = typed[:found.start()] + " " + typed[found.end():]
         name = clean_text(_SIRET_WORD.sub(" ", typed)).strip(" ,;:-–()")
-        if sum(ch.isalnum() for ch in name) < 2:
+        if sum(ch.isalnum() for ch in name) < 2 or not any(ch.isalpha() for ch in name):
             return Rejected(_("Écrivez aussi le nom de la structure, par exemple : ACME "
                               "Informatique 732 829 320 00074."))
         if len(name) > 120:
@@ -364,7 +364,9 @@ class ItemsAnswer:
         if numbers and all(re.fullmatch(r"[0-9]{1,2}", n) for n in numbers):
             listed = list(self.choices(ctx))  # "1, 3": the types by their number in the list
             if all(1 <= int(n) <= len(listed) for n in numbers):
-                return self._picked([listed[int(n) - 1].id for n in numbers], items, ctx)
+                # Several types: all of them, so no "another type?" after their numbers.
+                return self._picked([listed[int(n) - 1].id for n in numbers], items, ctx,
+                                    more=len(numbers) == 1)
         labels = {" ".join(words_of(ctx.translate(label))): category
                   for category, label in CATEGORY_LABELS.items()}
         reading = read_items(typed, labels)
@@ -386,12 +388,14 @@ class ItemsAnswer:
             return self._next(items, [c.value for c in reading.uncounted], more, ctx)
         return self._done(items)
 
-    def _picked(self, ids: list[str], items: dict[str, int], ctx: Ctx) -> Verdict:
+    def _picked(self, ids: list[str], items: dict[str, int], ctx: Ctx, *,
+                more: bool = True) -> Verdict:
+        """Types picked by button or by number: ask each one's number."""
         if DONE_ID in ids:
             return self._done(items)
         if not set(ids) <= {c.value for c in DeviceCategory}:
             return Rejected(_("Choisissez une des propositions (son numéro ou son texte)."))
-        return self._next(items, list(dict.fromkeys(ids)), True, ctx)
+        return self._next(items, list(dict.fromkeys(ids)), more, ctx)
 
     @staticmethod
     def _count(items: dict[str, int], category: str, count: int) -> None:

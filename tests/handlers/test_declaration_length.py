@@ -77,3 +77,19 @@ async def test_a_company_lot_takes_twelve_answers_and_a_short_summary(chat: Chat
     print(f"company lot: {answers} answers, summary of {len(summary.choices)} buttons")
     assert answers <= 12
     assert len(summary.choices) <= 6
+
+
+async def test_each_part_of_the_summary_asks_its_few_questions_then_the_summary(chat: Chat):
+    _answers, summary = await declare_as_company(chat)
+    parts = [label for _, label in summary.choices if label.startswith("Modifier : ")]
+    assert len(parts) == 5
+    for part in parts:
+        sent = await chat.say("acme", part)
+        asked = 0
+        while SUMMARY not in question(sent, "acme").text:
+            assert "Réponse actuelle" in question(sent, "acme").text
+            sent = await chat.say("acme", "Garder cette réponse")
+            asked += 1
+        assert 1 <= asked <= 2, part
+    sent = await chat.say("acme", "Confirmer")
+    assert RECEIPT in texts(sent, "acme")

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from bot.i18n import Rendered
+from flows.engine import Conversation
 from flows.messages import UserKey
 from tests.support import START, Chat, Clock, make_chat, texts
 
@@ -640,3 +641,43 @@ async def test_an_english_speaker_declares_in_english_words(chat: Chat):
     assert "Choisi" not in summary and "Change: Equipment" in summary
     sent = await chat.say("jo", "Confirm")
     assert "LOT-2026-0001" in texts(sent, "jo") and "Laptops: 2" in texts(sent, "jo")
+
+
+async def test_types_typed_by_their_numbers_are_asked_their_numbers_in_turn(chat: Chat):
+    """The way the declaration used to ask ("1, 3", then one number a type) still works."""
+    await chat.script("acme", *organisation_lot()[:6])
+    sent = await chat.say("acme", "1, 3")
+    assert "Combien d'ordinateurs portables ?" in texts(sent, "acme")
+    sent = await chat.say("acme", "12")
+    assert "Combien d'écrans ?" in texts(sent, "acme")
+    sent = await chat.say("acme", "5")
+    assert "son âge, son état, ses chargeurs" in texts(sent, "acme")
+
+
+async def test_the_drop_off_points_follow_the_commune_just_changed(chat: Chat):
+    await chat.script("acme", *organisation_lot())
+    await chat.say("acme", "Modifier : Remise")
+    sent = await chat.say("acme", "gap")
+    points = texts(sent, "acme")
+    assert "Comment le matériel nous parvient-il" in points
+    assert ", Gap (" in points and "Centre de ressources de Veynes" not in points
+
+
+async def test_a_declaration_saved_at_a_retired_question_resumes_at_the_first_unanswered(
+    chat: Chat,
+):
+    """A donor halfway through the old, longer declaration when the bot was updated."""
+    await chat.say("acme", "bonjour")
+    old = Conversation("donation", "donation.qty.laptop", {
+        "donation.kind": "company", "donation.organisation": "ACME",
+        "donation.contact": "Jeanne Dupont", "donation.commune": "05179",
+        "donation.reach": None, "donation.categories": ["laptop"]},
+        ("donation.kind", "donation.organisation", "donation.contact"), revision=8)
+    async with chat.app.storage.transaction() as uow:
+        await uow.conversations.save(UserKey("cli:acme"), old, chat.clock())
+    sent = await chat.say("acme", "12")
+    told = texts(sent, "acme")
+    assert "Écrivez aussi le nom de la structure" in told  # "12": not a name
+    assert "Nom de votre structure" in told
+    sent = await chat.say("acme", "ACME Informatique")
+    assert "Quel matériel donnez-vous, et combien" in texts(sent, "acme")  # contact kept

@@ -238,7 +238,10 @@ SKIP_WARNING = _(
 
 _SIRET_LIKE = re.compile(r"(?<![0-9])[0-9](?:[ .\-]?[0-9]){8,}(?![0-9])")
 """Nine digits or more in a row, spaces, dots and dashes allowed: a SIRET being typed."""
-_SIRET_WORD = re.compile(r"\b(?:n°|no|num[eé]ro|siret|siren)\b\s*:?", re.IGNORECASE)
+_SIRET_LABEL = re.compile(r"(?:(?:\b(?:siret|siren|no|num[eé]ro)\b|\bn°)\.?\s*:?\s*)+$",
+                          re.IGNORECASE)
+"""What may introduce the SIRET ("SIRET :", "n°"), taken away with it, and only there."""
+_AROUND = " ,;:-–()"
 
 
 @dataclass(frozen=True)
@@ -268,8 +271,9 @@ class StructureAnswer:
                     return Rejected(_("Ce SIRET n'est pas valide (la clé de contrôle ne "
                                       "correspond pas) : vérifiez les chiffres, ou écrivez "
                                       "seulement le nom."))
-            typed = typed[:found.start()] + " " + typed[found.end():]
-        name = clean_text(_SIRET_WORD.sub(" ", typed)).strip(" ,;:-–()")
+            before = _SIRET_LABEL.sub("", typed[:found.start()]).rstrip(_AROUND)
+            typed = f"{before} {typed[found.end():].lstrip(_AROUND)}"
+        name = clean_text(typed)
         if sum(ch.isalnum() for ch in name) < 2 or not any(ch.isalpha() for ch in name):
             return Rejected(_("Écrivez aussi le nom de la structure, par exemple : ACME "
                               "Informatique 732 829 320 00074."))

@@ -65,6 +65,7 @@ NUMBERS: dict[str, int] = {
     "un": 1, "une": 1, "deux": 2, "trois": 3, "quatre": 4, "cinq": 5, "six": 6, "sept": 7,
     "huit": 8, "neuf": 9, "dix": 10, "onze": 11, "douze": 12, "treize": 13, "quatorze": 14,
     "quinze": 15, "seize": 16, "vingt": 20, "trente": 30, "quarante": 40, "cinquante": 50,
+    "soixante": 60,
     "cent": 100, "dizaine": 10, "douzaine": 12, "quinzaine": 15, "vingtaine": 20,
     "trentaine": 30, "cinquantaine": 50, "centaine": 100,
     "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "seven": 7, "eight": 8,
@@ -129,12 +130,17 @@ def read_number(tokens: list[str]) -> int | None:
     digits = [int(t) for t in tokens if t.isdigit()]
     if digits:
         return digits[0] if len(digits) == 1 else None
-    value, seen = 0, False
-    for token in tokens:
-        if token in NUMBERS:
+    value, seen, previous = 0, False, ""
+    for word in tokens:
+        if word in NUMBERS:
             seen = True
-            value = (value or 1) * NUMBERS[token] if token in MULTIPLIERS \
-                else value + NUMBERS[token]
+            if (previous, word) == ("quatre", "vingt"):  # quatre-vingts: 4 × 20
+                value += 80 - 4
+            elif word in MULTIPLIERS:
+                value = (value or 1) * NUMBERS[word]
+            else:
+                value += NUMBERS[word]
+        previous = word
     return value if seen else None
 
 

@@ -19,6 +19,8 @@ from flows.records import DeviceCategory as C
     ("une dizaine d'écrans", {C.SCREEN: 10}),
     ("deux cents câbles", {C.PERIPHERAL: 200}),
     ("vingt-deux souris", {C.PERIPHERAL: 22}),
+    ("quatre-vingts câbles, soixante-dix claviers", {C.PERIPHERAL: 150}),
+    ("quatre-vingt-dix écrans", {C.SCREEN: 90}),
     ("2 téléphones portables", {C.SMARTPHONE: 2}),
     ("4 unités centrales / 1 serveur", {C.DESKTOP: 4, C.SERVER: 1}),
     ("Unités centrales (ordinateurs fixes) : 4", {C.DESKTOP: 4}),

@@ -7,13 +7,14 @@ small burst (``bot.telegram.CHAT_BURST``) an answer's calls leave together when 
 quiet; without one, each waits a second behind the one before.
 
 The real bot (``bot.serve.serve``, in this process) answers a person on the local Bot API
-stand-in (``tests/bot/fake_bot_api.py``) who taps the first button of each new question as
-soon as it appears, but not faster than every ``--every`` seconds (0.5 s by default): four
-questions of a donation in a row (an edit and a question a tap), then ten presses of "Aide"
-on the home menu (an edit, the help and the menu a tap). Measured, per tap: from the press to
-the reply's first message, and to its last. The chat is quiet (its bucket full) before each
-series. Pacings compared: a burst of three then one a second (the bot's), one a second with
-no burst, and none.
+stand-in (``tests/bot/fake_bot_api.py``) who taps a button of each new question as soon as it
+appears, but not faster than every ``--every`` seconds (0.5 s by default): four questions of
+a donation in a row, from its summary: change the hand-over, keep the commune, pick the
+drop-off point, change the hand-over again (an edit and a question a tap), then ten presses
+of "Aide" on the home menu (an edit, the help and the menu a tap). Measured, per tap: from
+the press to the reply's first message, and to its last. The chat is quiet (its bucket full)
+before each series. Pacings compared: a burst of three then one a second (the bot's), one a
+second with no burst, and none.
 """
 
 from __future__ import annotations
@@ -70,8 +71,9 @@ async def run_pacing(burst: int, rate: float, every: float, workdir: Path) -> di
         await api.wait_sent(PERSON, count + 1, within=60)
         await asyncio.sleep(0.3)  # the rest of the answer (a bench may wait: not a test)
 
-    async def series(taps: int, replies: int) -> list[Tap]:
-        """``taps`` presses on the newest message, each answered by ``replies`` messages."""
+    async def series(taps: int, replies: int, labels: list[str]) -> list[Tap]:
+        """``taps`` presses on the newest message, the button whose label holds the next of
+        ``labels`` (in turn), each answered by ``replies`` messages."""
         done: list[Tap] = []
         last_tap = 0.0
         count = len(api.to(PERSON))
@@ -81,8 +83,9 @@ async def run_pacing(burst: int, rate: float, every: float, workdir: Path) -> di
             if pause > 0:
                 await asyncio.sleep(pause)
             last_tap = time.monotonic()
-            api.press(PERSON, message, message.buttons[0][1] if replies == 1 else
-                      next(data for label, data in message.buttons if "Aide" in label))
+            wanted = labels[len(done) % len(labels)]
+            api.press(PERSON, message,
+                      next(data for label, data in message.buttons if wanted in label))
             sent = await api.wait_sent(PERSON, count + replies, within=60)
             reply = sent[count:count + replies]
             done.append(Tap(last_tap, reply[0].at, reply[-1].at))
@@ -90,14 +93,14 @@ async def run_pacing(burst: int, rate: float, every: float, workdir: Path) -> di
         return done
 
     try:
-        for line in organisation_lot()[:11]:  # up to "how old is the equipment?"
+        for line in organisation_lot():  # up to the summary
             await typed(line)
         await asyncio.sleep(QUIET)
-        questions = await series(4, 1)
+        questions = await series(4, 1, ["Modifier : Remise", "Garder", "Centre"])
         await asyncio.sleep(QUIET)
         await typed("annuler")
         await asyncio.sleep(QUIET)
-        menus = await series(10, 2)
+        menus = await series(10, 2, ["Aide"])
     finally:
         stop.set()
         await task

@@ -236,6 +236,78 @@ class SomeOf:
         return _list(options) if options else _("(non renseigné)")
 
 
+@dataclass(frozen=True)
+class Group:
+    """One line of a :class:`OneOfEach`: a key, its options, and what it is called when
+    still missing ("l'état")."""
+
+    key: str
+    options: Sequence[Choice]
+    name: Msg
+
+
+@dataclass(frozen=True)
+class OneOfEach:
+    """One option in each of a few groups, in one question (age, state, chargers of a lot).
+
+    Buttons tick in place, one per group, and the answer is taken as soon as every group has
+    one: as many taps as separate questions, in one message. Typed, it is one answer: numbers
+    ("2, 5, 7") or labels ("de 5 à 8 ans, à tester, chargeurs fournis"); what a partial answer
+    gave is kept while the rest is asked. The value stored maps each group's key to its
+    option's id.
+    """
+
+    groups: Sequence[Group]
+    optional: bool = False
+
+    def choices(self, ctx: Ctx) -> Sequence[Choice]:
+        return [Choice(f"{g.key}.{o.id}", o.label) for g in self.groups for o in g.options]
+
+    def parse(self, given: Input, ctx: Ctx, pending: dict[str, Any]) -> Verdict:
+        options = list(self.choices(ctx))
+        picked: dict[str, str] = dict(pending.get("picked", {}))
+        if given.choice is not None:
+            found = [o for o in options if o.id == given.choice]
+            if not found:
+                return Rejected(_("Choisissez une des propositions (son numéro ou son texte)."))
+            parts = [found[0]]
+        else:
+            typed = given.text.strip()
+            words = [p for p in re.split(r"[,;/]|\s+", typed) if p.strip()]
+            if words and all(re.fullmatch(r"[0-9]{1,3}", p) for p in words):
+                texts = words
+            else:
+                texts = [p for p in re.split(r"[,;/]|\s+et\s+|\s+and\s+", typed) if p.strip()]
+            parts = []
+            for text in texts:
+                option = match_choice(Input(text.strip()), options, ctx)
+                if option is None:
+                    return Rejected(_("Je ne trouve pas « {part} » dans la liste.",
+                                      part=verbatim(text.strip()[:40])))
+                parts.append(option)
+        for option in parts:
+            key, _sep, value = option.id.partition(".")
+            picked[key] = value
+        missing = [g for g in self.groups if g.key not in picked]
+        if not missing:
+            return Accepted({g.key: picked[g.key] for g in self.groups})
+        marked = [Choice(o.id, _("✓ {label}", label=o.label))
+                  if picked.get(o.id.partition(".")[0]) == o.id.partition(".")[2] else o
+                  for o in options]
+        return Clarify(
+            _("Choisi : {items}. Reste : {missing}.",
+              items=_list([o for o in options if picked.get(o.id.partition(".")[0])
+                           == o.id.partition(".")[2]]),
+              missing=_list([Choice(g.key, g.name) for g in missing])),
+            tuple(marked), {"picked": picked}, in_place=given.choice is not None)
+
+    def show(self, value: Any, ctx: Ctx) -> Msg:
+        if not value:
+            return _("(non renseigné)")
+        ids = {f"{k}.{v}" for k, v in value.items()}
+        return _list([o for o in self.choices(ctx) if o.id in ids])
+
+
 def _list(options: Sequence[Choice]) -> Msg:
     """Join labels with commas; each label stays a message translated on its own."""
     params = {f"i{i}": o.label for i, o in enumerate(options)}

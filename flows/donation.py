@@ -1,23 +1,24 @@
 """Donors declare a lot: who they are, what they give, what data it holds, how it reaches us.
 
 The single entry point the field asked for (DOMAIN.md, "Donors"): anyone may give, no approval.
-The data-sensitivity questions come one at a time; their answers go through
-:func:`flows.erasure.assess`, and the donor reads the resulting level and protocol in plain
-words before choosing a drop-off point or a pickup. Contact data is kept minimal: a name, a
-commune, an optional phone or e-mail.
+A company giving 12 laptops and 3 screens answers 12 times, home menu and confirmation
+included (issue 19; ``tests/handlers/test_declaration_length.py``): the whole content of the
+lot in one line ("12 portables, 3 écrans", :mod:`flows.lot_items`), its age, state and
+chargers in one question, the data-sensitivity questionnaire in two (what the devices still
+hold; what else to know), the structure's name and SIRET in one answer. The answers go through
+:func:`flows.erasure.assess` as before, and the donor reads the resulting level and protocol
+in plain words before choosing a drop-off point or a pickup. The summary offers five parts to
+change, each asking its few questions again. Contact data is kept minimal: a name, a commune,
+an optional phone or e-mail.
 
 ```mermaid
 flowchart TD
-  kind -->|organisation| organisation --> siret --> contact
+  kind -->|organisation| structure["structure (name and SIRET)"] --> contact
   kind -->|private person| contact
-  contact --> commune --> reach --> categories --> qty["one quantity per category"]
-  qty --> age --> condition --> chargers --> holds
-  holds -->|yes| data_kinds --> encrypted
-  holds -->|don't know| encrypted
-  holds -->|already erased| certificates
-  encrypted --> certificates --> witness --> protocol --> logistics
-  logistics -->|drop-off| place --> summary
-  logistics -->|pickup| pickup_commune --> availability --> summary
+  contact --> reach --> items["items (12 portables, 3 écrans)"] --> state["age, state, chargers"]
+  state --> data --> options --> commune["commune (the protocol shown)"] --> where
+  where -->|drop-off or later| summary
+  where -->|pickup| pickup_commune --> availability --> summary
 ```
 """
 
@@ -30,21 +31,25 @@ from enum import StrEnum
 from typing import Any
 
 from flows.answers import (
+    DONE_ID,
     Accepted,
+    Clarify,
     CommuneAnswer,
     FreeText,
+    Group,
     Input,
-    Integer,
     OneOf,
+    OneOfEach,
     Rejected,
     SomeOf,
     Verdict,
     clean_text,
     is_skip,
+    match_choice,
     options,
     skip_choice,
 )
-from flows.engine import Answers, Ctx, Effect, Flow, Outcome, Step
+from flows.engine import Answers, Ctx, Effect, Flow, Outcome, Part, Step
 from flows.erasure import (
     LEVEL_LABELS,
     MEASURE_LABELS,
@@ -53,11 +58,14 @@ from flows.erasure import (
     DataKind,
     Encrypted,
     HoldsData,
+    Level,
     Questionnaire,
     Witness,
     assess,
 )
+from flows.lot_items import MAX_PER_CATEGORY, read_items, read_number, words_of
 from flows.messages import Choice, Reply
+from flows.normalize import fold
 from flows.records import (
     AgeBand,
     Chargers,
@@ -73,62 +81,39 @@ from flows.records import (
 )
 from flows.siret import Siret, SiretProblem, parse_siret
 from flows.territory import Territory
-from flows.text import Lines, Msg, _, by_gesture, verbatim
+from flows.text import Lines, Msg, _, _n, by_gesture, verbatim
 
 FLOW_NAME = "donation"
 
-MAX_PER_CATEGORY = 1000
-"""Largest quantity of one category in one lot (a bounded integer, like every quantity)."""
-
 NO_PLACE_YET = "later"
 """Choice id of "I don't know yet where to drop it off"."""
+PICKUP = "pickup"
+"""Choice id of "I ask for a pickup", beside the drop-off points."""
 
 
 class S(StrEnum):
-    """Steps of the declaration (stored in conversations: never rename a value)."""
+    """Steps of the declaration (stored in conversations: never rename a value).
+
+    Values of steps retired by the shorter declaration (issue 19), never to be given to
+    another step: ``donation.organisation``, ``.siret``, ``.categories``, ``.qty.<category>``,
+    ``.age``, ``.condition``, ``.chargers``, ``.holds``, ``.data_kinds``, ``.encrypted``,
+    ``.certificates``, ``.witness``, ``.protocol``, ``.logistics``, ``.place``. A conversation
+    saved at one of them resumes at its first unanswered question (:func:`flows.engine.resume`).
+    """
 
     KIND = "donation.kind"
-    ORGANISATION = "donation.organisation"
-    SIRET = "donation.siret"
+    STRUCTURE = "donation.structure"
     CONTACT = "donation.contact"
-    COMMUNE = "donation.commune"
     REACH = "donation.reach"
-    CATEGORIES = "donation.categories"
-    QTY_LAPTOP = "donation.qty.laptop"
-    QTY_DESKTOP = "donation.qty.desktop"
-    QTY_SCREEN = "donation.qty.screen"
-    QTY_TABLET = "donation.qty.tablet"
-    QTY_SMARTPHONE = "donation.qty.smartphone"
-    QTY_PRINTER = "donation.qty.printer"
-    QTY_SERVER = "donation.qty.server"
-    QTY_PERIPHERAL = "donation.qty.peripheral"
-    QTY_OTHER = "donation.qty.other"
-    AGE = "donation.age"
-    CONDITION = "donation.condition"
-    CHARGERS = "donation.chargers"
-    HOLDS = "donation.holds"
-    DATA_KINDS = "donation.data_kinds"
-    ENCRYPTED = "donation.encrypted"
-    CERTIFICATES = "donation.certificates"
-    WITNESS = "donation.witness"
-    PROTOCOL = "donation.protocol"
-    LOGISTICS = "donation.logistics"
-    PLACE = "donation.place"
+    ITEMS = "donation.items"
+    STATE = "donation.state"
+    DATA = "donation.data"
+    OPTIONS = "donation.options"
+    COMMUNE = "donation.commune"
+    WHERE = "donation.where"
     PICKUP_COMMUNE = "donation.pickup_commune"
     AVAILABILITY = "donation.availability"
 
-
-QTY: dict[DeviceCategory, S] = {
-    DeviceCategory.LAPTOP: S.QTY_LAPTOP,
-    DeviceCategory.DESKTOP: S.QTY_DESKTOP,
-    DeviceCategory.SCREEN: S.QTY_SCREEN,
-    DeviceCategory.TABLET: S.QTY_TABLET,
-    DeviceCategory.SMARTPHONE: S.QTY_SMARTPHONE,
-    DeviceCategory.PRINTER: S.QTY_PRINTER,
-    DeviceCategory.SERVER: S.QTY_SERVER,
-    DeviceCategory.PERIPHERAL: S.QTY_PERIPHERAL,
-    DeviceCategory.OTHER: S.QTY_OTHER,
-}
 
 DONOR_KIND_LABELS: dict[DonorKind, Msg] = {
     DonorKind.COMPANY: _("Une entreprise"),
@@ -161,6 +146,29 @@ QTY_QUESTIONS: dict[DeviceCategory, Msg] = {
     DeviceCategory.OTHER: _("Combien d'autres appareils ?"),
 }
 
+
+def count_text(category: DeviceCategory, n: int) -> Msg:
+    """``n`` items of ``category`` as said in a sentence: "12 ordinateurs portables"."""
+    match category:
+        case DeviceCategory.LAPTOP:
+            return _n("{n} ordinateur portable", "{n} ordinateurs portables", n)
+        case DeviceCategory.DESKTOP:
+            return _n("{n} unité centrale", "{n} unités centrales", n)
+        case DeviceCategory.SCREEN:
+            return _n("{n} écran", "{n} écrans", n)
+        case DeviceCategory.TABLET:
+            return _n("{n} tablette", "{n} tablettes", n)
+        case DeviceCategory.SMARTPHONE:
+            return _n("{n} smartphone", "{n} smartphones", n)
+        case DeviceCategory.PRINTER:
+            return _n("{n} imprimante", "{n} imprimantes", n)
+        case DeviceCategory.SERVER:
+            return _n("{n} serveur", "{n} serveurs", n)
+        case DeviceCategory.PERIPHERAL:
+            return _n("{n} périphérique ou câble", "{n} périphériques et câbles", n)
+    return _n("{n} autre appareil", "{n} autres appareils", n)
+
+
 AGE_LABELS: dict[AgeBand, Msg] = {
     AgeBand.UNDER_5: _("Moins de 5 ans"),
     AgeBand.FROM_5_TO_8: _("De 5 à 8 ans"),
@@ -174,44 +182,43 @@ CONDITION_LABELS: dict[Condition, Msg] = {
 }
 
 CHARGER_LABELS: dict[Chargers, Msg] = {
-    Chargers.YES: _("Oui"),
-    Chargers.PARTLY: _("En partie"),
-    Chargers.NO: _("Non"),
+    Chargers.YES: _("Chargeurs fournis"),
+    Chargers.PARTLY: _("Chargeurs en partie"),
+    Chargers.NO: _("Sans chargeurs"),
 }
 
-HOLDS_LABELS: dict[HoldsData, Msg] = {
-    HoldsData.YES: _("Oui"),
-    HoldsData.ERASED: _("Non, ils sont déjà effacés"),
-    HoldsData.UNKNOWN: _("Je ne sais pas"),
-}
+AGE, CONDITION, CHARGERS = "age", "condition", "chargers"
+"""Keys of the answer to the state question (``OneOfEach``)."""
 
-DATA_KIND_LABELS: dict[DataKind, Msg] = {
+DATA_LABELS: dict[str, Msg] = {
     DataKind.PERSONAL: _("Fichiers et photos personnels"),
     DataKind.THIRD_PARTY: _("Données de clients ou d'usagers"),
     DataKind.HEALTH: _("Données de santé"),
     DataKind.FINANCIAL: _("Données bancaires ou financières"),
     DataKind.HR: _("Ressources humaines et paie"),
     DataKind.LEGAL: _("Documents juridiques ou confidentiels"),
-    DataKind.NONE: _("Aucune de celles-ci"),
+    DataKind.NONE: _("Aucune donnée à protéger"),
+    HoldsData.ERASED: _("Rien : ils sont déjà effacés"),
+    HoldsData.UNKNOWN: _("Je ne sais pas"),
+}
+"""The data question: the kinds of data (the devices still hold data), "none of these", or
+the two answers that say no kind ("already erased", "don't know")."""
+
+ALONE = frozenset({DataKind.NONE.value, HoldsData.ERASED.value, HoldsData.UNKNOWN.value})
+"""Answers to the data question that cannot be combined with another."""
+
+ENCRYPTED, DEVICE_CERTIFICATES, SEE_ERASURE, SEE_DESTRUCTION, NOTHING_MORE = (
+    "encrypted", "certificates", "see_erasure", "see_destruction", "nothing")
+
+OPTION_LABELS: dict[str, Msg] = {
+    ENCRYPTED: _("Les disques sont chiffrés (BitLocker…)"),
+    DEVICE_CERTIFICATES: _("Je veux un certificat détaillé par appareil"),
+    SEE_ERASURE: _("Je veux assister à l'effacement"),
+    SEE_DESTRUCTION: _("Je veux assister à la destruction des disques défaillants"),
+    NOTHING_MORE: _("Rien de plus"),
 }
 
-ENCRYPTED_LABELS: dict[Encrypted, Msg] = {
-    Encrypted.YES: _("Oui"),
-    Encrypted.NO: _("Non"),
-    Encrypted.UNKNOWN: _("Je ne sais pas"),
-}
-
-WITNESS_LABELS: dict[Witness, Msg] = {
-    Witness.NONE: _("Non"),
-    Witness.ERASURE: _("Oui, l'effacement"),
-    Witness.DESTRUCTION: _("Oui, la destruction des disques défaillants"),
-    Witness.BOTH: _("Oui, les deux"),
-}
-
-LOGISTICS_LABELS: dict[Logistics, Msg] = {
-    Logistics.DROP_OFF: _("Je le dépose dans un point de collecte"),
-    Logistics.PICKUP: _("Je demande un enlèvement"),
-}
+NO_WORDS = frozenset({"non", "no", "rien", "aucun", "aucune", "none", "nothing", "passer", "-"})
 
 TRANSFER_TERMS = _(
     "Convention de cession : en remettant ce matériel, vous en cédez gratuitement la "
@@ -227,39 +234,60 @@ SKIP_WARNING = _(
 )
 
 
-
 # --- Answer kinds of this flow ---------------------------------------------------------------
+
+_SIRET_LIKE = re.compile(r"(?<![0-9])[0-9](?:[ .\-]?[0-9]){8,}(?![0-9])")
+"""Nine digits or more in a row, spaces, dots and dashes allowed: a SIRET being typed."""
+_SIRET_LABEL = re.compile(r"(?:(?:\b(?:siret|siren|no|num[eé]ro)\b|\bn°)\.?\s*:?\s*)+$",
+                          re.IGNORECASE)
+"""What may introduce the SIRET ("SIRET :", "n°"), taken away with it, and only there."""
+_AROUND = " ,;:-–()"
 
 
 @dataclass(frozen=True)
-class SiretAnswer:
-    """An optional SIRET, checked with its Luhn key (La Poste's own rule included)."""
+class StructureAnswer:
+    """The structure's name with, if the donor has it, its SIRET in the same answer
+    ("ACME Informatique 732 829 320 00074"), the SIRET checked with its Luhn key."""
 
-    optional: bool = True
+    optional: bool = False
 
     def choices(self, ctx: Ctx) -> Sequence[Choice]:
-        return [skip_choice()]
+        return []
 
     def parse(self, given: Input, ctx: Ctx, pending: dict[str, Any]) -> Verdict:
-        if is_skip(given, ctx):
-            return Accepted(None)
-        match parse_siret(clean_text(given.text)[:40]):
-            case Siret(digits):
-                return Accepted(digits)
-            case SiretProblem.LENGTH:
-                return Rejected(by_gesture(
-                    _("Un SIRET compte 14 chiffres, par exemple 732 829 320 00074. "
-                      "Touchez « Passer » si vous ne l'avez pas."),
-                    _("Un SIRET compte 14 chiffres, par exemple 732 829 320 00074. "
-                      "Répondez « Passer » si vous ne l'avez pas.")))
-        return Rejected(by_gesture(
-            _("Ce SIRET n'est pas valide (la clé de contrôle ne correspond pas) : "
-              "vérifiez les chiffres, ou touchez « Passer »."),
-            _("Ce SIRET n'est pas valide (la clé de contrôle ne correspond pas) : "
-              "vérifiez les chiffres, ou répondez « Passer ».")))
+        if given.choice is not None:
+            return Rejected(_("Écrivez le nom de votre structure."))
+        typed = clean_text(given.text)[:200]
+        found = _SIRET_LIKE.search(typed)
+        siret: str | None = None
+        if found is not None:
+            match parse_siret(found.group(0)):
+                case Siret(digits):
+                    siret = digits
+                case SiretProblem.LENGTH:
+                    return Rejected(_("Un SIRET compte 14 chiffres, par exemple 732 829 320 "
+                                      "00074. Sans SIRET, écrivez seulement le nom."))
+                case _:
+                    return Rejected(_("Ce SIRET n'est pas valide (la clé de contrôle ne "
+                                      "correspond pas) : vérifiez les chiffres, ou écrivez "
+                                      "seulement le nom."))
+            before = _SIRET_LABEL.sub("", typed[:found.start()]).rstrip(_AROUND)
+            typed = f"{before} {typed[found.end():].lstrip(_AROUND)}"
+        name = clean_text(typed)
+        if sum(ch.isalnum() for ch in name) < 2 or not any(ch.isalpha() for ch in name):
+            return Rejected(_("Écrivez aussi le nom de la structure, par exemple : ACME "
+                              "Informatique 732 829 320 00074."))
+        if len(name) > 120:
+            return Rejected(_("Trop long : {n} caractères au plus.", n=120))
+        return Accepted({"name": name, "siret": siret})
 
     def show(self, value: Any, ctx: Ctx) -> Msg:
-        return verbatim(Siret(value).spaced()) if value else _("(non renseigné)")
+        if not value:
+            return _("(non renseigné)")
+        if value.get("siret"):
+            return _("{name} (SIRET {siret})", name=verbatim(value["name"]),
+                     siret=verbatim(Siret(value["siret"]).spaced()))
+        return _("{name} (sans SIRET)", name=verbatim(value["name"]))
 
 
 @dataclass(frozen=True)
@@ -297,17 +325,172 @@ class ReachAnswer:
         return verbatim(value) if value else _("(non renseigné)")
 
 
-@dataclass(frozen=True)
-class Quantity(Integer):
-    """How many items of one chosen category: at least one, at most ``MAX_PER_CATEGORY``."""
+DONE_WORDS = frozenset({"valider", "ok", "done", "c est tout", "fini", "termine", "c est bon"})
 
-    low: int = 1
-    high: int = MAX_PER_CATEGORY
+
+@dataclass(frozen=True)
+class ItemsAnswer:
+    """What the lot holds, in one line ("12 portables, 3 écrans"), or type by type.
+
+    Typed, the whole line is read at once (:func:`flows.lot_items.read_items`); a type named
+    without a number is asked its number, and what is not understood is named back while what
+    was understood is kept (``pending``). With buttons, a type is picked, its number typed,
+    and so on until "Valider". The value stored maps each category to its count.
+    """
+
+    optional: bool = False
+
+    def choices(self, ctx: Ctx) -> Sequence[Choice]:
+        return [*options(CATEGORY_LABELS), Choice(DONE_ID, _("Valider"))]
 
     def parse(self, given: Input, ctx: Ctx, pending: dict[str, Any]) -> Verdict:
-        if re.fullmatch(r"[+-]?0+", clean_text(given.text).replace(" ", "")):
-            return Rejected(_("Un don compte au moins un appareil de chaque type choisi. "
-                              "Écrivez 1 ou plus, ou « retour » pour changer les types."))
+        items: dict[str, int] = dict(pending.get("items", {}))
+        asking: list[str] = list(pending.get("asking", []))
+        more = bool(pending.get("more", False))
+        if given.choice is not None:
+            return self._picked([given.choice], items, ctx)
+        return self._typed(clean_text(given.text)[:500], items, asking, more, ctx)
+
+    def _typed(self, typed: str, items: dict[str, int], asking: list[str], more: bool,
+               ctx: Ctx) -> Verdict:
+        if fold(typed) in DONE_WORDS:
+            return self._done(items)
+        tokens = words_of(typed)
+        if asking and tokens and all(t.isdigit() or read_number([t]) is not None
+                                     for t in tokens):
+            count = read_number(tokens)
+            if count is None or count > MAX_PER_CATEGORY:
+                return Clarify(_("Écrivez un nombre entre 0 et {high}.", high=MAX_PER_CATEGORY),
+                               (), {"items": items, "asking": asking, "more": more})
+            self._count(items, asking.pop(0), count)
+            return self._next(items, asking, more, ctx)
+        numbers = [p.strip() for p in re.split(r"[,;/]|\s+", typed) if p.strip()]
+        if numbers and all(re.fullmatch(r"[0-9]{1,2}", n) for n in numbers):
+            listed = list(self.choices(ctx))  # "1, 3": the types by their number in the list
+            if all(1 <= int(n) <= len(listed) for n in numbers):
+                # Several types: all of them, so no "another type?" after their numbers.
+                return self._picked([listed[int(n) - 1].id for n in numbers], items, ctx,
+                                    more=len(numbers) == 1)
+        labels = {" ".join(words_of(ctx.translate(label))): category
+                  for category, label in CATEGORY_LABELS.items()}
+        reading = read_items(typed, labels)
+        for category, count in reading.counts.items():
+            self._count(items, category, count)
+        not_understood = [_("Je n'ai pas compris : {parts}.", parts=_quoted(reading.unknown))
+                          ] if reading.unknown else []
+        not_understood += [_("Pas plus de {high} par type : {category}.", high=MAX_PER_CATEGORY,
+                             category=CATEGORY_LABELS[c]) for c in reading.too_many]
+        if not_understood:
+            if not items:
+                return Rejected(_("{problems} Écrivez le nombre et le type, par exemple : "
+                                  "12 portables, 3 écrans.", problems=_lines(not_understood)))
+            return Clarify(_("{problems} Noté : {items}. Écrivez ce qui manque (par exemple : "
+                             "3 écrans), ou « Valider » si c'est tout.",
+                             problems=_lines(not_understood), items=self.show(items, ctx)),
+                           tuple(self.choices(ctx)), {"items": items, "more": True})
+        if reading.uncounted:
+            return self._next(items, [c.value for c in reading.uncounted], more, ctx)
+        return self._done(items)
+
+    def _picked(self, ids: list[str], items: dict[str, int], ctx: Ctx, *,
+                more: bool = True) -> Verdict:
+        """Types picked by button or by number: ask each one's number."""
+        if DONE_ID in ids:
+            return self._done(items)
+        if not set(ids) <= {c.value for c in DeviceCategory}:
+            return Rejected(_("Choisissez une des propositions (son numéro ou son texte)."))
+        return self._next(items, list(dict.fromkeys(ids)), more, ctx)
+
+    @staticmethod
+    def _count(items: dict[str, int], category: str, count: int) -> None:
+        if count:
+            items[category] = count
+        else:
+            items.pop(category, None)  # "0 écran": none after all
+
+    def _next(self, items: dict[str, int], asking: list[str], more: bool,
+              ctx: Ctx) -> Verdict:
+        """Ask the next type's number, or what else the donor gives, or take the answer."""
+        kept = {"items": items, "asking": asking, "more": more}
+        if asking:
+            return Clarify(QTY_QUESTIONS[DeviceCategory(asking[0])], (), kept)
+        if more:
+            return Clarify(_("Noté : {items}. Choisissez un autre type, ou « Valider ».",
+                             items=_items_msg(items) if items else _("rien pour l'instant")),
+                           tuple(self.choices(ctx)), {"items": items, "more": True})
+        return self._done(items)
+
+    @staticmethod
+    def _done(items: dict[str, int]) -> Verdict:
+        if not items:
+            return Rejected(_("Un don compte au moins un appareil. Écrivez le nombre et le "
+                              "type, par exemple : 12 portables, 3 écrans."))
+        return Accepted({c.value: items[c.value] for c in DeviceCategory if c.value in items})
+
+    def show(self, value: Any, ctx: Ctx) -> Msg:
+        return _items_msg(value) if value else _("(non renseigné)")
+
+
+def _items_msg(items: dict[str, int]) -> Msg:
+    """"12 ordinateurs portables, 3 écrans"."""
+    counts = [count_text(c, items[c.value]) for c in DeviceCategory if c.value in items]
+    params = {f"i{i}": m for i, m in enumerate(counts)}
+    return Msg(", ".join("{" + k + "}" for k in params) or "-", params)
+
+
+def _quoted(parts: list[str]) -> Msg:
+    params = {f"p{i}": verbatim(p[:40]) for i, p in enumerate(parts)}
+    return Msg(", ".join("« {" + k + "} »" for k in params), params)
+
+
+def _lines(msgs: list[Msg]) -> Msg:
+    params = {f"l{i}": m for i, m in enumerate(msgs)}
+    return Msg(" ".join("{" + k + "}" for k in params), params)
+
+
+@dataclass(frozen=True)
+class DataAnswer(SomeOf):
+    """The data question: kinds of data, or one answer that stands alone ("don't know")."""
+
+    def _finish(self, picked: list[str]) -> Verdict:
+        alone = [p for p in picked if p in self.exclusive]
+        if len(picked) > 1 and alone:
+            return Rejected(_("« {answer} » ne se combine pas avec un autre choix.",
+                              answer=DATA_LABELS[alone[0]]))
+        return super()._finish(picked)
+
+
+@dataclass(frozen=True)
+class OptionsAnswer(SomeOf):
+    """What else the network should know or do; "no" (typed or "Rien de plus") is none."""
+
+    def parse(self, given: Input, ctx: Ctx, pending: dict[str, Any]) -> Verdict:
+        if given.choice is None and fold(given.text) in NO_WORDS:
+            return Accepted([NOTHING_MORE])
+        return super().parse(given, ctx, pending)
+
+    def _finish(self, picked: list[str]) -> Verdict:
+        if not picked:
+            return Accepted([NOTHING_MORE])  # "Valider" with nothing ticked
+        if len(picked) > 1 and NOTHING_MORE in picked:
+            return Rejected(_("« {answer} » ne se combine pas avec un autre choix.",
+                              answer=OPTION_LABELS[NOTHING_MORE]))
+        return super()._finish(picked)
+
+
+@dataclass(frozen=True)
+class PickupCommune(CommuneAnswer):
+    """The pickup's commune: the commune the donor gave is one tap away."""
+
+    def choices(self, ctx: Ctx) -> Sequence[Choice]:
+        commune = ctx.territory.commune(ctx.facts.get("commune") or "")
+        return [Choice(commune.insee, _("À {commune}", commune=commune.name))] if commune else []
+
+    def parse(self, given: Input, ctx: Ctx, pending: dict[str, Any]) -> Verdict:
+        if not pending:
+            same = match_choice(given, self.choices(ctx), ctx)
+            if same is not None:
+                return Accepted(same.id)
         return super().parse(given, ctx, pending)
 
 
@@ -340,43 +523,16 @@ def place_label(place: Place, territory: Territory) -> Msg:
              commune=commune.name if commune else place.commune, hours=place.opening_hours)
 
 
-def _place_options(ctx: Ctx) -> list[Choice]:
+def _where_options(ctx: Ctx) -> list[Choice]:
     places = nearby_places(ctx.facts.get("places", ()), ctx.territory, ctx.facts.get("commune"))
     return [
         *(Choice(str(p.id), place_label(p, ctx.territory)) for p in places),
         Choice(NO_PLACE_YET, _("Je ne sais pas encore : contactez-moi")),
+        Choice(PICKUP, _("Je demande un enlèvement")),
     ]
 
 
-# --- Routing ---------------------------------------------------------------------------------
-
-
-def _selected(answers: Answers) -> list[DeviceCategory]:
-    chosen = set(answers.get(S.CATEGORIES) or ())
-    return [c for c in DeviceCategory if c.value in chosen]
-
-
-def _after_categories(answers: Answers) -> str:
-    selected = _selected(answers)
-    return QTY[selected[0]] if selected else S.AGE
-
-
-def _after_quantity(category: DeviceCategory) -> Any:
-    def after(answers: Answers) -> str:
-        rest = _selected(answers)
-        later = rest[rest.index(category) + 1:] if category in rest else []
-        return QTY[later[0]] if later else S.AGE
-
-    return after
-
-
-def _after_holds(answers: Answers) -> str:
-    match answers.get(S.HOLDS):
-        case HoldsData.YES:
-            return S.DATA_KINDS
-        case HoldsData.ERASED:
-            return S.CERTIFICATES
-    return S.ENCRYPTED
+# --- From answers to a lot -------------------------------------------------------------------
 
 
 def live_answers(flow: Flow, answers: Answers) -> Answers:
@@ -395,19 +551,30 @@ def live_answers(flow: Flow, answers: Answers) -> Answers:
     return path
 
 
-# --- From answers to a lot -------------------------------------------------------------------
-
-
 def questionnaire(answers: Answers) -> Questionnaire:
-    """The data-sensitivity answers, as the erasure rules read them."""
-    holds = HoldsData(answers.get(S.HOLDS) or HoldsData.UNKNOWN)
-    kinds = frozenset(DataKind(k) for k in answers.get(S.DATA_KINDS) or ())
+    """The data-sensitivity answers, as the erasure rules read them.
+
+    The same facts give the same questionnaire as the one-question-per-fact declaration did
+    (``tests/flows/test_donation_protocol.py``): "already erased" says nothing of encryption.
+    """
+    data = set(answers.get(S.DATA) or ())
+    more = set(answers.get(S.OPTIONS) or ())
+    if HoldsData.ERASED in data:
+        holds = HoldsData.ERASED
+    elif HoldsData.UNKNOWN in data or not data:
+        holds = HoldsData.UNKNOWN
+    else:
+        holds = HoldsData.YES
+    see_erasure, see_destruction = SEE_ERASURE in more, SEE_DESTRUCTION in more
     return Questionnaire(
         holds=holds,
-        kinds=kinds if holds is HoldsData.YES else frozenset(),
-        encrypted=Encrypted(answers.get(S.ENCRYPTED) or Encrypted.UNKNOWN),
-        wants_device_certificates=answers.get(S.CERTIFICATES) == "yes",
-        witness=Witness(answers.get(S.WITNESS) or Witness.NONE),
+        kinds=frozenset(DataKind(k) for k in data) if holds is HoldsData.YES else frozenset(),
+        encrypted=(Encrypted.YES if ENCRYPTED in more and holds is not HoldsData.ERASED
+                   else Encrypted.UNKNOWN),
+        wants_device_certificates=DEVICE_CERTIFICATES in more,
+        witness=(Witness.BOTH if see_erasure and see_destruction else
+                 Witness.ERASURE if see_erasure else
+                 Witness.DESTRUCTION if see_destruction else Witness.NONE),
         donor_is_person=answers.get(S.KIND) == DonorKind.PRIVATE,
     )
 
@@ -416,26 +583,28 @@ def draft(answers: Answers) -> LotDraft:
     """The lot a finished declaration describes (answers of abandoned branches left out)."""
     live = live_answers(FLOW, answers)
     kind = DonorKind(live[S.KIND])
-    items = tuple((c, int(live[QTY[c]])) for c in _selected(live) if live.get(QTY[c]))
+    structure = live.get(S.STRUCTURE) if kind is not DonorKind.PRIVATE else None
+    counts = live.get(S.ITEMS) or {}
+    state = live[S.STATE]
+    where = live[S.WHERE]
+    logistics = Logistics.PICKUP if where == PICKUP else Logistics.DROP_OFF
     assessment = assess(questionnaire(live))
-    logistics = Logistics(live[S.LOGISTICS])
-    place = live.get(S.PLACE)
     return LotDraft(
         donor_kind=kind,
-        organisation=live.get(S.ORGANISATION) if kind is not DonorKind.PRIVATE else None,
-        siret=live.get(S.SIRET) if kind is not DonorKind.PRIVATE else None,
+        organisation=structure["name"] if structure else None,
+        siret=structure["siret"] if structure else None,
         contact_name=live[S.CONTACT],
         commune=live[S.COMMUNE],
         reach=live.get(S.REACH),
-        items=items,
-        age=AgeBand(live[S.AGE]),
-        condition=Condition(live[S.CONDITION]),
-        chargers=Chargers(live[S.CHARGERS]),
+        items=tuple((c, int(counts[c.value])) for c in DeviceCategory if counts.get(c.value)),
+        age=AgeBand(state[AGE]),
+        condition=Condition(state[CONDITION]),
+        chargers=Chargers(state[CHARGERS]),
         questionnaire=questionnaire(live),
         level=assessment.level,
         measures=assessment.measures,
         logistics=logistics,
-        place_id=PlaceId(int(place)) if place and place.isdigit() else None,
+        place_id=PlaceId(int(where)) if where.isdigit() else None,
         pickup_commune=live.get(S.PICKUP_COMMUNE) if logistics is Logistics.PICKUP else None,
         availability=live.get(S.AVAILABILITY) if logistics is Logistics.PICKUP else None,
     )
@@ -475,8 +644,15 @@ def protocol_text(assessment: Assessment) -> Msg:
     )
 
 
-def _ask_protocol(ctx: Ctx, answers: Answers) -> Msg:
-    return protocol_text(assess(questionnaire(live_answers(FLOW, answers))))
+def _assessment(answers: Answers) -> Assessment:
+    return assess(questionnaire(live_answers(FLOW, answers)))
+
+
+def _recap(ctx: Ctx, answers: Answers) -> Msg:
+    """Under the summary: the protection level the answers set, and why."""
+    found = _assessment(answers)
+    return _("Protection de vos données : {level}, parce que {reason}",
+             level=LEVEL_LABELS[found.level], reason=REASON_LABELS[found.reason])
 
 
 def items_text(items: Sequence[tuple[DeviceCategory, int]]) -> Lines:
@@ -491,62 +667,54 @@ def _ask_contact(ctx: Ctx, answers: Answers) -> Msg:
     return _("Nom de la personne à contacter pour ce don ?")
 
 
-def _ask_place(ctx: Ctx, answers: Answers) -> Msg:
-    return _("Où déposez-vous le matériel ? Voici les points de collecte de votre "
-             "intercommunalité, avec leurs horaires :")
+def _ask_options(ctx: Ctx, answers: Answers) -> Msg:
+    if _assessment(answers).level is Level.STANDARD:
+        return _("Autre chose à savoir ? Plusieurs choix possibles (par exemple : 1, 3).")
+    return _("Autre chose à savoir ? Plusieurs choix possibles (par exemple : 1, 3). Avec ces "
+             "données, le certificat détaille déjà chaque appareil.")
 
 
-def _yes_no(yes: Msg, no: Msg) -> list[Choice]:
-    return [Choice("yes", yes), Choice("no", no)]
-
-
-def _quantity_step(category: DeviceCategory) -> Step:
-    return Step(
-        ask=QTY_QUESTIONS[category],
-        answer=Quantity(),
-        label=CATEGORY_LABELS[category],
-        next=_after_quantity(category),
-    )
+def _ask_commune(ctx: Ctx, answers: Answers) -> Msg:
+    return _("{protocol}\n\nDans quelle commune se trouve le matériel ? (nom ou code postal)",
+             protocol=protocol_text(_assessment(answers)))
 
 
 FLOW = Flow(
     name=FLOW_NAME,
     first=S.KIND,
-    intro=_("Merci de donner du matériel ! Quelques questions (5 minutes environ) pour "
-            "préparer votre don et vous dire comment vos données seront effacées. "
-            "« retour » revient en arrière, « annuler » abandonne."),
+    intro=_("Merci de donner du matériel ! Une dizaine de questions pour préparer votre don "
+            "et vous dire comment vos données seront effacées. « retour » revient en arrière, "
+            "« annuler » abandonne."),
     confirm=True,
     finish=_finish,
+    recap=_recap,
+    parts=(
+        Part("donor", _("Donateur"), (S.KIND, S.STRUCTURE)),
+        Part("contact", _("Contact"), (S.CONTACT, S.REACH)),
+        Part("items", _("Matériel"), (S.ITEMS, S.STATE)),
+        Part("data", _("Données"), (S.DATA, S.OPTIONS)),
+        Part("where", _("Remise"), (S.COMMUNE, S.WHERE, S.PICKUP_COMMUNE, S.AVAILABILITY)),
+    ),
     steps={
         S.KIND: Step(
             ask=_("Vous donnez en tant que :"),
             answer=OneOf(options(DONOR_KIND_LABELS)),
             label=_("Donateur"),
-            next=lambda a: S.CONTACT if a[S.KIND] == DonorKind.PRIVATE else S.ORGANISATION,
+            next=lambda a: S.CONTACT if a[S.KIND] == DonorKind.PRIVATE else S.STRUCTURE,
         ),
-        S.ORGANISATION: Step(
-            ask=_("Nom de votre structure ?"),
-            answer=FreeText(2, 120),
+        S.STRUCTURE: Step(
+            ask=_("Nom de votre structure ? Ajoutez son SIRET si vous l'avez (par exemple : "
+                  "ACME Informatique 732 829 320 00074)."),
+            answer=StructureAnswer(),
             label=_("Structure"),
-            next=S.SIRET,
-        ),
-        S.SIRET: Step(
-            ask=_("Numéro SIRET de la structure (14 chiffres) ? C'est facultatif."),
-            answer=SiretAnswer(),
-            label=_("SIRET"),
             next=S.CONTACT,
-            help=_("Le SIRET figure sur vos factures et sur annuaire-entreprises.data.gouv.fr."),
+            help=_("Le SIRET figure sur vos factures et sur annuaire-entreprises.data.gouv.fr. "
+                   "Il est facultatif."),
         ),
         S.CONTACT: Step(
             ask=_ask_contact,
             answer=FreeText(2, 80),
             label=_("Contact"),
-            next=S.COMMUNE,
-        ),
-        S.COMMUNE: Step(
-            ask=_("Dans quelle commune se trouve le matériel ? (nom ou code postal)"),
-            answer=CommuneAnswer(),
-            label=_("Commune"),
             next=S.REACH,
         ),
         S.REACH: Step(
@@ -554,91 +722,71 @@ FLOW = Flow(
                   "C'est facultatif."),
             answer=ReachAnswer(),
             label=_("Téléphone ou e-mail"),
-            next=S.CATEGORIES,
+            next=S.ITEMS,
             help=_("Il sert seulement à organiser ce don. Vous pouvez l'effacer à tout moment "
                    "depuis « Mes dons / certificats »."),
         ),
-        S.CATEGORIES: Step(
-            ask=_("Quel matériel donnez-vous ? Choisissez un ou plusieurs types "
-                  "(par exemple : 1, 3)."),
-            answer=SomeOf(options(CATEGORY_LABELS)),
-            label=_("Types de matériel"),
-            next=_after_categories,
-            help=_("Vous indiquerez ensuite le nombre d'appareils de chaque type."),
+        S.ITEMS: Step(
+            ask=by_gesture(
+                _("Quel matériel donnez-vous, et combien ? Écrivez-le en une fois, par "
+                  "exemple : 12 portables, 3 écrans. Ou touchez un type."),
+                _("Quel matériel donnez-vous, et combien ? Écrivez-le en une fois, par "
+                  "exemple : 12 portables, 3 écrans.")),
+            answer=ItemsAnswer(),
+            label=_("Matériel"),
+            next=S.STATE,
+            help=_("Un nombre et un type par appareil donné, séparés par des virgules : "
+                   "« 12 portables, 3 écrans, 1 imprimante ». Pour les câbles et "
+                   "périphériques, un nombre à peu près suffit."),
         ),
-        **{QTY[category]: _quantity_step(category) for category in DeviceCategory},
-        S.AGE: Step(
-            ask=_("Quel âge a le matériel, à peu près ?"),
-            answer=OneOf(options(AGE_LABELS)),
-            label=_("Âge"),
-            next=S.CONDITION,
+        S.STATE: Step(
+            ask=by_gesture(
+                _("Le matériel : son âge, son état, ses chargeurs. Touchez une réponse pour "
+                  "chacun. Si c'est mélangé, choisissez « À tester »."),
+                _("Le matériel : son âge, son état, ses chargeurs. Une réponse pour chacun "
+                  "(par exemple : 2, 5, 7). Si c'est mélangé, choisissez « À tester ».")),
+            answer=OneOfEach([
+                Group(AGE, options(AGE_LABELS), _("l'âge")),
+                Group(CONDITION, options(CONDITION_LABELS), _("l'état")),
+                Group(CHARGERS, options(CHARGER_LABELS), _("les chargeurs")),
+            ]),
+            label=_("Âge, état, chargeurs"),
+            next=S.DATA,
+            help=_("Les chargeurs et câbles d'alimentation : fournis, en partie, ou pas."),
         ),
-        S.CONDITION: Step(
-            ask=_("Dans quel état est-il ?"),
-            answer=OneOf(options(CONDITION_LABELS)),
-            label=_("État"),
-            next=S.CHARGERS,
-            help=_("Si c'est mélangé, choisissez « À tester »."),
+        S.DATA: Step(
+            ask=_("Que contiennent encore les appareils ? Plusieurs choix possibles (par "
+                  "exemple : 1, 3)."),
+            answer=DataAnswer(options(DATA_LABELS), exclusive=ALONE),
+            label=_("Données"),
+            next=S.OPTIONS,
+            help=_("Ce qui se trouvait sur les disques : fichiers, comptes, photos, bases de "
+                   "données. « Je ne sais pas » est une bonne réponse : nous effaçons alors "
+                   "avec le niveau renforcé."),
         ),
-        S.CHARGERS: Step(
-            ask=_("Les chargeurs et câbles d'alimentation sont-ils fournis ?"),
-            answer=OneOf(options(CHARGER_LABELS)),
-            label=_("Chargeurs"),
-            next=S.HOLDS,
+        S.OPTIONS: Step(
+            ask=_ask_options,
+            answer=OptionsAnswer(options(OPTION_LABELS), exclusive=frozenset({NOTHING_MORE})),
+            label=_("Précisions"),
+            next=S.COMMUNE,
         ),
-        S.HOLDS: Step(
-            ask=_("Les appareils contiennent-ils encore des données (fichiers, comptes, "
-                  "photos) ?"),
-            answer=OneOf(options(HOLDS_LABELS)),
-            label=_("Données présentes"),
-            next=_after_holds,
+        S.COMMUNE: Step(
+            ask=_ask_commune,
+            answer=CommuneAnswer(),
+            label=_("Commune"),
+            next=S.WHERE,
         ),
-        S.DATA_KINDS: Step(
-            ask=_("Quels types de données ? Plusieurs choix possibles (par exemple : 1, 3)."),
-            answer=SomeOf(options(DATA_KIND_LABELS), exclusive=frozenset({DataKind.NONE})),
-            label=_("Types de données"),
-            next=S.ENCRYPTED,
-        ),
-        S.ENCRYPTED: Step(
-            ask=_("Les disques sont-ils chiffrés (BitLocker, FileVault, LUKS…) ?"),
-            answer=OneOf(options(ENCRYPTED_LABELS)),
-            label=_("Disques chiffrés"),
-            next=S.CERTIFICATES,
-        ),
-        S.CERTIFICATES: Step(
-            ask=_("Voulez-vous un certificat qui détaille chaque appareil (numéro de série, "
-                  "méthode, résultat) ?"),
-            answer=OneOf(_yes_no(_("Oui"), _("Non, un certificat pour le lot suffit"))),
-            label=_("Certificat par appareil"),
-            next=S.WITNESS,
-        ),
-        S.WITNESS: Step(
-            ask=_("Souhaitez-vous assister à l'effacement, ou à la destruction des disques "
-                  "qui ne s'effacent pas ?"),
-            answer=OneOf(options(WITNESS_LABELS)),
-            label=_("Présence"),
-            next=S.PROTOCOL,
-        ),
-        S.PROTOCOL: Step(
-            ask=_ask_protocol,
-            answer=OneOf([Choice("ok", _("J'ai compris, continuer"))]),
-            next=S.LOGISTICS,
-        ),
-        S.LOGISTICS: Step(
-            ask=_("Comment le matériel nous parvient-il ?\n{warning}", warning=SKIP_WARNING),
-            answer=OneOf(options(LOGISTICS_LABELS)),
+        S.WHERE: Step(
+            ask=_("Comment le matériel nous parvient-il ? Déposez-le dans un point de collecte "
+                  "(horaires indiqués), ou demandez un enlèvement.\n{warning}",
+                  warning=SKIP_WARNING),
+            answer=OneOf(_where_options),
             label=_("Remise"),
-            next=lambda a: S.PLACE if a[S.LOGISTICS] == Logistics.DROP_OFF else S.PICKUP_COMMUNE,
-        ),
-        S.PLACE: Step(
-            ask=_ask_place,
-            answer=OneOf(_place_options),
-            label=_("Lieu de dépôt"),
-            next=None,
+            next=lambda a: S.PICKUP_COMMUNE if a[S.WHERE] == PICKUP else None,
         ),
         S.PICKUP_COMMUNE: Step(
             ask=_("Dans quelle commune faut-il venir chercher le matériel ?"),
-            answer=CommuneAnswer(),
+            answer=PickupCommune(),
             label=_("Commune d'enlèvement"),
             next=S.AVAILABILITY,
         ),

@@ -32,6 +32,12 @@ CONFIRM = "_confirm"
 CANCEL_WORDS = frozenset({"annuler", "cancel", "stop", "/annuler", "/cancel", "/stop"})
 BACK_WORDS = frozenset({"retour", "back", "/retour", "/back", "precedent"})
 HELP_WORDS = frozenset({"aide", "help", "/aide", "/help", "?"})
+KEEP_WORDS = frozenset({"garder", "keep"})
+
+KEEP = "keep"
+"""Choice id of "keep this answer", offered while a part of the summary is asked again."""
+PART = "part:"
+"""Prefix of the summary's choices that ask a part again (``part:<name>``)."""
 
 
 class Translator(Protocol):
@@ -93,6 +99,18 @@ class Outcome:
 
 
 @dataclass(frozen=True)
+class Part:
+    """A few questions the summary offers to change together ("Modifier : Matériel"): a long
+    flow's summary then offers a handful of parts rather than one correction per answer."""
+
+    name: str
+    """Stable and short: it is part of a button's data (``part:<name>``) and saved."""
+    label: Msg
+    steps: tuple[str, ...]
+    """The part's questions, in the order the flow asks them."""
+
+
+@dataclass(frozen=True)
 class Flow:
     """A conversation declared as data."""
 
@@ -103,9 +121,17 @@ class Flow:
     intro: Msg | None = None
     confirm: bool = False
     """Show a summary before finishing, with "confirm" and "correct <answer>"."""
+    parts: tuple[Part, ...] = ()
+    """With parts, the summary offers "change <part>" for each, instead of one correction
+    per answer."""
+    recap: Callable[[Ctx, Answers], Msg] | None = None
+    """What the answers lead to, shown under the summary (a protocol, a price)."""
 
     def step(self, name: str) -> Step:
         return self.steps[name]
+
+    def part(self, name: str | None) -> Part | None:
+        return next((p for p in self.parts if p.name == name), None)
 
 
 @dataclass(frozen=True)
@@ -123,9 +149,11 @@ class Conversation:
     """Counts the questions asked: one more at every accepted answer (or correction, or
     "back"). A button carries the revision of its question (:func:`bind`), so a press on an
     older question's keyboard is told apart from an answer to this one."""
+    part: str | None = None
+    """The part of the summary being asked again (:class:`Part`), while ``returning``."""
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data = {
             "flow": self.flow,
             "step": self.step,
             "answers": self.answers,
@@ -134,6 +162,9 @@ class Conversation:
             "returning": self.returning,
             "revision": self.revision,
         }
+        if self.part is not None:
+            data["part"] = self.part
+        return data
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Conversation:
@@ -145,6 +176,7 @@ class Conversation:
             pending=dict(data.get("pending", {})),
             returning=bool(data.get("returning", False)),
             revision=int(data.get("revision", 0)),
+            part=data.get("part"),
         )
 
 
@@ -223,15 +255,43 @@ def start(flow: Flow, ctx: Ctx, answers: Answers | None = None) -> Turn:
 
 def ask(flow: Flow, conv: Conversation, ctx: Ctx) -> Reply:
     """The question of the current step, with its choices."""
+    conv = resume(flow, conv)
     if conv.step == CONFIRM:
         return summary(flow, conv, ctx)
     step = flow.step(conv.step)
     text = step.ask(ctx, conv.answers) if callable(step.ask) else step.ask
-    return Reply([text], list(step.answer.choices(ctx)))
+    choices = list(step.answer.choices(ctx))
+    if _keeps(conv):
+        shown = step.answer.show(conv.answers[conv.step], ctx)
+        return Reply([text, _("Réponse actuelle : {value}", value=shown)],
+                     [*choices, Choice(KEEP, _("Garder cette réponse"))])
+    return Reply([text], choices)
+
+
+def _keeps(conv: Conversation) -> bool:
+    """Whether the question offers to keep its answer: asked again with its part (and not
+    in the middle of a pick of its own, whose choices are others)."""
+    return conv.part is not None and conv.step in conv.answers and not conv.pending
+
+
+def resume(flow: Flow, conv: Conversation) -> Conversation:
+    """Where a saved conversation really stands: a step a newer release of the flow no longer
+    has, or a summary with a question left unanswered, resumes at the first question of the
+    current branch still unanswered (the answers kept)."""
+    if conv.step in flow.steps:
+        return conv
+    history, missing = _path(flow, conv.answers)
+    if conv.step == CONFIRM and (missing is None or not flow.confirm):
+        return conv
+    target = missing or (CONFIRM if flow.confirm else flow.first)
+    if target == conv.step:
+        return conv
+    return replace(conv, step=target, history=history, pending={}, returning=False, part=None)
 
 
 def summary(flow: Flow, conv: Conversation, ctx: Ctx) -> Reply:
-    """The answers so far, with a choice to confirm and one to correct each answer."""
+    """The answers so far, with a choice to confirm and one to correct each answer (or each
+    part of the flow, when it has parts)."""
     lines: list[Msg] = []
     corrections: list[Choice] = []
     for name in conv.history:
@@ -240,14 +300,24 @@ def summary(flow: Flow, conv: Conversation, ctx: Ctx) -> Reply:
             continue
         shown = step.answer.show(conv.answers.get(name), ctx)
         lines.append(_("{label} : {value}", label=step.label, value=shown))
-        corrections.append(Choice(f"edit:{name}", _("Corriger : {label}", label=step.label)))
-    text = Msg("{title}\n{lines}", {"title": _("Vérifiez avant d'envoyer :"),
-                                     "lines": Lines(tuple(lines))})
-    return Reply([text], [Choice("ok", _("Confirmer")), *corrections])
+        if not flow.parts:
+            corrections.append(Choice(f"edit:{name}", _("Corriger : {label}",
+                                                         label=step.label)))
+    texts: list[Msg] = [Msg("{title}\n{lines}", {"title": _("Vérifiez avant d'envoyer :"),
+                                                  "lines": Lines(tuple(lines))})]
+    if flow.recap is not None:
+        texts.append(flow.recap(ctx, conv.answers))
+    if flow.parts:
+        corrections = [Choice(f"{PART}{p.name}", _("Modifier : {part}", part=p.label))
+                       for p in flow.parts if set(p.steps) & set(conv.history)]
+        texts.append(_("Tout est juste ? Confirmez, ou choisissez ce que vous voulez "
+                       "modifier."))
+    return Reply(texts, [Choice("ok", _("Confirmer")), *corrections])
 
 
 def handle(flow: Flow, conv: Conversation, given: Input, ctx: Ctx) -> Turn:
     """Advance ``conv`` with one input: global words first, then the step's validator."""
+    conv = resume(flow, conv)
     word = fold(given.text) if given.choice is None else ""
     if given.choice == "cancel" or word in CANCEL_WORDS:
         return Turn(None, [Reply([_("C'est annulé. Rien n'a été enregistré.")])],
@@ -260,6 +330,8 @@ def handle(flow: Flow, conv: Conversation, given: Input, ctx: Ctx) -> Turn:
         return _confirm(flow, conv, given, ctx)
 
     step = flow.step(conv.step)
+    if _keeps(conv) and (word in KEEP_WORDS or _picked(given, ask(flow, conv, ctx), ctx) == KEEP):
+        return _advance(flow, conv, step, conv.answers[conv.step], ctx)
     verdict = step.answer.parse(given, ctx, dict(conv.pending))
     match verdict:
         case Rejected(reason):
@@ -275,6 +347,12 @@ def handle(flow: Flow, conv: Conversation, given: Input, ctx: Ctx) -> Turn:
         case Accepted(value):
             return _advance(flow, conv, step, value, ctx)
     raise AssertionError(f"unknown verdict {verdict!r}")
+
+
+def _picked(given: Input, question: Reply, ctx: Ctx) -> str | None:
+    """The id of the choice of ``question`` the input picks, if any."""
+    picked = match_choice(given, question.choices, ctx)
+    return picked.id if picked is not None else None
 
 
 def _path(flow: Flow, answers: Answers) -> tuple[tuple[str, ...], str | None]:
@@ -298,6 +376,11 @@ def _live(flow: Flow, answers: Answers, path: tuple[str, ...]) -> Answers:
 def _advance(flow: Flow, conv: Conversation, step: Step, value: Any, ctx: Ctx) -> Turn:
     answers = {**conv.answers, conv.step: value}
     history, nxt = _path(flow, answers)
+    part = flow.part(conv.part) if conv.returning else None
+    if part is not None:
+        follow = step.next(answers) if callable(step.next) else step.next
+        if follow in part.steps:
+            nxt = follow  # the part's next question, asked again even if answered
     if conv.returning and nxt is None:
         nxt = CONFIRM  # a correction that opens no new branch goes back to the summary
     if nxt is None and flow.confirm:
@@ -306,7 +389,8 @@ def _advance(flow: Flow, conv: Conversation, step: Step, value: Any, ctx: Ctx) -
         outcome = flow.finish(ctx, _live(flow, answers, history))
         return Turn(None, outcome.replies, outcome.effects, accepted=True)
     moved = Conversation(flow.name, nxt, answers, history, {}, conv.returning,
-                         conv.revision + 1)
+                         conv.revision + 1,
+                         part.name if part is not None and nxt != CONFIRM else None)
     return Turn(moved, [ask(flow, moved, ctx)], accepted=True)
 
 
@@ -321,8 +405,13 @@ def _confirm(flow: Flow, conv: Conversation, given: Input, ctx: Ctx) -> Turn:
         history, _missing = _path(flow, conv.answers)
         outcome = flow.finish(ctx, _live(flow, conv.answers, history))
         return Turn(None, outcome.replies, outcome.effects, accepted=True)
-    target = picked.id.removeprefix("edit:")
-    moved = replace(conv, step=target, pending={}, returning=True, revision=conv.revision + 1)
+    part = flow.part(picked.id.removeprefix(PART))
+    if part is not None:
+        target = next(name for name in part.steps if name in conv.history)
+    else:
+        target = picked.id.removeprefix("edit:")
+    moved = replace(conv, step=target, pending={}, returning=True, revision=conv.revision + 1,
+                    part=part.name if part is not None else None)
     return Turn(moved, [ask(flow, moved, ctx)], accepted=True)
 
 
@@ -330,7 +419,7 @@ def _back(flow: Flow, conv: Conversation, ctx: Ctx) -> Turn:
     if conv.returning and conv.step != CONFIRM:
         # "back" while correcting one answer abandons the correction: summary again.
         moved = replace(conv, step=CONFIRM, pending={}, returning=False,
-                        revision=conv.revision + 1)
+                        revision=conv.revision + 1, part=None)
     elif conv.history:
         moved = Conversation(flow.name, conv.history[-1], conv.answers, conv.history[:-1],
                              revision=conv.revision + 1)
@@ -361,12 +450,15 @@ def registry(flows: Sequence[Flow]) -> dict[str, Flow]:
         for name, step in flow.steps.items():
             if isinstance(step.next, str) and step.next not in flow.steps:
                 raise ValueError(f"{flow.name}.{name} goes to unknown step {step.next!r}")
+        for part in flow.parts:
+            if not part.steps or any(name not in flow.steps for name in part.steps):
+                raise ValueError(f"{flow.name}: part {part.name!r} names an unknown step")
         index[flow.name] = flow
     return index
 
 
 __all__ = [
     "Answers", "BoundChoice", "Cancelled", "Conversation", "Ctx", "Effect", "Flow", "Outcome",
-    "Step", "Translator", "Turn", "UserKey", "ask", "bind", "bind_reply", "handle",
-    "question_token", "registry", "start", "unbind",
+    "Part", "Step", "Translator", "Turn", "UserKey", "ask", "bind", "bind_reply", "handle",
+    "question_token", "registry", "resume", "start", "unbind",
 ]

@@ -21,7 +21,7 @@ from flows import donation, erasure_record
 from flows.action_codec import Scope, Target, Who
 from flows.audit import AuditAction
 from flows.donation import DeclareLot, bullet, receipt_texts, staff_notice
-from flows.engine import Ctx
+from flows.engine import Conversation, Ctx
 from flows.erasure import (
     Blocker,
     MediumOutcome,
@@ -134,6 +134,16 @@ async def donation_facts(uow: UnitOfWork, user: User) -> Mapping[str, Any]:
     if saved is not None and saved.conversation.flow == donation.FLOW_NAME:
         commune = saved.conversation.answers.get(donation.S.COMMUNE)
     return {"places": await uow.places.all(), "commune": commune}
+
+
+async def commune_facts(uow: UnitOfWork, user: User, facts: Mapping[str, Any],
+                        conversation: Conversation) -> Mapping[str, Any] | None:
+    """The commune just given, when the next question already reads it (the drop-off points
+    near it come right after it)."""
+    commune = conversation.answers.get(donation.S.COMMUNE)
+    if commune == facts.get("commune"):
+        return None
+    return {**facts, "commune": commune}
 
 
 async def erasure_facts(uow: UnitOfWork, user: User) -> Mapping[str, Any]:
@@ -622,6 +632,7 @@ def feature(env: Env) -> Feature:
                  RecordErasures: record_many},
         commands={"verify": verify, "donations": command_donations, "erasures": command_bulk},
         facts={donation.FLOW_NAME: donation_facts, erasure_record.FLOW_NAME: erasure_facts},
+        more_facts={donation.FLOW_NAME: commune_facts},
         jobs=[PURGE_JOB],
     )
 

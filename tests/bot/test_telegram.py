@@ -479,12 +479,11 @@ async def test_a_webhook_update_is_acknowledged_only_once_handled(tg: TelegramWo
 # --- buttons bound to their question (issue 18) -----------------------------------------------
 
 
-DONATION_TO_CHARGERS = organisation_lot()[:13]
-"""A donation up to "are the chargers given?" (buttons Oui / En partie / Non); the question
-after it, "do the devices still hold data?", also has a "yes" (Oui / Effacées / Je ne sais
-pas)."""
-CHARGERS = "Les chargeurs et câbles d'alimentation sont-ils fournis ?"
-HOLDS = "Les appareils contiennent-ils encore des données"
+DONATION_TO_DATA = organisation_lot()[:8]
+"""A donation up to "what do the devices still hold?" (several choices, then "Valider"); the
+question after it, "anything else to know?", also has a "Valider"."""
+DATA = "Que contiennent encore les appareils"
+OPTIONS = "Autre chose à savoir"
 
 
 async def conversation_step(tg: TelegramWorld, chat: int) -> str | None:
@@ -494,58 +493,88 @@ async def conversation_step(tg: TelegramWorld, chat: int) -> str | None:
 
 
 async def test_an_old_keyboard_does_not_answer_the_current_question(tg: TelegramWorld):
-    """Two questions in a row offer "yes": a press on the first one's keyboard, answered by
-    typing, is refused and the current question asked again, unanswered."""
+    """Two questions in a row offer "Valider": a press on the first one's keyboard, answered
+    by typing, is refused and the current question asked again, unanswered."""
     await tg.start()
-    chargers = (await tg.say(ANA, *DONATION_TO_CHARGERS))[-1]
-    assert CHARGERS in chargers.text
-    assert all(len(data.encode()) <= 64 for _, data in chargers.buttons)
-    holds = await tg.say(ANA, "1")  # typed: the chargers' keyboard stays
-    assert HOLDS in holds[-1].text
-    seen = await tg.press(ANA, chargers, "Oui")
+    data = (await tg.say(ANA, *DONATION_TO_DATA))[-1]
+    assert DATA in data.text
+    assert all(len(d.encode()) <= 64 for _, d in data.buttons)
+    options = await tg.say(ANA, "2")  # typed: the data question's keyboard stays
+    assert OPTIONS in options[-1].text
+    seen = await tg.press(ANA, data, "Valider")
     assert "répond à une question précédente" in texts(seen)
-    assert HOLDS in seen[-1].text and seen[-1].buttons  # asked again, with its buttons
-    assert await conversation_step(tg, ANA) == "donation.holds"
-    old = tg.api.stored(chargers)
+    assert OPTIONS in seen[-1].text and seen[-1].buttons  # asked again, with its buttons
+    assert await conversation_step(tg, ANA) == "donation.options"
+    old = tg.api.stored(data)
     assert "✓" not in old["text"] and "reply_markup" not in old  # no pick shown; keys gone
-    seen = await tg.press(ANA, seen[-1], "Oui")  # the current keyboard still answers
-    assert HOLDS not in seen[-1].text
-    assert tg.api.stored(holds[-1])["text"] == holds[-1].text  # never pressed: untouched
+    seen = await tg.press(ANA, seen[-1], "Valider")  # the current keyboard still answers
+    assert OPTIONS not in seen[-1].text and "Dans quelle commune" in seen[-1].text
+    assert tg.api.stored(options[-1])["text"] == options[-1].text  # never pressed: untouched
 
 
 async def test_a_quick_double_tap_counts_once(tg: TelegramWorld):
     await tg.start()
-    chargers = (await tg.say(ANA, *DONATION_TO_CHARGERS))[-1]
-    data = next(data for label, data in chargers.buttons if label == "Oui")
-    first, second = tg.api.press(ANA, chargers, data), tg.api.press(ANA, chargers, data)
+    kind = (await tg.say(ANA, *organisation_lot()[:2]))[-1]
+    assert "Vous donnez en tant que" in kind.text
+    data = next(data for label, data in kind.buttons if "Une entreprise" in label)
+    first, second = tg.api.press(ANA, kind, data), tg.api.press(ANA, kind, data)
     seen = await tg.answered(ANA, first)
     await tg.api.wait_until(lambda: tg.api.confirmed > second)  # both fetched and handled
     seen += await tg.answered(ANA)
     assert len(tg.api.answered) == 2  # both presses answered (the phone stops spinning)
     assert [s.text for s in seen if s.method == "sendMessage"] == [seen[0].text]
-    assert HOLDS in seen[0].text and "précédente" not in texts(seen)
-    assert await conversation_step(tg, ANA) == "donation.holds"
-    assert tg.api.stored(chargers)["text"].endswith("✓ Oui")
+    assert "Nom de votre structure" in seen[0].text and "précédente" not in texts(seen)
+    assert await conversation_step(tg, ANA) == "donation.structure"
+    assert tg.api.stored(kind)["text"].endswith("✓ 1. Une entreprise")
     assert await tg.ledger.query("SELECT 1 FROM processed_events WHERE event_id = ?",
                                  f"tg:{second}") == []  # dropped by the adapter
 
 
 async def test_a_multi_select_ticks_its_keyboard_in_place(tg: TelegramWorld):
     await tg.start()
-    categories = (await tg.say(ANA, *organisation_lot()[:8]))[-1]
-    assert "Quel matériel donnez-vous" in categories.text and len(categories.buttons) == 10
-    assert await tg.press(ANA, categories, "Ordinateurs portables") == []  # no new message
-    assert await tg.press(ANA, categories, "Écrans") == []
-    shown = tg.api.stored(categories)
+    data = (await tg.say(ANA, *DONATION_TO_DATA))[-1]
+    assert DATA in data.text and len(data.buttons) == 10
+    assert await tg.press(ANA, data, "Fichiers et photos") == []  # no new message
+    assert await tg.press(ANA, data, "Données de santé") == []
+    shown = tg.api.stored(data)
     labels = [b["text"] for row in shown["reply_markup"]["inline_keyboard"] for b in row]
     ticked = [label for label in labels if "✓" in label]
-    assert ticked == ["1. ✓ Ordinateurs portables", "3. ✓ Écrans"] and len(labels) == 10
-    assert "Quel matériel donnez-vous" in shown["text"]
-    assert "Choisi : Ordinateurs portables, Écrans. Ajoutez-en ou touchez « Valider »." in \
-        shown["text"]
-    seen = await tg.press(ANA, categories, "Valider")
-    assert "ordinateurs portables" in seen[-1].text.lower()  # the first quantity
-    assert tg.api.stored(categories)["text"].endswith("✓ 10. Valider")
+    assert ticked == ["1. ✓ Fichiers et photos personnels", "3. ✓ Données de santé"]
+    assert len(labels) == 10 and DATA in shown["text"]
+    assert "Choisi : Fichiers et photos personnels, Données de santé. Ajoutez-en ou touchez " \
+        "« Valider »." in shown["text"]
+    seen = await tg.press(ANA, data, "Valider")
+    assert OPTIONS in seen[-1].text
+    assert tg.api.stored(data)["text"].endswith("✓ 10. Valider")
+
+
+async def test_age_state_and_chargers_tick_in_place_and_are_taken_at_the_third_tap(
+    tg: TelegramWorld,
+):
+    """Three questions' buttons in one message: one tap each, as three questions were."""
+    await tg.start()
+    state = (await tg.say(ANA, *organisation_lot()[:7]))[-1]
+    assert "Touchez une réponse pour chacun" in state.text and len(state.buttons) == 9
+    assert await tg.press(ANA, state, "Plus de 8 ans") == []
+    assert await tg.press(ANA, state, "En panne") == []
+    shown = tg.api.stored(state)
+    labels = [b["text"] for row in shown["reply_markup"]["inline_keyboard"] for b in row]
+    assert [label for label in labels if "✓" in label] == ["✓ Plus de 8 ans", "✓ En panne"]
+    assert "Reste : les chargeurs." in shown["text"]
+    seen = await tg.press(ANA, state, "Sans chargeurs")
+    assert DATA in seen[-1].text
+
+
+async def test_the_lot_is_typed_in_one_line_or_built_with_buttons(tg: TelegramWorld):
+    await tg.start()
+    items = (await tg.say(ANA, *organisation_lot()[:6]))[-1]
+    assert "Ou touchez un type." in items.text
+    asked = await tg.press(ANA, items, "Écrans")
+    assert "Combien d'écrans ?" in texts(asked)
+    noted = await tg.say(ANA, "3")
+    assert "Noté : 3 écrans." in texts(noted)
+    seen = await tg.say(ANA, "12 portables")  # or typed, once the buttons were used
+    assert "son âge, son état" in seen[-1].text
 
 
 # --- edits paced and retried like messages ----------------------------------------------------
@@ -644,8 +673,8 @@ async def test_a_notice_to_someone_who_never_opened_the_bot_waits_until_they_wri
 async def test_telegram_words_a_gesture_as_touching(tg: TelegramWorld):
     """Its choices are buttons (the console words it as writing: test_conversations.py)."""
     await tg.start()
-    seen = await tg.say(ANA, *organisation_lot()[:4], "123")  # a SIRET too short
-    assert "Touchez « Passer » si vous ne l'avez pas." in texts(seen)
+    seen = await tg.say(ANA, *organisation_lot()[:5], "123")  # no phone, no e-mail
+    assert "ou touchez « Passer »." in texts(seen)
 
 
 async def test_an_update_the_library_cannot_read_is_skipped_not_stopping_the_others(

@@ -35,11 +35,11 @@ ACCESS = ["bonjour", "1", "1", "CCAS de Veynes", "3 rue de la Gare", "veynes", "
 DECIDE = ["@coord: 1", "@coord: 1"]  # approve, then attach to the nearest place
 EQUIPMENT = ["menu", "1", "1", "1, 4", "4", "Passer", "veynes", "Ordinateur portable", "2",
              "Léa", "2", "1", "@demo-veynes: 1"]
-COMPANY_LOT = ["bonjour", "2", "1", "ACME Informatique", "73282932000074", "Jeanne Dupont",
-               "veynes", "06 12 34 56 78", "1, 3", "12", "5", "2", "2", "1", "1", "2", "2",
-               "2", "1", "1", "1", "1", "1"]
-PRIVATE_LOT = ["bonjour", "2", "4", "Marie Curie", "gap", "marie@exemple.fr", "1", "1", "3",
-               "1", "3", "1", "1", "3", "2", "1", "1", "2", "gap", "en semaine le matin", "1"]
+COMPANY_LOT = ["bonjour", "2", "1", "ACME Informatique 73282932000074", "Jeanne Dupont",
+               "06 12 34 56 78", "12 portables, 5 écrans", "2, 5, 7", "2", "5", "veynes", "1",
+               "1"]
+PRIVATE_LOT = ["bonjour", "2", "4", "Marie Curie", "marie@exemple.fr", "1 portable", "3, 4, 9",
+               "1", "5", "gap", "Je demande un enlèvement", "gap", "en semaine le matin", "1"]
 SCRIPT = (ACCESS + DECIDE + EQUIPMENT + [f"@acme: {line}" for line in COMPANY_LOT]
           + [f"@marie: {line}" for line in PRIVATE_LOT])
 

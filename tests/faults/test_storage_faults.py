@@ -24,9 +24,8 @@ from tests.support import Chat, texts
 UNAVAILABLE = "Le service est momentanément indisponible"
 ACCESS = ["bonjour", "1", "1", "CCAS de Veynes", "3 rue de la Gare", "veynes", "Ana Martin",
           "Conseillère sociale"]
-COMPANY_LOT = ["bonjour", "2", "1", "ACME Informatique", "73282932000074", "Jeanne Dupont",
-               "veynes", "06 12 34 56 78", "1, 3", "12", "5", "2", "2", "1", "1", "2", "2",
-               "2", "1", "1", "1", "1"]
+COMPANY_LOT = ["bonjour", "2", "1", "ACME Informatique 73282932000074", "Jeanne Dupont",
+               "06 12 34 56 78", "12 portables, 5 écrans", "2, 5, 7", "2", "5", "veynes", "1"]
 """A company's lot up to its summary; "1" then confirms it (a receipt PDF is queued)."""
 
 

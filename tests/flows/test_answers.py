@@ -16,14 +16,16 @@ from flows.answers import (
     CommuneAnswer,
     DateAnswer,
     FreeText,
+    Group,
     Input,
     Integer,
     OneOf,
+    OneOfEach,
     PhoneAnswer,
     Rejected,
     SomeOf,
 )
-from flows.donation import ReachAnswer
+from flows.donation import ItemsAnswer, ReachAnswer, StructureAnswer
 from flows.engine import Ctx
 from flows.messages import Choice, UserKey
 from flows.records import User
@@ -68,6 +70,10 @@ KINDS = [
     DateAnswer(),
     PhoneAnswer(),
     ReachAnswer(optional=False),
+    ItemsAnswer(),
+    StructureAnswer(),
+    OneOfEach([Group("c", COLOURS, _("la couleur")), Group("s", [Choice("p", _("Petit"))],
+                                                           _("la taille"))]),
 ]
 
 
@@ -77,8 +83,9 @@ def test_hostile_input_is_refused_with_a_message_never_accepted_silently(kind, t
     verdict = kind.parse(Input(typed), CTX, {})
     if isinstance(verdict, Accepted):
         # Only plain text fields may take odd text, and then cleaned and bounded.
-        assert isinstance(kind, FreeText)
-        assert 2 <= len(verdict.value) <= 50 and "\u202e" not in verdict.value
+        assert isinstance(kind, FreeText | StructureAnswer)
+        value = verdict.value if isinstance(kind, FreeText) else verdict.value["name"]
+        assert 2 <= len(value) <= 120 and "\u202e" not in value
     else:
         assert isinstance(verdict, Rejected | Clarify)
 
@@ -236,3 +243,27 @@ def test_optional_answers_can_be_skipped():
     assert FreeText(optional=True).parse(Input("passer"), CTX, {}) == Accepted(None)
     assert OneOf(COLOURS, optional=True).parse(Input("", "skip"), CTX, {}) == Accepted(None)
     assert isinstance(FreeText().parse(Input("passer"), CTX, {}), Accepted)  # a real text
+
+
+def test_one_of_each_takes_one_option_a_group_typed_at_once_or_in_parts():
+    sizes = [Choice("p", _("Petit")), Choice("g", _("Grand"))]
+    kind = OneOfEach([Group("c", COLOURS, _("la couleur")), Group("s", sizes, _("la taille"))])
+    assert kind.parse(Input("2, 5"), CTX, {}) == Accepted({"c": "v", "s": "g"})
+    assert kind.parse(Input("grand, bleu"), CTX, {}) == Accepted({"c": "b", "s": "g"})
+    part = kind.parse(Input("rouge"), CTX, {})
+    assert isinstance(part, Clarify) and not part.in_place
+    assert render(part.question) == "Choisi : Rouge. Reste : la taille."
+    assert kind.parse(Input("4"), CTX, part.pending) == Accepted({"c": "r", "s": "p"})
+    assert isinstance(kind.parse(Input("violet"), CTX, {}), Rejected)
+
+
+def test_one_of_each_ticks_a_button_in_place_and_a_second_in_its_group_replaces_it():
+    kind = OneOfEach([Group("c", COLOURS, _("la couleur")),
+                      Group("s", [Choice("p", _("Petit"))], _("la taille"))])
+    first = kind.parse(Input("", "c.r"), CTX, {})
+    assert isinstance(first, Clarify) and first.in_place
+    again = kind.parse(Input("", "c.b"), CTX, first.pending)
+    assert isinstance(again, Clarify)
+    assert [render(c.label) for c in again.choices if "✓" in render(c.label)] == ["✓ Bleu"]
+    assert kind.parse(Input("", "s.p"), CTX, again.pending) == Accepted({"c": "b", "s": "p"})
+    assert isinstance(kind.parse(Input("", "forged"), CTX, {}), Rejected)

@@ -217,10 +217,71 @@ def test_every_conversation_button_fits_telegrams_64_bytes_once_bound():
     for flow in flows:
         conv = Conversation(flow.name, flow.first, revision=0xFFF)
         for name, step in flow.steps.items():
-            ids = [f"edit:{name}"]
+            ids = [f"edit:{name}", engine.KEEP, *(f"{engine.PART}{p.name}" for p in flow.parts)]
             options = getattr(step.answer, "options", None)
             if isinstance(options, list | tuple):
                 ids += [c.id for c in options]
             for choice_id in ids:
                 bound = engine.bind(choice_id, replace(conv, step=name))
                 assert len(bound.encode()) <= 64, (flow.name, name, choice_id)
+
+
+# --- a summary in parts ----------------------------------------------------------------------
+
+PARTS_FLOW = replace(FLOW, parts=(
+    engine.Part("who", _("Who"), ("kind", "count")),
+    engine.Part("name", _("Name"), ("name",)),
+), recap=lambda ctx, answers: _("Recap"))
+
+
+def summary_of_parts() -> Conversation:
+    conv = engine.start(PARTS_FLOW, CTX).conversation
+    for text in ("1", "3", "Zoé"):
+        conv = engine.handle(PARTS_FLOW, conv, Input(text), CTX).conversation  # type: ignore
+    assert conv is not None and conv.step == CONFIRM
+    return conv
+
+
+def test_a_summary_in_parts_offers_to_change_each_part_not_each_answer():
+    reply = engine.ask(PARTS_FLOW, summary_of_parts(), CTX)
+    assert [c.id for c in reply.choices] == ["ok", "part:who", "part:name"]
+    assert [render(c.label) for c in reply.choices[1:]] == ["Modifier : Who", "Modifier : Name"]
+    assert "Recap" in [render(t) for t in reply.texts]
+
+
+def test_changing_a_part_asks_its_questions_again_then_shows_the_summary():
+    turn = engine.handle(PARTS_FLOW, summary_of_parts(), Input("", "part:who"), CTX)
+    conv = turn.conversation
+    assert conv is not None and conv.step == "kind" and conv.part == "who"
+    assert "Réponse actuelle : {value}" in [t.msgid for t in turn.replies[0].texts]
+    assert turn.replies[0].choices[-1].id == engine.KEEP
+    conv = engine.handle(PARTS_FLOW, conv, Input("garder"), CTX).conversation
+    assert conv is not None and conv.step == "count"  # asked again though answered
+    numbered = str(len(engine.ask(PARTS_FLOW, conv, CTX).choices))  # "Garder", by number
+    conv = engine.handle(PARTS_FLOW, conv, Input(numbered), CTX).conversation
+    assert conv is not None and conv.step == CONFIRM and conv.part is None
+    assert conv.answers["count"] == 3
+    assert Conversation.from_json(conv.to_json()) == conv
+
+
+def test_a_part_that_opens_a_new_branch_asks_it_and_drops_the_old_one():
+    conv = engine.handle(PARTS_FLOW, summary_of_parts(), Input("", "part:who"), CTX).conversation
+    conv = engine.handle(PARTS_FLOW, conv, Input("Beta"), CTX).conversation  # type: ignore
+    assert conv is not None and conv.step == CONFIRM  # "name" is answered, in another part
+    assert "count" not in conv.history
+
+
+def test_a_step_a_new_release_removed_resumes_at_the_first_unanswered_question():
+    saved = Conversation("t", "gone", {"kind": "a", "gone": "x"}, ("kind",), revision=7)
+    assert render(engine.ask(FLOW, saved, CTX).texts[0]) == "How many?"
+    turn = engine.handle(FLOW, saved, Input("4"), CTX)
+    assert turn.conversation is not None and turn.conversation.step == "name"
+    assert turn.conversation.answers["count"] == 4
+
+
+def test_a_summary_with_a_question_unanswered_asks_it_first():
+    """Back from a correction that opened a new branch leaves a question unanswered."""
+    saved = Conversation("t", CONFIRM, {"kind": "a", "name": "Zoé"}, ("kind",))
+    turn = engine.handle(FLOW, saved, Input("1"), CTX)  # not "Confirmer": the question
+    assert turn.conversation is not None and turn.conversation.answers["count"] == 1
+    assert turn.conversation.step == CONFIRM

@@ -95,8 +95,8 @@ async def test_a_stale_or_forged_button_is_refused_politely(chat: Chat):
 
 async def test_where_choices_are_typed_a_gesture_is_worded_as_writing(chat: Chat):
     """The console (as Matrix) lists choices to answer by writing: nothing to touch."""
-    sent = await chat.script("ana", *organisation_lot()[:4], "123")  # a SIRET too short
-    assert "Répondez « Passer » si vous ne l'avez pas." in texts(sent, "ana")
+    sent = await chat.script("ana", *organisation_lot()[:5], "123")  # no phone, no e-mail
+    assert "ou répondez « Passer »." in texts(sent, "ana")
     assert "ouchez" not in texts(sent, "ana")
 
 

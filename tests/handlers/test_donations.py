@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from bot.i18n import Rendered
+from flows.engine import Conversation
 from flows.messages import UserKey
 from tests.support import START, Chat, Clock, make_chat, texts
 
@@ -22,14 +23,14 @@ KINDS = {"company": "1", "public": "2", "association": "3"}
 
 
 def organisation_lot(kind: str = "1", siret: str = "73282932000074") -> list[str]:
-    """An organisation gives 12 laptops and 5 screens holding client data, dropped in Veynes."""
-    return ["bonjour", "2", kind, "ACME Informatique", siret, "Jeanne Dupont", "veynes",
-            "06 12 34 56 78", "1, 3", "12", "5", "2", "2", "1",
-            "1", "2", "2", "2", "1", "1", "1", "1"]
+    """An organisation gives 12 laptops and 5 screens holding client data, dropped in Veynes
+    (up to the summary: one answer a question)."""
+    return ["bonjour", "2", kind, f"ACME Informatique {siret}".strip(), "Jeanne Dupont",
+            "06 12 34 56 78", "12 portables, 5 écrans", "2, 5, 7", "2", "5", "veynes", "1"]
 
 
-PRIVATE_LOT = ["bonjour", "2", "4", "Marie Curie", "gap", "marie@exemple.fr", "1", "1",
-               "3", "1", "3", "1", "1", "3", "2", "1", "1", "2", "gap", "en semaine le matin"]
+PRIVATE_LOT = ["bonjour", "2", "4", "Marie Curie", "marie@exemple.fr", "1 portable", "3, 4, 9",
+               "1", "5", "gap", "Je demande un enlèvement", "gap", "en semaine le matin"]
 """A private person gives one old laptop with personal files and asks for a pickup in Gap."""
 
 WIPE = ["1", "Lenovo ThinkPad T480", "pf-1abc 23", "1", "passer", "WD-123", "1", "0.34",
@@ -80,22 +81,25 @@ async def certify_lot(chat: Chat, lot: int = 1, serial: str = "PF-1ABC23") -> li
 async def test_a_company_declares_a_lot_and_gets_a_reference_a_protocol_and_a_receipt(
     chat: Chat,
 ):
-    sent = await chat.script("acme", *organisation_lot()[:-3])
-    protocol = texts(sent[-1:], "acme")
+    sent = await chat.script("acme", *organisation_lot()[:-2])
+    protocol = texts(sent[-1:], "acme")  # shown before the commune and the drop-off
+    assert "Dans quelle commune se trouve le matériel" in protocol
     assert "niveau 2 (renforcé)" in protocol
     assert "données de clients ou d'usagers" in protocol
     assert "réécrit au moins une fois, puis vérifié" in protocol
     assert "BIOS/UEFI" in protocol and "TPM" in protocol
     assert "étiquettes d'inventaire" in protocol
     assert "détruit physiquement" in protocol
-    sent = await chat.script("acme", "1", "1")
+    sent = await chat.say("acme", "veynes")
     assert "mis en benne devient un déchet" in texts(sent, "acme")
     assert "Centre de ressources de Veynes" in texts(sent, "acme")
     sent = await chat.say("acme", "1")
     summary = texts(sent, "acme")
-    assert "732 829 320 00074" in summary and "Ordinateurs portables : 12" in summary
+    assert "732 829 320 00074" in summary and "12 ordinateurs portables, 5 écrans" in summary
+    assert "niveau 2 (renforcé)" in summary
     sent = await chat.say("acme", "1")
     receipt = texts(sent, "acme")
+    assert "Ordinateurs portables : 12" in receipt and "Écrans : 5" in receipt
     assert "LOT-2026-0001" in receipt
     assert "Convention de cession" in receipt
     assert "Avenue des Martinets" in receipt
@@ -139,12 +143,12 @@ async def test_a_private_person_declares_a_pickup_without_organisation_questions
 
 async def test_a_script_for_an_address_is_refused_and_asked_again(chat: Chat):
     """Only an address a mail library accepts is kept, in its normalised form."""
-    await chat.script("marie", *PRIVATE_LOT[:5])
+    await chat.script("marie", *PRIVATE_LOT[:4])
     sent = await chat.say("marie", "<script>alert(1)</script>@evil.fr")
     told = texts(sent, "marie")
     assert "Cette adresse e-mail n'est pas valide, par exemple marie@exemple.fr." in told
     assert "Un téléphone ou un e-mail" in told  # the same question again
-    sent = await chat.script("marie", "Marie.Curie@Exemple.FR", *PRIVATE_LOT[6:])
+    sent = await chat.script("marie", "Marie.Curie@Exemple.FR", *PRIVATE_LOT[5:])
     assert "Marie.Curie@exemple.fr" in texts(sent, "marie")  # the summary
     await chat.say("marie", "1")
     async with chat.app.storage.transaction() as uow:
@@ -160,33 +164,100 @@ async def test_references_follow_each_other(chat: Chat):
 
 
 async def test_a_lot_of_zero_items_is_refused(chat: Chat):
-    lines = organisation_lot()
-    sent = await chat.script("acme", *lines[:9], "0")
+    sent = await chat.script("acme", *organisation_lot()[:6], "0 portable")
     assert "au moins un appareil" in texts(sent[-1:], "acme")
-    assert "Combien d'ordinateurs portables" in texts(sent[-1:], "acme")
-    sent = await chat.say("acme", "-3")
-    assert "entre 1 et 1000" in texts(sent, "acme")
+    assert "Quel matériel donnez-vous" in texts(sent[-1:], "acme")
+    sent = await chat.say("acme", "1001 écrans")
+    assert "Pas plus de 1000 par type : Écrans" in texts(sent, "acme")
+    sent = await chat.say("acme", "Valider")
+    assert "au moins un appareil" in texts(sent, "acme")
+    sent = await chat.say("acme", "12 portables")
+    assert "son âge, son état, ses chargeurs" in texts(sent, "acme")
+
+
+async def test_the_lot_is_written_in_one_line_and_what_is_not_understood_is_named(chat: Chat):
+    """Spelling, accents, plurals and number words do not matter; a part not understood is
+    quoted back, and what was understood is kept while the donor writes the rest."""
+    await chat.script("acme", *organisation_lot()[:6])
+    sent = await chat.say("acme", "douze PORTABEL, 3 bidules et des ecrans")
+    told = texts(sent, "acme")
+    assert "Je n'ai pas compris : « 3 bidules »." in told
+    assert "Noté : 12 ordinateurs portables." in told
+    sent = await chat.say("acme", "2 imprimentes et 4 écrans")
+    assert "son âge, son état, ses chargeurs" in texts(sent, "acme")
+    await chat.script("acme", *organisation_lot()[7:])
+    sent = await chat.say("acme", "1")
+    notice = texts(sent, RECOND)
+    assert "Ordinateurs portables : 12" in notice and "Imprimantes : 2" in notice
+    assert "Écrans : 4" in notice
+
+
+async def test_a_type_without_its_number_is_asked_its_number(chat: Chat):
+    await chat.script("acme", *organisation_lot()[:6])
+    sent = await chat.say("acme", "12 portables, des écrans")
+    assert "Combien d'écrans ?" in texts(sent, "acme")
+    sent = await chat.say("acme", "trois")
+    assert "son âge, son état, ses chargeurs" in texts(sent, "acme")
+
+
+async def test_buttons_pick_a_type_then_its_number(chat: Chat):
+    """As on Telegram: a type's button, its number typed, another type, then "Valider"."""
+    await chat.script("acme", *organisation_lot()[:6])
+    sent = await chat.press("acme", "laptop")
+    assert "Combien d'ordinateurs portables ?" in texts(sent, "acme")
     sent = await chat.say("acme", "12")
-    assert "Combien d'écrans" in texts(sent, "acme")
+    assert "Noté : 12 ordinateurs portables. Choisissez un autre type" in texts(sent, "acme")
+    await chat.press("acme", "screen")
+    await chat.say("acme", "5")
+    sent = await chat.press("acme", "done")
+    assert "son âge, son état, ses chargeurs" in texts(sent, "acme")
+    sent = await chat.script("acme", *organisation_lot()[7:])
+    assert "12 ordinateurs portables, 5 écrans" in texts(sent, "acme")
 
 
-async def test_an_empty_choice_of_categories_is_refused(chat: Chat):
-    sent = await chat.script("acme", *organisation_lot()[:8], "Valider")
-    assert "Choisissez au moins une proposition" in texts(sent[-1:], "acme")
+async def test_age_state_and_chargers_are_one_question_answered_in_parts(chat: Chat):
+    await chat.script("acme", *organisation_lot()[:7])
+    sent = await chat.say("acme", "De 5 à 8 ans")
+    told = texts(sent, "acme")
+    assert "Choisi : De 5 à 8 ans. Reste : l'état, les chargeurs." in told
+    sent = await chat.say("acme", "à tester, sans chargeurs")
+    assert "Que contiennent encore les appareils" in texts(sent, "acme")
 
 
-async def test_a_bad_siret_is_refused_and_can_be_skipped(chat: Chat):
-    sent = await chat.script("acme", *organisation_lot()[:4], "73282932000075")
+async def test_a_data_answer_that_stands_alone_is_not_combined(chat: Chat):
+    await chat.script("acme", *organisation_lot()[:8])
+    sent = await chat.say("acme", "2, 9")
+    assert "« Je ne sais pas » ne se combine pas avec un autre choix." in texts(sent, "acme")
+    sent = await chat.say("acme", "9")
+    assert "Autre chose à savoir" in texts(sent, "acme")
+    sent = await chat.say("acme", "non")
+    assert "vous ne savez pas ce que contiennent les appareils" in texts(sent, "acme")
+
+
+async def test_a_bad_siret_is_refused_and_the_name_alone_is_enough(chat: Chat):
+    sent = await chat.script("acme", *organisation_lot()[:3], "ACME 73282932000075")
     assert "clé de contrôle" in texts(sent[-1:], "acme")
-    sent = await chat.say("acme", "1234")
+    sent = await chat.say("acme", "ACME 732 829 320 0007")
     assert "14 chiffres" in texts(sent, "acme")
-    sent = await chat.say("acme", "passer")
+    sent = await chat.say("acme", "73282932000074")
+    assert "Écrivez aussi le nom de la structure" in texts(sent, "acme")
+    sent = await chat.say("acme", "ACME Informatique")
     assert "personne à contacter" in texts(sent, "acme")
+    sent = await chat.script("acme", *organisation_lot()[4:])
+    assert "ACME Informatique (sans SIRET)" in texts(sent, "acme")
+
+
+async def test_the_summary_offers_five_parts_to_change(chat: Chat):
+    sent = await chat.script("acme", *organisation_lot())
+    [summary] = [m for m in sent[-1:] if m.to == "cli:acme"]
+    assert [label for _, label in summary.choices] == [
+        "Confirmer", "Modifier : Donateur", "Modifier : Contact", "Modifier : Matériel",
+        "Modifier : Données", "Modifier : Remise"]
 
 
 async def test_a_correction_to_private_person_drops_the_organisation(chat: Chat):
     await chat.script("acme", *organisation_lot())
-    await chat.say("acme", "2")  # Corriger : Donateur
+    await chat.say("acme", "Modifier : Donateur")
     sent = await chat.say("acme", "4")  # Un particulier
     assert "Vérifiez avant d'envoyer" in texts(sent, "acme")
     sent = await chat.say("acme", "1")
@@ -194,23 +265,50 @@ async def test_a_correction_to_private_person_drops_the_organisation(chat: Chat)
     assert "Jeanne Dupont (Un particulier)" in notice and "ACME" not in notice
 
 
-async def test_correcting_the_kinds_of_equipment_asks_only_the_new_quantities(chat: Chat):
+async def test_changing_the_equipment_asks_its_questions_again_then_the_summary(chat: Chat):
     await chat.script("acme", *organisation_lot())
-    await chat.say("acme", "8")  # Corriger : Types de matériel
-    sent = await chat.say("acme", "1, 2")  # laptops kept, desktops added, screens dropped
-    assert "Combien d'unités centrales" in texts(sent, "acme")
-    sent = await chat.say("acme", "4")
+    sent = await chat.say("acme", "Modifier : Matériel")
+    told = texts(sent, "acme")
+    assert "Quel matériel donnez-vous" in told
+    assert "Réponse actuelle : 12 ordinateurs portables, 5 écrans" in told
+    sent = await chat.say("acme", "12 portables, 4 tours")
+    assert "Réponse actuelle : De 5 à 8 ans, À tester, Chargeurs fournis" in texts(sent, "acme")
+    sent = await chat.say("acme", "garder")
     summary = texts(sent, "acme")
     assert "Vérifiez avant d'envoyer" in summary
-    assert "Unités centrales (ordinateurs fixes) : 4" in summary
-    assert "Ordinateurs portables : 12" in summary and "Écrans : 5" not in summary
+    assert "12 ordinateurs portables, 4 unités centrales" in summary
     sent = await chat.say("acme", "1")
     notice = texts(sent, RECOND)
     assert "Unités centrales (ordinateurs fixes) : 4" in notice and "Écrans" not in notice
 
 
+async def test_changing_the_data_changes_the_protocol(chat: Chat):
+    await chat.script("acme", *organisation_lot())
+    await chat.say("acme", "Modifier : Données")
+    sent = await chat.say("acme", "Aucune donnée à protéger")
+    assert "Réponse actuelle : Rien de plus" in texts(sent, "acme")
+    sent = await chat.say("acme", "garder")
+    assert "niveau 1 (standard)" in texts(sent, "acme")  # the summary's recap
+    sent = await chat.say("acme", "1")
+    assert "niveau 1" in texts(sent, RECOND)
+
+
+async def test_changing_the_drop_off_to_a_pickup_asks_where_and_when(chat: Chat):
+    await chat.script("acme", *organisation_lot())
+    sent = await chat.say("acme", "Modifier : Remise")
+    assert "Réponse actuelle : Veynes" in texts(sent, "acme")
+    await chat.say("acme", "garder")
+    sent = await chat.say("acme", "Je demande un enlèvement")
+    assert "À Veynes" in texts(sent, "acme")  # the commune given, one tap away
+    await chat.say("acme", "À Veynes")
+    sent = await chat.say("acme", "le lundi")
+    assert "Vérifiez avant d'envoyer" in texts(sent, "acme")
+    sent = await chat.say("acme", "1")
+    assert "enlèvement à Veynes (le lundi)" in texts(sent, RECOND)
+
+
 async def test_a_donor_can_cancel_and_nothing_is_stored(chat: Chat):
-    await chat.script("acme", *organisation_lot()[:6])
+    await chat.script("acme", *organisation_lot()[:5])
     sent = await chat.say("acme", "annuler")
     assert "Rien n'a été enregistré" in texts(sent, "acme")
     sent = await chat.script("acme", "menu", "2")
@@ -525,3 +623,61 @@ async def test_a_csv_with_a_bad_row_records_nothing_and_names_the_line(chat: Cha
 async def test_only_reconditioners_send_a_csv(chat: Chat):
     sent = await chat.say("demo-veynes", "/effacements")
     assert "pas (ou plus) valable pour vous" in texts(sent, "demo-veynes")
+
+
+async def test_an_english_speaker_declares_in_english_words(chat: Chat):
+    await chat.say("jo", "hello", lang="en")
+    sent = await chat.script("jo", "2", "A private individual", "Jo Smith", "Skip",
+                             "two laptops and a dozen screens")
+    assert "the age" not in texts(sent[-1:], "jo")
+    assert "its age, its condition, its chargers" in texts(sent[-1:], "jo")
+    sent = await chat.say("jo", "More than 8 years")
+    assert "Still to choose: the condition, the chargers." in texts(sent, "jo")
+    sent = await chat.script("jo", "It works, No chargers", "I don't know", "no")
+    assert "Protection of your data" in texts(sent, "jo")
+    sent = await chat.script("jo", "gap", "I request a collection", "In Gap", "mornings")
+    summary = texts(sent, "jo")
+    assert "2 laptops, 12 screens" in summary
+    assert "Choisi" not in summary and "Change: Equipment" in summary
+    sent = await chat.say("jo", "Confirm")
+    assert "LOT-2026-0001" in texts(sent, "jo") and "Laptops: 2" in texts(sent, "jo")
+
+
+async def test_types_typed_by_their_numbers_are_asked_their_numbers_in_turn(chat: Chat):
+    """The way the declaration used to ask ("1, 3", then one number a type) still works."""
+    await chat.script("acme", *organisation_lot()[:6])
+    sent = await chat.say("acme", "1, 3")
+    assert "Combien d'ordinateurs portables ?" in texts(sent, "acme")
+    sent = await chat.say("acme", "12")
+    assert "Combien d'écrans ?" in texts(sent, "acme")
+    sent = await chat.say("acme", "5")
+    assert "son âge, son état, ses chargeurs" in texts(sent, "acme")
+
+
+async def test_the_drop_off_points_follow_the_commune_just_changed(chat: Chat):
+    await chat.script("acme", *organisation_lot())
+    await chat.say("acme", "Modifier : Remise")
+    sent = await chat.say("acme", "gap")
+    points = texts(sent, "acme")
+    assert "Comment le matériel nous parvient-il" in points
+    assert ", Gap (" in points and "Centre de ressources de Veynes" not in points
+
+
+async def test_a_declaration_saved_at_a_retired_question_resumes_at_the_first_unanswered(
+    chat: Chat,
+):
+    """A donor halfway through the old, longer declaration when the bot was updated."""
+    await chat.say("acme", "bonjour")
+    old = Conversation("donation", "donation.qty.laptop", {
+        "donation.kind": "company", "donation.organisation": "ACME",
+        "donation.contact": "Jeanne Dupont", "donation.commune": "05179",
+        "donation.reach": None, "donation.categories": ["laptop"]},
+        ("donation.kind", "donation.organisation", "donation.contact"), revision=8)
+    async with chat.app.storage.transaction() as uow:
+        await uow.conversations.save(UserKey("cli:acme"), old, chat.clock())
+    sent = await chat.say("acme", "12")
+    told = texts(sent, "acme")
+    assert "Écrivez aussi le nom de la structure" in told  # "12": not a name
+    assert "Nom de votre structure" in told
+    sent = await chat.say("acme", "ACME Informatique")
+    assert "Quel matériel donnez-vous, et combien" in texts(sent, "acme")  # contact kept

@@ -89,8 +89,8 @@ async def beneficiary_with_help_ticket(chat: Chat, who: str = "zeph") -> None:
     await chat.say("demo-veynes", f"Bonjour {FIRST_NAME}, je vous rappelle au {PHONE}")
 
 
-PRIVATE_LOT = ["bonjour", "2", "4", f"{FIRST_NAME} {SURNAME}", "gap", EMAIL, "1", "1",
-               "3", "1", "3", "1", "1", "3", "2", "1", "1", "2", "gap",
+PRIVATE_LOT = ["bonjour", "2", "4", f"{FIRST_NAME} {SURNAME}", EMAIL, "1 portable", "3, 4, 9",
+               "1", "5", "gap", "Je demande un enlèvement", "gap",
                f"le matin, sonner au 3 {STREET}", "1"]
 """A private person gives a laptop with a pickup at home (tests/handlers/test_donations)."""
 

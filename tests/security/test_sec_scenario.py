@@ -32,9 +32,9 @@ REQUEST_ACCESS = ["bonjour", "1", "1", "CCAS de Veynes", "3 rue de la Gare", "ve
 EQUIPMENT = ["1, 4", "4", "Passer", "veynes", "Ordinateur portable", "2", "Léa", "2", "1"]
 """An equipment request's answers after ``rq:new``, confirmed."""
 
-ORGANISATION_LOT = ["bonjour", "2", "1", "ACME Informatique", "73282932000074", "Jeanne Dupont",
-                    "veynes", "06 12 34 56 78", "1, 3", "12", "5", "2", "2", "1",
-                    "1", "2", "2", "2", "1", "1", "1", "1", "1"]
+ORGANISATION_LOT = ["bonjour", "2", "1", "ACME Informatique 73282932000074", "Jeanne Dupont",
+                    "06 12 34 56 78", "12 portables, 5 écrans", "2, 5, 7", "2", "5", "veynes",
+                    "1", "1"]
 """An organisation's lot, confirmed (from tests/handlers/test_donations)."""
 
 WIPE = ["1", "Lenovo ThinkPad T480", "pf-1abc 23", "1", "passer", "WD-123", "1", "0.34",

@@ -66,9 +66,8 @@ def equipment(first_name: str) -> list[str]:
 
 def company_lot(contact: str, phone: str) -> list[str]:
     """A company declares 12 laptops and 5 screens holding client data, dropped in Veynes."""
-    return ["bonjour", "2", "1", "ACME Informatique", "73282932000074", contact, "veynes",
-            phone, "1, 3", "12", "5", "2", "2", "1", "1", "2", "2", "2", "1", "1", "1", "1",
-            "1"]
+    return ["bonjour", "2", "1", "ACME Informatique 73282932000074", contact, phone,
+            "12 portables, 5 écrans", "2, 5, 7", "2", "5", "veynes", "1", "1"]
 
 
 @dataclass(frozen=True)

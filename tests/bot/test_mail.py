@@ -89,6 +89,8 @@ def read_pdf(data: bytes, folder: Path) -> str:
 
 async def declare(chat: Chat, who: str = DONOR, lang: str | None = None) -> None:
     for line in PRIVATE_LOT:
+        if lang == "en" and line == "Je demande un enlèvement":
+            line = "I request a collection"  # a choice is named in the person's language
         await chat.say(who, line, lang=lang)
     sent = await chat.say(who, "1", lang=lang)  # confirm
     assert "LOT-2026-0001" in texts(sent, who)

@@ -13,6 +13,7 @@ pressed in an old message must not do something new.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
 
@@ -613,7 +614,8 @@ COMMANDS = (
     Command("erasures", ("/effacements",), frozenset({Who.RECONDITIONER})),
     Command("coordination", ("/coordination", "coordination"), frozenset({Who.COORDINATOR})),
     Command("start", ("/start",), EVERYONE),
-    Command("join", ("rej", "/rej"), EVERYONE),
+    Command("join", ("rej", "/rej"), EVERYONE,
+            whole=re.compile(r"/?rej[ .\-]*[0-9a-z]{3}[ .\-]*[0-9a-z]{3}", re.IGNORECASE)),
     Command("stop", ("stop",), EVERYONE),
 )
 """Words that work anywhere; a feature answers a command by its ``name``."""

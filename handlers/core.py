@@ -114,6 +114,12 @@ class Core:
             word: command for command in declared_actions.COMMANDS for word in command.words
             if command.name in self.command_handlers}
 
+    def _whole(self, text: str) -> Command | None:
+        """The command a whole message is shaped like (``REJ7K3M9P``: a join code)."""
+        return next((command for command in declared_actions.COMMANDS
+                     if command.whole is not None and command.name in self.command_handlers
+                     and command.whole.fullmatch(text)), None)
+
     def language_of(self, hint: str | None) -> str:
         """The platform's language hint (``fr-FR``, ``en``) if we speak it, else the default."""
         if hint:
@@ -303,7 +309,7 @@ class Core:
         word = fold(text.split(" ", 1)[0]) if text else ""
         if incoming.choice is None and (text.startswith("/") or not conversation):
             command = (self.commands.get(word) or self.commands.get(fold(text))
-                       or self.commands.get(word.split(" ")[0]))
+                       or self.commands.get(word.split(" ")[0]) or self._whole(text))
             if command is not None:
                 if not await may_use(session, command):
                     log.warning("%s refused the command %s", user.key, command.name)

@@ -24,6 +24,7 @@ from flows.workshops import ReminderPolicy
 from handlers import access as access_handlers
 from handlers import (
     beneficiary_jobs,
+    beneficiary_nearby,
     bookings,
     coordination,
     donations,
@@ -73,7 +74,7 @@ class App:
 
 
 FEATURES = (home, access_handlers, requests, joining, bookings, help_relay, place_tools,
-            beneficiary_jobs, donations, maintenance, coordination, privacy)
+            beneficiary_jobs, beneficiary_nearby, donations, maintenance, coordination, privacy)
 """Every feature module of the bot; each has ``feature(env)`` (no two declare the same
 action, command or effect)."""
 

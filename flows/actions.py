@@ -419,6 +419,11 @@ class AskHelp(Action, prefix="bn:help", allow=BENEFICIARY):
     pass
 
 
+@dataclass(frozen=True)
+class HelpNearby(Action, prefix="bn:near", allow=BENEFICIARY):
+    """The help places near the person (national directory), open now or when they open."""
+
+
 # --- Coordination -----------------------------------------------------------------------------
 
 @dataclass(frozen=True)

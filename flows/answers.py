@@ -96,13 +96,19 @@ def match_choice(given: Input, options: Sequence[Choice], ctx: Ctx) -> Choice | 
     typed = given.text.strip()
     if re.fullmatch(r"[0-9]{1,3}", typed) and 1 <= int(typed) <= len(options):
         return options[int(typed) - 1]
-    folded = fold(typed)
+    folded = _label_key(typed)
     if not folded:
         return None
     for option in options:
-        if fold(ctx.translate(option.label)) == folded or option.id == typed:
+        if _label_key(ctx.translate(option.label)) == folded or option.id == typed:
             return option
     return None
+
+
+def _label_key(text: str) -> str:
+    """A label as typed or shown, folded, without the end punctuation people add or leave
+    out ("Je viens !", "je viens")."""
+    return fold(text).rstrip(" .!?…")
 
 
 def skip_choice() -> Choice:

@@ -11,13 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from flows import beneficiary as ui
+from flows.messages import Reply
 from flows.ports import UnitOfWork
 from flows.records import Beneficiary, Place, PlaceId, Workshop
 from flows.territory import Territory
 from flows.text import Msg, _
-from flows.workshops import ReminderPolicy, offer
+from flows.workshops import LINUX_MINT_SERIES, ReminderPolicy, offer
 from handlers.session import Session
 
 UNKNOWN_BUTTON = _("Ce bouton n'est plus valable.")
@@ -31,9 +33,9 @@ def commune_name(territory: Territory, insee: str) -> str:
     return commune.name if commune else insee
 
 
-def where(territory: Territory, place: Place | None) -> Msg:
+def where(territory: Territory, place: Place | None, tz: ZoneInfo) -> Msg:
     """Where a session takes place, as a beneficiary reads it."""
-    return ui.where(place, commune_name(territory, place.commune) if place else "")
+    return ui.where(place, commune_name(territory, place.commune) if place else "", tz)
 
 
 def nearby(territory: Territory, places: Sequence[Place],
@@ -66,16 +68,30 @@ def show_menu(session: Session, beneficiary: Beneficiary, intro: Msg | None = No
     session.reply(ui.menu(beneficiary, intro), action_menu=True)
 
 
+async def home(session: Session, beneficiary: Beneficiary, path_length: int) -> Reply:
+    """A joined beneficiary's home: their path (counted from attendance) and their menu."""
+    uow = session.uow
+    attended = await uow.workshops.attended(beneficiary.key)
+    booked = await uow.workshops.bookings_of(beneficiary.key, session.now)
+    done = set(attended)
+    to_take = next((t for t in LINUX_MINT_SERIES if t not in done), None)
+    return ui.home(beneficiary, ui.path(len(attended), path_length,
+                                        booked[0].workshop if booked else None, to_take))
+
+
 async def offers(
-    session: Session, beneficiary: Beneficiary, topic: str | None = None
+    session: Session, beneficiary: Beneficiary, topic: str | None = None,
+    declined: int | None = None,
 ) -> list[Workshop]:
-    """The sessions this beneficiary may book now: their place first, then nearby."""
+    """The sessions this beneficiary may book now: their place first, then nearby; never
+    the one they just said they cannot come to."""
     uow = session.uow
     places = await uow.places.all()
     near = nearby(session.ctx.territory, places, beneficiary.place_id)
     homes = [beneficiary.place_id] if beneficiary.place_id is not None else []
     upcoming = await uow.workshops.upcoming_at([*homes, *near], session.now, OFFER_HORIZON)
     mine = await uow.workshops.bookings_of(beneficiary.key, session.now)
+    upcoming = [w for w in upcoming if w.id != declined]
     return offer(upcoming, session.now, home=beneficiary.place_id, nearby=near,
                  booked_ids=[b.workshop.id for b in mine], topic=topic)
 

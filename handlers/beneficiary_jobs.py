@@ -68,7 +68,8 @@ async def send_due_reminders(storage: Storage, now: datetime, *, config: Benefic
                 if not await uow.reminders.mark(due.id, "queued", now):
                     continue
                 reply = ui.reminder(due.workshop,
-                                    where(territory, places.get(due.workshop.place_id)))
+                                    where(territory, places.get(due.workshop.place_id),
+                                          config.policy.tz))
                 message = Outgoing(due.user, tuple(reply.texts), tuple(reply.choices),
                                    is_action_menu=True, priority=Priority.BULK)
                 await uow.outbox.add(message, now)

@@ -126,12 +126,12 @@ async def test_a_beneficiary_joins_by_typing_the_code(chat: Chat):
     assert "Quel est votre prénom ?" in texts(sent, "lea")
     sent = await chat.say("lea", "Léa")
     assert "Voulez-vous recevoir un rappel" in texts(sent, "lea")
+    assert "Nous gardons seulement votre prénom" in texts(sent, "lea")
     sent = await chat.say("lea", "1")
     said = texts(sent, "lea")
     assert "C'est fait, bienvenue !" in said
-    assert "Nous gardons seulement" in said and "Mes données" in said
-    assert "Les prochains ateliers" in said and "jeudi 26 novembre à 14 h 00" in said
-    assert "Réserver un atelier" in said
+    assert "Premier atelier" in said and "jeudi 26 novembre à 14 h 00" in said
+    assert "Oui, je réserve" in said and "Plus tard" in said
     [(first_name, consent)] = await rows(chat, "SELECT first_name, reminders FROM beneficiaries")
     assert (first_name, consent) == ("Léa", 1)
 
@@ -221,7 +221,8 @@ async def test_booking_confirms_with_the_place_and_plans_two_reminders(chat: Cha
     sent = await book_first(chat)
     said = texts(sent, "lea")
     assert "C'est réservé : Prise en main de l'ordinateur, le jeudi 26 novembre à 14 h 00" in said
-    assert "Avenue des Martinets, Veynes" in said and "Ouvert : mar.-ven." in said
+    assert "Avenue des Martinets, Veynes" in said
+    assert "du mardi au vendredi, de 9 heures à midi et de 14 heures à 17 heures" in said
     assert "Vous recevrez un rappel avant." in said
     due = await rows(chat, "SELECT due_at FROM reminders ORDER BY due_at")
     assert [d for (d,) in due] == ["2026-11-24T13:00:00.000000+00:00",
@@ -452,7 +453,8 @@ async def test_the_help_ticket_round_trip(chat: Chat):
     sent = await chat.say("lea", choice="bn:help")
     said = texts(sent, "lea")
     assert "RustDesk" in said and "https://rustdesk.com" in said
-    assert "heures d'ouverture : mar.-ven." in said and "Écrivez votre question ici." in said
+    assert "quand le lieu est ouvert" in said and "du mardi au vendredi" in said
+    assert "Écrivez votre question ici." in said
     assert "Nouvelle demande d'aide n° 1 de Léa" in texts(sent, "lieu")
 
     sent = await chat.say("lea", "Je ne trouve pas internet")

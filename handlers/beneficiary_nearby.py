@@ -1,0 +1,60 @@
+""""Où trouver de l'aide près de chez moi": the help places of the national directory of
+digital-mediation places (imported by the coordination, ``flows/mednum.py``) nearest to the
+beneficiary, each said open now or when it next opens, in plain words.
+
+"Near" is what the network knows without asking where the person lives: the commune of the
+place that handed the computer over, then its intercommunality (no address is kept).
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+from flows import actions as act
+from flows import beneficiary as ui
+from flows.beneficiary import BeneficiaryConfig
+from flows.coordination import hours_of
+from flows.mednum import MediationPlace
+from flows.territory import Territory
+from handlers.beneficiary_common import commune_name, joined
+from handlers.session import Env, Feature, Session
+
+SHOWN = 5
+"""Places listed at most: a short list a person can read on a phone."""
+
+
+def nearest(places: list[MediationPlace], territory: Territory, commune: str | None
+            ) -> list[MediationPlace]:
+    """The places of ``commune``, then of its intercommunality; none when it is unknown."""
+    home = territory.commune(commune) if commune else None
+    if home is None:
+        return []
+    same = [p for p in places if p.commune == home.insee]
+    around = [p for p in places if p.commune != home.insee
+              and (other := territory.commune(p.commune)) is not None
+              and other.epci == home.epci]
+    return (same + around)[:SHOWN]
+
+
+async def help_nearby(session: Session, action: act.HelpNearby, *,
+                      config: BeneficiaryConfig) -> None:
+    """The nearest help places, each open now or when it next opens, then the menu."""
+    beneficiary = await joined(session)
+    uow, territory, now, tz = session.uow, session.ctx.territory, session.now, session.ctx.tz
+    place = await uow.places.get(beneficiary.place_id) if beneficiary.place_id else None
+    found = nearest(await uow.coordination.mediation_places(), territory,
+                    place.commune if place else None)
+    lines = []
+    for found_place in found:
+        hours = hours_of(found_place.osm_hours) if found_place.osm_hours else None
+        lines.append(ui.help_place(found_place.name, found_place.address,
+                                   commune_name(territory, found_place.commune),
+                                   ui.open_status(hours, now, tz) if hours else None))
+    texts = ui.help_places(lines, place.name if place else None)
+    session.reply(ui.menu(beneficiary, texts), action_menu=True)
+
+
+def feature(env: Env) -> Feature:
+    """The help places near a beneficiary."""
+    return Feature(name="beneficiary_nearby",
+                   actions={act.HelpNearby: partial(help_nearby, config=env.beneficiaries)})

@@ -98,6 +98,7 @@ def environment(settings: Settings, territory: Territory) -> Env:
             telegram_bot=settings.telegram_bot_username,
             booklet_url=settings.booklet_url,
             retention=timedelta(days=settings.beneficiary_retention_days),
+            path_length=settings.workshop_path,
             reminders_every=timedelta(seconds=settings.reminders_every_seconds),
         ),
         public_url=settings.public_url,

@@ -287,6 +287,18 @@ class PublishWorkshop(Action, prefix="bs:new", allow=PLACE_STAFF):
 
 
 @dataclass(frozen=True)
+class Attendance(Action, prefix="bs:pres", allow=PLACE_STAFF):
+    """The place's sessions held lately, to record who came."""
+
+
+@dataclass(frozen=True)
+class RecordAttendance(Action, prefix="bs:att", allow=PLACE_WORKSHOP, on=Target.WORKSHOP):
+    """Tick who came to a session of the place (the figures and the path count it)."""
+
+    workshop: int
+
+
+@dataclass(frozen=True)
 class CancelWorkshop(Action, prefix="bs:del", allow=PLACE_WORKSHOP, on=Target.WORKSHOP):
     workshop: int
 

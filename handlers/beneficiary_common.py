@@ -10,6 +10,7 @@ live here once so that ``handlers/joining.py``, ``bookings.py``, ``help_relay.py
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -98,8 +99,9 @@ async def offers(
 
 async def plan_reminders(uow: UnitOfWork, beneficiary: Beneficiary, workshop: Workshop,
                          now: datetime, policy: ReminderPolicy) -> None:
-    """The reminders of a session just booked, if the beneficiary accepts messages."""
-    if beneficiary.reminders:
+    """The reminders of a session just booked, if the beneficiary accepts messages (and
+    the bot has not stopped writing after two sessions missed)."""
+    if beneficiary.reminders and beneficiary.paused_at is None:
         times = policy.times(workshop.starts_at, now)
         await uow.reminders.add(workshop.id, beneficiary.key, times)
 
@@ -111,8 +113,7 @@ async def set_consent(session: Session, beneficiary: Beneficiary, consent: bool,
     await uow.beneficiaries.set_reminders(beneficiary.key, consent)
     await uow.reminders.drop_pending(beneficiary.key)
     if consent:
-        granted = Beneficiary(beneficiary.key, beneficiary.place_id, beneficiary.ref,
-                              beneficiary.first_name, True, beneficiary.joined_at)
+        granted = replace(beneficiary, reminders=True)
         for booking in await uow.workshops.bookings_of(beneficiary.key, session.now):
             await plan_reminders(uow, granted, booking.workshop, session.now, policy)
 

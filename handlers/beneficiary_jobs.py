@@ -62,6 +62,7 @@ async def send_due_reminders(storage: Storage, now: datetime, *, config: Benefic
             for due in batch:
                 beneficiary = await uow.beneficiaries.get(due.user)
                 if (beneficiary is None or not beneficiary.reminders
+                        or beneficiary.paused_at is not None
                         or due.workshop.starts_at <= now):
                     await uow.reminders.mark(due.id, "skipped", now)
                     continue

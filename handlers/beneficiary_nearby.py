@@ -3,7 +3,8 @@ digital-mediation places (imported by the coordination, ``flows/mednum.py``) nea
 beneficiary, each said open now or when it next opens, in plain words.
 
 "Near" is what the network knows without asking where the person lives: the commune of the
-place that handed the computer over, then its intercommunality (no address is kept).
+place that handed the computer over, then its intercommunality and those the place also
+serves (no address is kept).
 """
 
 from __future__ import annotations
@@ -23,17 +24,23 @@ SHOWN = 5
 """Places listed at most: a short list a person can read on a phone."""
 
 
-def nearest(places: list[MediationPlace], territory: Territory, commune: str | None
-            ) -> list[MediationPlace]:
-    """The places of ``commune``, then of its intercommunality; none when it is unknown."""
+def nearest(places: list[MediationPlace], territory: Territory, commune: str | None,
+            covers: tuple[str, ...] = ()) -> list[MediationPlace]:
+    """The places of ``commune``, then of its intercommunality, then of those ``covers``
+    names; none when the commune is unknown."""
     home = territory.commune(commune) if commune else None
     if home is None:
         return []
-    same = [p for p in places if p.commune == home.insee]
-    around = [p for p in places if p.commune != home.insee
-              and (other := territory.commune(p.commune)) is not None
-              and other.epci == home.epci]
-    return (same + around)[:SHOWN]
+    rank = {home.epci: 1, **{epci: 2 for epci in covers if epci != home.epci}}
+
+    def distance(place: MediationPlace) -> int | None:
+        if place.commune == home.insee:
+            return 0
+        other = territory.commune(place.commune)
+        return rank.get(other.epci) if other is not None else None
+
+    ranked = [(d, p.name, p) for p in places if (d := distance(p)) is not None]
+    return [p for _d, _name, p in sorted(ranked, key=lambda r: (r[0], r[1]))][:SHOWN]
 
 
 async def help_nearby(session: Session, action: act.HelpNearby, *,
@@ -43,7 +50,7 @@ async def help_nearby(session: Session, action: act.HelpNearby, *,
     uow, territory, now, tz = session.uow, session.ctx.territory, session.now, session.ctx.tz
     place = await uow.places.get(beneficiary.place_id) if beneficiary.place_id else None
     found = nearest(await uow.coordination.mediation_places(), territory,
-                    place.commune if place else None)
+                    place.commune if place else None, place.covers_epci if place else ())
     lines = []
     for found_place in found:
         hours = hours_of(found_place.osm_hours) if found_place.osm_hours else None

@@ -9,6 +9,7 @@ since a button can be forged with any session's number.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from functools import partial
 
 from flows import actions as act
@@ -80,6 +81,9 @@ async def book(session: Session, action: act.Book, *, config: BeneficiaryConfig)
         session.reply(Reply([ui.REFUSALS[refused], *reply.texts], reply.choices),
                       action_menu=True)
         return
+    if beneficiary.paused_at is not None:  # she came back by herself: invited again
+        await uow.beneficiaries.set_paused(beneficiary.key, None)
+        beneficiary = replace(beneficiary, paused_at=None)
     await plan_reminders(uow, beneficiary, workshop, session.now, config.policy)
     place = await uow.places.get(workshop.place_id)
     session.say(*ui.booked(workshop, where(session.ctx.territory, place, session.ctx.tz)))
@@ -153,6 +157,8 @@ async def coming(session: Session, action: act.Coming) -> None:
     """"I'm coming", answered to a reminder."""
     beneficiary = await joined(session)
     if await session.uow.workshops.set_coming(action.workshop, beneficiary.key, True):
+        # Answered: no other reminder of this session (invited, never chased).
+        await session.uow.reminders.drop_pending(beneficiary.key, action.workshop)
         session.say(ui.coming_thanks())
     else:
         session.say(UNKNOWN_BUTTON)

@@ -6,8 +6,10 @@ are on Thursdays at 14:00 (26 November, 3 and 10 December).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
+from flows.mednum import COLUMNS as MEDNUM_COLUMNS
+from flows.records import PlaceId
 from flows.text import Msg
 from tests.flows.test_beneficiary_texts import problems
 from tests.handlers.test_beneficiaries import (
@@ -18,7 +20,9 @@ from tests.handlers.test_beneficiaries import (
     reminders,
     rows,
     run_job,
+    sessions_at,
 )
+from tests.handlers.test_coordination import csv_file, mednum_row
 from tests.support import Chat, Clock, texts
 
 
@@ -87,3 +91,150 @@ async def test_right_after_joining_three_short_sentences_at_most_before_the_ques
     assert before_question.count(".") + before_question.count("!") <= 3, text
     assert sent[0].choices, "the question comes with its buttons"
     _ = Msg
+
+
+# --- Attendance and the workshop path -------------------------------------------------------
+
+
+async def attend(chat: Chat, clock: Clock, workshop: int, *present: str) -> list:
+    """Once the session began, the place ticks who came (by their first names) and validates."""
+    async with chat.app.storage.transaction() as uow:
+        start = (await uow.workshops.get(workshop)).starts_at
+    clock.now = max(clock.now, start + timedelta(hours=2))
+    sent = await chat.say("lieu", choice=f"bs:att:{workshop}")
+    question = next(m for m in sent if m.to == "cli:lieu" and m.choices)
+    for name in present:
+        pick = next(cid for cid, label in question.choices if label == name)
+        sent = await chat.say("lieu", choice=pick)
+        question = next(m for m in sent if m.to == "cli:lieu" and m.choices)
+    done = next(cid for cid, label in question.choices if label == "Valider")
+    return await chat.say("lieu", choice=done)
+
+
+async def book(chat: Chat, who: str, workshop: int) -> None:
+    sent = await chat.say(who, choice=f"bn:bk:{workshop}")
+    assert "C'est réservé" in texts(sent, who), texts(sent, who)
+
+
+async def test_staff_tick_who_came_and_the_path_and_figures_count_it(chat: Chat, clock: Clock):
+    place = await make_staff(chat)
+    await join(chat, "lea", name="Léa")
+    await join(chat, "bob", name="Bob")
+    first, _second, *_ = await sessions_at(chat, place)
+    for who in ("lea", "bob"):
+        await book(chat, who, first)
+    await chat.say("bob", choice=f"bn:yes:{first}")  # "I'm coming"... but he will not
+    sent = await chat.say("lieu", choice="bs:att:" + str(first))
+    assert "pas encore eu lieu" in texts(sent, "lieu")  # not before it is held
+
+    sent = await attend(chat, clock, first, "Léa")
+    assert "Présences enregistrées : 1 venus sur 2." in texts(sent, "lieu")
+    assert await rows(chat, "SELECT user_key, attended FROM bookings ORDER BY user_key") == [
+        ("cli:bob", 0), ("cli:lea", 1)]
+    sent = await chat.say("lea", "menu")
+    assert "Vous avez fait 1 atelier sur 7." in texts(sent, "lea")
+    sent = await chat.say("bob", "menu")
+    assert "Vous avez fait 0 atelier sur 7." in texts(sent, "bob")
+
+    sent = await chat.say("lieu", choice="bs:pres")
+    assert "1 venus sur 2" in texts(sent, "lieu")
+    async with chat.app.storage.reading() as uow:
+        events = await uow.reports.events(clock.now - timedelta(days=30), clock.now)
+    assert sum(e.count for e in events if e.indicator == "attended") == 1
+
+
+async def test_the_path_says_the_next_session_booked(chat: Chat, clock: Clock):
+    place = await make_staff(chat)
+    await join(chat, "lea")
+    first, second, *_ = await sessions_at(chat, place)
+    await book(chat, "lea", first)
+    await attend(chat, clock, first, "Léa")
+    await book(chat, "lea", second)
+    sent = await chat.say("lea", "menu")
+    said = texts(sent, "lea")
+    assert "Vous avez fait 1 atelier sur 7. Le prochain : Internet et courriel, jeudi 3 " \
+        "décembre à 14 h 00." in said.replace("\n\n", " ")
+
+
+async def test_the_path_length_is_a_setting(db_path, clock: Clock):
+    from tests.support import make_chat
+
+    chat = await make_chat(db_path, clock, FILIERE_WORKSHOP_PATH="5")
+    try:
+        await make_staff(chat)
+        await join(chat, "lea")
+        assert "Vous avez fait 0 atelier sur 5." in texts(await chat.say("lea", "menu"), "lea")
+    finally:
+        await chat.app.close()
+
+
+async def test_after_two_sessions_missed_one_kind_word_then_no_more_reminders(
+        chat: Chat, clock: Clock):
+    place = await make_staff(chat)
+    await join(chat, "lea")
+    first, second, third = (await sessions_at(chat, place))[:3]
+    for workshop in (first, second, third):
+        await book(chat, "lea", workshop)
+    sent = await attend(chat, clock, first)
+    assert "Nous sommes là" not in texts(sent, "lea")  # one missed: nothing said
+    sent = await attend(chat, clock, second)
+    said = texts(sent, "lea")
+    assert "Nous sommes là quand vous voulez." in said
+    assert len([m for m in sent if m.to == "cli:lea"]) == 1
+    clock.now = datetime(2026, 12, 10, 7, 0, tzinfo=UTC)  # the third one's morning
+    assert reminders(await run_job(chat)) == []
+    sent = await attend(chat, clock, third)
+    assert texts(sent, "lea") == ""  # said once, never again
+    # She books again by herself: invited again.
+    async with chat.app.storage.transaction() as uow:
+        later = await uow.workshops.add(PlaceId(place), "safety",
+                                        clock.now + timedelta(days=5), 60, 8)
+    await book(chat, "lea", later)
+    assert await rows(chat, "SELECT count(*) FROM reminders WHERE workshop_id = ?"
+                      " AND status = 'pending'", later) != [(0,)]
+
+
+async def test_an_answered_session_is_not_reminded_again(chat: Chat, clock: Clock):
+    await make_staff(chat)
+    await join(chat, "lea")
+    await book_first(chat)
+    clock.now = datetime(2026, 11, 24, 13, 0, tzinfo=UTC)
+    assert len(reminders(await run_job(chat))) == 1
+    await chat.say("lea", "Je viens")
+    clock.now = datetime(2026, 11, 26, 7, 0, tzinfo=UTC)  # the morning one is not sent
+    assert reminders(await run_job(chat)) == []
+
+
+# --- Help near me ---------------------------------------------------------------------------
+
+
+async def test_help_places_near_me_open_now_or_next_opening_in_plain_words(
+        chat: Chat, clock: Clock):
+    national = ",".join(MEDNUM_COLUMNS) + "\n" + "".join([
+        mednum_row(id="v1", nom="Médiathèque de Veynes", commune="Veynes",
+                   code_postal="05400", code_insee="05179", adresse="Rue du Jeu de Paume",
+                   horaires="Mo-Fr 09:00-12:00", date_maj="2026-06-01"),
+        mednum_row(id="s1", nom="Espace numérique de Serres", commune="Serres",
+                   code_postal="05700", code_insee="05166", adresse="Place du Lac",
+                   horaires="Sa 14:00-17:00", date_maj="2026-06-01"),
+        mednum_row(id="b1", nom="Espace de Briançon", commune="Briançon",
+                   code_postal="05100", code_insee="05023", adresse="Rue X",
+                   horaires="Mo-Fr 09:00-12:00", date_maj="2026-06-01"),
+    ])
+    await chat.say("coord", attachment=csv_file(national, "lieux-mediation.csv"))
+    await make_staff(chat)
+    await join(chat, "lea")
+    sent = await chat.say("lea", choice="bn:near")
+    said = texts(sent, "lea")
+    assert "Médiathèque de Veynes" in said and "Espace numérique de Serres" in said
+    assert "Briançon" not in said  # another intercommunality
+    assert "Ouvert maintenant, jusqu'à midi." in said  # Monday 10:00
+    assert "Fermé maintenant. Ouvre samedi à 14 heures." in said
+    assert said.index("Veynes") < said.index("Serres")  # the same commune first
+
+
+async def test_without_a_directory_the_own_place_is_named(chat: Chat):
+    await make_staff(chat)
+    await join(chat, "lea")
+    sent = await chat.say("lea", choice="bn:near")
+    assert "Centre de ressources de Veynes" in texts(sent, "lea")

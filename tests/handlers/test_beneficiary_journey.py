@@ -238,3 +238,27 @@ async def test_without_a_directory_the_own_place_is_named(chat: Chat):
     await join(chat, "lea")
     sent = await chat.say("lea", choice="bn:near")
     assert "Centre de ressources de Veynes" in texts(sent, "lea")
+
+
+# --- The demo -------------------------------------------------------------------------------
+
+
+async def test_demo_workshops_never_fall_on_a_day_their_place_is_closed(db_path):
+    """Seeded on any day of the week (a Thursday put Veynes' sessions on a Sunday)."""
+    from flows.coordination import hours_of
+    from tests.support import make_chat
+
+    for day in range(7):
+        clock = Clock(datetime(2026, 12, 3, 9, 0, tzinfo=UTC) + timedelta(days=day))
+        chat = await make_chat(db_path.with_name(f"demo-{day}.sqlite3"), clock)
+        try:
+            async with chat.app.storage.transaction() as uow:
+                places = {p.id: p for p in await uow.places.all()}
+                for workshop in await uow.workshops.upcoming(clock(), 50):
+                    hours = hours_of(places[workshop.place_id].osm_hours)
+                    assert hours is not None
+                    for minute in range(0, workshop.minutes, 15):
+                        assert hours.is_open(workshop.starts_at + timedelta(minutes=minute),
+                                             chat.app.settings.timezone), (day, workshop)
+        finally:
+            await chat.app.close()

@@ -262,3 +262,34 @@ async def test_demo_workshops_never_fall_on_a_day_their_place_is_closed(db_path)
                                              chat.app.settings.timezone), (day, workshop)
         finally:
             await chat.app.close()
+
+
+# --- Communes -------------------------------------------------------------------------------
+
+
+async def to_commune_step(chat: Chat, who: str) -> None:
+    """A professional's access request up to the question of the commune."""
+    sent = await chat.script(who, "bonjour", "1", "1", "CCAS de Serres", "Place du Lac")
+    assert "commune" in texts(sent, who).lower()
+
+
+async def test_a_postal_code_of_many_communes_says_typing_the_name_works(chat: Chat):
+    await to_commune_step(chat, "ana")
+    sent = await chat.say("ana", "05700")
+    [question] = [m for m in sent if m.to == "cli:ana" and m.choices]
+    assert "17 communes correspondent" in question.text
+    assert "écrivez son nom" in question.text
+    assert len(question.choices) == 12
+    assert all("Chanousse" not in label for _id, label in question.choices)
+    await chat.say("ana", "Chanousse")  # not in the list: its name works
+    async with chat.app.storage.reading() as uow:
+        saved = await uow.conversations.get("cli:ana")
+    assert saved is not None and "05033" in str(saved.conversation.answers)
+
+
+async def test_a_commune_outside_the_territory_by_name_or_code_is_said_outside(chat: Chat):
+    await to_commune_step(chat, "ana")
+    by_code = texts(await chat.say("ana", "38000"), "ana")
+    by_name = texts(await chat.say("ana", "Grenoble"), "ana")
+    assert "n'est pas sur le territoire du réseau" in by_code
+    assert "n'est pas sur le territoire du réseau" in by_name

@@ -86,13 +86,14 @@ OSM_HOURS = {
 
 # How each place helps from a distance (place index -> procedure, link): examples only.
 REMOTE_HELP = {
-    0: ("Installez RustDesk depuis le menu de Linux Mint, ouvrez-le et donnez le numéro "
-        "affiché à la personne du lieu.", "https://rustdesk.com/fr/"),
-    1: ("Nous vous appelons en visio : ouvrez le lien à l'heure convenue.",
+    0: ("• Ouvrez le menu de Linux Mint.\n• Ouvrez RustDesk.\n"
+        "• Donnez le numéro affiché à la personne du lieu.", "https://rustdesk.com/fr/"),
+    1: ("Nous vous appelons en vidéo. Ouvrez le lien à l'heure convenue.",
         "https://meet.jit.si/reemploi05-gap"),
-    2: ("Installez TeamViewer QuickSupport, ouvrez-le et donnez l'identifiant affiché.",
+    2: ("• Ouvrez TeamViewer QuickSupport.\n• Donnez le numéro affiché à la personne du lieu.",
         "https://www.teamviewer.com/fr/"),
 }
+"""Each one step a line, in plain words (``flows/plain.py``): beneficiaries read them."""
 
 
 async def seed_demo(uow: SqliteUnitOfWork, now: datetime, tz: ZoneInfo) -> bool:

@@ -293,3 +293,38 @@ async def test_a_commune_outside_the_territory_by_name_or_code_is_said_outside(c
     by_name = texts(await chat.say("ana", "Grenoble"), "ana")
     assert "n'est pas sur le territoire du réseau" in by_code
     assert "n'est pas sur le territoire du réseau" in by_name
+
+
+# --- The remote-help procedure, as the coordination writes it -------------------------------
+
+
+async def test_the_editor_shows_what_to_shorten_in_a_remote_help_procedure(chat: Chat):
+    async with chat.app.storage.reading() as uow:
+        veynes = next(p.id for p in await uow.places.all() if "Veynes" in p.name)
+    await chat.say("coord", choice=f"co:pl:e:{veynes}")
+    sent = await chat.say("coord", "Procédure d'aide à distance")
+    assert "une étape par ligne" in texts(sent, "coord")
+    sent = await chat.say("coord", "Installez RustDesk depuis le menu de Linux Mint, ouvrez-le "
+                                   "et donnez le numéro affiché à la personne du lieu, mar.-ven.")
+    said = texts(sent, "coord")
+    assert "À changer" in said and "phrase de 20 mots (15 au plus)" in said
+    assert "abréviation : « mar. »" in said
+    sent = await chat.say("coord", "• Ouvrez le menu de Linux Mint. • Ouvrez RustDesk. "
+                                   "• Donnez le numéro affiché à la personne du lieu.")
+    assert "Lien à ouvrir" in texts(sent, "coord")
+    await chat.say("coord", "https://rustdesk.com/fr/")
+    async with chat.app.storage.reading() as uow:
+        remote = await uow.help.remote_help(veynes)
+    assert remote.instructions == ("• Ouvrez le menu de Linux Mint.\n• Ouvrez RustDesk.\n"
+                                   "• Donnez le numéro affiché à la personne du lieu.")
+
+
+async def test_a_procedure_imported_long_is_flagged_on_the_place(chat: Chat):
+    async with chat.app.storage.transaction() as uow:
+        veynes = next(p.id for p in await uow.places.all() if "Veynes" in p.name)
+        await uow.help.set_remote_help(veynes, "Installez RustDesk depuis le menu de Linux "
+                                       "Mint, ouvrez-le et donnez le numéro affiché à la "
+                                       "personne du lieu.", "")
+    sent = await chat.say("coord", choice=f"co:pd:{veynes}")
+    assert "à simplifier pour les bénéficiaires" in texts(sent, "coord")
+    assert "phrase de 19 mots" in texts(sent, "coord")

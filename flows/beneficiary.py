@@ -97,6 +97,11 @@ def lang_id(lang: str, code: str) -> str:
     return act.JoinLanguage(lang, code).pack()
 
 
+def _spoken(at: datetime) -> When:
+    """A date and time as a beneficiary reads it: "jeudi 26 novembre à 14 heures"."""
+    return When(at, spoken=True)
+
+
 # --- Joining --------------------------------------------------------------------------------
 
 
@@ -233,7 +238,7 @@ def joined(consent: bool, first: Workshop | None) -> Reply:
     if first is None:
         return Reply([*texts, _("Que voulez-vous faire ?")], [_menu()])
     texts.append(_("Premier atelier : {topic}, {when}.", topic=topic_label(first.topic),
-                   when=When(first.starts_at)))
+                   when=_spoken(first.starts_at)))
     return Reply([*texts, _("Voulez-vous y aller ?")], [
         Choice(book_id(first.id), _("Oui, je réserve")),
         Choice(act.OfferWorkshops().pack(), _("Une autre date")),
@@ -274,7 +279,7 @@ def path(done: int, total: int, booked: Workshop | None, to_take: str | None) ->
                     "Vous avez fait {n} ateliers sur {total}.", done, total=total)]
     if booked is not None:
         texts.append(_("Le prochain : {topic}, {when}.", topic=topic_label(booked.topic),
-                       when=When(booked.starts_at)))
+                       when=_spoken(booked.starts_at)))
     elif to_take is not None and done < total:
         texts.append(_("Le prochain : {topic}. Vous pouvez le réserver.",
                        topic=topic_label(to_take)))
@@ -290,7 +295,8 @@ def home(beneficiary: Beneficiary, path_texts: Sequence[Msg]) -> Reply:
 
 def session_label(workshop: Workshop) -> Msg:
     """A session on a button: its topic and its date in full."""
-    return _("{topic}, {when}", topic=topic_label(workshop.topic), when=When(workshop.starts_at))
+    return _("{topic}, {when}", topic=topic_label(workshop.topic),
+             when=_spoken(workshop.starts_at))
 
 
 def offer_reply(workshops: Sequence[Workshop], moving_from: int | None = None) -> Reply:
@@ -327,7 +333,7 @@ def where(place: Place | None, commune: str, tz: ZoneInfo) -> Msg:
 def booked(workshop: Workshop, place: Msg) -> list[Msg]:
     """Confirmation of a booking, with its place."""
     return [_("C'est réservé : {topic}, le {when}.", topic=topic_label(workshop.topic),
-              when=When(workshop.starts_at)), place]
+              when=_spoken(workshop.starts_at)), place]
 
 
 def reminder_promise(consent: bool) -> Msg | None:
@@ -352,7 +358,7 @@ def my_workshops(bookings: Sequence[Booking], places: Sequence[Msg]) -> Reply:
     for booking, place in zip(bookings, places, strict=True):
         w = booking.workshop
         lines.append(_("• {topic}, {when}.\n{place}", topic=topic_label(w.topic),
-                       when=When(w.starts_at), place=place))
+                       when=_spoken(w.starts_at), place=place))
         choices.append(Choice(move_id(w.id), _("Changer la date : {topic}",
                                                topic=topic_label(w.topic))))
         choices.append(Choice(cancel_id(w.id), _("Annuler : {topic}",
@@ -366,7 +372,7 @@ def cancelled() -> Msg:
 
 
 def moved(workshop: Workshop) -> Msg:
-    return _("C'est changé ! Nouvelle date : {when}.", when=When(workshop.starts_at))
+    return _("C'est changé ! Nouvelle date : {when}.", when=_spoken(workshop.starts_at))
 
 
 def reminders_question() -> Reply:
@@ -428,7 +434,7 @@ def reminder(workshop: Workshop, place: Msg) -> Reply:
     """A reminder: the session, its place, and one question with two buttons."""
     return Reply([
         _("Rappel : atelier « {topic} » le {when}.", topic=topic_label(workshop.topic),
-          when=When(workshop.starts_at)),
+          when=_spoken(workshop.starts_at)),
         place,
         _("Vous venez ?"),
     ], [
@@ -462,7 +468,7 @@ def other_date(workshops: Sequence[Workshop]) -> Reply:
 def session_cancelled(workshop: Workshop) -> Msg:
     """Told to those booked when the place cancels a session."""
     return _("Attention : l'atelier du {when} est annulé. Le lieu vous prie de l'excuser.",
-             when=When(workshop.starts_at))
+             when=_spoken(workshop.starts_at))
 
 
 # --- The handover kit -----------------------------------------------------------------------
@@ -477,8 +483,8 @@ def kit(booklet: str | None, places: Sequence[Msg], calendar: Sequence[Workshop]
         texts.append(_("Les lieux qui aident près de chez vous :\n{lines}",
                        lines=Lines(tuple(places))))
     if calendar:
-        texts.append(_("Les prochains ateliers :\n{lines}", lines=Lines(tuple(
-            _("• {label}", label=session_label(w)) for w in calendar))))
+        sessions = tuple(_("• {label}", label=session_label(w)) for w in calendar)
+        texts.append(_("Les prochains ateliers :\n{lines}", lines=Lines(sessions)))
     return texts
 
 

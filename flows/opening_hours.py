@@ -20,7 +20,7 @@ from datetime import date, datetime, time, timedelta
 from itertools import pairwise
 from zoneinfo import ZoneInfo
 
-from flows.text import Msg, _, _n
+from flows.text import Clock, Msg, _
 
 DAY_CODES = ("Mo", "Tu", "We", "Th", "Fr", "Sa", "Su")
 """OSM weekday codes, Monday first (``date.weekday()`` order)."""
@@ -309,23 +309,9 @@ DAY_NAMES: tuple[Msg, ...] = (
 )
 
 
-def clock_words(minutes: int) -> Msg:
-    """A time of day as it is said: "9 heures", "14 heures 30", "midi" (in English "9 am",
-    "2:30 pm", "noon"): no "14 h-17 h" for someone who reads little."""
-    hour, minute = divmod(minutes % DAY_MINUTES, 60)
-    if minute == 0 and hour == 12:
-        return _("midi")
-    if minute == 0 and hour == 0:
-        return _("minuit")
-    h12 = hour % 12 or 12
-    mm = f"{minute:02d}"
-    if hour < 12:  # morning: its own message ids, English says "am"
-        if minute == 0:
-            return _n("{h} heure", "{h} heures", hour, h=hour, h12=h12)
-        return _n("{h} heure {m}", "{h} heures {m}", hour, h=hour, m=minute, h12=h12, mm=mm)
-    if minute == 0:
-        return _("{hour} heures", hour=hour, h12=h12)
-    return _("{hour} heures {m}", hour=hour, m=minute, h12=h12, mm=mm)
+def clock_words(minutes: int) -> Clock:
+    """A time of day as it is said ("9 heures", "midi"), rendered in the reader's language."""
+    return Clock(minutes % DAY_MINUTES)
 
 
 def _and(items: list[Msg]) -> Msg:

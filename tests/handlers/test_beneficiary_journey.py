@@ -153,7 +153,7 @@ async def test_the_path_says_the_next_session_booked(chat: Chat, clock: Clock):
     sent = await chat.say("lea", "menu")
     said = texts(sent, "lea")
     assert "Vous avez fait 1 atelier sur 7. Le prochain : Internet et courriel, jeudi 3 " \
-        "décembre à 14 h 00." in said.replace("\n\n", " ")
+        "décembre à 14 heures." in said.replace("\n\n", " ")
 
 
 async def test_the_path_length_is_a_setting(db_path, clock: Clock):

@@ -71,21 +71,19 @@ class ConsoleTransport:
 
 
 def save_attachment(folder: Path, attachment: Attachment) -> Path:
-    """Write a file the bot sent into ``folder`` under its own name (``-2``, ``-3``... when
-    that name is taken: a second receipt never overwrites the first); returns its path."""
+    """Write a file the bot sent into ``folder`` under its own name; returns its path.
+
+    The name the bot gives says which document it is (``recu-LOT-2026-0001.pdf``,
+    ``lieux.csv``): the same name again is the same document made again (a newer export, a
+    message sent again after a restart), so it replaces the older copy, whole or not at all.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     name = Path(attachment.filename).name or "fichier"  # never a path out of the folder
-    stem, suffix = Path(name).stem, Path(name).suffix
     path = folder / name
-    number = 1
-    while True:
-        try:
-            with path.open("xb") as handle:
-                handle.write(attachment.data)
-            return path
-        except FileExistsError:
-            number += 1
-            path = folder / f"{stem}-{number}{suffix}"
+    partial = folder / f".{name}.part"
+    partial.write_bytes(attachment.data)
+    partial.replace(path)
+    return path
 
 
 def read_attachment(text: str) -> Attachment | str | None:

@@ -9,11 +9,8 @@ serves (no address is kept).
 
 from __future__ import annotations
 
-from functools import partial
-
 from flows import actions as act
 from flows import beneficiary as ui
-from flows.beneficiary import BeneficiaryConfig
 from flows.coordination import hours_of
 from flows.mednum import MediationPlace
 from flows.territory import Territory
@@ -43,8 +40,7 @@ def nearest(places: list[MediationPlace], territory: Territory, commune: str | N
     return [p for _d, _name, p in sorted(ranked, key=lambda r: (r[0], r[1]))][:SHOWN]
 
 
-async def help_nearby(session: Session, action: act.HelpNearby, *,
-                      config: BeneficiaryConfig) -> None:
+async def help_nearby(session: Session, action: act.HelpNearby) -> None:
     """The nearest help places, each open now or when it next opens, then the menu."""
     beneficiary = await joined(session)
     uow, territory, now, tz = session.uow, session.ctx.territory, session.now, session.ctx.tz
@@ -64,4 +60,4 @@ async def help_nearby(session: Session, action: act.HelpNearby, *,
 def feature(env: Env) -> Feature:
     """The help places near a beneficiary."""
     return Feature(name="beneficiary_nearby",
-                   actions={act.HelpNearby: partial(help_nearby, config=env.beneficiaries)})
+                   actions={act.HelpNearby: help_nearby})

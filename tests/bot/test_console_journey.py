@@ -72,9 +72,10 @@ async def test_a_file_the_bot_sends_is_saved_and_its_path_printed(tmp_path: Path
     assert "application/pdf" not in out.getvalue() and " o]" not in out.getvalue()
 
 
-def test_a_second_file_of_the_same_name_does_not_overwrite_the_first(tmp_path: Path):
-    first = save_attachment(tmp_path, Attachment("code.png", "image/png", b"one"))
-    second = save_attachment(tmp_path, Attachment("code.png", "image/png", b"two"))
+def test_the_same_document_again_replaces_its_copy_and_stays_in_the_folder(tmp_path: Path):
+    first = save_attachment(tmp_path, Attachment("lieux.csv", "text/csv", b"old"))
+    again = save_attachment(tmp_path, Attachment("lieux.csv", "text/csv", b"new"))
     sneaky = save_attachment(tmp_path, Attachment("../../evil.png", "image/png", b"x"))
-    assert (first.read_bytes(), second.read_bytes()) == (b"one", b"two")
-    assert second.name == "code-2.png" and sneaky.parent == tmp_path
+    assert first == again and again.read_bytes() == b"new"
+    assert sneaky.parent == tmp_path and sorted(p.name for p in tmp_path.iterdir()) == [
+        "evil.png", "lieux.csv"]

@@ -25,6 +25,7 @@ from flows.workshops import ReminderPolicy
 from handlers import access as access_handlers
 from handlers import (
     beneficiary_jobs,
+    beneficiary_nearby,
     bookings,
     coordination,
     donations,
@@ -79,8 +80,8 @@ class App:
 
 
 FEATURES = (home, access_handlers, requests, joining, bookings, help_relay, place_tools,
-            beneficiary_jobs, donations, maintenance, coordination, privacy, mail,
-            sms_people)
+            beneficiary_jobs, beneficiary_nearby, donations, maintenance, coordination, privacy,
+            mail, sms_people)
 """Every feature module of the bot; each has ``feature(env)`` (no two declare the same
 action, command or effect)."""
 
@@ -104,6 +105,7 @@ def environment(settings: Settings, territory: Territory) -> Env:
             telegram_bot=settings.telegram_bot_username,
             booklet_url=settings.booklet_url,
             retention=timedelta(days=settings.beneficiary_retention_days),
+            path_length=settings.workshop_path,
             reminders_every=timedelta(seconds=settings.reminders_every_seconds),
         ),
         public_url=settings.public_url,

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import re
@@ -31,9 +32,11 @@ from bot import settings as settings_module
 from bot.app import App, build, system_clock
 from bot.console import ConsoleTransport, run_console
 from bot.health import JobRuns
+from bot.scheduler import build_scheduler
 from bot.serve import serve, start_web
 from bot.settings import Settings, SettingsError
 from flows.messages import UserKey
+from flows.ports import StorageUnavailable
 from storage import territory as territory_store
 from storage.backup import BackupError, Summary
 from storage.copy import NotEmpty, copy_database
@@ -124,15 +127,35 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 async def console(settings: Settings, user: str, db: Path | None, lang: str | None) -> int:
+    """The console on the database, with the periodic jobs of ``serve`` (reminders, purges,
+    backups) running beside it: what they queue is printed as it comes."""
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # a line per tick otherwise
     app = await build(settings, {"cli": ConsoleTransport(sys.stdout)}, database=db)
+    woken = asyncio.Event()
+    wake_dispatcher = app.core.wake
+
+    def wake() -> None:
+        wake_dispatcher()
+        woken.set()
+
+    app.core.wake = wake
+    runs = JobRuns(system_clock)
+    scheduler = build_scheduler(app.core, app.dispatcher, runs)
     web = None
     try:
+        scheduler.start()
         if settings.web is not None:  # the pages of the demo network, beside the console
-            web = await start_web(settings, app, [], JobRuns(system_clock), system_clock)
-        return await run_console(app.core.handle, _drain(app), UserKey(f"cli:{user}"), lang)
+            web = await start_web(settings, app, [], runs, system_clock)
+        return await run_console(app.core.handle, _drain(app), UserKey(f"cli:{user}"), lang,
+                                 woken=woken)
     finally:
+        scheduler.shutdown(wait=False)
         if web is not None:
             await web.stop()
+        # A job cut short rolls back before the database closes.
+        with contextlib.suppress(StorageUnavailable):
+            async with app.storage.transaction():
+                pass
         await app.close()
 
 

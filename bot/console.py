@@ -9,7 +9,12 @@ Contract (tests and scripts depend on it):
   other users (a coordinator, a place's staff) show in the same run;
 * choices are printed numbered; the user answers with the number or the label;
 * a line ``/fichier PATH`` (or ``@NAME: /fichier PATH``) sends the local file at ``PATH`` as
-  the message's attachment (a CSV to import, for instance), as a chat app would.
+  the message's attachment (a CSV to import, for instance), as a chat app would;
+* a file the bot sends (a receipt, a certificate, a QR code) is saved in the files folder
+  (``var/console-files`` by default) and its path printed, for the reader to open it;
+* given a ``woken`` event (the scheduler's jobs set it when they queue something), what they
+  queue is printed as it comes, even while the console waits for a line: a reminder goes out
+  in the demo as it would on a chat platform.
 """
 
 from __future__ import annotations
@@ -32,15 +37,20 @@ MAX_LINE = 20_000
 FILE_COMMAND = "/fichier "
 MAX_FILE = 20_000_000
 """Telegram lets a bot download files up to 20 MB: the console sends no more."""
+FILES = Path("var") / "console-files"
+"""Where the files the bot sends are saved, beside the demo database (``var/``)."""
+IDLE_SECONDS = 5
+"""Without a wake-up, what is due (a message put off) is looked for this often."""
 
 
 class ConsoleTransport:
-    """Prints every message for a ``cli:`` user on the given stream."""
+    """Prints every message for a ``cli:`` user on the given stream; saves its file."""
 
     platform = "cli"
 
-    def __init__(self, out: TextIO) -> None:
+    def __init__(self, out: TextIO, files: Path = FILES) -> None:
         self.out = out
+        self.files = files
 
     async def send(self, message: Rendered) -> None:
         if message.replaces is not None and not message.text:
@@ -48,10 +58,31 @@ class ConsoleTransport:
         lines = [f"[→ {message.to}]", message.text]
         lines.extend(f"  {line}" for line in numbered(message.choices))
         if message.attachment is not None:
-            att = message.attachment
-            lines.append(f"  [{att.filename} · {att.mime} · {len(att.data)} o]")
+            try:
+                path = await asyncio.to_thread(save_attachment, self.files, message.attachment)
+            except OSError as error:
+                lines.append(f"  [fichier non enregistré : {message.attachment.filename} "
+                             f"({error.strerror})]")
+            else:
+                lines.append(f"  [fichier : {path}]")
         self.out.write("\n".join(lines) + "\n\n")
         self.out.flush()
+
+
+def save_attachment(folder: Path, attachment: Attachment) -> Path:
+    """Write a file the bot sent into ``folder`` under its own name; returns its path.
+
+    The name the bot gives says which document it is (``recu-LOT-2026-0001.pdf``,
+    ``lieux.csv``): the same name again is the same document made again (a newer export, a
+    message sent again after a restart), so it replaces the older copy, whole or not at all.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    name = Path(attachment.filename).name or "fichier"  # never a path out of the folder
+    path = folder / name
+    partial = folder / f".{name}.part"
+    partial.write_bytes(attachment.data)
+    partial.replace(path)
+    return path
 
 
 def read_attachment(text: str) -> Attachment | str | None:
@@ -84,17 +115,58 @@ async def run_console(
     lang_hint: str | None,
     stdin: TextIO = sys.stdin,
     out: TextIO = sys.stdout,
+    *,
+    woken: asyncio.Event | None = None,
 ) -> int:
-    """Read messages until end of input; every reply is delivered before the next line."""
+    """Read messages until end of input; every reply is delivered before the next line.
+
+    With ``woken``, what the periodic jobs queue is delivered as soon as they set it (and
+    anything due at least every few seconds), lines being read off the event loop so that
+    the jobs run while the console waits.
+    """
     interactive = stdin.isatty()
-    loop = asyncio.get_running_loop()
+    delivering = asyncio.Lock()  # one delivery round at a time: nothing is sent twice
 
     async def deliver() -> None:
         """Deliver what is due; if the database cannot be written now (locked, full), the
         messages stay in the outbox and go out after a later line."""
-        with contextlib.suppress(StorageUnavailable):
-            await drain()
+        async with delivering:
+            with contextlib.suppress(StorageUnavailable):
+                await drain()
 
+    async def deliver_when_woken(event: asyncio.Event) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(event.wait(), IDLE_SECONDS)
+            event.clear()
+            await deliver()
+
+    background = (asyncio.create_task(deliver_when_woken(woken), name="console-delivery")
+                  if woken is not None else None)
+    try:
+        return await _read_lines(handle, deliver, user, lang_hint, stdin, out, interactive,
+                                 off_loop=woken is not None)
+    finally:
+        if background is not None:
+            async with delivering:  # never cut a delivery short
+                background.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await background
+
+
+async def _read_lines(
+    handle: Callable[[Incoming], Awaitable[None]],
+    deliver: Callable[[], Awaitable[None]],
+    user: UserKey,
+    lang_hint: str | None,
+    stdin: TextIO,
+    out: TextIO,
+    interactive: bool,
+    *,
+    off_loop: bool,
+) -> int:
+    """Hand each line to the bot as its speaker's message, then deliver the replies."""
+    loop = asyncio.get_running_loop()
     counter = 0
     if interactive:
         out.write("filiere-bot (console). Ctrl-D pour quitter ; « @nom: texte » parle en tant "
@@ -104,6 +176,8 @@ async def run_console(
     while True:
         if interactive:
             line = await loop.run_in_executor(None, _prompt, user)
+        elif off_loop:
+            line = await loop.run_in_executor(None, stdin.readline)
         else:
             line = stdin.readline()
         if not line:

@@ -18,7 +18,8 @@ from babel.dates import format_date, format_datetime
 from babel.numbers import format_currency
 
 from flows.messages import Attachment, Outgoing, UserKey, platform_of
-from flows.text import ByGesture, Day, Lines, Money, Msg, When
+from flows.opening_hours import clock_words
+from flows.text import ByGesture, Clock, Day, Lines, Money, Msg, When, _
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,21 @@ def numbered(choices: tuple[tuple[str, str], ...]) -> list[str]:
     return [f"{number}. {label}" for number, (_id, label) in enumerate(choices, start=1)]
 
 
+def spoken_time(minutes: int, lang: str) -> str:
+    """A time of day as it is said: "9 heures", "14 heures 30", "midi" / "9 am", "2:30 pm",
+    "noon". A grammar per language, like the date patterns above."""
+    hour, minute = divmod(minutes % (24 * 60), 60)
+    if lang == "en":
+        if minute == 0 and hour in (0, 12):
+            return "noon" if hour == 12 else "midnight"
+        h12, half = hour % 12 or 12, "am" if hour < 12 else "pm"
+        return f"{h12} {half}" if minute == 0 else f"{h12}:{minute:02d} {half}"
+    if minute == 0 and hour in (0, 12):
+        return "midi" if hour == 12 else "minuit"
+    word = "heure" if hour <= 1 else "heures"
+    return f"{hour} {word}" if minute == 0 else f"{hour} {word} {minute:02d}"
+
+
 class Renderer:
     """Renders :class:`flows.text.Msg` values in one of the supported languages."""
 
@@ -85,11 +101,19 @@ class Renderer:
                                  platform)
             case Money(cents):
                 return format_currency(cents / 100, "EUR", locale=lang)
+            case When(at, True):
+                local = at.astimezone(self.tz)
+                return self.text(_("{day} à {time}",
+                                   day=format_date(local, "EEEE d MMMM", locale=lang),
+                                   time=clock_words(local.hour * 60 + local.minute)),
+                                 lang, platform)
             case When(at):
                 return format_datetime(at.astimezone(self.tz), DATETIME_PATTERNS[lang],
                                        locale=lang)
             case Day(day):
                 return format_date(day, DATE_PATTERNS[lang], locale=lang)
+            case Clock(minutes):
+                return spoken_time(minutes, lang)
             case Lines(items):
                 return "\n".join(self.text(item, lang, platform) for item in items)
             case None:

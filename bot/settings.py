@@ -133,6 +133,8 @@ class Settings:
     telegram_bot_username: str | None = None
     booklet_url: str | None = None
     beneficiary_retention_days: int = 183
+    workshop_path: int = 7
+    """Workshops in a beneficiary's getting-started path ("3 ateliers sur 7")."""
     reminders_every_seconds: int = 300
     access_request_retention_days: int = 90
     # Operations; see _operation_settings.
@@ -378,6 +380,7 @@ def _service_settings(get: Callable[[str, str], str | None]) -> dict[str, Any]:
         "join_code_days": _whole(get, "FILIERE_JOIN_CODE_DAYS", 30, 365),
         "telegram_bot_username": username,
         "booklet_url": booklet,
+        "workshop_path": _whole(get, "FILIERE_WORKSHOP_PATH", 7, 30),
         "beneficiary_retention_days": _whole(get, "FILIERE_BENEFICIARY_RETENTION_DAYS", 183,
                                              3650),
         # Who asked for an access that was refused or withdrawn: name, function, phone,

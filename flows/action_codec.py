@@ -203,11 +203,13 @@ def declared() -> dict[str, type[Action]]:
 
 @dataclasses.dataclass(frozen=True)
 class Command:
-    """A word or slash command that works anywhere, with who may use it."""
+    """A word or slash command that works anywhere, with who may use it; ``whole`` also
+    recognises a whole message of that shape (a join code typed in one piece)."""
 
     name: str
     words: tuple[str, ...]
     allow: frozenset[Who]
+    whole: re.Pattern[str] | None = None
 
 
 __all__ = ["Action", "CodecError", "Command", "Scope", "Target", "Who", "declared", "parse"]

@@ -13,6 +13,7 @@ pressed in an old message must not do something new.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
 
@@ -286,6 +287,18 @@ class PublishWorkshop(Action, prefix="bs:new", allow=PLACE_STAFF):
 
 
 @dataclass(frozen=True)
+class Attendance(Action, prefix="bs:pres", allow=PLACE_STAFF):
+    """The place's sessions held lately, to record who came."""
+
+
+@dataclass(frozen=True)
+class RecordAttendance(Action, prefix="bs:att", allow=PLACE_WORKSHOP, on=Target.WORKSHOP):
+    """Tick who came to a session of the place (the figures and the path count it)."""
+
+    workshop: int
+
+
+@dataclass(frozen=True)
 class CancelWorkshop(Action, prefix="bs:del", allow=PLACE_WORKSHOP, on=Target.WORKSHOP):
     workshop: int
 
@@ -416,6 +429,11 @@ class StarterKit(Action, prefix="bn:kit", allow=BENEFICIARY):
 @dataclass(frozen=True)
 class AskHelp(Action, prefix="bn:help", allow=BENEFICIARY):
     pass
+
+
+@dataclass(frozen=True)
+class HelpNearby(Action, prefix="bn:near", allow=BENEFICIARY):
+    """The help places near the person (national directory), open now or when they open."""
 
 
 # --- SMS (handlers/sms_people.py) -------------------------------------------------------------
@@ -648,7 +666,8 @@ COMMANDS = (
     Command("erasures", ("/effacements",), frozenset({Who.RECONDITIONER})),
     Command("coordination", ("/coordination", "coordination"), frozenset({Who.COORDINATOR})),
     Command("start", ("/start",), EVERYONE),
-    Command("join", ("rej", "/rej"), EVERYONE),
+    Command("join", ("rej", "/rej"), EVERYONE,
+            whole=re.compile(r"/?rej[ .\-]*[0-9a-z]{3}[ .\-]*[0-9a-z]{3}", re.IGNORECASE)),
     Command("stop", ("stop",), EVERYONE),
 )
 """Words that work anywhere; a feature answers a command by its ``name``."""

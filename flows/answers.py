@@ -97,13 +97,19 @@ def match_choice(given: Input, options: Sequence[Choice], ctx: Ctx) -> Choice | 
     typed = given.text.strip()
     if re.fullmatch(r"[0-9]{1,3}", typed) and 1 <= int(typed) <= len(options):
         return options[int(typed) - 1]
-    folded = fold(typed)
+    folded = _label_key(typed)
     if not folded:
         return None
     for option in options:
-        if fold(ctx.translate(option.label)) == folded or option.id == typed:
+        if _label_key(ctx.translate(option.label)) == folded or option.id == typed:
             return option
     return yes_no.pick(typed, options, lambda option: ctx.translate(option.label))
+
+
+def _label_key(text: str) -> str:
+    """A label as typed or shown, folded, without the end punctuation people add or leave
+    out ("Je viens !", "je viens")."""
+    return fold(text).rstrip(" .!?…")
 
 
 def skip_choice() -> Choice:
@@ -394,7 +400,7 @@ class CommuneAnswer:
         return []
 
     def parse(self, given: Input, ctx: Ctx, pending: dict[str, Any]) -> Verdict:
-        from flows.territory import Ambiguous, Found, Invalid, NotFound, OutsideTerritory
+        from flows.territory import Ambiguous, Found, NotFound, OutsideTerritory
 
         candidates = pending.get("communes")
         if candidates:
@@ -407,10 +413,18 @@ class CommuneAnswer:
         match ctx.territory.resolve(given.text[:MAX_TEXT]):
             case Found(commune):
                 return Accepted(commune.insee)
-            case Ambiguous(found):
+            case Ambiguous(found, total):
                 insees = [c.insee for c in found]
+                if total > len(found):
+                    question = _(
+                        "{total} communes correspondent. Voici les {shown} plus peuplées. "
+                        "Si la vôtre n'y est pas, écrivez son nom. Laquelle ?",
+                        total=total, shown=len(found))
+                else:
+                    question = _("Plusieurs communes correspondent. Vous pouvez aussi écrire "
+                                 "son nom. Laquelle ?")
                 return Clarify(
-                    _("Plusieurs communes correspondent. Laquelle ?"),
+                    question,
                     tuple(self._choice(ctx, insee) for insee in insees),
                     {"communes": insees},
                 )
@@ -422,9 +436,12 @@ class CommuneAnswer:
                         code=verbatim(code),
                     )
                 )
-            case Invalid() | NotFound():
+            case NotFound():
+                # No national list of communes is shipped (only the territory's): a name we
+                # do not find is outside the territory, or misspelt. Say both, plainly.
                 return Rejected(
-                    _("Je ne connais pas cette commune. Écrivez son nom ou son code postal.")
+                    _("Cette commune n'est pas sur le territoire du réseau, ou son nom est mal "
+                      "écrit. Vérifiez-le, ou écrivez son code postal.")
                 )
         return Rejected(_("Je ne connais pas cette commune. Écrivez son nom ou son code postal."))
 

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flows import actions as act
 from flows.answers import (
@@ -29,10 +30,12 @@ from flows.answers import (
     clean_text,
     match_choice,
 )
+from flows.coordination import hours_of
 from flows.engine import Answers, Ctx, Effect, Flow, Outcome, Step
 from flows.home import LANGUAGES
 from flows.joincode import printed, read
 from flows.messages import Choice, Reply
+from flows.opening_hours import OpeningHours, clock_words, in_words, when_words
 from flows.records import Beneficiary, Booking, Place, Workshop
 from flows.text import Lines, Msg, When, _, _n, by_gesture, verbatim
 from flows.workshops import ReminderPolicy, topic_label
@@ -57,6 +60,9 @@ class BeneficiaryConfig:
     retention: timedelta = timedelta(days=183)
     reminders_every: timedelta = timedelta(minutes=5)
     purge_every: timedelta = timedelta(hours=6)
+    path_length: int = 7
+    """Workshops in the getting-started path ("3 ateliers sur 7"): about seven for people
+    in difficulty, the field says."""
 
 
 def _menu() -> Choice:
@@ -89,6 +95,11 @@ def coming_id(workshop_id: int, coming: bool) -> str:
 
 def lang_id(lang: str, code: str) -> str:
     return act.JoinLanguage(lang, code).pack()
+
+
+def _spoken(at: datetime) -> When:
+    """A date and time as a beneficiary reads it: "jeudi 26 novembre à 14 heures"."""
+    return When(at, spoken=True)
 
 
 # --- Joining --------------------------------------------------------------------------------
@@ -131,7 +142,8 @@ JOIN = Flow(
             help=_("Votre prénom aide le lieu à vous accueillir. Il n'est pas obligatoire."),
         ),
         JoinStep.CONSENT: Step(
-            ask=_("Voulez-vous recevoir un rappel avant chaque atelier ?"),
+            ask=_("Nous gardons seulement votre prénom, vos ateliers et vos choix. "
+                  "Voulez-vous recevoir un rappel avant chaque atelier ?"),
             answer=OneOf(YES_NO),
             next=None,
             help=_("Vous pouvez changer d'avis à tout moment, dans le menu."),
@@ -217,46 +229,74 @@ def already_joined() -> Msg:
     return _("Vous êtes déjà inscrit. Voici votre menu.")
 
 
-def joined(consent: bool) -> list[Msg]:
-    """What a new beneficiary reads first (then :func:`kept`, in its own message)."""
-    return [
-        _("C'est fait, bienvenue !"),
-        _("Vous recevrez un rappel avant chaque atelier.") if consent
-        else _("Vous ne recevrez pas de rappel."),
-    ]
-
-
-def kept() -> Msg:
-    """What is kept about a beneficiary, and how to delete it (FALC, three sentences)."""
-    return by_gesture(
-        _("Nous gardons seulement votre prénom, vos ateliers et votre choix pour les "
-          "rappels. Nous ne regardons pas ce que vous faites sur l'ordinateur. "
-          "Pour tout effacer, touchez « Mes données » dans le menu."),
-        _("Nous gardons seulement votre prénom, vos ateliers et votre choix pour les "
-          "rappels. Nous ne regardons pas ce que vous faites sur l'ordinateur. "
-          "Pour tout effacer, choisissez « Mes données » dans le menu."))
+def joined(consent: bool, first: Workshop | None) -> Reply:
+    """What a new beneficiary reads first: one message, three short sentences at most, then
+    one question (the first session, to book at once; the rest is in the menu)."""
+    texts = [_("C'est fait, bienvenue !"),
+             _("Vous recevrez un rappel avant chaque atelier.") if consent
+             else _("Vous ne recevrez pas de rappel.")]
+    if first is None:
+        return Reply([*texts, _("Que voulez-vous faire ?")], [_menu()])
+    texts.append(_("Premier atelier : {topic}, {when}.", topic=topic_label(first.topic),
+                   when=_spoken(first.starts_at)))
+    return Reply([*texts, _("Voulez-vous y aller ?")], [
+        Choice(book_id(first.id), _("Oui, je réserve")),
+        Choice(act.OfferWorkshops().pack(), _("Une autre date")),
+        Choice(act.BeneficiaryMenu().pack(), _("Plus tard")),
+    ])
 
 
 # --- The menu -------------------------------------------------------------------------------
 
 
-def menu(beneficiary: Beneficiary, intro: Msg | None = None) -> Reply:
+def menu(beneficiary: Beneficiary, intro: Msg | Sequence[Msg] | None = None) -> Reply:
     """The beneficiary's menu: one question, buttons for everything they can do."""
-    texts = [intro] if intro is not None else []
+    if intro is None:
+        texts: list[Msg] = []
+    elif isinstance(intro, Msg):
+        texts = [intro]
+    else:
+        texts = list(intro)
     texts.append(_("Que voulez-vous faire ?"))
     return Reply(texts, [
         _book(),
         Choice(act.MyWorkshops().pack(), _("Mes ateliers")),
         Choice(act.AskHelp().pack(), _("J'ai besoin d'aide")),
+        Choice(act.HelpNearby().pack(), _("Où trouver de l'aide près de chez moi")),
         Choice(act.StarterKit().pack(), _("Mon kit de départ")),
         Choice(act.RemindersQuestion().pack(), _("Rappels : oui ou non")),
         Choice(act.MyData().pack(), _("Mes données")),
     ])
 
 
+def path(done: int, total: int, booked: Workshop | None, to_take: str | None) -> list[Msg]:
+    """Where the person is on the workshop path, counted from the sessions they came to,
+    and what comes next: an invitation, never a reproach."""
+    if done >= total:
+        texts = [_("Vous avez fait les {total} ateliers. Bravo !", total=total)]
+    else:
+        texts = [_n("Vous avez fait {n} atelier sur {total}.",
+                    "Vous avez fait {n} ateliers sur {total}.", done, total=total)]
+    if booked is not None:
+        texts.append(_("Le prochain : {topic}, {when}.", topic=topic_label(booked.topic),
+                       when=_spoken(booked.starts_at)))
+    elif to_take is not None and done < total:
+        texts.append(_("Le prochain : {topic}. Vous pouvez le réserver.",
+                       topic=topic_label(to_take)))
+    return texts
+
+
+def home(beneficiary: Beneficiary, path_texts: Sequence[Msg]) -> Reply:
+    """A joined beneficiary's home: hello, their path, then their menu."""
+    hello = (_("Bonjour {name} !", name=verbatim(beneficiary.first_name))
+             if beneficiary.first_name else _("Bonjour !"))
+    return menu(beneficiary, [hello, *path_texts])
+
+
 def session_label(workshop: Workshop) -> Msg:
     """A session on a button: its topic and its date in full."""
-    return _("{topic}, {when}", topic=topic_label(workshop.topic), when=When(workshop.starts_at))
+    return _("{topic}, {when}", topic=topic_label(workshop.topic),
+             when=_spoken(workshop.starts_at))
 
 
 def offer_reply(workshops: Sequence[Workshop], moving_from: int | None = None) -> Reply:
@@ -272,18 +312,28 @@ def offer_reply(workshops: Sequence[Workshop], moving_from: int | None = None) -
     return Reply([_("Quel atelier voulez-vous ?")], [*choices, _menu()])
 
 
-def where(place: Place | None, commune: str) -> Msg:
+def hours_text(place: Place, tz: ZoneInfo) -> Msg:
+    """A place's opening hours in plain words, a short list ("du mardi au vendredi, de 9
+    heures à midi..."); its own free text when they are not in the syntax read."""
+    hours = hours_of(place.osm_hours)
+    if hours is None or not in_words(hours):
+        return verbatim(place.opening_hours) if place.opening_hours else _("non indiqués")
+    return Msg("{lines}", {"lines": Lines(tuple(_("• {phrase}", phrase=phrase)
+                                                for phrase in in_words(hours)))})
+
+
+def where(place: Place | None, commune: str, tz: ZoneInfo) -> Msg:
     """The place of a session: name, address, opening hours."""
     if place is None:
         return _("Lieu à confirmer.")
-    return _("Lieu : {name}, {address}, {commune}.\nOuvert : {hours}.", name=place.name,
-             address=place.address, commune=commune, hours=place.opening_hours)
+    return _("Lieu : {name}, {address}, {commune}.\nHoraires :\n{hours}", name=place.name,
+             address=place.address, commune=commune, hours=hours_text(place, tz))
 
 
 def booked(workshop: Workshop, place: Msg) -> list[Msg]:
     """Confirmation of a booking, with its place."""
     return [_("C'est réservé : {topic}, le {when}.", topic=topic_label(workshop.topic),
-              when=When(workshop.starts_at)), place]
+              when=_spoken(workshop.starts_at)), place]
 
 
 def reminder_promise(consent: bool) -> Msg | None:
@@ -308,7 +358,7 @@ def my_workshops(bookings: Sequence[Booking], places: Sequence[Msg]) -> Reply:
     for booking, place in zip(bookings, places, strict=True):
         w = booking.workshop
         lines.append(_("• {topic}, {when}.\n{place}", topic=topic_label(w.topic),
-                       when=When(w.starts_at), place=place))
+                       when=_spoken(w.starts_at), place=place))
         choices.append(Choice(move_id(w.id), _("Changer la date : {topic}",
                                                topic=topic_label(w.topic))))
         choices.append(Choice(cancel_id(w.id), _("Annuler : {topic}",
@@ -322,7 +372,7 @@ def cancelled() -> Msg:
 
 
 def moved(workshop: Workshop) -> Msg:
-    return _("C'est changé ! Nouvelle date : {when}.", when=When(workshop.starts_at))
+    return _("C'est changé ! Nouvelle date : {when}.", when=_spoken(workshop.starts_at))
 
 
 def reminders_question() -> Reply:
@@ -384,7 +434,7 @@ def reminder(workshop: Workshop, place: Msg) -> Reply:
     """A reminder: the session, its place, and one question with two buttons."""
     return Reply([
         _("Rappel : atelier « {topic} » le {when}.", topic=topic_label(workshop.topic),
-          when=When(workshop.starts_at)),
+          when=_spoken(workshop.starts_at)),
         place,
         _("Vous venez ?"),
     ], [
@@ -395,6 +445,12 @@ def reminder(workshop: Workshop, place: Msg) -> Reply:
 
 def coming_thanks() -> Msg:
     return _("Merci ! À bientôt.")
+
+
+def here_when_you_want() -> Msg:
+    """Said once after two sessions missed in a row; then the bot writes no more on its own."""
+    return _("Nous ne vous avons pas vu aux deux derniers ateliers. Ce n'est pas grave. "
+             "Nous sommes là quand vous voulez.")
 
 
 def other_date(workshops: Sequence[Workshop]) -> Reply:
@@ -412,7 +468,7 @@ def other_date(workshops: Sequence[Workshop]) -> Reply:
 def session_cancelled(workshop: Workshop) -> Msg:
     """Told to those booked when the place cancels a session."""
     return _("Attention : l'atelier du {when} est annulé. Le lieu vous prie de l'excuser.",
-             when=When(workshop.starts_at))
+             when=_spoken(workshop.starts_at))
 
 
 # --- The handover kit -----------------------------------------------------------------------
@@ -427,8 +483,8 @@ def kit(booklet: str | None, places: Sequence[Msg], calendar: Sequence[Workshop]
         texts.append(_("Les lieux qui aident près de chez vous :\n{lines}",
                        lines=Lines(tuple(places))))
     if calendar:
-        texts.append(_("Les prochains ateliers :\n{lines}", lines=Lines(tuple(
-            _("• {label}", label=session_label(w)) for w in calendar))))
+        sessions = tuple(_("• {label}", label=session_label(w)) for w in calendar)
+        texts.append(_("Les prochains ateliers :\n{lines}", lines=Lines(sessions)))
     return texts
 
 
@@ -439,8 +495,8 @@ def kit_reply(texts: Sequence[Msg]) -> Reply:
 
 
 def place_line(place: Place, commune: str) -> Msg:
-    return _("• {name}, {commune} : {hours}", name=place.name, commune=commune,
-             hours=place.opening_hours)
+    """A place of the kit: its name and commune (its hours come with each session)."""
+    return _("• {name}, {commune}", name=place.name, commune=commune)
 
 
 # --- Remote help ----------------------------------------------------------------------------
@@ -456,12 +512,51 @@ def help_procedure(instructions: str | None, link: str | None) -> list[Msg]:
     return texts
 
 
-def help_when(hours: str | None) -> Msg:
-    """When someone of the place will answer (its opening hours)."""
-    if hours:
+def help_when(hours: Msg | None) -> Msg:
+    """When someone of the place will answer (its opening hours, in plain words)."""
+    if hours is not None:
         return _("Une personne du lieu va vous répondre ici. "
-                 "Elle répond aux heures d'ouverture : {hours}.", hours=verbatim(hours))
+                 "Elle répond quand le lieu est ouvert :\n{hours}", hours=hours)
     return _("Une personne du lieu va vous répondre ici.")
+
+
+# --- Help near me ---------------------------------------------------------------------------
+
+
+def open_status(hours: OpeningHours, now: datetime, tz: ZoneInfo) -> Msg | None:
+    """Open now (until when), or when it opens next, in plain words."""
+    if hours.is_open(now, tz):
+        closes = hours.closes_at(now, tz)
+        if closes is None:
+            return _("Ouvert maintenant.")
+        local = closes.astimezone(tz)
+        return _("Ouvert maintenant, jusqu'à {time}.",
+                 time=clock_words(local.hour * 60 + local.minute))
+    opens = hours.next_opening(now, tz, days=8)
+    if opens is None:
+        return None
+    return _("Fermé maintenant. Ouvre {when}.", when=when_words(opens, now, tz))
+
+
+def help_place(name: str, address: str, commune: str, status: Msg | None) -> Msg:
+    """One help place: where it is, and whether it is open."""
+    place = _("• {name}, {address}, {commune}.", name=verbatim(name),
+              address=verbatim(address), commune=verbatim(commune))
+    if status is None:
+        return place
+    return Msg("{place}\n  {status}", {"place": place, "status": status})
+
+
+def help_places(lines: Sequence[Msg], own_place: str | None) -> list[Msg]:
+    """The help places near the person, or where to ask when none is known."""
+    if lines:
+        return [_("Les lieux qui aident près de chez vous :\n{lines}",
+                  lines=Lines(tuple(lines)))]
+    if own_place:
+        return [_("Je ne connais pas encore d'autre lieu d'aide près de chez vous."),
+                _("Le lieu qui vous a donné l'ordinateur peut vous aider : {name}.",
+                  name=verbatim(own_place))]
+    return [_("Je ne connais pas encore de lieu d'aide près de chez vous.")]
 
 
 def help_taken() -> Msg:

@@ -33,10 +33,11 @@ from flows.csv_import import parse_euros
 from flows.engine import Answers, Ctx, Effect, Flow, Outcome, Step
 from flows.messages import Choice
 from flows.opening_hours import HoursError, describe, parse_hours
+from flows.plain import problems as plain_problems
 from flows.pricing import ANY, Tier
 from flows.records import CatalogueKind, Place, PlaceKind
 from flows.request import INCOME_LABELS, SITUATION_LABELS, TIER_LABELS
-from flows.text import Money, Msg, _, verbatim
+from flows.text import Lines, Money, Msg, _, verbatim
 from flows.workshops import DURATIONS, TOPIC_LABELS, TimeAnswer
 
 PLACE_KIND_LABELS: dict[PlaceKind, Msg] = {
@@ -200,6 +201,34 @@ PLACE_ID = "place"
 """Preset answer: the id of the place being edited."""
 
 
+@dataclass(frozen=True)
+class PlainText(TypedAnswer):
+    """Free text that beneficiaries will read: refused, with what to shorten, unless it
+    follows the plain-language rules (``flows/plain.py``)."""
+
+    shortest: int = 1
+    longest: int = 400
+    optional: bool = False
+
+    def read(self, given: Input, ctx: Ctx, pending: dict[str, Any]) -> Verdict:
+        # One step a line; "• a. • b." typed on one line (a terminal) is the same list.
+        lines = given.text.replace(" • ", "\n• ").splitlines()
+        text = "\n".join(cleaned for line in lines if (cleaned := clean_text(line)))
+        if not self.shortest <= len(text) <= self.longest:
+            return Rejected(_("Écrivez entre {a} et {b} caractères.", a=self.shortest,
+                              b=self.longest))
+        found = plain_problems(text)
+        if found:
+            return Rejected(Msg("{head}\n{lines}", {
+                "head": _("Les bénéficiaires lisent ce texte : il doit être simple. "
+                          "À changer :"),
+                "lines": Lines(tuple(p.say() for p in found))}))
+        return Accepted(text)
+
+    def show(self, value: Any, ctx: Ctx) -> Msg:
+        return verbatim(value) if value else _("(non renseigné)")
+
+
 class PE(StrEnum):
     """Steps of editing a place (stored: never rename a value)."""
 
@@ -259,9 +288,10 @@ PLACE_EDIT_FLOW = Flow(
         PE.COVERS: Step(ask=_("Quelles intercommunalités ce lieu dessert-il en plus de la "
                               "sienne ? (« Valider » sans rien choisir : aucune)"),
                         answer=SomeOf(_epci_options, optional=True)),
-        PE.HELP_TEXT: Step(ask=_("Comment ce lieu aide-t-il à distance ? (outil et marche à "
-                                 "suivre, en phrases simples)"),
-                           answer=FreeText(10, 400), next=PE.HELP_LINK),
+        PE.HELP_TEXT: Step(ask=_("Comment ce lieu aide-t-il à distance ? Les bénéficiaires le "
+                                 "lisent : une étape par ligne, commençant par « • », 15 mots "
+                                 "au plus par phrase, sans abréviation."),
+                           answer=PlainText(10, 400), next=PE.HELP_LINK),
         PE.HELP_LINK: Step(ask=_("Lien à ouvrir (https://…), ou « passer » ?"),
                            answer=FreeText(8, 200, optional=True)),
         PE.ACTIVE: Step(ask=_("Fermer ce lieu (il ne reçoit plus de demandes) ou le rouvrir ?"),

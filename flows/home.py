@@ -27,7 +27,7 @@ def home(user: User, first_time: bool) -> Reply:
     pro_label = (
         _("Espace professionnel")
         if user.is_professional
-        else _("Je suis un·e professionnel·le qui accompagne des personnes")
+        else _("J'accompagne des personnes (accès professionnel)")
     )
     return Reply(texts, [
         Choice(act.ProDoor().pack(), pro_label),

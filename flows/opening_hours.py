@@ -20,7 +20,7 @@ from datetime import date, datetime, time, timedelta
 from itertools import pairwise
 from zoneinfo import ZoneInfo
 
-from flows.text import Msg, _
+from flows.text import Clock, Msg, _
 
 DAY_CODES = ("Mo", "Tu", "We", "Th", "Fr", "Sa", "Su")
 """OSM weekday codes, Monday first (``date.weekday()`` order)."""
@@ -299,3 +299,70 @@ def french_holidays(year: int) -> frozenset[date]:
 def is_holiday(day: date) -> bool:
     """Whether ``day`` is a public holiday in metropolitan France."""
     return day in french_holidays(day.year)
+
+
+# --- In plain words, for beneficiaries -------------------------------------------------------
+
+DAY_NAMES: tuple[Msg, ...] = (
+    _("lundi"), _("mardi"), _("mercredi"), _("jeudi"), _("vendredi"), _("samedi"),
+    _("dimanche"),
+)
+
+
+def clock_words(minutes: int) -> Clock:
+    """A time of day as it is said ("9 heures", "midi"), rendered in the reader's language."""
+    return Clock(minutes % DAY_MINUTES)
+
+
+def _and(items: list[Msg]) -> Msg:
+    """"a", "a et b", "a, b et c"."""
+    if len(items) == 1:
+        return items[0]
+    head = Msg(", ".join("{i" + str(i) + "}" for i in range(len(items) - 1)),
+               {f"i{i}": item for i, item in enumerate(items[:-1])})
+    return _("{a} et {b}", a=head, b=items[-1])
+
+
+def _days_words(rule: Rule) -> Msg:
+    if len(rule.weekdays) == 7:
+        return _("tous les jours")
+    groups: list[Msg] = []
+    for a, b in _day_groups(rule.weekdays):
+        if a == b:
+            groups.append(_("le {day}", day=DAY_NAMES[a]))
+        elif b == a + 1:
+            groups += [_("le {day}", day=DAY_NAMES[a]), _("le {day}", day=DAY_NAMES[b])]
+        else:
+            groups.append(_("du {first} au {last}", first=DAY_NAMES[a], last=DAY_NAMES[b]))
+    if rule.holidays:
+        groups.append(_("les jours fériés"))
+    return _and(groups)
+
+
+def in_words(hours: OpeningHours) -> tuple[Msg, ...]:
+    """The hours as short phrases, one per rule: "du mardi au vendredi, de 9 heures à midi
+    et de 14 heures à 17 heures", "fermé les jours fériés" (a bulleted list reads best)."""
+    phrases: list[Msg] = []
+    for rule in hours.rules:
+        if not rule.weekdays and not rule.holidays:
+            continue
+        if not rule.spans:
+            phrases.append(_("fermé {days}", days=_days_words(rule)))
+            continue
+        times = _and([_("de {start} à {end}", start=clock_words(s.start),
+                        end=clock_words(s.end)) for s in rule.spans])
+        phrases.append(_("{days}, {times}", days=_days_words(rule), times=times))
+    return tuple(phrases)
+
+
+def when_words(moment: datetime, now: datetime, tz: ZoneInfo) -> Msg:
+    """A moment soon, as it is said: "aujourd'hui à 14 heures", "demain à 9 heures",
+    "mardi à 9 heures"."""
+    local, today = moment.astimezone(tz), now.astimezone(tz).date()
+    at = clock_words(local.hour * 60 + local.minute)
+    days = (local.date() - today).days
+    if days == 0:
+        return _("aujourd'hui à {time}", time=at)
+    if days == 1:
+        return _("demain à {time}", time=at)
+    return _("{day} à {time}", day=DAY_NAMES[local.weekday()], time=at)

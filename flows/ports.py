@@ -297,6 +297,20 @@ class WorkshopRepo(Protocol):
 
     async def booked_users(self, workshop_id: int) -> list[UserKey]: ...
 
+    async def record_attendance(self, workshop_id: int,
+                                present: Sequence[str]) -> list[tuple[UserKey, bool]]:
+        """Who came (by join code); everyone else booked did not."""
+        ...
+
+    async def attended(self, user: UserKey) -> list[str]:
+        """Topics of the sessions the beneficiary came to."""
+        ...
+
+    async def missed_in_a_row(self, user: UserKey, last: int) -> int: ...
+
+    async def held_at(self, place: PlaceId, since: datetime, now: datetime,
+                      limit: int) -> list[Workshop]: ...
+
 
 class BeneficiaryRepo(Protocol):
     async def add_code(
@@ -321,6 +335,8 @@ class BeneficiaryRepo(Protocol):
     async def set_first_name(self, key: UserKey, first_name: str | None) -> None: ...
 
     async def set_reminders(self, key: UserKey, consent: bool) -> None: ...
+
+    async def set_paused(self, key: UserKey, since: datetime | None) -> None: ...
 
     async def forget(self, key: UserKey) -> None:
         """Delete everything about a beneficiary at once (seats are given back)."""

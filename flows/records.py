@@ -146,6 +146,9 @@ class Beneficiary:
     first_name: str | None
     reminders: bool
     joined_at: datetime
+    paused_at: datetime | None = None
+    """Since when the bot writes no more on its own (two sessions missed in a row): it
+    said once "we are here when you want", and waits for the person to come back."""
 
 
 @dataclass(frozen=True)
@@ -160,10 +163,14 @@ class Booking:
 
 @dataclass(frozen=True)
 class Attendee:
-    """One line of "who is coming" for place staff: a first name or a code, nothing more."""
+    """One line of "who is coming" for place staff: a first name or a code, nothing more;
+    ``ref`` (their join code) tells two people apart on the attendance buttons."""
 
     name: str
     coming: bool | None
+    ref: str = ""
+    attended: bool | None = None
+    """Recorded by the place after the session: came, did not, or not recorded yet."""
 
 
 @dataclass(frozen=True)

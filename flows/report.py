@@ -43,7 +43,8 @@ class Indicator(StrEnum):
     HANDED_OVER = "handed_over"
     BENEFICIARIES = "beneficiaries"
     SEATS_BOOKED = "seats_booked"
-    SEATS_CONFIRMED = "seats_confirmed"
+    ATTENDED = "attended"
+    """Seats taken by someone who came, as the place recorded it."""
 
 
 LABELS: dict[Indicator, Msg] = {
@@ -55,7 +56,7 @@ LABELS: dict[Indicator, Msg] = {
     Indicator.HANDED_OVER: _("Appareils remis"),
     Indicator.BENEFICIARIES: _("Bénéficiaires inscrits au service après don"),
     Indicator.SEATS_BOOKED: _("Places d'ateliers réservées"),
-    Indicator.SEATS_CONFIRMED: _("Présences confirmées aux ateliers"),
+    Indicator.ATTENDED: _("Présences aux ateliers (notées par les lieux)"),
 }
 
 

@@ -82,6 +82,9 @@ class Ambiguous:
     """
 
     candidates: tuple[Commune, ...]
+    total: int = 0
+    """How many communes fit in all (``candidates`` holds at most :data:`MAX_CANDIDATES`):
+    05700 covers 17 communes."""
 
 
 @dataclass(frozen=True)
@@ -139,7 +142,7 @@ def _one_or_many(communes: Sequence[Commune]) -> Found | Ambiguous:
     candidates = _by_population(communes)
     if len(candidates) == 1:
         return Found(candidates[0])
-    return Ambiguous(candidates)
+    return Ambiguous(candidates, len({commune.insee for commune in communes}))
 
 
 def _edit_distance_at_most(a: str, b: str, limit: int) -> bool:

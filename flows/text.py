@@ -40,9 +40,21 @@ class Money:
 
 @dataclass(frozen=True)
 class When:
-    """An aware date and time, formatted in the network's time zone and the reader's locale."""
+    """An aware date and time, formatted in the network's time zone and the reader's locale;
+    ``spoken``: the time in words, as a beneficiary reads it ("jeudi 26 novembre à 14
+    heures", not "14 h 00")."""
 
     at: datetime
+    spoken: bool = False
+
+
+@dataclass(frozen=True)
+class Clock:
+    """A time of day as it is said, in the reader's language: "9 heures", "14 heures 30",
+    "midi" in French; "9 am", "2:30 pm", "noon" in English (no "14 h-17 h" for someone who
+    reads little). ``minutes`` after midnight."""
+
+    minutes: int
 
 
 @dataclass(frozen=True)
@@ -107,7 +119,11 @@ def to_json(value: Any) -> Any:
         case Money():
             return {"$": "money", "c": value.cents}
         case When():
+            if value.spoken:
+                return {"$": "when", "at": value.at.isoformat(), "s": True}
             return {"$": "when", "at": value.at.isoformat()}
+        case Clock():
+            return {"$": "clock", "m": value.minutes}
         case Day():
             return {"$": "day", "d": value.day.isoformat()}
         case Lines():
@@ -131,7 +147,9 @@ def from_json(data: Any) -> Any:
         case "money":
             return Money(data["c"])
         case "when":
-            return When(datetime.fromisoformat(data["at"]))
+            return When(datetime.fromisoformat(data["at"]), bool(data.get("s", False)))
+        case "clock":
+            return Clock(int(data["m"]))
         case "day":
             return Day(date.fromisoformat(data["d"]))
         case "lines":

@@ -23,6 +23,7 @@ from flows.answers import (
     Integer,
     OneOf,
     Rejected,
+    SomeOf,
     Verdict,
     clean_text,
 )
@@ -341,6 +342,51 @@ PUBLISH_FLOW = Flow(
             answer=Integer(1, 30),
             label=_("Places"),
             next=None,
+        ),
+    },
+)
+
+
+# --- Attendance (place staff) ---------------------------------------------------------------
+
+ATTENDANCE_FLOW_NAME = "workshop.attendance"
+
+
+@dataclass(frozen=True)
+class SaveAttendance(Effect):
+    """Who came to ``workshop`` (their join codes); everyone else booked did not."""
+
+    workshop: int
+    present: tuple[str, ...]
+
+
+def _people(ctx: Ctx) -> list[Choice]:
+    """Those booked on the session, by first name or code (loaded as facts)."""
+    return [Choice(ref, verbatim(name)) for ref, name in ctx.facts.get("people", ())]
+
+
+def _ask_attendance(ctx: Ctx, answers: Answers) -> Msg:
+    return _("Qui est venu à la séance « {topic} » du {when} ? Touchez chaque personne "
+             "venue, puis « Valider » (personne : « Valider » seul).",
+             topic=topic_label(str(ctx.facts.get("topic", ""))),
+             when=ctx.facts.get("when", ""))
+
+
+def _finish_attendance(ctx: Ctx, answers: Answers) -> Outcome:
+    return Outcome(effects=[SaveAttendance(int(answers["workshop"]),
+                                           tuple(answers.get("present") or ()))])
+
+
+ATTENDANCE_FLOW = Flow(
+    name=ATTENDANCE_FLOW_NAME,
+    first="present",
+    finish=_finish_attendance,
+    steps={
+        "present": Step(
+            ask=_ask_attendance,
+            answer=SomeOf(_people, optional=True),
+            help=_("Touchez le nom de chaque personne venue : une coche apparaît. Ou écrivez "
+                   "leurs numéros, par exemple 1, 3. Puis « Valider »."),
         ),
     },
 )

@@ -10,14 +10,17 @@ live here once so that ``handlers/joining.py``, ``bookings.py``, ``help_relay.py
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from flows import beneficiary as ui
+from flows.messages import Reply
 from flows.ports import UnitOfWork
 from flows.records import Beneficiary, Place, PlaceId, Workshop
 from flows.territory import Territory
 from flows.text import Msg, _
-from flows.workshops import ReminderPolicy, offer
+from flows.workshops import LINUX_MINT_SERIES, ReminderPolicy, offer
 from handlers.session import Session
 
 UNKNOWN_BUTTON = _("Ce bouton n'est plus valable.")
@@ -31,9 +34,9 @@ def commune_name(territory: Territory, insee: str) -> str:
     return commune.name if commune else insee
 
 
-def where(territory: Territory, place: Place | None) -> Msg:
+def where(territory: Territory, place: Place | None, tz: ZoneInfo) -> Msg:
     """Where a session takes place, as a beneficiary reads it."""
-    return ui.where(place, commune_name(territory, place.commune) if place else "")
+    return ui.where(place, commune_name(territory, place.commune) if place else "", tz)
 
 
 def nearby(territory: Territory, places: Sequence[Place],
@@ -66,24 +69,39 @@ def show_menu(session: Session, beneficiary: Beneficiary, intro: Msg | None = No
     session.reply(ui.menu(beneficiary, intro), action_menu=True)
 
 
+async def home(session: Session, beneficiary: Beneficiary, path_length: int) -> Reply:
+    """A joined beneficiary's home: their path (counted from attendance) and their menu."""
+    uow = session.uow
+    attended = await uow.workshops.attended(beneficiary.key)
+    booked = await uow.workshops.bookings_of(beneficiary.key, session.now)
+    done = set(attended)
+    to_take = next((t for t in LINUX_MINT_SERIES if t not in done), None)
+    return ui.home(beneficiary, ui.path(len(attended), path_length,
+                                        booked[0].workshop if booked else None, to_take))
+
+
 async def offers(
-    session: Session, beneficiary: Beneficiary, topic: str | None = None
+    session: Session, beneficiary: Beneficiary, topic: str | None = None,
+    declined: int | None = None,
 ) -> list[Workshop]:
-    """The sessions this beneficiary may book now: their place first, then nearby."""
+    """The sessions this beneficiary may book now: their place first, then nearby; never
+    the one they just said they cannot come to."""
     uow = session.uow
     places = await uow.places.all()
     near = nearby(session.ctx.territory, places, beneficiary.place_id)
     homes = [beneficiary.place_id] if beneficiary.place_id is not None else []
     upcoming = await uow.workshops.upcoming_at([*homes, *near], session.now, OFFER_HORIZON)
     mine = await uow.workshops.bookings_of(beneficiary.key, session.now)
+    upcoming = [w for w in upcoming if w.id != declined]
     return offer(upcoming, session.now, home=beneficiary.place_id, nearby=near,
                  booked_ids=[b.workshop.id for b in mine], topic=topic)
 
 
 async def plan_reminders(uow: UnitOfWork, beneficiary: Beneficiary, workshop: Workshop,
                          now: datetime, policy: ReminderPolicy) -> None:
-    """The reminders of a session just booked, if the beneficiary accepts messages."""
-    if beneficiary.reminders:
+    """The reminders of a session just booked, if the beneficiary accepts messages (and
+    the bot has not stopped writing after two sessions missed)."""
+    if beneficiary.reminders and beneficiary.paused_at is None:
         times = policy.times(workshop.starts_at, now)
         await uow.reminders.add(workshop.id, beneficiary.key, times)
 
@@ -95,8 +113,7 @@ async def set_consent(session: Session, beneficiary: Beneficiary, consent: bool,
     await uow.beneficiaries.set_reminders(beneficiary.key, consent)
     await uow.reminders.drop_pending(beneficiary.key)
     if consent:
-        granted = Beneficiary(beneficiary.key, beneficiary.place_id, beneficiary.ref,
-                              beneficiary.first_name, True, beneficiary.joined_at)
+        granted = replace(beneficiary, reminders=True)
         for booking in await uow.workshops.bookings_of(beneficiary.key, session.now):
             await plan_reminders(uow, granted, booking.workshop, session.now, policy)
 

@@ -63,6 +63,7 @@ async def send_due_reminders(storage: Storage, now: datetime, *, config: Benefic
             for due in batch:
                 beneficiary = await uow.beneficiaries.get(due.user)
                 if (beneficiary is None or not beneficiary.reminders
+                        or beneficiary.paused_at is not None
                         or due.workshop.starts_at <= now):
                     await uow.reminders.mark(due.id, "skipped", now)
                     continue
@@ -71,7 +72,7 @@ async def send_due_reminders(storage: Storage, now: datetime, *, config: Benefic
                 place = places.get(due.workshop.place_id)
                 reply = (sms_people.reminder(territory, due.workshop, place)  # two SMS at most
                          if sms_people.by_sms(due.user)
-                         else ui.reminder(due.workshop, where(territory, place)))
+                         else ui.reminder(due.workshop, where(territory, place, config.policy.tz)))
                 message = Outgoing(due.user, tuple(reply.texts), tuple(reply.choices),
                                    is_action_menu=True, priority=Priority.BULK)
                 await uow.outbox.add(message, now)

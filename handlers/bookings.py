@@ -9,6 +9,7 @@ since a button can be forged with any session's number.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from functools import partial
 
 from flows import actions as act
@@ -21,6 +22,7 @@ from flows.text import _
 from handlers import sms_people
 from handlers.beneficiary_common import (
     UNKNOWN_BUTTON,
+    home,
     joined,
     kit_texts,
     nearby,
@@ -43,8 +45,21 @@ async def may_book(session: Session, beneficiary: Beneficiary, workshop: Worksho
     return workshop.place_id in allowed
 
 
-async def menu(session: Session, action: act.BeneficiaryMenu) -> None:
-    show_menu(session, await joined(session))
+async def menu(session: Session, action: act.BeneficiaryMenu, *,
+               config: BeneficiaryConfig) -> None:
+    session.reply(await home(session, await joined(session), config.path_length),
+                  action_menu=True)
+
+
+async def beneficiary_home(session: Session, first_time: bool, *,
+                           config: BeneficiaryConfig) -> Reply | None:
+    """The home of someone who joined (a professional keeps the professional one)."""
+    if session.user.is_professional:
+        return None
+    beneficiary = await session.uow.beneficiaries.get(session.user.key)
+    if beneficiary is None:
+        return None
+    return await home(session, beneficiary, config.path_length)
 
 
 async def offer_workshops(session: Session, action: act.OfferWorkshops) -> None:
@@ -67,9 +82,12 @@ async def book(session: Session, action: act.Book, *, config: BeneficiaryConfig)
         session.reply(Reply([ui.REFUSALS[refused], *reply.texts], reply.choices),
                       action_menu=True)
         return
+    if beneficiary.paused_at is not None:  # she came back by herself: invited again
+        await uow.beneficiaries.set_paused(beneficiary.key, None)
+        beneficiary = replace(beneficiary, paused_at=None)
     await plan_reminders(uow, beneficiary, workshop, session.now, config.policy)
     place = await uow.places.get(workshop.place_id)
-    session.say(*ui.booked(workshop, where(session.ctx.territory, place)))
+    session.say(*ui.booked(workshop, where(session.ctx.territory, place, session.ctx.tz)))
     show_menu(session, beneficiary, ui.reminder_promise(beneficiary.reminders))
 
 
@@ -78,7 +96,8 @@ async def my_workshops(session: Session, action: act.MyWorkshops) -> None:
     beneficiary = await joined(session)
     bookings = await session.uow.workshops.bookings_of(beneficiary.key, session.now)
     places = {p.id: p for p in await session.uow.places.all()}
-    wheres = [where(session.ctx.territory, places.get(b.workshop.place_id)) for b in bookings]
+    wheres = [where(session.ctx.territory, places.get(b.workshop.place_id),
+                    session.ctx.tz) for b in bookings]
     session.reply(ui.my_workshops(bookings, wheres), action_menu=True)
 
 
@@ -131,7 +150,7 @@ async def move(session: Session, action: act.MoveBooking, *, config: Beneficiary
     await uow.workshops.cancel(old, beneficiary.key)
     await plan_reminders(uow, beneficiary, workshop, session.now, config.policy)
     place = await uow.places.get(workshop.place_id)
-    session.say(ui.moved(workshop), where(session.ctx.territory, place))
+    session.say(ui.moved(workshop), where(session.ctx.territory, place, session.ctx.tz))
     show_menu(session, beneficiary)
 
 
@@ -139,6 +158,8 @@ async def coming(session: Session, action: act.Coming) -> None:
     """"I'm coming", answered to a reminder."""
     beneficiary = await joined(session)
     if await session.uow.workshops.set_coming(action.workshop, beneficiary.key, True):
+        # Answered: no other reminder of this session (invited, never chased).
+        await session.uow.reminders.drop_pending(beneficiary.key, action.workshop)
         session.say(ui.coming_thanks())
     else:
         session.say(UNKNOWN_BUTTON)
@@ -154,7 +175,9 @@ async def not_coming(session: Session, action: act.NotComing) -> None:
         session.say(UNKNOWN_BUTTON)
         show_menu(session, beneficiary)
         return
-    offered = await offers(session, beneficiary, workshop.topic)
+    offered = await offers(session, beneficiary, workshop.topic, declined=workshop.id)
+    if not offered:
+        offered = await offers(session, beneficiary, declined=workshop.id)
     session.reply(ui.other_date(offered), action_menu=True)
 
 
@@ -217,7 +240,8 @@ def feature(env: Env) -> Feature:
     return Feature(
         name="bookings",
         actions={
-            act.BeneficiaryMenu: menu, act.OfferWorkshops: offer_workshops,
+            act.BeneficiaryMenu: partial(menu, config=config),
+            act.OfferWorkshops: offer_workshops,
             act.Book: partial(book, config=config), act.MyWorkshops: my_workshops,
             act.CancelBooking: cancel, act.OfferMove: offer_move,
             act.MoveBooking: partial(move, config=config),
@@ -229,4 +253,5 @@ def feature(env: Env) -> Feature:
             act.ForgetMe: forget_question, act.ForgetMeYes: forget,
             act.StarterKit: partial(starter_kit, config=config),
         },
+        home=partial(beneficiary_home, config=config),
     )

@@ -18,6 +18,7 @@ from flows.csv_import import PlaceExport, PlaceRow, places_csv
 from flows.mednum import MednumImport
 from flows.messages import Attachment, Choice
 from flows.opening_hours import OpeningHours, describe
+from flows.plain import problems as plain_problems
 from flows.records import Place, PlaceId, PlaceKind
 from flows.territory import Territory
 from flows.text import Lines, Msg, When, _, verbatim
@@ -132,6 +133,10 @@ async def place_detail(session: Session, place_id: PlaceId, tz: ZoneInfo) -> Non
                    names=", ".join(names) or "-"))
     texts.append(_("Aide à distance : {text}", text=verbatim(
         f"{remote.instructions} {remote.link}".strip() if remote else "-")))
+    unclear = plain_problems(remote.instructions) if remote else []
+    if unclear:  # written before the editor checked it, or imported from a file
+        texts.append(titled(_("Aide à distance, à simplifier pour les bénéficiaires :"),
+                            [p.say() for p in unclear]))
     session.say(*texts, choices=[Choice(act.EditPlace(place.id).pack(), _("Modifier ce lieu")),
                                  Choice(act.PlacesMenu().pack(), _("Tous les lieux"))],
                                      action_menu=True)

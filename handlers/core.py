@@ -23,7 +23,7 @@ from flows import engine
 from flows.action_codec import Action, Command, declared, parse
 from flows.answers import Input, match_choice
 from flows.engine import Cancelled, Conversation, Ctx, Effect, Flow, Translator, Turn
-from flows.home import home
+from flows.home import home as front_door
 from flows.messages import Choice, Incoming, Pressed, Reach, Reply, UserKey, platform_of
 from flows.normalize import fold
 from flows.ports import Storage, StorageUnavailable, UnitOfWork, Unreached
@@ -39,6 +39,7 @@ from handlers.session import (
     FactsLoader,
     Feature,
     FileHandler,
+    HomeHandler,
     Job,
     MoreFacts,
     Session,
@@ -101,6 +102,7 @@ class Core:
         self.more_facts: dict[str, MoreFacts] = {}
         self.jobs: list[Job] = [job for feature in features for job in feature.jobs]
         self.files: list[FileHandler] = [h for feature in features for h in feature.files]
+        self.homes: list[HomeHandler] = [f.home for f in features if f.home is not None]
         for feature in features:
             for table, extra in ((self.actions, feature.actions), (self.effects, feature.effects),
                                  (self.command_handlers, feature.commands),
@@ -117,6 +119,21 @@ class Core:
         self.commands: dict[str, Command] = {
             word: command for command in declared_actions.COMMANDS for word in command.words
             if command.name in self.command_handlers}
+
+    async def home(self, session: Session, first_time: bool) -> Reply:
+        """The home menu of this person's role: a feature's (a beneficiary's own), else the
+        front door's."""
+        for home_of in self.homes:
+            reply = await home_of(session, first_time)
+            if reply is not None:
+                return reply
+        return front_door(session.user, first_time)
+
+    def _whole(self, text: str) -> Command | None:
+        """The command a whole message is shaped like (``REJ7K3M9P``: a join code)."""
+        return next((command for command in declared_actions.COMMANDS
+                     if command.whole is not None and command.name in self.command_handlers
+                     and command.whole.fullmatch(text)), None)
 
     def language_of(self, hint: str | None) -> str:
         """The platform's language hint (``fr-FR``, ``en``) if we speak it, else the default."""
@@ -284,7 +301,7 @@ class Core:
             session.reply(engine.ask(flow, saved.conversation, session.ctx))
             session.asking = saved.conversation
         else:
-            session.reply(home(session.user, first_time), action_menu=True)
+            session.reply(await self.home(session, first_time), action_menu=True)
 
     async def _route(self, session: Session, incoming: Incoming, first_time: bool) -> None:
         uow, user = session.uow, session.user
@@ -295,7 +312,7 @@ class Core:
             hours = int(self.config.conversation_ttl.total_seconds() // 3600)
             session.say(_("Votre conversation en cours a expiré après {hours} h sans réponse. "
                           "Rien n'a été enregistré : reprenons depuis le début.", hours=hours))
-            session.reply(home(user, False), action_menu=True)
+            session.reply(await self.home(session, False), action_menu=True)
             return
         if conversation is not None and conversation.flow not in self.flows:
             await uow.conversations.clear(user.key)
@@ -309,7 +326,7 @@ class Core:
         word = fold(text.split(" ", 1)[0]) if text else ""
         if incoming.choice is None and (text.startswith("/") or not conversation):
             command = (self.commands.get(word) or self.commands.get(fold(text))
-                       or self.commands.get(word.split(" ")[0]))
+                       or self.commands.get(word.split(" ")[0]) or self._whole(text))
             if command is not None:
                 if not await may_use(session, command):
                     log.warning("%s refused the command %s", user.key, command.name)
@@ -322,7 +339,7 @@ class Core:
         ):
             if conversation is not None:
                 await uow.conversations.clear(user.key)
-            session.reply(home(user, first_time), action_menu=True)
+            session.reply(await self.home(session, first_time), action_menu=True)
             return
 
         pressed = incoming.pressed
@@ -357,7 +374,7 @@ class Core:
                     session.mark_pressed(pressed, taken=True)  # a button sent by its number
                 return
         if first_time:
-            session.reply(home(user, True), action_menu=True)
+            session.reply(await self.home(session, True), action_menu=True)
             return
         if incoming.choice is not None:
             session.say(_("Ce bouton n'est plus valable."))
@@ -365,7 +382,7 @@ class Core:
                 session.mark_pressed(pressed, taken=False)
         else:
             session.say(_("Je n'ai pas compris. Choisissez dans le menu :"))
-        session.reply(home(user, False), action_menu=True)
+        session.reply(await self.home(session, False), action_menu=True)
 
     def _stale(self, session: Session, flow: Flow, conversation: engine.Conversation,
                pressed: Pressed | None) -> None:
@@ -461,7 +478,7 @@ class Core:
             session.mark_pressed(pressed, taken=turn.accepted)
         for effect in turn.effects:
             if isinstance(effect, Cancelled):
-                session.reply(home(session.user, False), action_menu=True)
+                session.reply(await self.home(session, False), action_menu=True)
                 continue
             handler = self.effects.get(type(effect))
             if handler is None:

@@ -63,7 +63,7 @@ async def ask_help(session: Session, action: act.AskHelp) -> None:
                               procedure.link if procedure else None)
     if steps:
         session.say(*steps)
-    session.say(ui.help_when(place.opening_hours if place else None))
+    session.say(ui.help_when(ui.hours_text(place, session.ctx.tz) if place else None))
     await session.start_flow(CHAT_FLOW)
 
 

@@ -15,19 +15,27 @@ from functools import partial
 from flows import actions as act
 from flows import beneficiary as ui
 from flows.beneficiary import CODE_FLOW, JOIN_FLOW, BeneficiaryConfig, CheckCode, Join
-from flows.home import LANGUAGES, home
+from flows.home import LANGUAGES
+from flows.home import home as front_door
 from flows.joincode import Verdict, check, read
-from handlers.beneficiary_common import UNKNOWN_BUTTON, kit_texts, set_consent, show_menu
+from handlers.beneficiary_common import (
+    UNKNOWN_BUTTON,
+    home,
+    offers,
+    set_consent,
+    show_menu,
+)
 from handlers.session import Env, Feature, Session
 
 log = logging.getLogger(__name__)
 
 
-async def got_computer(session: Session, action: act.GotDoor) -> None:
+async def got_computer(session: Session, action: act.GotDoor, *,
+                       config: BeneficiaryConfig) -> None:
     """The "I received a computer" door: the menu of a beneficiary, or "type your code"."""
     beneficiary = await session.uow.beneficiaries.get(session.user.key)
     if beneficiary is not None:
-        session.reply(ui.menu(beneficiary), action_menu=True)
+        session.reply(await home(session, beneficiary, config.path_length), action_menu=True)
         return
     await session.start_flow(CODE_FLOW)
 
@@ -45,7 +53,7 @@ async def try_code(session: Session, code: str | None) -> None:
     if code is None or verdict is not Verdict.OK:
         log.info("join code refused for %s: %s", session.user.key, verdict)
         session.say(ui.code_refused(verdict))
-        session.reply(home(session.user, False), action_menu=True)
+        session.reply(front_door(session.user, False), action_menu=True)
         return
     await uow.conversations.clear(session.user.key)
     session.reply(ui.welcome_language(code), action_menu=True)
@@ -69,7 +77,7 @@ async def choose_language(session: Session, action: act.JoinLanguage) -> None:
     if (code is None or state is None or verdict is not Verdict.OK
             or not await uow.beneficiaries.claim_code(code, now)):
         session.say(ui.code_refused(verdict if verdict is not Verdict.OK else Verdict.USED))
-        session.reply(home(session.user, False), action_menu=True)
+        session.reply(front_door(session.user, False), action_menu=True)
         return
     await uow.beneficiaries.join(key, state.place_id, code, None, False, now)
     await uow.users.set_lang(key, lang)
@@ -83,30 +91,27 @@ async def on_join(session: Session, effect: Join, *, config: BeneficiaryConfig) 
     beneficiary = await uow.beneficiaries.get(key)
     if beneficiary is None:
         session.say(ui.not_joined())
-        session.reply(home(session.user, False), action_menu=True)
+        session.reply(front_door(session.user, False), action_menu=True)
         return
     await uow.beneficiaries.set_first_name(key, effect.first_name)
     await set_consent(session, beneficiary, effect.reminders, config.policy)
     beneficiary = await uow.beneficiaries.get(key)
     assert beneficiary is not None
-    session.say(*ui.joined(effect.reminders))
-    session.say(ui.kept())
-    kit = await kit_texts(session, beneficiary, config.booklet_url)
-    if kit:
-        session.say(*kit)
-    show_menu(session, beneficiary)
+    offered = await offers(session, beneficiary)
+    session.reply(ui.joined(effect.reminders, offered[0] if offered else None),
+                  action_menu=True)
 
 
 async def on_check_code(session: Session, effect: CheckCode) -> None:
     """The code typed after the door ("type your code"), or none."""
     if effect.code is None:
         session.say(ui.no_code())
-        session.reply(home(session.user, False), action_menu=True)
+        session.reply(front_door(session.user, False), action_menu=True)
         return
     await try_code(session, effect.code)
 
 
-async def command_start(session: Session, text: str) -> None:
+async def command_start(session: Session, text: str, *, config: BeneficiaryConfig) -> None:
     """``/start`` alone shows the menu; ``/start <code>`` (Telegram deep link) joins."""
     parts = text.split(maxsplit=1)
     if len(parts) == 2:
@@ -115,10 +120,10 @@ async def command_start(session: Session, text: str) -> None:
     await session.uow.conversations.clear(session.user.key)
     beneficiary = await session.uow.beneficiaries.get(session.user.key)
     if beneficiary is not None:
-        show_menu(session, beneficiary)
+        session.reply(await home(session, beneficiary, config.path_length), action_menu=True)
         return
     first_time = session.user.created_at == session.now
-    session.reply(home(session.user, first_time), action_menu=True)
+    session.reply(front_door(session.user, first_time), action_menu=True)
 
 
 async def command_code(session: Session, text: str) -> None:
@@ -130,7 +135,7 @@ async def command_stop(session: Session, text: str, *, config: BeneficiaryConfig
     """"Stop": the bot no longer writes to a beneficiary on its own."""
     beneficiary = await session.uow.beneficiaries.get(session.user.key)
     if beneficiary is None:
-        session.reply(home(session.user, False), action_menu=True)
+        session.reply(front_door(session.user, False), action_menu=True)
         return
     await set_consent(session, beneficiary, False, config.policy)
     session.say(ui.stopped())
@@ -142,8 +147,9 @@ def feature(env: Env) -> Feature:
     return Feature(
         name="joining",
         flows=[ui.JOIN, ui.CODE],
-        actions={act.GotDoor: got_computer, act.JoinLanguage: choose_language},
+        actions={act.GotDoor: partial(got_computer, config=config),
+                 act.JoinLanguage: choose_language},
         effects={Join: partial(on_join, config=config), CheckCode: on_check_code},
-        commands={"start": command_start, "join": command_code,
+        commands={"start": partial(command_start, config=config), "join": command_code,
                   "stop": partial(command_stop, config=config)},
     )

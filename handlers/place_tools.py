@@ -10,21 +10,29 @@ from __future__ import annotations
 
 import io
 import logging
+from collections.abc import Mapping
+from datetime import timedelta
 from functools import partial
+from typing import Any
 
 import segno
 
 from flows import actions as act
 from flows import beneficiary as ui
 from flows.beneficiary import BeneficiaryConfig
+from flows.engine import Conversation
 from flows.joincode import new_code, printed, telegram_link
 from flows.messages import Attachment, Choice
+from flows.ports import UnitOfWork
 from flows.records import PlaceId, Role, User
 from flows.text import Day, Lines, Msg, When, _, _n, verbatim
 from flows.workshops import (
+    ATTENDANCE_FLOW,
+    ATTENDANCE_FLOW_NAME,
     PUBLISH_FLOW,
     PUBLISH_FLOW_NAME,
     PublishWorkshop,
+    SaveAttendance,
     local_start,
     topic_label,
 )
@@ -48,6 +56,7 @@ def staff_choices(user: User) -> list[Choice]:
     choices = [
         Choice(act.JoinCode().pack(), _("Créer un code pour un·e bénéficiaire")),
         Choice(act.WhoIsComing().pack(), _("Qui vient aux ateliers ?")),
+        Choice(act.Attendance().pack(), _("Noter les présences")),
         Choice(act.PublishWorkshop().pack(), _("Publier une séance d'atelier")),
     ]
     if user.role is Role.PLACE_STAFF:  # a number is registered at the staff's own place
@@ -195,16 +204,111 @@ async def cancel_workshop_yes(session: Session, action: act.CancelWorkshopYes) -
                   "prévenir autrement : {silent}.", told=told, silent=silent))
 
 
+# --- Attendance -----------------------------------------------------------------------------
+
+ATTENDANCE_DAYS = 14
+"""Sessions held this many days back are offered for recording who came."""
+MISSED_IN_A_ROW = 2
+"""After this many sessions missed in a row, the bot writes once, kindly, then no more."""
+
+
+async def attendance(session: Session, action: act.Attendance) -> None:
+    """The place's sessions held lately (with someone booked), to record who came."""
+    place_id = session.user.place_id
+    if place_id is None:
+        session.say(no_place())
+        return
+    held = await session.uow.workshops.held_at(
+        place_id, session.now - timedelta(days=ATTENDANCE_DAYS), session.now, 10)
+    if not held:
+        session.say(_("Aucune séance avec des inscrits ces {n} derniers jours.",
+                      n=ATTENDANCE_DAYS))
+        return
+    choices = []
+    for workshop in held:
+        attendees = await session.uow.workshops.attendees(workshop.id)
+        came = sum(1 for a in attendees if a.attended)
+        recorded = any(a.attended is not None for a in attendees)
+        label = (_("{topic}, {when} : {came} venus sur {n}", topic=topic_label(workshop.topic),
+                   when=When(workshop.starts_at), came=came, n=len(attendees)) if recorded
+                 else _("{topic}, {when} : à noter", topic=topic_label(workshop.topic),
+                        when=When(workshop.starts_at)))
+        choices.append(Choice(act.RecordAttendance(workshop.id).pack(), label))
+    session.say(_("Pour quelle séance noter les présences ?"), choices=choices,
+                action_menu=True)
+
+
+async def record_attendance(session: Session, action: act.RecordAttendance) -> None:
+    """Tick who came to a session held (the router checked it is the place's)."""
+    workshop = await session.uow.workshops.get(action.workshop)
+    assert workshop is not None
+    if workshop.starts_at > session.now:
+        session.say(_("Cette séance n'a pas encore eu lieu : les présences se notent après."))
+        return
+    await session.start_flow(ATTENDANCE_FLOW_NAME, {"workshop": workshop.id})
+
+
+async def attendance_facts(uow: UnitOfWork, user: User, facts: Mapping[str, Any],
+                           conversation: Conversation) -> Mapping[str, Any] | None:
+    """Those booked on the session being recorded (read once per question)."""
+    workshop_id = conversation.answers.get("workshop")
+    if workshop_id is None or facts.get("workshop") == workshop_id:
+        return None
+    workshop = await uow.workshops.get(int(workshop_id))
+    if workshop is None:
+        return {**facts, "workshop": workshop_id, "people": ()}
+    people = tuple((a.ref, a.name) for a in await uow.workshops.attendees(workshop.id))
+    return {**facts, "workshop": workshop_id, "people": people, "topic": workshop.topic,
+            "when": When(workshop.starts_at)}
+
+
+async def on_save_attendance(session: Session, effect: SaveAttendance) -> None:
+    """Record who came; whoever missed two sessions in a row gets one kind word, then the
+    bot writes no more on its own until they come back (invited, never chased)."""
+    uow = session.uow
+    workshop = await uow.workshops.get(effect.workshop)
+    user = session.user
+    if workshop is None or not (user.is_coordinator or workshop.place_id == user.place_id):
+        session.say(_("Cette séance n'existe plus."))
+        return
+    results = await uow.workshops.record_attendance(workshop.id, effect.present)
+    for key, came in results:
+        beneficiary = await uow.beneficiaries.get(key)
+        if beneficiary is None:
+            continue
+        if came:
+            if beneficiary.paused_at is not None:
+                await uow.beneficiaries.set_paused(key, None)
+            continue
+        if (beneficiary.paused_at is None
+                and await uow.workshops.missed_in_a_row(key, MISSED_IN_A_ROW)
+                >= MISSED_IN_A_ROW):
+            await uow.beneficiaries.set_paused(key, session.now)
+            await uow.reminders.drop_pending(key)
+            if beneficiary.reminders:
+                session.send(key, [ui.here_when_you_want()])
+    came = sum(1 for _key, present in results if present)
+    log.info("attendance of workshop %s recorded by %s", workshop.id, user.key)
+    session.say(_("Présences enregistrées : {came} venus sur {n}.", came=came,
+                  n=len(results)),
+                choices=[Choice(act.Attendance().pack(), _("Autres séances")),
+                         Choice(act.ProDoor().pack(), _("Espace professionnel"))],
+                action_menu=True)
+
+
 def feature(env: Env) -> Feature:
     """Place staff's tools for the after-donation service; the settings are bound here."""
     config = env.beneficiaries
     return Feature(
         name="place_tools",
-        flows=[PUBLISH_FLOW],
+        flows=[PUBLISH_FLOW, ATTENDANCE_FLOW],
         actions={act.JoinCode: partial(join_code, config=config),
                  act.JoinCodeFor: partial(join_code_for, config=config),
                  act.WhoIsComing: who_is_coming, act.PublishWorkshop: publish_workshop,
                  act.CancelWorkshop: cancel_workshop,
-                 act.CancelWorkshopYes: cancel_workshop_yes},
-        effects={PublishWorkshop: partial(on_publish, config=config)},
+                 act.CancelWorkshopYes: cancel_workshop_yes,
+                 act.Attendance: attendance, act.RecordAttendance: record_attendance},
+        effects={PublishWorkshop: partial(on_publish, config=config),
+                 SaveAttendance: on_save_attendance},
+        more_facts={ATTENDANCE_FLOW_NAME: attendance_facts},
     )

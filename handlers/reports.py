@@ -73,7 +73,7 @@ def summary(report: Report, epci_name: dict[str, str]) -> list[Msg]:
                  "• Appareils effacés : {erased} ; reconditionnés : {recond}\n"
                  "• Demandes : {requests} ; appareils remis : {handed}\n"
                  "• Bénéficiaires inscrits : {benef} ; places d'ateliers réservées : {booked}, "
-                 "présences confirmées : {confirmed}\n"
+                 "présences : {attended}\n"
                  "• CO2e évité : environ {co2}",
                  lots=_count(c[Indicator.LOTS]), items=_count(c[Indicator.ITEMS]),
                  kg=_kg(report.weight(month), c[Indicator.ITEMS]),
@@ -81,7 +81,7 @@ def summary(report: Report, epci_name: dict[str, str]) -> list[Msg]:
                  requests=_count(c[Indicator.REQUESTS]), handed=_count(c[Indicator.HANDED_OVER]),
                  benef=_count(c[Indicator.BENEFICIARIES]),
                  booked=_count(c[Indicator.SEATS_BOOKED]),
-                 confirmed=_count(c[Indicator.SEATS_CONFIRMED]),
+                 attended=_count(c[Indicator.ATTENDED]),
                  co2=_kg(report.co2e(month), c[Indicator.HANDED_OVER]))
 
     per_epci = [
@@ -157,8 +157,8 @@ def funders_csv(report: Report, translate: Callable[[Msg], str], territory: Terr
     notes = [translate(factors_text()),
              translate(_("Les effectifs de 1 à 4 sont masqués (« < 5 »).")),
              translate(_("Bénéficiaires : personnes inscrites au service après don, qui "
-                         "peuvent effacer leurs données ; présences confirmées : réponses "
-                         "« je viens » aux rappels."))]
+                         "peuvent effacer leurs données ; présences : personnes venues à un "
+                         "atelier, notées par le lieu (pas les réponses « je viens »)."))]
     return rp.report_csv(report, header=header, epci_name=lambda e: names.get(e, e),
                          total=translate(_("Total du réseau")), masked=translate(_("masqué")),
                          notes=notes)

@@ -117,6 +117,10 @@ on an answer the loader could not know (the commune just given, whose places a r
 shows): the facts to ask it with, or None when the given ones serve. Steps being pure, the
 router then handles the message again with them."""
 
+HomeHandler = Callable[[Session, bool], Awaitable[Reply | None]]
+"""The home menu of the people a feature serves (a joined beneficiary's), or None for
+someone else; ``bool``: their very first message."""
+
 FileHandler = Callable[[Session, Attachment], Awaitable[bool]]
 """Reads a file someone sent (a CSV to import); False when it is not for this feature."""
 
@@ -174,3 +178,5 @@ class Feature:
     jobs: Sequence[Job] = ()
     files: Sequence[FileHandler] = ()
     """Tried in turn on a message that carries a file, before anything else is routed."""
+    home: HomeHandler | None = None
+    """The home menu of the people this feature serves (``menu``, anything not understood)."""

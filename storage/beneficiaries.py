@@ -74,8 +74,8 @@ class SqliteBeneficiaryRepo:
 
     async def get(self, key: UserKey) -> Beneficiary | None:
         async with self._conn.execute(
-            "SELECT user_key, place_id, ref, first_name, reminders, joined_at"
-            " FROM beneficiaries WHERE user_key = ?",
+            "SELECT user_key, place_id, ref, first_name, reminders, joined_at,"
+            " invitations_paused_at FROM beneficiaries WHERE user_key = ?",
             (key,),
         ) as cur:
             row = await cur.fetchone()
@@ -85,6 +85,14 @@ class SqliteBeneficiaryRepo:
             UserKey(row["user_key"]),
             PlaceId(row["place_id"]) if row["place_id"] is not None else None,
             row["ref"], row["first_name"], bool(row["reminders"]), from_ts(row["joined_at"]),
+            from_ts(row["invitations_paused_at"]) if row["invitations_paused_at"] else None,
+        )
+
+    async def set_paused(self, key: UserKey, since: datetime | None) -> None:
+        """The bot stops writing on its own (``since``), or starts again (None)."""
+        await self._conn.execute(
+            "UPDATE beneficiaries SET invitations_paused_at = ? WHERE user_key = ?",
+            (ts(since) if since is not None else None, key),
         )
 
     async def set_first_name(self, key: UserKey, first_name: str | None) -> None:

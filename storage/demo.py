@@ -7,10 +7,11 @@ services: names say what kind of place they are, not which organisation runs the
 from __future__ import annotations
 
 import json
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flows.messages import UserKey
+from flows.opening_hours import OpeningHours, parse_hours
 from flows.records import PlaceKind, Role
 from flows.workshops import LINUX_MINT_SERIES
 from storage.sqlite import SqliteUnitOfWork
@@ -85,13 +86,14 @@ OSM_HOURS = {
 
 # How each place helps from a distance (place index -> procedure, link): examples only.
 REMOTE_HELP = {
-    0: ("Installez RustDesk depuis le menu de Linux Mint, ouvrez-le et donnez le numéro "
-        "affiché à la personne du lieu.", "https://rustdesk.com/fr/"),
-    1: ("Nous vous appelons en visio : ouvrez le lien à l'heure convenue.",
+    0: ("• Ouvrez le menu de Linux Mint.\n• Ouvrez RustDesk.\n"
+        "• Donnez le numéro affiché à la personne du lieu.", "https://rustdesk.com/fr/"),
+    1: ("Nous vous appelons en vidéo. Ouvrez le lien à l'heure convenue.",
         "https://meet.jit.si/reemploi05-gap"),
-    2: ("Installez TeamViewer QuickSupport, ouvrez-le et donnez l'identifiant affiché.",
+    2: ("• Ouvrez TeamViewer QuickSupport.\n• Donnez le numéro affiché à la personne du lieu.",
         "https://www.teamviewer.com/fr/"),
 }
+"""Each one step a line, in plain words (``flows/plain.py``): beneficiaries read them."""
 
 
 async def seed_demo(uow: SqliteUnitOfWork, now: datetime, tz: ZoneInfo) -> bool:
@@ -121,8 +123,22 @@ async def seed_demo(uow: SqliteUnitOfWork, now: datetime, tz: ZoneInfo) -> bool:
     local_today = now.astimezone(tz).date()
     for week in range(3):
         for index, hour in ((0, 14), (1, 10), (2, 15)):
-            day = local_today + timedelta(days=3 + 7 * week + index)
+            day = open_day(OSM_HOURS[index], local_today + timedelta(days=3 + 7 * week + index),
+                           hour, tz)
             starts = datetime.combine(day, time(hour), tzinfo=tz)
             topic = WORKSHOP_TOPICS[(week + index) % len(WORKSHOP_TOPICS)]
             await uow.workshops.add(ids[index], topic, starts, 120, 8)
     return True
+
+
+def open_day(osm_hours: str, day: date, hour: int, tz: ZoneInfo, minutes: int = 120) -> date:
+    """``day``, or the first day after it when the place is open for the whole session:
+    a demo workshop never falls on a day its place is closed (a Sunday, a holiday)."""
+    hours = parse_hours(osm_hours)
+    assert isinstance(hours, OpeningHours), osm_hours
+    for offset in range(14):
+        candidate = day + timedelta(days=offset)
+        start = datetime.combine(candidate, time(hour), tzinfo=tz)
+        if all(hours.is_open(start + timedelta(minutes=m), tz) for m in range(0, minutes, 15)):
+            return candidate
+    return day

@@ -52,11 +52,11 @@ _QUERIES: tuple[tuple[Indicator, str], ...] = (
      "SELECT w.starts_at AS at, c.epci AS epci, w.booked AS n, '' AS kind FROM workshops w"
      " JOIN places p ON p.id = w.place_id JOIN communes c ON c.insee = p.commune"
      " WHERE w.starts_at >= ? AND w.booked > 0"),
-    (Indicator.SEATS_CONFIRMED,
+    (Indicator.ATTENDED,  # recorded by the place, not the "I'm coming" answer
      "SELECT w.starts_at AS at, c.epci AS epci, count(*) AS n, '' AS kind"
      " FROM bookings b JOIN workshops w ON w.id = b.workshop_id"
      " JOIN places p ON p.id = w.place_id JOIN communes c ON c.insee = p.commune"
-     " WHERE b.coming = 1 AND w.starts_at >= ? GROUP BY w.id, w.starts_at, c.epci"),
+     " WHERE b.attended = 1 AND w.starts_at >= ? GROUP BY w.id, w.starts_at, c.epci"),
 )
 
 

@@ -143,15 +143,72 @@ class SqliteWorkshopRepo:
     async def attendees(self, workshop_id: int) -> list[Attendee]:
         """Who booked a session: first name if given, else the join code; nothing more."""
         async with self._conn.execute(
-            "SELECT n.first_name, n.ref, b.coming FROM bookings b"
+            "SELECT n.first_name, n.ref, b.coming, b.attended FROM bookings b"
             " JOIN beneficiaries n ON n.user_key = b.user_key"
-            " WHERE b.workshop_id = ? ORDER BY b.booked_at",
+            " WHERE b.workshop_id = ? ORDER BY b.booked_at, n.ref",
             (workshop_id,),
         ) as cur:
             rows = await cur.fetchall()
         return [Attendee(row["first_name"] or printed(row["ref"]),
-                         None if row["coming"] is None else bool(row["coming"]))
+                         None if row["coming"] is None else bool(row["coming"]), row["ref"],
+                         None if row["attended"] is None else bool(row["attended"]))
                 for row in rows]
+
+    async def record_attendance(self, workshop_id: int,
+                                present: Sequence[str]) -> list[tuple[UserKey, bool]]:
+        """Who came to a session (their join codes); everyone else booked did not. Returns
+        each booked person with whether they came."""
+        await self._conn.execute(
+            "UPDATE bookings SET attended = CASE WHEN user_key IN (SELECT user_key FROM"
+            " beneficiaries WHERE ref IN (SELECT value FROM json_each(?))) THEN 1 ELSE 0 END"
+            " WHERE workshop_id = ?",
+            (json.dumps(list(present)), workshop_id),
+        )
+        async with self._conn.execute(
+            "SELECT user_key, attended FROM bookings WHERE workshop_id = ? ORDER BY user_key",
+            (workshop_id,),
+        ) as cur:
+            return [(UserKey(row["user_key"]), bool(row["attended"]))
+                    for row in await cur.fetchall()]
+
+    async def attended(self, user: UserKey) -> list[str]:
+        """The topics of the sessions a beneficiary came to, first first."""
+        async with self._conn.execute(
+            "SELECT w.topic FROM bookings b JOIN workshops w ON w.id = b.workshop_id"
+            " WHERE b.user_key = ? AND b.attended = 1 ORDER BY w.starts_at, w.id",
+            (user,),
+        ) as cur:
+            return [row["topic"] for row in await cur.fetchall()]
+
+    async def missed_in_a_row(self, user: UserKey, last: int) -> int:
+        """How many of the ``last`` sessions recorded for a beneficiary, the latest first,
+        they missed in a row."""
+        async with self._conn.execute(
+            "SELECT b.attended FROM bookings b JOIN workshops w ON w.id = b.workshop_id"
+            " WHERE b.user_key = ? AND b.attended IS NOT NULL"
+            " ORDER BY w.starts_at DESC, w.id DESC LIMIT ?",
+            (user, last),
+        ) as cur:
+            rows = await cur.fetchall()
+        missed = 0
+        for row in rows:
+            if row["attended"]:
+                break
+            missed += 1
+        return missed
+
+    async def held_at(self, place: PlaceId, since: datetime, now: datetime,
+                      limit: int) -> list[Workshop]:
+        """A place's sessions begun between ``since`` and ``now`` with someone booked, the
+        latest first: those whose attendance is to be recorded."""
+        async with self._conn.execute(
+            "SELECT w.id, w.place_id, w.topic, w.starts_at, w.minutes, w.seats, w.booked"
+            " FROM workshops w WHERE w.place_id = ? AND w.starts_at > ? AND w.starts_at <= ?"
+            " AND EXISTS (SELECT 1 FROM bookings b WHERE b.workshop_id = w.id)"
+            " ORDER BY w.starts_at DESC, w.id DESC LIMIT ?",
+            (place, ts(since), ts(now), limit),
+        ) as cur:
+            return [_workshop(row) for row in await cur.fetchall()]
 
     async def booked_users(self, workshop_id: int) -> list[UserKey]:
         async with self._conn.execute(

@@ -50,7 +50,7 @@ async def test_a_donor_declares_a_lot_in_a_plain_direct_room_and_gets_the_receip
     await world.bot.start()
     donor = await world.direct("donor")
     home = await world.ask(donor, "bonjour")
-    assert "1. Je suis un·e professionnel·le" in bodies(home)
+    assert "1. J'accompagne des personnes (accès professionnel)" in bodies(home)
     assert "<ol><li>" in home[-1].content["formatted_body"]
     seen = await world.ask(donor, *organisation_lot()[1:], "1")
     assert "LOT-2026-0001" in bodies(seen)

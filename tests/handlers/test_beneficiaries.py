@@ -126,12 +126,12 @@ async def test_a_beneficiary_joins_by_typing_the_code(chat: Chat):
     assert "Quel est votre prénom ?" in texts(sent, "lea")
     sent = await chat.say("lea", "Léa")
     assert "Voulez-vous recevoir un rappel" in texts(sent, "lea")
+    assert "Nous gardons seulement votre prénom" in texts(sent, "lea")
     sent = await chat.say("lea", "1")
     said = texts(sent, "lea")
     assert "C'est fait, bienvenue !" in said
-    assert "Nous gardons seulement" in said and "Mes données" in said
-    assert "Les prochains ateliers" in said and "jeudi 26 novembre à 14 h 00" in said
-    assert "Réserver un atelier" in said
+    assert "Premier atelier" in said and "jeudi 26 novembre à 14 heures" in said
+    assert "Oui, je réserve" in said and "Plus tard" in said
     [(first_name, consent)] = await rows(chat, "SELECT first_name, reminders FROM beneficiaries")
     assert (first_name, consent) == ("Léa", 1)
 
@@ -220,14 +220,16 @@ async def test_booking_confirms_with_the_place_and_plans_two_reminders(chat: Cha
     await join(chat, "lea")
     sent = await book_first(chat)
     said = texts(sent, "lea")
-    assert "C'est réservé : Prise en main de l'ordinateur, le jeudi 26 novembre à 14 h 00" in said
-    assert "Avenue des Martinets, Veynes" in said and "Ouvert : mar.-ven." in said
+    assert ("C'est réservé : Prise en main de l'ordinateur, le jeudi 26 novembre à 14 heures"
+            in said)
+    assert "Avenue des Martinets, Veynes" in said
+    assert "du mardi au vendredi, de 9 heures à midi et de 14 heures à 17 heures" in said
     assert "Vous recevrez un rappel avant." in said
     due = await rows(chat, "SELECT due_at FROM reminders ORDER BY due_at")
     assert [d for (d,) in due] == ["2026-11-24T13:00:00.000000+00:00",
                                    "2026-11-26T07:00:00.000000+00:00"]
     sent = await chat.say("lea", choice="bn:my")
-    assert "jeudi 26 novembre à 14 h 00" in texts(sent, "lea")
+    assert "jeudi 26 novembre à 14 heures" in texts(sent, "lea")
     assert "Avenue des Martinets" in texts(sent, "lea")
 
 
@@ -239,7 +241,7 @@ async def test_reminders_arrive_when_due_and_only_once(chat: Chat, clock: Clock)
     assert reminders(await run_job(chat)) == []
     clock.now = datetime(2026, 11, 24, 13, 0, tzinfo=UTC)  # Tuesday 14:00 in Paris
     [reminder] = reminders(await run_job(chat))
-    assert "jeudi 26 novembre à 14 h 00" in reminder.text
+    assert "jeudi 26 novembre à 14 heures" in reminder.text
     assert "Prise en main de l'ordinateur" in reminder.text and "Veynes" in reminder.text
     assert [label for _id, label in reminder.choices] == ["Je viens", "Je ne peux pas venir"]
     assert reminders(await run_job(chat)) == []
@@ -333,7 +335,7 @@ async def test_moving_a_booking_moves_its_reminders(chat: Chat):
     offered = await chat.say("lea", choice=f"bn:mv:{first}")
     move = next(cid for m in offered for cid, _label in m.choices if cid.startswith("bn:mt:"))
     sent = await chat.say("lea", choice=move)
-    assert "C'est changé ! Nouvelle date : jeudi 3 décembre à 14 h 00." in texts(sent, "lea")
+    assert "C'est changé ! Nouvelle date : jeudi 3 décembre à 14 heures." in texts(sent, "lea")
     [(workshop,)] = await rows(chat, "SELECT workshop_id FROM bookings")
     assert workshop != first
     due = await rows(chat, "SELECT workshop_id, due_at FROM reminders ORDER BY due_at")
@@ -452,7 +454,8 @@ async def test_the_help_ticket_round_trip(chat: Chat):
     sent = await chat.say("lea", choice="bn:help")
     said = texts(sent, "lea")
     assert "RustDesk" in said and "https://rustdesk.com" in said
-    assert "heures d'ouverture : mar.-ven." in said and "Écrivez votre question ici." in said
+    assert "quand le lieu est ouvert" in said and "du mardi au vendredi" in said
+    assert "Écrivez votre question ici." in said
     assert "Nouvelle demande d'aide n° 1 de Léa" in texts(sent, "lieu")
 
     sent = await chat.say("lea", "Je ne trouve pas internet")
@@ -542,7 +545,7 @@ async def test_a_reminder_across_the_switch_to_summer_time_keeps_the_local_hour(
     assert reminders(await run_job(chat)) == []
     clock.now = datetime(2027, 3, 27, 13, 0, tzinfo=UTC)
     [reminder] = reminders(await run_job(chat))
-    assert "le lundi 29 mars à 14 h 00" in reminder.text
+    assert "le lundi 29 mars à 14 heures" in reminder.text
 
 
 async def test_start_or_the_door_brings_a_beneficiary_back_to_their_menu(chat: Chat):

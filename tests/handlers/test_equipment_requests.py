@@ -439,7 +439,7 @@ async def test_an_unknown_commune_is_asked_again(network: Chat):
     await chat.say("ana", choice="rq:new")
     await chat.script("ana", *answers()[:3])
     sent = await chat.say("ana", "Xyzzyville")
-    assert "Je ne connais pas cette commune" in texts(sent, "ana")
+    assert "n'est pas sur le territoire du réseau, ou son nom est mal écrit" in texts(sent, "ana")
     sent = await chat.say("ana", "veynes")
     assert "Quel matériel choisissez-vous" in texts(sent, "ana")
 

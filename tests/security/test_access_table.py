@@ -177,6 +177,8 @@ EFFECTS: dict[type[Action], Effect] = {
     act.JoinCodeFor: Effect(holds("SELECT count(*) FROM join_codes WHERE used_at IS NULL", 1),
                             True),
     act.WhoIsComing: Effect(offers("bs:del:{workshop}")),
+    act.Attendance: Effect(shows("Aucune séance avec des inscrits")),
+    act.RecordAttendance: Effect(shows("pas encore eu lieu")),
     act.PublishWorkshop: Effect(in_flow("workshop.publish")),
     act.CancelWorkshop: Effect(offers("bs:delok:{workshop}")),
     act.CancelWorkshopYes: Effect(holds("SELECT count(*) FROM workshops WHERE id = ?", 0,
@@ -184,6 +186,7 @@ EFFECTS: dict[type[Action], Effect] = {
     act.TakeTicket: Effect(status("help_tickets", "ticket", "taken"), True),
     act.BeneficiaryMenu: Effect(offers("bn:my")),
     act.OfferWorkshops: Effect(offers("bn:bk:")),
+    act.HelpNearby: Effect(offers("bn:my")),
     act.MyData: Effect(shows(BENEFICIARY_NAME)),
     act.RemindersOff: Effect(holds("SELECT reminders FROM beneficiaries WHERE user_key ="
                                    " 'cli:benef'", 0), True),

@@ -149,3 +149,34 @@ async def test_forgetting_leaves_no_row_about_the_person(path: Path):
     finally:
         await close_all([store])
     assert set(counts.values()) == {0}
+
+
+async def test_attendance_is_recorded_counted_and_missed_sessions_read_in_a_row(path: Path):
+    """On both engines: who came is set by join code, the rest did not; the path reads the
+    topics attended; two sessions missed in a row are told apart from one."""
+    [store] = await open_many(path, 1)
+    ana, bob = UserKey("cli:b0"), UserKey("cli:b1")
+    try:
+        async with store.transaction() as uow:
+            second = await uow.workshops.add(PlaceId(1), "video_calls",
+                                             LATER + timedelta(days=7), 60, 3)
+            for workshop in (1, second):
+                for key in (ana, bob):
+                    assert await uow.workshops.book(workshop, key, NOW) is None
+            assert await uow.workshops.record_attendance(1, ["REJ000000"]) == [
+                (ana, True), (bob, False)]
+            assert await uow.workshops.record_attendance(second, []) == [
+                (ana, False), (bob, False)]
+            assert await uow.workshops.attended(ana) == ["safety"]
+            assert await uow.workshops.attended(bob) == []
+            assert await uow.workshops.missed_in_a_row(ana, 2) == 1
+            assert await uow.workshops.missed_in_a_row(bob, 2) == 2
+            held = await uow.workshops.held_at(PlaceId(1), NOW, LATER + timedelta(days=8), 5)
+            assert [w.id for w in held] == [second, 1]
+            await uow.beneficiaries.set_paused(bob, NOW)
+            paused = await uow.beneficiaries.get(bob)
+            assert paused is not None and paused.paused_at == NOW
+            assert [(a.name, a.attended) for a in await uow.workshops.attendees(1)] == [
+                ("REJ 000 000", True), ("REJ 000 001", False)]
+    finally:
+        await close_all([store])

@@ -20,8 +20,9 @@ from flows.text import Msg, _, verbatim
 MAX_WORDS = 15
 MAX_SENTENCES = 3
 
-ALLOWED_CAPITALS = frozenset({"REJ", "QR"})
-"""Words in capitals that are not abbreviations here: the join code's word, "QR code"."""
+ALLOWED_CAPITALS = frozenset({"REJ", "QR", "SMS", "STOP", "START", "OUI", "NON", "YES", "NO"})
+"""Words in capitals that are not abbreviations here: the join code's word, "QR code", "SMS"
+(the everyday word), and the words a person answers an SMS with, written as they type them."""
 
 _ABBREVIATIONS = re.compile(
     r"\b(?:lun|mar|mer|jeu|ven|sam|dim|ex|cf|env|tél|tel|min|max|mon|tue|wed|thu|fri|sat|"

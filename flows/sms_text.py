@@ -244,7 +244,7 @@ def reminder(workshop: Workshop, place: str | None, address: str | None,
                       ((place, PLACE_NAME_MAX), (address, ADDRESS_MAX),
                        (commune, COMMUNE_MAX)) if part)
     texts = [_("Rappel : atelier {topic}, {when}.", topic=topic_label(workshop.topic),
-               when=When(workshop.starts_at))]
+               when=When(workshop.starts_at, spoken=True))]
     if where:
         texts.append(_("Lieu : {where}.", where=verbatim(where.rstrip("."))))
     texts.append(_("Vous venez ? Répondez 1 ou 2."))

@@ -172,7 +172,7 @@ async def test_a_beneficiary_on_sms_only_books_is_reminded_twice_answers_2_reboo
     welcome = sms.new()
     assert len(welcome) == 1
     assert "Pour ne plus recevoir de SMS, répondez STOP." in welcome[0]
-    assert "1. Prise en main de l'ordinateur, jeudi 26 novembre à 14 h 00" in welcome[0]
+    assert "1. Prise en main de l'ordinateur, jeudi 26 novembre à 14 heures" in welcome[0]
 
     booked = await sms.says("1")
     assert "C'est réservé : Prise en main de l'ordinateur, le jeudi 26 novembre" in booked[0]
@@ -183,7 +183,7 @@ async def test_a_beneficiary_on_sms_only_books_is_reminded_twice_answers_2_reboo
     for reminder in (first, second):
         assert len(reminder) == 1
         assert reminder[0].startswith("Rappel : atelier Prise en main de l'ordinateur, "
-                                      "jeudi 26 novembre à 14 h 00.")
+                                      "jeudi 26 novembre à 14 heures.")
         assert reminder[0].endswith("Vous venez ? Répondez 1 ou 2.\n1. Je viens\n"
                                     "2. Je ne peux pas venir")
         assert segments(reminder[0]) <= REMINDER_SEGMENTS

@@ -200,16 +200,17 @@ def sms_ids() -> list[str]:
 def test_sms_texts_are_plain_and_in_the_gsm_alphabet(msgid: str):
     assert problems(msgid) == []
     assert cost(msgid).encoding is Encoding.GSM7, msgid
-    translated = english().get(msgid)
-    assert translated, f"no English for {msgid!r}"
-    assert problems(translated) == [] and cost(translated).encoding is Encoding.GSM7
+    translations = english().get(msgid)
+    assert translations, f"no English for {msgid!r}"
+    for translated in translations:
+        assert problems(translated) == [] and cost(translated).encoding is Encoding.GSM7
 
 
 def test_sms_wording_names_no_gesture():
     """No buttons on SMS: a text worded for buttons or typed answers reads the typed way."""
     r = renderer()
     for lang in ("fr", "en"):
-        for text in (ui.kept(), ui.JOIN.steps["name"].ask):
+        for text in (ui.JOIN.steps["consent"].ask, ui.JOIN.steps["name"].ask):
             assert isinstance(text, Msg)
             rendered = r.text(text, lang, "sms").lower()
             assert "touch" not in rendered and "tap" not in rendered, rendered

@@ -11,11 +11,12 @@ On each engine, against the local Bot API stand-in (``tests/bot/fake_bot_api.py`
 127.0.0.1), the processes run as deployed (``python -m bot run``, Telegram by long polling;
 ``tests/faults/test_two_processes_burst.py`` runs them the same way), in one run:
 
-* **a burst with one process, then with two**: 1,000 messages to 1,000 people written to the
+* **a burst with one process, then with two**: 300 messages to 300 people written to the
   outbox at once (a broadcast), pacing off (settings 0) so that it goes out as fast as the
   process can; the rate at the server, first message accepted to last, and the CPU each
-  process spent meanwhile. With two, one serves and the other stands by: about the same
-  rate is expected, and the standby's CPU shows what standing by costs;
+  process spent meanwhile; one, two, two, one processes in turn, medians. With two, one
+  serves and the other stands by: about the same rate is expected, and the standby's CPU
+  shows what standing by costs;
 * **take-over**: two processes, a burst paced as deployed (30 messages a second, Telegram's
   limit; the setting's default); the serving one is killed with SIGKILL as the server
   accepts a message at a random point (seeded), five times; after each kill a new process

@@ -45,7 +45,13 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
 IDLE_SECONDS = 5.0
 ROUND = 100
-"""Messages read from the outbox per round."""
+"""Messages read from the outbox per round, at most."""
+FIRST_ROUND = 10
+"""Messages read by a round after a quiet spell or a cut-short one. People writing to the bot
+cut rounds short all the time (each answer queued wakes the dispatcher, which reads the outbox
+again for it): reading a hundred rows to send two cost a third of the bot's time in a
+benchmark of people filling a form. The size doubles while rounds come back full (a morning's
+reminders soon go out a hundred a read)."""
 
 Record = Callable[[UnitOfWork], Awaitable[None]]
 """What became of a message, as the outbox records it (sent, put off, given up), with what
@@ -159,6 +165,7 @@ class Dispatcher:
         self._stopping = False
         self._retries: list[float] = []  # monotonic times of the retries scheduled (a heap)
         self._sent = 0  # messages delivered since start
+        self._size = FIRST_ROUND  # messages the next round of ``drain`` reads
         self._unwritten: dict[int, Record] = {}
         """Records the database could not take, by outbox id, oldest first: written before
         anything more is sent (their rows still say pending: read again, they would go out
@@ -344,8 +351,11 @@ class Dispatcher:
         """
         total = 0
         while True:
-            sent, more = await self._round(ROUND)
+            size = self._size
+            sent, more = await self._round(size)
             total += sent
+            # Full rounds read more next time; a round cut short or not full starts small.
+            self._size = min(ROUND, size * 2) if more and sent >= size else FIRST_ROUND
             if not more:
                 return total
 

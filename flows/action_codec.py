@@ -46,6 +46,12 @@ class Who(StrEnum):
     REFERENT = "referent"
     """The referent of a prescribers' structure (named, or its first approved member)."""
     COORDINATOR = "coordinator"
+    DRIVER = "driver"
+    """A volunteer driver who carries devices between places (``flows/transfer_lifecycle``);
+    the role itself comes with transfers."""
+    SYSTEM = "system"
+    """The bot itself (routing, the waiting list, a migration): never presses a button, but
+    lifecycles say which changes it makes on its own (``flows/lifecycle.py``)."""
 
 
 class Scope(StrEnum):

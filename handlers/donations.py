@@ -34,6 +34,8 @@ from flows.erasure_record import (
     csv_errors_text,
     record_lines,
 )
+from flows.lot_lifecycle import LOT
+from flows.lot_lifecycle import Event as LotEvent
 from flows.messages import Attachment, Choice
 from flows.ports import Storage, UnitOfWork
 from flows.records import Lot, LotId, LotStatus, Place, PlaceId, PlaceKind, Role, User
@@ -270,15 +272,15 @@ async def show_lot(session: Session, lot: Lot) -> None:
              _("Statut : {status}. Supports enregistrés : {count}.",
                status=STATUS_LABELS[lot.status], count=len(latest_per_medium(records)))]
     choices: list[Choice] = []
-    if lot.status is LotStatus.DECLARED:
+    if LOT.can(lot.status, LotEvent.RECEIVE):
         choices.append(Choice(act.ReceiveLot(lot.id).pack(), _("Marquer comme reçu")))
     workshop = await session.uow.places.get(lot.workshop_id) if lot.workshop_id else None
     texts.append(_("Atelier d'effacement : {place}.", place=verbatim(workshop.name))
                  if workshop else _("Atelier d'effacement : aucun pour l'instant."))
-    if lot.status is not LotStatus.CERTIFIED and (
+    if LOT.can(lot.status, LotEvent.ASSIGN) and (
             session.user.is_coordinator or session.user.role is Role.PLACE_STAFF):
         choices.append(Choice(act.ChooseWorkshop(lot.id).pack(), _("Confier à un atelier")))
-    if lot.status is LotStatus.RECEIVED and is_reconditioner(session.user) \
+    if LOT.can(lot.status, LotEvent.ERASE) and is_reconditioner(session.user) \
             and session.user.place_id == lot.workshop_id:
         choices += [Choice(act.RecordErasure(lot.id).pack(), _("Enregistrer un effacement")),
                     Choice(act.Certify(lot.id).pack(), _("Produire le certificat"))]
@@ -303,7 +305,7 @@ async def mark_received(session: Session, lot: Lot) -> None:
 async def certify(session: Session, lot: Lot, *, public_url: str | None = None) -> None:
     """Issue the lot's certificate once every medium is done; the donor gets the PDF."""
     uow = session.uow
-    if lot.status is LotStatus.DECLARED:
+    if not LOT.can(lot.status, LotEvent.CERTIFY):
         session.say(_("Le lot {ref} n'est pas encore marqué comme reçu : pas de certificat pour "
                       "un lot que le réseau n'a pas eu entre les mains.", ref=lot.reference))
         return
@@ -356,7 +358,8 @@ async def record(session: Session, effect: RecordErasure) -> None:
         return
     uow = session.uow
     lot = await uow.lots.get(effect.lot_id)
-    if lot is None or lot.status is not LotStatus.RECEIVED or not await my_workshop(session, lot):
+    if lot is None or not LOT.can(lot.status, LotEvent.ERASE) \
+            or not await my_workshop(session, lot):
         session.say(_("Ce lot n'est pas à traiter par votre atelier, n'est pas encore reçu ou "
                       "est déjà certifié : rien n'a été enregistré."))
         return
@@ -398,7 +401,7 @@ async def record_many(session: Session, effect: RecordErasures) -> None:
         if row.lot_ref not in lots:
             lots[row.lot_ref] = await uow.lots.by_reference(row.lot_ref)
         lot = lots[row.lot_ref]
-        if lot is None or lot.status is not LotStatus.RECEIVED \
+        if lot is None or not LOT.can(lot.status, LotEvent.ERASE) \
                 or not await my_workshop(session, lot):
             errors.append((row.line, _("le lot {ref} n'est pas à traiter par votre atelier, "
                                        "n'est pas encore reçu ou est déjà certifié.",
@@ -550,7 +553,7 @@ async def on_lot(session: Session, action: Any, *, public_url: str | None = None
 
 
 async def choose_workshop(session: Session, lot: Lot) -> None:
-    if lot.status is LotStatus.CERTIFIED:
+    if not LOT.can(lot.status, LotEvent.ASSIGN):
         session.say(_("Le lot {ref} est déjà certifié.", ref=lot.reference))
         return
     workshops = [p for p in await session.uow.places.all()

@@ -17,10 +17,11 @@ from typing import Any, Protocol
 
 from flows import actions as act
 from flows import request as rq
-from flows.action_codec import Action
+from flows.action_codec import Action, Who
 from flows.audit import AuditAction
 from flows.catalogue import kind_name
 from flows.engine import Conversation
+from flows.lifecycle import Refused
 from flows.messages import Choice, Outgoing, UserKey
 from flows.ports import Storage, UnitOfWork
 from flows.pricing import quote
@@ -44,6 +45,7 @@ from flows.request import (
     staff_choices,
     staff_notice,
 )
+from flows.request_lifecycle import HOLDING, REQUEST, Event, expected
 from flows.routing import Reach, Reason, Routed, route
 from flows.territory import Territory
 from flows.text import Day, Lines, Msg, _, by_gesture, to_json, verbatim
@@ -55,10 +57,6 @@ MY_REQUESTS_SHOWN = 10
 PICKUP_DAYS = 6
 """Pickup dates offered as buttons: today and the next days."""
 PICKUP_HORIZON = timedelta(days=60)
-
-SERVING = (RequestStatus.SENT, RequestStatus.ACCEPTED, RequestStatus.READY)
-"""Statuses in which a place holds a reserved unit for the request."""
-OPEN = (RequestStatus.WAITING, *SERVING)
 
 NEW = Choice(act.NewRequest().pack(), _("Demander du matériel"))
 MINE = Choice(act.MyRequests().pack(), _("Mes demandes"))
@@ -249,7 +247,7 @@ async def serve_waiting(
                                     places, stock)
         if found is None:
             continue
-        if not await uow.requests.send_to(request.id, [RequestStatus.WAITING], found.place.id,
+        if not await uow.requests.send_to(request.id, expected(Event.ROUTE), found.place.id,
                                           found.reason.value, now):
             await uow.catalogue.release(found.place.id, request.kind)
             continue
@@ -330,7 +328,7 @@ async def my_requests(session: Session) -> None:
             if request.status is RequestStatus.WAITING else None
         place = places.get(request.place_id) if request.place_id else None
         lines.append(request_line(request, place, position))
-        if request.is_open:
+        if REQUEST.can(request.status, Event.CANCEL):
             choices.append(Choice(act.CancelRequest(request.id).pack(),
                                   _("Annuler {ref}", ref=verbatim(request.reference))))
     session.say(_("Vos demandes :"), _lines(lines), choices=[*choices, NEW],
@@ -411,9 +409,11 @@ async def _staff_place(session: Session) -> Place | None:
 async def accept(session: Session, action: Any, request: EquipmentRequest) -> None:
     """The place takes the request on; the prescriber and colleagues are told."""
     uow = session.uow
-    if not await uow.requests.set_status(request.id, [RequestStatus.SENT],
-                                         RequestStatus.ACCEPTED, session.now,
-                                         place_id=request.place_id):
+    status = _next(session, request, Event.ACCEPT)
+    if status is None:
+        return
+    if not await uow.requests.set_status(request.id, expected(Event.ACCEPT), status,
+                                         session.now, place_id=request.place_id):
         _already(session, request)
         return
     await uow.requests.log(request.id, "accepted", session.user.key, request.place_id,
@@ -440,8 +440,7 @@ async def accept(session: Session, action: Any, request: EquipmentRequest) -> No
 
 async def refuse(session: Session, action: Any, request: EquipmentRequest) -> None:
     """Ask why, as buttons: the reason decides what happens to the reserved unit."""
-    if request.status not in (RequestStatus.SENT, RequestStatus.ACCEPTED):
-        _already(session, request)
+    if _next(session, request, Event.REFUSE) is None:
         return
     choices = [Choice(act.RefuseBecause(request.id, reason).pack(), label)
                for reason, label in REFUSE_LABELS.items()]
@@ -453,8 +452,7 @@ async def refuse_because(session: Session, action: Any,
                          request: EquipmentRequest) -> None:
     """Refused: give the unit back (or zero the stock), route to the next place."""
     uow, territory = session.uow, session.ctx.territory
-    if request.status not in (RequestStatus.SENT, RequestStatus.ACCEPTED):
-        _already(session, request)
+    if _next(session, request, Event.REFUSE) is None:
         return
     assert request.place_id is not None
     reason = action.reason
@@ -470,12 +468,12 @@ async def refuse_because(session: Session, action: Any,
     exclude = await uow.requests.refused_by(request.id)
     found = await reserve_route(uow, territory, request.kind, request.commune,
                                 await _own_place(uow, request.prescriber), exclude)
-    expected = [RequestStatus.SENT, RequestStatus.ACCEPTED]
+    refusable = expected(Event.REFUSE)
     if found is not None:
-        moved = await uow.requests.send_to(request.id, expected, found.place.id,
+        moved = await uow.requests.send_to(request.id, refusable, found.place.id,
                                            found.reason.value, session.now)
     else:
-        moved = await uow.requests.to_waiting(request.id, expected, session.now)
+        moved = await uow.requests.to_waiting(request.id, refusable, session.now)
     if not moved:  # cannot happen inside one serialised transaction; keep data sound
         raise RuntimeError(f"request {request.reference} changed during its refusal")
     log.info("request %s refused by %s (%s)", request.reference, session.user.key,
@@ -504,8 +502,7 @@ async def refuse_because(session: Session, action: Any,
 
 async def ready(session: Session, action: Any, request: EquipmentRequest) -> None:
     """Offer the pickup date as buttons; opening hours are the place's own."""
-    if request.status not in (RequestStatus.SENT, RequestStatus.ACCEPTED):
-        _already(session, request)
+    if _next(session, request, Event.READY) is None:
         return
     today = session.ctx.today
     choices = []
@@ -533,9 +530,12 @@ async def ready_on(session: Session, action: Any, request: EquipmentRequest) -> 
         session.say(_("Ce bouton n'est plus valable."))
         return
     hours = place.opening_hours or "-"
+    status = _next(session, request, Event.READY)
+    if status is None:
+        return
     if not await uow.requests.set_status(
-        request.id, [RequestStatus.SENT, RequestStatus.ACCEPTED], RequestStatus.READY,
-        session.now, place_id=request.place_id, pickup=(day, hours),
+        request.id, expected(Event.READY), status, session.now,
+        place_id=request.place_id, pickup=(day, hours),
     ):
         _already(session, request)
         return
@@ -557,8 +557,7 @@ async def ready_on(session: Session, action: Any, request: EquipmentRequest) -> 
 
 async def handover(session: Session, action: Any, request: EquipmentRequest) -> None:
     """No equipment without a getting-started session: staff confirm it first."""
-    if request.status not in SERVING:
-        _already(session, request)
+    if _next(session, request, Event.HAND_OVER) is None:
         return
     session.say(_("Avant de remettre le matériel de la demande {ref} : au moins une séance "
                   "de prise en main est-elle réservée ou faite pour la personne ?",
@@ -588,7 +587,10 @@ async def handover_yes(session: Session, action: Any,
                        request: EquipmentRequest) -> None:
     """Handed over, the getting-started session confirmed by the staff."""
     uow = session.uow
-    if not await uow.requests.set_status(request.id, SERVING, RequestStatus.HANDED_OVER,
+    status = _next(session, request, Event.HAND_OVER)
+    if status is None:
+        return
+    if not await uow.requests.set_status(request.id, expected(Event.HAND_OVER), status,
                                          session.now, place_id=request.place_id):
         _already(session, request)
         return
@@ -609,8 +611,7 @@ async def handover_yes(session: Session, action: Any,
 
 async def cancel(session: Session, action: Any, request: EquipmentRequest) -> None:
     """Ask for confirmation first: a cancelled request cannot be brought back."""
-    if not request.is_open:
-        _already(session, request)
+    if _next(session, request, Event.CANCEL, Who.PRESCRIBER) is None:
         return
     session.say(_("Annuler la demande {ref} ? Le matériel réservé sera remis en stock.",
                   ref=verbatim(request.reference)),
@@ -623,7 +624,10 @@ async def cancel(session: Session, action: Any, request: EquipmentRequest) -> No
 async def cancel_yes(session: Session, action: Any, request: EquipmentRequest) -> None:
     """Cancel, give the reserved unit back, and let it serve the waiting list."""
     uow = session.uow
-    if not await uow.requests.set_status(request.id, OPEN, RequestStatus.CANCELLED,
+    status = _next(session, request, Event.CANCEL, Who.PRESCRIBER)
+    if status is None:
+        return
+    if not await uow.requests.set_status(request.id, expected(Event.CANCEL), status,
                                          session.now):
         _already(session, request)
         return
@@ -634,7 +638,7 @@ async def cancel_yes(session: Session, action: Any, request: EquipmentRequest) -
     log.info("request %s cancelled by %s", request.reference, session.user.key)
     session.say(_("La demande {ref} est annulée.", ref=verbatim(request.reference)),
                 choices=[MINE, NEW], action_menu=True)
-    if request.status in SERVING and request.place_id is not None:
+    if request.status in HOLDING and request.place_id is not None:
         await uow.catalogue.release(request.place_id, request.kind)
         for member in await uow.requests.place_staff(request.place_id):
             session.send(member, [_("La demande {ref} a été annulée par l'accompagnant·e. "
@@ -738,6 +742,17 @@ def feature(env: Env) -> Feature:
 def _not_prescriber() -> Msg:
     return _("Cette fonction est réservée aux accompagnant·es dont l'accès a été validé par la "
              "coordination.")
+
+
+def _next(session: Session, request: EquipmentRequest, event: Event,
+          who: Who = Who.PLACE_STAFF) -> RequestStatus | None:
+    """The status ``event`` moves the request to (``flows/request_lifecycle.py``), or None
+    once the person is told where it stands (it moved on meanwhile)."""
+    try:
+        return REQUEST.apply(request.status, event, who)
+    except Refused:
+        _already(session, request)
+        return None
 
 
 def _already(session: Session, request: EquipmentRequest) -> None:

@@ -26,6 +26,7 @@ from handlers import (
     beneficiary_jobs,
     bookings,
     coordination,
+    devices,
     donations,
     help_relay,
     home,
@@ -33,6 +34,7 @@ from handlers import (
     maintenance,
     place_tools,
     privacy,
+    reconditioning,
     requests,
 )
 from handlers.core import Core, CoreConfig
@@ -73,7 +75,8 @@ class App:
 
 
 FEATURES = (home, access_handlers, requests, joining, bookings, help_relay, place_tools,
-            beneficiary_jobs, donations, maintenance, coordination, privacy)
+            beneficiary_jobs, donations, devices, reconditioning, maintenance, coordination,
+            privacy)
 """Every feature module of the bot; each has ``feature(env)`` (no two declare the same
 action, command or effect)."""
 

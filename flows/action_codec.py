@@ -82,6 +82,8 @@ class Target(StrEnum):
     PLACE = "place"
     MEMBER = "member"
     """A professional account, by the number of its approved access request."""
+    DEVICE = "device"
+    """A device of the chain, by its number (its label is for people: ``HA-7K3P``)."""
 
 
 class CodecError(ValueError):

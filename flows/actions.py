@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from flows.action_codec import Action, Command, Scope, Target, Who
-from flows.records import RefuseReason, Role
+from flows.records import DeviceCategory, RefuseReason, Role
 
 ANYONE = {Who.ANYONE: Scope.NONE}
 COORDINATION = {Who.COORDINATOR: Scope.NONE}
@@ -257,6 +257,63 @@ class AssignWorkshop(Action, prefix="lot:tw", allow={
 
     lot: int
     workshop: int
+
+
+# --- Devices: registered at reception, labelled, reconditioned -------------------------------
+
+DEVICE_STAFF = {Who.PLACE_STAFF: Scope.LOT, Who.RECONDITIONER: Scope.LOT,
+                Who.COORDINATOR: Scope.NETWORK}
+"""A device is the staff's when it is at their place, or its lot was dropped at or sent to
+their place or workshop (``handlers/authorize.py``)."""
+ITS_WORKSHOP = {Who.RECONDITIONER: Scope.LOT}
+
+
+@dataclass(frozen=True)
+class LotDevices(Action, prefix="dv:lot", allow=LOT_STAFF, on=Target.LOT):
+    """A lot's devices: how many registered of each category, and how to register the rest."""
+
+    lot: int
+
+
+@dataclass(frozen=True)
+class RegisterDevices(Action, prefix="dv:reg", allow=LOT_STAFF, on=Target.LOT):
+    """Register a lot's devices of one category one message each (make, model, serial)."""
+
+    lot: int
+    category: DeviceCategory
+
+
+@dataclass(frozen=True)
+class RegisterRest(Action, prefix="dv:rest", allow=LOT_STAFF, on=Target.LOT):
+    """Register every declared device not registered yet, details later."""
+
+    lot: int
+
+
+@dataclass(frozen=True)
+class LabelSheet(Action, prefix="dv:pdf", allow=LOT_STAFF, on=Target.LOT):
+    """The A4 sheet of the lot's stickers (PDF)."""
+
+    lot: int
+
+
+@dataclass(frozen=True)
+class SeeDevice(Action, prefix="dv:see", allow=DEVICE_STAFF, on=Target.DEVICE):
+    device: int
+
+
+@dataclass(frozen=True)
+class DiagnoseDevice(Action, prefix="dv:dx", allow=ITS_WORKSHOP, on=Target.DEVICE):
+    """Record a reconditioning record: diagnosis, work done, grade, battery."""
+
+    device: int
+
+
+@dataclass(frozen=True)
+class WipeDevice(Action, prefix="dv:wipe", allow=ITS_WORKSHOP, on=Target.DEVICE):
+    """Record the erasure of one of the device's media (a proof of its lot)."""
+
+    device: int
 
 
 # --- The after-donation service: staff --------------------------------------------------------
@@ -611,6 +668,9 @@ COMMANDS = (
     Command("verify", ("/verifier", "verifier", "/verify"), EVERYONE),
     Command("donations", ("/dons",), EVERYONE),
     Command("erasures", ("/effacements",), frozenset({Who.RECONDITIONER})),
+    # A device's label typed alone (HA-7K3P: its first word "HA") opens its card; anyone may
+    # type one, and only the device's staff learn anything about it (handlers/devices.py).
+    Command("device", ("/appareil", "appareil", "ha"), EVERYONE),
     Command("coordination", ("/coordination", "coordination"), frozenset({Who.COORDINATOR})),
     Command("start", ("/start",), EVERYONE),
     Command("join", ("rej", "/rej"), EVERYONE),

@@ -30,6 +30,11 @@ from flows.records import (
     Booking,
     CatalogueKind,
     Certificate,
+    Device,
+    DeviceCategory,
+    DeviceId,
+    DeviceState,
+    DiagnosisRecord,
     DueReminder,
     EquipmentRequest,
     ErasureRecord,
@@ -37,6 +42,7 @@ from flows.records import (
     Lot,
     LotDraft,
     LotId,
+    NewDiagnosis,
     NewErasure,
     Place,
     PlaceId,
@@ -412,7 +418,7 @@ class LotRepo(Protocol):
 
     async def add_erasure(
         self, lot_id: LotId, record: NewErasure, operator: UserKey, now: datetime, *,
-        signatory: Signatory,
+        signatory: Signatory, device_id: int | None = None,
     ) -> ErasureRecord: ...
 
     async def erasures(self, lot_id: LotId) -> list[ErasureRecord]: ...
@@ -433,6 +439,62 @@ class LotRepo(Protocol):
 
     async def staff_for(self, place_id: PlaceId | None,
                         workshop_id: PlaceId | None) -> list[UserKey]: ...
+
+
+KEEP = object()
+"""``DeviceRepo.change``'s place when the device stays where it is."""
+
+
+class DeviceRepo(Protocol):
+    """Devices of the chain, their history and reconditioning records (storage/devices.py)."""
+
+    async def register(
+        self, label: str, lot_id: LotId | None, category: DeviceCategory, kind: str | None,
+        model: str, serial: str | None, place_id: PlaceId | None, now: datetime,
+        by: UserKey | None,
+    ) -> Device | None:
+        """A new device, received; None when its label or serial number is taken."""
+        ...
+
+    async def get(self, device_id: DeviceId) -> Device | None: ...
+
+    async def by_label(self, label: str) -> Device | None: ...
+
+    async def by_serial(self, serial: str) -> Device | None: ...
+
+    async def of_lot(self, lot_id: LotId) -> list[Device]: ...
+
+    async def of_request(self, request_id: RequestId) -> list[Device]: ...
+
+    async def ready_at(self, place_id: PlaceId, kind: str | None,
+                       limit: int = ...) -> list[Device]: ...
+
+    async def change(
+        self, device_id: DeviceId, expected: Sequence[DeviceState], state: DeviceState,
+        event: str, now: datetime, by: UserKey | None, *, place_id: object = ...,
+        request_id: RequestId | None = None, join_code: str | None = None,
+    ) -> bool:
+        """Move a device on, only from ``expected``, and record the event."""
+        ...
+
+    async def log(self, device_id: DeviceId, event: str, state: DeviceState,
+                  place_id: PlaceId | None, request_id: RequestId | None, by: UserKey | None,
+                  now: datetime) -> None: ...
+
+    async def set_details(self, device_id: DeviceId, model: str | None,
+                          serial: str | None) -> bool: ...
+
+    async def mark_wiped(self, device_id: DeviceId, now: datetime) -> None: ...
+
+    async def add_diagnosis(self, device_id: DeviceId, record: NewDiagnosis,
+                            operator: UserKey | None, signatory: Signatory,
+                            now: datetime) -> DiagnosisRecord: ...
+
+    async def diagnoses(self, device_id: DeviceId) -> list[DiagnosisRecord]: ...
+
+    async def erasures(self, device_id: DeviceId) -> int: ...
+
+    async def purge(self, before: datetime) -> int: ...
 
 
 class AuditRepo(Protocol):
@@ -551,6 +613,7 @@ class UnitOfWork(Protocol):
     reminders: ReminderRepo
     help: HelpRepo
     lots: LotRepo
+    devices: DeviceRepo
     audit: AuditRepo
     coordination: CoordinationRepo
     reports: ReportRepo

@@ -15,9 +15,11 @@ from functools import partial
 from flows import actions as act
 from flows import beneficiary as ui
 from flows.beneficiary import CODE_FLOW, JOIN_FLOW, BeneficiaryConfig, CheckCode, Join
+from flows.devices import LINK_PREFIX
 from flows.home import LANGUAGES, home
 from flows.joincode import Verdict, check, read
 from handlers.beneficiary_common import UNKNOWN_BUTTON, kit_texts, set_consent, show_menu
+from handlers.devices import open_label
 from handlers.session import Env, Feature, Session
 
 log = logging.getLogger(__name__)
@@ -109,6 +111,9 @@ async def on_check_code(session: Session, effect: CheckCode) -> None:
 async def command_start(session: Session, text: str) -> None:
     """``/start`` alone shows the menu; ``/start <code>`` (Telegram deep link) joins."""
     parts = text.split(maxsplit=1)
+    if len(parts) == 2 and parts[1].lower().startswith(LINK_PREFIX):  # a device's sticker
+        await open_label(session, parts[1])
+        return
     if len(parts) == 2:
         await try_code(session, read(parts[1]))
         return

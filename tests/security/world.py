@@ -93,6 +93,8 @@ class World:
     member: int           # the approved professional's account number (cli:approved)
     gap_workshop: int     # the reconditioning workshop (a place) of cli:demo-recond
     other_workshop: int   # another upcoming session, not booked
+    device: int           # a laptop of the donor's lot, registered at Veynes, not diagnosed
+    device_label: str
 
     def copy(self, to: Path) -> Path:
         """A fresh copy of the built database (the bot closed it: no WAL left over)."""
@@ -166,6 +168,11 @@ async def build_world(path: Path, clock: Clock) -> World:
                                             " AND kind = 'laptop'", veynes)))
         await chat.say("benef", choice=f"bn:bk:{workshop}")
         await chat.say("demo-veynes", choice=f"lot:rcv:{lot}")
+        await chat.say("demo-veynes", choice=f"dv:rest:{lot}")
+        device = int(str(await value(chat, "SELECT min(id) FROM devices WHERE lot_id = ?",
+                                     lot)))
+        device_label = str(await value(chat, "SELECT label FROM devices WHERE id = ?",
+                                       device))
         gap_workshop = int(str(await value(chat, "SELECT id FROM places WHERE kind ="
                                                  " 'reconditioner'")))
         other_workshop = int(str(await value(
@@ -175,7 +182,7 @@ async def build_world(path: Path, clock: Clock) -> World:
         await chat.app.close()
     return World(path, veynes, access, approved, request, request_ref, other_request,
                  other_ref, lot, lot_ref, other_lot, other_lot_ref, ticket, workshop, laptops,
-                 approved, gap_workshop, other_workshop)
+                 approved, gap_workshop, other_workshop, device, device_label)
 
 
 async def _request_of(chat: Chat, key: UserKey) -> tuple[int, str]:

@@ -28,6 +28,7 @@ from handlers import (
     coordination,
     devices,
     donations,
+    handover,
     help_relay,
     home,
     joining,
@@ -75,8 +76,8 @@ class App:
 
 
 FEATURES = (home, access_handlers, requests, joining, bookings, help_relay, place_tools,
-            beneficiary_jobs, donations, devices, reconditioning, maintenance, coordination,
-            privacy)
+            beneficiary_jobs, donations, devices, reconditioning, handover, maintenance,
+            coordination, privacy)
 """Every feature module of the bot; each has ``feature(env)`` (no two declare the same
 action, command or effect)."""
 
@@ -103,6 +104,7 @@ def environment(settings: Settings, territory: Territory) -> Env:
             reminders_every=timedelta(seconds=settings.reminders_every_seconds),
         ),
         public_url=settings.public_url,
+        warranty_months=settings.warranty_months,
     )
 
 

@@ -88,6 +88,7 @@ class Settings:
     join_code_days: int = 30
     telegram_bot_username: str | None = None
     booklet_url: str | None = None
+    warranty_months: int = 6
     beneficiary_retention_days: int = 183
     reminders_every_seconds: int = 300
     access_request_retention_days: int = 90
@@ -285,6 +286,8 @@ def _service_settings(get: Callable[[str, str], str | None]) -> dict[str, Any]:
         "join_code_days": _whole(get, "FILIERE_JOIN_CODE_DAYS", 30, 365),
         "telegram_bot_username": username,
         "booklet_url": booklet,
+        # The warranty of a device handed over, printed on its handover kit.
+        "warranty_months": _whole(get, "FILIERE_WARRANTY_MONTHS", 6, 60),
         "beneficiary_retention_days": _whole(get, "FILIERE_BENEFICIARY_RETENTION_DAYS", 183,
                                              3650),
         # Who asked for an access that was refused or withdrawn: name, function, phone,

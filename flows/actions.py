@@ -121,14 +121,8 @@ class ReceivedRequests(Action, prefix="rq:in", allow=PLACE_STAFF):
 
 @dataclass(frozen=True)
 class PlaceStock(Action, prefix="rq:stock", allow=PLACE_STAFF):
-    pass
-
-
-@dataclass(frozen=True)
-class AddUnit(Action, prefix="rq:st", allow=PLACE_STAFF):
-    """One more unit of a kind in the staff's own place's stock."""
-
-    kind: str
+    """The place's stock: its ready devices, counted (``rq:st``, which added a unit by
+    hand, is gone: stock is never typed)."""
 
 
 @dataclass(frozen=True)
@@ -592,11 +586,6 @@ class ExportCatalogue(Action, prefix="co:cat:x", allow=COORDINATION):
 
 @dataclass(frozen=True)
 class AddKind(Action, prefix="co:cat:kind", allow=COORDINATION):
-    pass
-
-
-@dataclass(frozen=True)
-class SetStock(Action, prefix="co:cat:stock", allow=COORDINATION):
     pass
 
 

@@ -41,15 +41,18 @@ from flows.records import (
     Device,
     DeviceCategory,
     DeviceId,
+    DeviceState,
     Lot,
     LotId,
     PlaceId,
     Role,
 )
 from flows.text import Lines, Msg, _, _n, verbatim
+from handlers import handover
 from handlers.authorize import in_scope
 from handlers.labels import label_sheet_pdf
-from handlers.session import Env, Feature, Session
+from handlers.requests import serve_waiting
+from handlers.session import CommandHandler, Env, Feature, Session
 
 log = logging.getLogger(__name__)
 
@@ -249,6 +252,10 @@ async def erased(session: Session, device: Device, result: Result) -> Device:
                              session.now, session.user.key)
     fresh = await uow.devices.get(device.id)
     assert fresh is not None
+    if fresh.state is DeviceState.READY and device.state is not DeviceState.READY \
+            and fresh.kind is not None:
+        await serve_waiting(session, uow, session.ctx.territory, session.now,
+                            session.coordinators, fresh.kind)
     return fresh
 
 
@@ -318,6 +325,21 @@ async def command_device(session: Session, text: str) -> None:
     await open_label(session, typed)
 
 
+def sticker_opener(env: Env) -> CommandHandler:
+    """What ``/start d-<label>`` does (a sticker scanned on Telegram): the answer to the
+    handover's device question when it is waiting, else the device's card."""
+    config, months = env.beneficiaries, env.warranty_months
+
+    async def open_sticker(session: Session, text: str) -> None:
+        label = read_label(text)
+        if label is not None and await handover.scanned(session, label, config=config,
+                                                        warranty_months=months):
+            return
+        await open_label(session, text)
+
+    return open_sticker
+
+
 # --- The feature -----------------------------------------------------------------------------
 
 
@@ -384,4 +406,4 @@ def feature(env: Env) -> Feature:
 
 
 __all__ = ["device_for_erasure", "erased", "feature", "open_label", "registration_menu",
-           "show_card"]
+           "show_card", "sticker_opener"]

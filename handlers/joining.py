@@ -19,8 +19,8 @@ from flows.devices import LINK_PREFIX
 from flows.home import LANGUAGES, home
 from flows.joincode import Verdict, check, read
 from handlers.beneficiary_common import UNKNOWN_BUTTON, kit_texts, set_consent, show_menu
-from handlers.devices import open_label
-from handlers.session import Env, Feature, Session
+from handlers.devices import open_label, sticker_opener
+from handlers.session import CommandHandler, Env, Feature, Session
 
 log = logging.getLogger(__name__)
 
@@ -108,11 +108,13 @@ async def on_check_code(session: Session, effect: CheckCode) -> None:
     await try_code(session, effect.code)
 
 
-async def command_start(session: Session, text: str) -> None:
-    """``/start`` alone shows the menu; ``/start <code>`` (Telegram deep link) joins."""
+async def command_start(session: Session, text: str, *,
+                        open_sticker: CommandHandler = open_label) -> None:
+    """``/start`` alone shows the menu; ``/start <code>`` (Telegram deep link) joins;
+    ``/start d-<label>`` is a device's sticker scanned (``handlers/devices.py``)."""
     parts = text.split(maxsplit=1)
-    if len(parts) == 2 and parts[1].lower().startswith(LINK_PREFIX):  # a device's sticker
-        await open_label(session, parts[1])
+    if len(parts) == 2 and parts[1].lower().startswith(LINK_PREFIX):
+        await open_sticker(session, parts[1])
         return
     if len(parts) == 2:
         await try_code(session, read(parts[1]))
@@ -149,6 +151,7 @@ def feature(env: Env) -> Feature:
         flows=[ui.JOIN, ui.CODE],
         actions={act.GotDoor: got_computer, act.JoinLanguage: choose_language},
         effects={Join: partial(on_join, config=config), CheckCode: on_check_code},
-        commands={"start": command_start, "join": command_code,
+        commands={"start": partial(command_start, open_sticker=sticker_opener(env)),
+                  "join": command_code,
                   "stop": partial(command_stop, config=config)},
     )

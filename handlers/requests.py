@@ -49,6 +49,7 @@ from flows.request_lifecycle import HOLDING, REQUEST, Event, expected
 from flows.routing import Reach, Reason, Routed, route
 from flows.territory import Territory
 from flows.text import Day, Lines, Msg, _, by_gesture, to_json, verbatim
+from handlers import handover as handing
 from handlers.session import Env, Feature, Job, MoreFacts, Session
 
 log = logging.getLogger(__name__)
@@ -162,10 +163,13 @@ async def reserve_route(
     places: Sequence[Place] | None = None,
     stock: dict[tuple[PlaceId, str], int] | None = None,
 ) -> Routed | None:
-    """The place that serves the request, with one unit reserved there; None: waiting list.
+    """The place that serves the request, where a device of its kind is free; None: the
+    waiting list.
 
-    The reservation is the atomic ``UPDATE ... WHERE available > 0``: if the count read was
-    already taken by a faster transaction, that place is skipped and the next one tried.
+    Stock is counted (``storage/catalogue.py``): the place's ready devices less the requests
+    holding one there. The request holds its device once the caller sends it there, in the
+    same transaction; the count is read again for the place chosen, so a device another
+    request took since ``stock`` was read is not promised twice, and the next place is tried.
     Without ``places`` and ``stock``, those in reach of ``commune`` are read.
     """
     if places is None or stock is None:
@@ -178,7 +182,7 @@ async def reserve_route(
         if not isinstance(found, Routed):
             return None
         key = (found.place.id, kind)
-        if await uow.catalogue.reserve(found.place.id, kind):
+        if await uow.catalogue.available(found.place.id, kind) > 0:
             stock[key] = stock.get(key, 1) - 1
             return found
         stock[key] = 0
@@ -249,7 +253,6 @@ async def serve_waiting(
             continue
         if not await uow.requests.send_to(request.id, expected(Event.ROUTE), found.place.id,
                                           found.reason.value, now):
-            await uow.catalogue.release(found.place.id, request.kind)
             continue
         await uow.requests.log(request.id, "sent", None, found.place.id, found.reason.value,
                                now)
@@ -355,40 +358,23 @@ async def received(session: Session) -> None:
 
 
 async def show_stock(session: Session) -> None:
-    """What the place has in stock, with a button per kind to add a unit that arrived."""
+    """What the place has in stock: its ready devices of each kind, counted, and those held
+    for requests until their handover."""
     place = await _staff_place(session)
     if place is None:
         return
     uow = session.uow
-    lines, choices = [], []
+    lines = []
     for kind in await uow.catalogue.kinds():
-        units = await uow.catalogue.available(place.id, kind.code)
-        lines.append(_("• {kind} : {n}", kind=kind_name(kind.code), n=units))
-        choices.append(Choice(act.AddUnit(kind.code).pack(),
-                              _("+1 {kind}", kind=kind_name(kind.code))))
-    session.say(_("Stock disponible à {place} (hors matériel réservé) :",
-                  place=verbatim(place.name)), _lines(lines), choices=choices,
-                action_menu=True)
-
-
-async def add_unit(session: Session, kind: str) -> None:
-    """One more unit in stock; a request waiting for it is routed at once."""
-    place = await _staff_place(session)
-    if place is None:
-        return
-    uow = session.uow
-    if kind not in {k.code for k in await uow.catalogue.kinds()}:
-        session.say(_("Ce bouton n'est plus valable."))
-        return
-    units = await uow.catalogue.add_stock(place.id, kind, 1)
-    await uow.coordination.record_arrival(place.id, kind, 1, session.now)
-    log.info("%s added one %s at place %s", session.user.key, kind, place.id)
-    served = await serve_waiting(session, uow, session.ctx.territory, session.now,
-                                 session.coordinators, kind)
-    units = await uow.catalogue.available(place.id, kind) if served else units
-    session.say(_("C'est noté. {kind} disponibles : {n}.", kind=kind_name(kind), n=units),
-                choices=[Choice(act.AddUnit(kind).pack(), _("+1 {kind}", kind=kind_name(kind))),
-                         RECEIVED], action_menu=True)
+        ready = len(await uow.devices.ready_at(place.id, kind.code))
+        held = await uow.catalogue.held(place.id, kind.code)
+        lines.append(_("• {kind} : {free} disponible(s), {held} réservé(s) pour une demande",
+                       kind=kind_name(kind.code), free=max(0, ready - held), held=held))
+    session.say(_("Stock de {place} : les appareils prêts enregistrés à ce lieu.",
+                  place=verbatim(place.name)), _lines(lines),
+                _("Un appareil rejoint le stock quand son atelier enregistre qu'il fonctionne et "
+                  "qu'il est effacé ; il en sort à sa remise."),
+                choices=[RECEIVED], action_menu=True)
 
 
 async def _staff_place(session: Session) -> Place | None:
@@ -461,10 +447,6 @@ async def refuse_because(session: Session, action: Any,
                            reason.value, session.now)
     await uow.audit.record(session.user.key, AuditAction.REQUEST_STATUS, request.reference,
                            session.now, f"refused ({reason.value})")
-    if reason is RefuseReason.NO_STOCK:
-        await uow.catalogue.clear_stock(request.place_id, request.kind)
-    else:
-        await uow.catalogue.release(request.place_id, request.kind)
     exclude = await uow.requests.refused_by(request.id)
     found = await reserve_route(uow, territory, request.kind, request.commune,
                                 await _own_place(uow, request.prescriber), exclude)
@@ -585,25 +567,11 @@ async def handover_not_yet(session: Session, action: Any,
 
 async def handover_yes(session: Session, action: Any,
                        request: EquipmentRequest) -> None:
-    """Handed over, the getting-started session confirmed by the staff."""
-    uow = session.uow
-    status = _next(session, request, Event.HAND_OVER)
-    if status is None:
+    """The getting-started session confirmed by the staff: which device is handed over
+    (``handlers/handover.py`` records it, with the join code and the kit)."""
+    if _next(session, request, Event.HAND_OVER) is None:
         return
-    if not await uow.requests.set_status(request.id, expected(Event.HAND_OVER), status,
-                                         session.now, place_id=request.place_id):
-        _already(session, request)
-        return
-    await uow.requests.log(request.id, "handed_over", session.user.key, request.place_id,
-                           "session_confirmed", session.now)
-    await uow.audit.record(session.user.key, AuditAction.REQUEST_STATUS, request.reference,
-                           session.now, "handed_over")
-    log.info("request %s handed over", request.reference)
-    session.say(_("Remise enregistrée pour {ref}. Merci !", ref=verbatim(request.reference)))
-    session.send(request.prescriber, [_(
-        "Le matériel de la demande {ref} a été remis à la personne, avec une séance de "
-        "prise en main. Merci pour votre accompagnement !",
-        ref=verbatim(request.reference))])
+    await handing.start(session, request)
 
 
 # --- Prescriber: cancel ---------------------------------------------------------------------
@@ -639,7 +607,6 @@ async def cancel_yes(session: Session, action: Any, request: EquipmentRequest) -
     session.say(_("La demande {ref} est annulée.", ref=verbatim(request.reference)),
                 choices=[MINE, NEW], action_menu=True)
     if request.status in HOLDING and request.place_id is not None:
-        await uow.catalogue.release(request.place_id, request.kind)
         for member in await uow.requests.place_staff(request.place_id):
             session.send(member, [_("La demande {ref} a été annulée par l'accompagnant·e. "
                                     "Le matériel réservé revient en stock.",
@@ -694,10 +661,6 @@ async def stock_action(session: Session, action: act.PlaceStock) -> None:
     await show_stock(session)
 
 
-async def add_unit_action(session: Session, action: act.AddUnit) -> None:
-    await add_unit(session, action.kind)
-
-
 # --- The feature ----------------------------------------------------------------------------
 
 
@@ -730,7 +693,7 @@ def feature(env: Env) -> Feature:
         flows=[rq.FLOW],
         actions={act.NewRequest: start, act.MyRequests: my_requests_action,
                  act.ReceivedRequests: received_action, act.PlaceStock: stock_action,
-                 act.AddUnit: add_unit_action, **{kind: on_request for kind in ON_REQUEST}},
+                 **{kind: on_request for kind in ON_REQUEST}},
         effects={SubmitRequest: submit},
         facts={rq.FLOW_NAME: load_facts},
         more_facts={rq.FLOW_NAME: reach_facts(env.territory)},

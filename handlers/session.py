@@ -148,6 +148,8 @@ class Env:
     public_url: str | None = None
     """The network's public pages (``FILIERE_WEB_BASE_URL``); certificates link to their
     check there. ``None``: no pages."""
+    warranty_months: int = 6
+    """The warranty of a device handed over (``FILIERE_WARRANTY_MONTHS``)."""
 
 
 @dataclass(frozen=True)

@@ -125,3 +125,58 @@ CREATE TABLE repair_tickets (
 );
 CREATE INDEX repair_tickets_open ON repair_tickets(status, place_id);
 CREATE INDEX repair_tickets_device ON repair_tickets(device_id);
+
+-- Stock is counted from now on: the ready devices of a place, less the requests that hold a
+-- device of their kind there. Each former counter becomes as many placeholder devices as it
+-- counted, plus one for each request it held: the places' available stock reads the same,
+-- and no reservation is lost. Placeholders have no lot and no details (their label is
+-- printed with the place's next sheet); their creation is a "counted" event, which the
+-- figures do not count as reconditioned. The times are the previous migration's.
+WITH RECURSIVE held(place_id, kind, n) AS (
+    SELECT place_id, kind, sum(units) FROM (
+        SELECT place_id, kind, available AS units FROM stock
+        UNION ALL
+        SELECT place_id, kind, 1 AS units FROM equipment_requests
+         WHERE status IN ('sent', 'accepted', 'ready') AND place_id IS NOT NULL
+    ) AS counted GROUP BY place_id, kind
+), units(place_id, kind, n) AS (
+    SELECT place_id, kind, n FROM held WHERE n > 0
+    UNION ALL
+    SELECT place_id, kind, n - 1 FROM units WHERE n > 1
+)
+INSERT INTO devices (label, category, kind, state, place_id, placeholder, created_at,
+                     updated_at)
+SELECT 'counted-' || place_id || '-' || kind || '-' || n,
+       CASE WHEN kind IN ('laptop', 'desktop', 'tablet') THEN kind ELSE 'other' END,
+       kind, 'ready', place_id, 1,
+       (SELECT max(applied_at) FROM schema_migrations),
+       (SELECT max(applied_at) FROM schema_migrations)
+  FROM units;
+
+-- Requests handed over before: one placeholder device each, handed over for the request at
+-- the time its history says, so that the figures, counted from device events now, go on.
+INSERT INTO devices (label, category, kind, state, place_id, request_id, placeholder,
+                     created_at, updated_at)
+SELECT 'handed-' || r.id,
+       CASE WHEN r.kind IN ('laptop', 'desktop', 'tablet') THEN r.kind ELSE 'other' END,
+       r.kind, 'handed_over', e.place_id, r.id, 1, e.at, e.at
+  FROM equipment_requests r
+  JOIN request_events e ON e.request_id = r.id AND e.event = 'handed_over'
+ WHERE e.id = (SELECT max(id) FROM request_events
+                WHERE request_id = r.id AND event = 'handed_over');
+
+INSERT INTO device_events (device_id, event, state, place_id, request_id, at)
+SELECT id, CASE WHEN state = 'ready' THEN 'counted' ELSE 'handed_over' END, state, place_id,
+       request_id, created_at
+  FROM devices WHERE placeholder = 1;
+
+-- Their labels, from their numbers: HA- and four characters of the labels' alphabet (the
+-- join codes' one), the same in both engines. New labels are drawn at random and skip these.
+UPDATE devices SET label = 'HA-'
+    || substr('34679ACDEFGHJKMNPQRTUVWXY', (id / 15625) % 25 + 1, 1)
+    || substr('34679ACDEFGHJKMNPQRTUVWXY', (id / 625) % 25 + 1, 1)
+    || substr('34679ACDEFGHJKMNPQRTUVWXY', (id / 25) % 25 + 1, 1)
+    || substr('34679ACDEFGHJKMNPQRTUVWXY', id % 25 + 1, 1)
+ WHERE placeholder = 1;
+
+DROP TABLE stock;

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.i18n import Rendered
+from flows.devices import new_label
 from flows.erasure import DataKind, Encrypted, HoldsData, Questionnaire, assess
 from flows.messages import UserKey
 from flows.records import (
@@ -16,6 +18,7 @@ from flows.records import (
     Chargers,
     Condition,
     DeviceCategory,
+    DeviceState,
     DonorKind,
     Logistics,
     LotDraft,
@@ -88,12 +91,47 @@ def diagnosis_works(serial: str = "PF1ABC23", grade: str = "2") -> list[str]:
     return ["1", "Lenovo ThinkPad T480", serial, "1", "SSD 240 Go", grade, "1", "1"]
 
 
-async def ready_device(chat: Chat, device: int, serial: str = "PF1ABC23") -> None:
+async def ready_device(chat: Chat, device: int, serial: str = "PF1ABC23",
+                       stock: str = VEYNES) -> list[Rendered]:
     """The school diagnoses a laptop (works, grade B) then records its disk's erasure: it is
-    ready in Veynes' stock."""
+    ready in ``stock``'s stock. Returns what was sent meanwhile."""
     await chat.say(RECOND, choice=f"dv:dx:{device}")
-    await chat.script(RECOND, *diagnosis_works(serial))
-    await chat.say(RECOND, choice=f"dv:wipe:{device}")
+    answers = diagnosis_works(serial)
+    answers[-1] = stock
+    sent = await chat.script(RECOND, *answers)
+    sent += await chat.say(RECOND, choice=f"dv:wipe:{device}")
     medium = list(WIPE_MEDIUM)
     medium[2] = f"S{serial}"
-    await chat.script(RECOND, *medium)
+    return sent + await chat.script(RECOND, *medium)
+
+
+async def add_ready(chat: Chat, place: str, kind: str = "laptop", count: int = 1
+                    ) -> list[int]:
+    """``count`` devices of ``kind`` made ready at ``place`` (as a workshop's diagnosis does,
+    without the conversation); their ids."""
+    made = []
+    pid = await place_id(chat, place)
+    async with chat.app.storage.transaction() as uow:
+        for _i in range(count):
+            device = None
+            while device is None:
+                device = await uow.devices.register(
+                    new_label(), None, DeviceCategory(kind), kind, "Lenovo ThinkPad T470",
+                    None, pid, chat.clock(), None)
+            await uow.devices.mark_wiped(device.id, chat.clock())
+            await uow.devices.change(device.id, [DeviceState.RECEIVED], DeviceState.READY,
+                                     "passed", chat.clock(), None)
+            made.append(int(device.id))
+    return made
+
+
+async def set_stock(chat: Chat, kind: str, units: dict[str, int]) -> None:
+    """``units`` devices of ``kind`` available at the named places, none anywhere else: the
+    others are sent to recycling, and the places get what their held requests need too."""
+    async with chat.app.storage.transaction() as uow:
+        await uow.conn.execute("UPDATE devices SET state = 'recycled' WHERE kind = ?"
+                               " AND state = 'ready'", (kind,))
+    for name, n in units.items():
+        async with chat.app.storage.transaction() as uow:
+            held = await uow.catalogue.held(await place_id(chat, name), kind)
+        await add_ready(chat, name, kind, n + held)

@@ -41,7 +41,8 @@ async def test_the_whole_lot_is_registered_at_once_each_with_its_own_label(chat:
     await chat.say(STAFF, choice=f"lot:rcv:{lot}")
     sent = await chat.say(STAFF, choice=f"dv:rest:{lot}")
     assert f"15 appareils enregistrés pour le lot {ref}" in texts(sent, STAFF)
-    labels = await rows(chat, "SELECT label, category, kind, state, place_id FROM devices")
+    labels = await rows(chat, "SELECT label, category, kind, state, place_id FROM devices"
+                              " WHERE lot_id = ?", lot)
     assert len({label for label, *_rest in labels}) == 15
     assert all(LABEL.fullmatch(label) for label, *_rest in labels)
     assert sorted(c for _l, c, *_r in labels).count("laptop") == 12
@@ -52,7 +53,7 @@ async def test_the_whole_lot_is_registered_at_once_each_with_its_own_label(chat:
     assert pdf_name == f"etiquettes-{ref}.pdf"
     again = await chat.say(STAFF, choice=f"dv:rest:{lot}")
     assert "déjà enregistrés" in texts(again, STAFF)
-    assert await value(chat, "SELECT count(*) FROM devices") == 15
+    assert await value(chat, "SELECT count(*) FROM devices WHERE lot_id = ?", lot) == 15
 
 
 async def test_devices_are_registered_one_message_each_until_done(chat: Chat):
@@ -71,7 +72,8 @@ async def test_devices_are_registered_one_message_each_until_done(chat: Chat):
     assert "marque et le modèle" in texts(sent, STAFF)
     sent = await chat.say(STAFF, "Terminé")
     assert "Appareils du lot" in texts(sent, STAFF)
-    assert await rows(chat, "SELECT model, serial FROM devices ORDER BY id") == [
+    assert await rows(chat, "SELECT model, serial FROM devices WHERE lot_id = ? ORDER BY id",
+                      lot) == [
         ("Lenovo ThinkPad T480", "PF-1ABC23"), ("", None)]
 
 
@@ -79,7 +81,7 @@ async def test_devices_wait_for_their_lot_to_be_received(chat: Chat):
     lot, _ref = await seed_lot(chat)
     sent = await chat.say(STAFF, choice=f"dv:rest:{lot}")
     assert "pas encore marqué comme reçu" in texts(sent, STAFF)
-    assert await value(chat, "SELECT count(*) FROM devices") == 0
+    assert await value(chat, "SELECT count(*) FROM devices WHERE lot_id = ?", lot) == 0
 
 
 async def test_the_label_sheet_prints_each_label_and_a_qr_code_that_opens_the_bot(

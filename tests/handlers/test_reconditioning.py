@@ -37,7 +37,7 @@ async def test_a_device_that_works_is_ready_once_its_erasure_is_recorded(chat: C
     assert "fonctionne, effacement à enregistrer" in texts(sent, RECOND)
     assert await state_of(chat, device) == "tested"
     assert await rows(chat, "SELECT diagnosis, system, parts, grade, battery, organisation"
-                            " FROM device_diagnoses") == [
+                            " FROM device_diagnoses WHERE device_id = ?", device) == [
         ("works", "Linux Mint", "SSD 240 Go", "B", "good", SCHOOL)]
     assert await rows(chat, "SELECT model, serial, grade FROM devices WHERE id = ?",
                       device) == [("Lenovo ThinkPad T480", "PF1ABC23", "B")]
@@ -105,7 +105,8 @@ async def test_a_diagnoses_csv_records_every_line_with_the_operator_as_given(cha
         f"{l2};recycle;;carte mère grillée;;;Tom;\n")))
     assert "2 diagnostics enregistrés" in texts(sent, RECOND)
     assert await rows(chat, "SELECT device_id, diagnosis, operator_name, organisation"
-                            " FROM device_diagnoses ORDER BY id") == [
+                            " FROM device_diagnoses WHERE device_id IN (?, ?) ORDER BY id",
+                      first, second) == [
         (first, "works", "Léa (2nde SN)", SCHOOL), (second, "recycle", "Tom", SCHOOL)]
     assert [await state_of(chat, d) for d in (first, second)] == ["tested", "recycled"]
 
@@ -117,7 +118,8 @@ async def test_a_diagnoses_csv_with_a_bad_line_records_nothing(chat: Chat):
         f"{devices[0][1]};works;;;A;;;\n"
         "HA-3333;works;;;A;;;\n")))
     assert "Ligne 3 : l'appareil HA-3333 n'est pas à diagnostiquer" in texts(sent, RECOND)
-    assert await value(chat, "SELECT count(*) FROM device_diagnoses") == 0
+    assert await value(chat, "SELECT count(*) FROM device_diagnoses WHERE device_id = ?",
+                       devices[0][0]) == 0
 
 
 async def test_an_nwipe_log_named_after_the_label_records_the_erasure_of_its_disks(

@@ -149,9 +149,7 @@ EFFECTS: dict[type[Action], Effect] = {
     act.CancelRequest: Effect(offers("rq:cy:{request}")),
     act.CancelRequestYes: Effect(status("equipment_requests", "request", "cancelled"), True),
     act.ReceivedRequests: Effect(offers("rq:ok:{request}")),
-    act.PlaceStock: Effect(offers("rq:st:")),
-    act.AddUnit: Effect(holds("SELECT available - ? FROM stock WHERE place_id = ? AND"
-                              " kind = 'laptop'", 1, "laptops", "veynes"), True),
+    act.PlaceStock: Effect(shows("{laptops} disponible(s)")),
     act.AcceptRequest: Effect(status("equipment_requests", "request", "accepted"), True),
     act.RefuseRequest: Effect(offers("rq:nr:{request}:")),
     act.RefuseBecause: Effect(holds("SELECT count(*) FROM request_events WHERE request_id = ?"
@@ -160,7 +158,7 @@ EFFECTS: dict[type[Action], Effect] = {
     act.ReadyOn: Effect(status("equipment_requests", "request", "ready"), True),
     act.Handover: Effect(offers("rq:hy:{request}")),
     act.HandoverNotYet: Effect(offers("rq:ho:{request}")),
-    act.HandoverYes: Effect(status("equipment_requests", "request", "handed_over"), True),
+    act.HandoverYes: Effect(in_flow("handover.device")),
     act.NewDonation: Effect(in_flow("donation")),
     act.ForgetContact: Effect(offers("don:forget:ok")),
     act.DonorCertificate: Effect(shows("{lot_ref}")),

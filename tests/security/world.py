@@ -164,8 +164,8 @@ async def build_world(path: Path, clock: Clock) -> World:
         workshop = int(str(await value(
             chat, "SELECT id FROM workshops WHERE place_id = ? AND starts_at > ?"
             " ORDER BY starts_at LIMIT 1", veynes, ts(clock()))))
-        laptops = int(str(await value(chat, "SELECT available FROM stock WHERE place_id = ?"
-                                            " AND kind = 'laptop'", veynes)))
+        async with chat.app.storage.transaction() as uow:
+            laptops = await uow.catalogue.available(veynes, "laptop")
         await chat.say("benef", choice=f"bn:bk:{workshop}")
         await chat.say("demo-veynes", choice=f"lot:rcv:{lot}")
         await chat.say("demo-veynes", choice=f"dv:rest:{lot}")

@@ -2,7 +2,8 @@
 
 * ``filiere-bot`` / ``filiere-bot run``: every adapter whose settings are present; the console
   on the demo database when no platform is configured;
-* ``filiere-bot console [--as NAME] [--db PATH] [--lang fr|en]``: the console adapter;
+* ``filiere-bot console [--as NAME] [--db PATH] [--lang fr|en] [--files DIR]``: the console
+  adapter (``--files``: where the files the bot sends are saved);
 * ``filiere-bot import-territory --communes F --epci F --departement 05 [--db PATH]``: load the
   official Etalab files of any département into the database;
 * ``filiere-bot copy-database --to postgresql://... [--db PATH]``: move the SQLite database
@@ -60,6 +61,8 @@ def parser() -> argparse.ArgumentParser:
     console.add_argument("--as", dest="user", type=_name, default="moi",
                          help="who you are (user cli:NAME); default: moi")
     console.add_argument("--db", type=Path, help="SQLite file (default: FILIERE_DATABASE)")
+    console.add_argument("--files", type=Path,
+                         help="save the files the bot sends (PDFs...) into this folder")
     console.add_argument("--lang", choices=settings_module.LANGUAGES,
                          help="language hint, as a platform would give it")
     imp = sub.add_parser("import-territory", help="load Etalab communes.json and epci.json")
@@ -103,7 +106,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         match args.command:
             case "console":
-                return asyncio.run(console(settings, args.user, args.db, args.lang))
+                return asyncio.run(console(settings, args.user, args.db, args.lang,
+                                           args.files))
             case "import-territory":
                 return asyncio.run(import_territory(settings, args))
             case "copy-database":
@@ -123,8 +127,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 2
 
 
-async def console(settings: Settings, user: str, db: Path | None, lang: str | None) -> int:
-    app = await build(settings, {"cli": ConsoleTransport(sys.stdout)}, database=db)
+async def console(settings: Settings, user: str, db: Path | None, lang: str | None,
+                  files: Path | None = None) -> int:
+    app = await build(settings, {"cli": ConsoleTransport(sys.stdout, files)}, database=db)
     web = None
     try:
         if settings.web is not None:  # the pages of the demo network, beside the console

@@ -9,7 +9,9 @@ Contract (tests and scripts depend on it):
   other users (a coordinator, a place's staff) show in the same run;
 * choices are printed numbered; the user answers with the number or the label;
 * a line ``/fichier PATH`` (or ``@NAME: /fichier PATH``) sends the local file at ``PATH`` as
-  the message's attachment (a CSV to import, for instance), as a chat app would.
+  the message's attachment (a CSV to import, for instance), as a chat app would;
+* a file the bot sends (a certificate, a sheet of labels, a handover kit) is named with its
+  type and size; with ``--files DIR`` it is also saved there, and its path printed.
 """
 
 from __future__ import annotations
@@ -39,8 +41,10 @@ class ConsoleTransport:
 
     platform = "cli"
 
-    def __init__(self, out: TextIO) -> None:
+    def __init__(self, out: TextIO, files: Path | None = None) -> None:
         self.out = out
+        self.files = files
+        """Where files sent to console users are saved (None: not saved)."""
 
     async def send(self, message: Rendered) -> None:
         if message.replaces is not None and not message.text:
@@ -51,8 +55,24 @@ class ConsoleTransport:
         if message.attachment is not None:
             att = message.attachment
             lines.append(f"  [{att.filename} · {att.mime} · {len(att.data)} o]")
+            if self.files is not None:
+                lines.append(f"  [→ {self._save(att)}]")
         self.out.write("\n".join(lines) + "\n\n")
         self.out.flush()
+
+
+    def _save(self, attachment: Attachment) -> Path:
+        """Write a file sent by the bot into ``files`` under its own name (numbered when
+        the name is taken: nothing is overwritten)."""
+        assert self.files is not None
+        self.files.mkdir(parents=True, exist_ok=True)
+        name = Path(attachment.filename).name or "fichier"
+        path, number = self.files / name, 1
+        while path.exists():
+            number += 1
+            path = self.files / f"{Path(name).stem}-{number}{Path(name).suffix}"
+        path.write_bytes(attachment.data)
+        return path
 
 
 def read_attachment(text: str) -> Attachment | str | None:

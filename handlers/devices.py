@@ -107,9 +107,12 @@ async def lot_devices(session: Session, lot: Lot) -> None:
              for category, quantity in lot.items]
     lines += [_("• {label} : {name}", label=verbatim(d.label), name=DEVICE_NAMES[d.category])
               for d in devices[-SHOWN:]]
-    choices = [Choice(act.RegisterDevices(lot.id, category).pack(),
-                      _("Enregistrer : {category}", category=CATEGORY_LABELS[category]))
-               for category, _quantity in lot.items]
+    choices = [Choice(act.SeeDevice(d.id).pack(), _("Voir l'appareil {label}",
+                                                    label=verbatim(d.label)))
+               for d in devices[-SHOWN:]]
+    choices += [Choice(act.RegisterDevices(lot.id, category).pack(),
+                       _("Enregistrer : {category}", category=CATEGORY_LABELS[category]))
+                for category, _quantity in lot.items]
     if any(left.values()):
         choices.append(Choice(act.RegisterRest(lot.id).pack(), _n(
             "Enregistrer le dernier sans détails", "Enregistrer les {n} restants sans détails",

@@ -484,9 +484,11 @@ async def verify(session: Session, text: str) -> None:
 
 
 async def purge_erasure_proofs(storage: Storage, now: datetime) -> int:
-    """Delete erasure records and certificates older than 5 years (GDPR, DOMAIN.md)."""
+    """Delete erasure records and certificates older than 5 years (GDPR, DOMAIN.md); blank
+    the serial numbers of their devices and who made reconditioning records that old."""
     async with storage.transaction() as uow:
         removed = await uow.lots.purge_proofs(retention_cutoff(now), now)
+        removed += await uow.devices.purge(retention_cutoff(now))
         if removed:
             await uow.audit.record(None, AuditAction.DATA_DELETED, "erasure proofs", now,
                                    f"older than 5 years: {removed}")

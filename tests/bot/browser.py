@@ -79,7 +79,9 @@ def pdf_text(pdf: bytes, workdir: Path) -> str:
 
 
 def qr_codes_on_pages(pdf: bytes, workdir: Path) -> list[str]:
-    """Every QR code of every page (150 dpi), in page order."""
+    """Every QR code of every page (150 dpi), in page order (``workdir``: a folder of its
+    own, made if missing)."""
+    workdir.mkdir(parents=True, exist_ok=True)
     source = workdir / "pages.pdf"
     source.write_bytes(pdf)
     subprocess.run(["pdftoppm", "-r", "150", "-png", str(source), str(workdir / "p")],

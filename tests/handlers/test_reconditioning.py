@@ -159,3 +159,17 @@ async def test_an_unknown_file_gets_the_files_a_reconditioner_may_send(chat: Cha
     sent = await chat.say(RECOND, attachment=csv_file("notes.csv", "a;b\n1;2\n"))
     assert "Je ne reconnais pas ce fichier" in texts(sent, RECOND)
     assert "label;diagnosis" in texts(sent, RECOND)
+
+
+async def test_a_reconditioner_s_deletion_leaves_their_records_without_their_account(
+        chat: Chat):
+    _lot, _ref, devices = await received_lot(chat)
+    device, _label = devices[0]
+    await chat.say(RECOND, choice=f"dv:dx:{device}")
+    await chat.script(RECOND, *diagnosis_works())
+    await chat.say(RECOND, choice="pv:erase:ok")
+    assert await rows(chat, "SELECT operator, organisation FROM device_diagnoses"
+                            " WHERE device_id = ?", device) == [(None, SCHOOL)]
+    assert await value(chat, "SELECT count(*) FROM device_events WHERE by_user = ?",
+                       f"cli:{RECOND}") == 0
+    assert await value(chat, "SELECT state FROM devices WHERE id = ?", device) == "tested"

@@ -60,7 +60,6 @@ class ConsoleTransport:
         self.out.write("\n".join(lines) + "\n\n")
         self.out.flush()
 
-
     def _save(self, attachment: Attachment) -> Path:
         """Write a file sent by the bot into ``files`` under its own name (numbered when
         the name is taken: nothing is overwritten)."""

@@ -190,8 +190,9 @@ async def on_register(session: Session, effect: RegisterDevice) -> None:
     """One line typed: one device registered, and the question again for the next one."""
     uow = session.uow
     lot = await uow.lots.get(effect.lot_id)
-    if lot is None or not LOT.can(lot.status, LotEvent.REGISTER) \
-            or not await in_scope(session, _who(session), Scope.LOT, Target.LOT, lot.id):
+    theirs = lot is not None and (session.user.is_coordinator or await in_scope(
+        session, _who(session), Scope.LOT, Target.LOT, lot.id))
+    if lot is None or not theirs or not LOT.can(lot.status, LotEvent.REGISTER):
         session.say(_("Ce lot n'est pas (ou plus) à enregistrer par vous : rien n'a été "
                       "enregistré."))
         return
@@ -211,8 +212,6 @@ async def on_entry_done(session: Session, effect: EntryDone) -> None:
 
 
 def _who(session: Session) -> Who:
-    if session.user.is_coordinator:
-        return Who.COORDINATOR
     return Who.RECONDITIONER if session.user.role is Role.RECONDITIONER else Who.PLACE_STAFF
 
 
@@ -322,7 +321,8 @@ async def command_device(session: Session, text: str) -> None:
     words = text.split(maxsplit=1)
     typed = words[1] if words and words[0].lower().lstrip("/") == "appareil" \
         and len(words) > 1 else text
-    if read_label(typed) is None and not session.user.is_professional:
+    if read_label(typed) is None:  # "ha bon", not a label: as any word not understood
+        session.say(_("Je n'ai pas compris. Choisissez dans le menu :"))
         session.reply(home(session.user, False), action_menu=True)
         return
     await open_label(session, typed)

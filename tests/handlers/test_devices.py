@@ -185,3 +185,18 @@ async def test_an_erasure_typed_from_the_lot_finds_the_device_by_its_serial(chat
     await chat.script(RECOND, "1", "Dell Latitude 5490", "CN0ABC12", *WIPE_MEDIUM)
     assert await value(chat, "SELECT device_id FROM lot_devices WHERE serial = 'CN0ABC12'") \
         == device
+
+
+async def test_the_coordination_registers_a_lot_s_devices_one_by_one_too(chat: Chat):
+    lot, _ref = await seed_lot(chat)
+    await chat.say(STAFF, choice=f"lot:rcv:{lot}")
+    await chat.say("coord", choice=f"dv:reg:{lot}:laptop")
+    sent = await chat.say("coord", "Lenovo ThinkPad T480")
+    assert re.search(r"HA-\w{4} enregistré", texts(sent, "coord"))
+    assert await value(chat, "SELECT place_id FROM devices WHERE lot_id = ?", lot) == \
+        await value(chat, "SELECT place_id FROM lots WHERE id = ?", lot)
+
+
+async def test_a_word_that_only_looks_like_a_label_is_not_understood(chat: Chat):
+    sent = await chat.say(STAFF, "ha bon")
+    assert "Je n'ai pas compris" in texts(sent, STAFF)

@@ -133,9 +133,15 @@ def seed(path: Path, sizes: Sizes) -> dict[str, int]:
         conn.executemany("INSERT INTO places (id, name, kind, commune, address, opening_hours)"
                          " VALUES (?, ?, ?, ?, ?, ?)", places)
         conn.executemany("INSERT INTO place_coverage (place_id, epci) VALUES (?, ?)", coverage)
-        conn.executemany("INSERT INTO stock (place_id, kind, available) VALUES (?, ?, ?)"
-                         " ON CONFLICT (place_id, kind) DO UPDATE"
-                         " SET available = excluded.available", stock)
+        # Stock is counted from ready devices (migration 0014): one row per device.
+        first_device = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM devices").fetchone()[0]
+        devices = [(place_id, kind) for place_id, kind, units in stock for _u in range(units)]
+        conn.executemany(
+            "INSERT INTO devices (id, label, category, kind, state, place_id, created_at,"
+            " updated_at) VALUES (?, ?, ?, ?, 'ready', ?, ?, ?)",
+            [(first_device + i, f"HA-N{first_device + i:06d}", kind if kind in
+              ("laptop", "desktop", "tablet") else "other", kind, place_id, long_ago, long_ago)
+             for i, (place_id, kind) in enumerate(devices)])
         counts["places"] = len(places)
         place_ids = [row[0] for row in conn.execute("SELECT id FROM places")]
         serving = [row[0] for row in conn.execute(

@@ -28,7 +28,9 @@ from handlers import (
     beneficiary_nearby,
     bookings,
     coordination,
+    devices,
     donations,
+    handover,
     help_relay,
     home,
     joining,
@@ -36,6 +38,7 @@ from handlers import (
     maintenance,
     place_tools,
     privacy,
+    reconditioning,
     requests,
     sms_people,
 )
@@ -80,8 +83,8 @@ class App:
 
 
 FEATURES = (home, access_handlers, requests, joining, bookings, help_relay, place_tools,
-            beneficiary_jobs, beneficiary_nearby, donations, maintenance, coordination, privacy,
-            mail, sms_people)
+            beneficiary_jobs, beneficiary_nearby, donations, devices, reconditioning, handover,
+            maintenance, coordination, privacy, mail, sms_people)
 """Every feature module of the bot; each has ``feature(env)`` (no two declare the same
 action, command or effect)."""
 
@@ -111,6 +114,7 @@ def environment(settings: Settings, territory: Territory) -> Env:
         public_url=settings.public_url,
         mail=settings.smtp is not None,
         sms=SmsConfig(settings.sms.sender) if settings.sms is not None else None,
+        warranty_months=settings.warranty_months,
     )
 
 

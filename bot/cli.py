@@ -2,7 +2,8 @@
 
 * ``filiere-bot`` / ``filiere-bot run``: every adapter whose settings are present; the console
   on the demo database when no platform is configured;
-* ``filiere-bot console [--as NAME] [--db PATH] [--lang fr|en]``: the console adapter;
+* ``filiere-bot console [--as NAME] [--db PATH] [--lang fr|en] [--files DIR]``: the console
+  adapter (``--files``: where the files the bot sends are saved);
 * ``filiere-bot import-territory --communes F --epci F --departement 05 [--db PATH]``: load the
   official Etalab files of any département into the database;
 * ``filiere-bot copy-database --to postgresql://... [--db PATH]``: move the SQLite database
@@ -30,7 +31,7 @@ from pathlib import Path
 from bot import backups, territory_import
 from bot import settings as settings_module
 from bot.app import App, build, system_clock
-from bot.console import ConsoleTransport, run_console
+from bot.console import FILES, ConsoleTransport, run_console
 from bot.health import JobRuns
 from bot.scheduler import build_scheduler
 from bot.serve import serve, start_web
@@ -63,6 +64,8 @@ def parser() -> argparse.ArgumentParser:
     console.add_argument("--as", dest="user", type=_name, default="moi",
                          help="who you are (user cli:NAME); default: moi")
     console.add_argument("--db", type=Path, help="SQLite file (default: FILIERE_DATABASE)")
+    console.add_argument("--files", type=Path,
+                         help="save the files the bot sends (PDFs...) into this folder")
     console.add_argument("--lang", choices=settings_module.LANGUAGES,
                          help="language hint, as a platform would give it")
     imp = sub.add_parser("import-territory", help="load Etalab communes.json and epci.json")
@@ -106,7 +109,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         match args.command:
             case "console":
-                return asyncio.run(console(settings, args.user, args.db, args.lang))
+                return asyncio.run(console(settings, args.user, args.db, args.lang,
+                                           args.files))
             case "import-territory":
                 return asyncio.run(import_territory(settings, args))
             case "copy-database":
@@ -126,11 +130,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 2
 
 
-async def console(settings: Settings, user: str, db: Path | None, lang: str | None) -> int:
+async def console(settings: Settings, user: str, db: Path | None, lang: str | None,
+                  files: Path | None = None) -> int:
     """The console on the database, with the periodic jobs of ``serve`` (reminders, purges,
     backups) running beside it: what they queue is printed as it comes."""
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # a line per tick otherwise
-    app = await build(settings, {"cli": ConsoleTransport(sys.stdout)}, database=db)
+    transport = ConsoleTransport(sys.stdout, files or FILES)
+    app = await build(settings, {"cli": transport}, database=db)
     woken = asyncio.Event()
     wake_dispatcher = app.core.wake
 

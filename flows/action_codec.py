@@ -46,6 +46,12 @@ class Who(StrEnum):
     REFERENT = "referent"
     """The referent of a prescribers' structure (named, or its first approved member)."""
     COORDINATOR = "coordinator"
+    DRIVER = "driver"
+    """A volunteer driver who carries devices between places (``flows/transfer_lifecycle``);
+    the role itself comes with transfers."""
+    SYSTEM = "system"
+    """The bot itself (routing, the waiting list, a migration): never presses a button, but
+    lifecycles say which changes it makes on its own (``flows/lifecycle.py``)."""
 
 
 class Scope(StrEnum):
@@ -76,6 +82,8 @@ class Target(StrEnum):
     PLACE = "place"
     MEMBER = "member"
     """A professional account, by the number of its approved access request."""
+    DEVICE = "device"
+    """A device of the chain, by its number (its label is for people: ``HA-7K3P``)."""
 
 
 class CodecError(ValueError):

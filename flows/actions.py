@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from flows.action_codec import Action, Command, Scope, Target, Who
-from flows.records import RefuseReason, Role
+from flows.records import DeviceCategory, RefuseReason, Role
 
 ANYONE = {Who.ANYONE: Scope.NONE}
 COORDINATION = {Who.COORDINATOR: Scope.NONE}
@@ -122,14 +122,8 @@ class ReceivedRequests(Action, prefix="rq:in", allow=PLACE_STAFF):
 
 @dataclass(frozen=True)
 class PlaceStock(Action, prefix="rq:stock", allow=PLACE_STAFF):
-    pass
-
-
-@dataclass(frozen=True)
-class AddUnit(Action, prefix="rq:st", allow=PLACE_STAFF):
-    """One more unit of a kind in the staff's own place's stock."""
-
-    kind: str
+    """The place's stock: its ready devices, counted (``rq:st``, which added a unit by
+    hand, is gone: stock is never typed)."""
 
 
 @dataclass(frozen=True)
@@ -258,6 +252,63 @@ class AssignWorkshop(Action, prefix="lot:tw", allow={
 
     lot: int
     workshop: int
+
+
+# --- Devices: registered at reception, labelled, reconditioned -------------------------------
+
+DEVICE_STAFF = {Who.PLACE_STAFF: Scope.LOT, Who.RECONDITIONER: Scope.LOT,
+                Who.COORDINATOR: Scope.NETWORK}
+"""A device is the staff's when it is at their place, or its lot was dropped at or sent to
+their place or workshop (``handlers/authorize.py``)."""
+ITS_WORKSHOP = {Who.RECONDITIONER: Scope.LOT}
+
+
+@dataclass(frozen=True)
+class LotDevices(Action, prefix="dv:lot", allow=LOT_STAFF, on=Target.LOT):
+    """A lot's devices: how many registered of each category, and how to register the rest."""
+
+    lot: int
+
+
+@dataclass(frozen=True)
+class RegisterDevices(Action, prefix="dv:reg", allow=LOT_STAFF, on=Target.LOT):
+    """Register a lot's devices of one category one message each (make, model, serial)."""
+
+    lot: int
+    category: DeviceCategory
+
+
+@dataclass(frozen=True)
+class RegisterRest(Action, prefix="dv:rest", allow=LOT_STAFF, on=Target.LOT):
+    """Register every declared device not registered yet, details later."""
+
+    lot: int
+
+
+@dataclass(frozen=True)
+class LabelSheet(Action, prefix="dv:pdf", allow=LOT_STAFF, on=Target.LOT):
+    """The A4 sheet of the lot's stickers (PDF)."""
+
+    lot: int
+
+
+@dataclass(frozen=True)
+class SeeDevice(Action, prefix="dv:see", allow=DEVICE_STAFF, on=Target.DEVICE):
+    device: int
+
+
+@dataclass(frozen=True)
+class DiagnoseDevice(Action, prefix="dv:dx", allow=ITS_WORKSHOP, on=Target.DEVICE):
+    """Record a reconditioning record: diagnosis, work done, grade, battery."""
+
+    device: int
+
+
+@dataclass(frozen=True)
+class WipeDevice(Action, prefix="dv:wipe", allow=ITS_WORKSHOP, on=Target.DEVICE):
+    """Record the erasure of one of the device's media (a proof of its lot)."""
+
+    device: int
 
 
 # --- The after-donation service: staff --------------------------------------------------------
@@ -575,11 +626,6 @@ class AddKind(Action, prefix="co:cat:kind", allow=COORDINATION):
 
 
 @dataclass(frozen=True)
-class SetStock(Action, prefix="co:cat:stock", allow=COORDINATION):
-    pass
-
-
-@dataclass(frozen=True)
 class SetPrice(Action, prefix="co:cat:price", allow=COORDINATION):
     pass
 
@@ -664,6 +710,9 @@ COMMANDS = (
     Command("verify", ("/verifier", "verifier", "/verify"), EVERYONE),
     Command("donations", ("/dons",), EVERYONE),
     Command("erasures", ("/effacements",), frozenset({Who.RECONDITIONER})),
+    # A device's label typed alone (HA-7K3P: its first word "HA") opens its card; anyone may
+    # type one, and only the device's staff learn anything about it (handlers/devices.py).
+    Command("device", ("/appareil", "appareil", "ha"), EVERYONE),
     Command("coordination", ("/coordination", "coordination"), frozenset({Who.COORDINATOR})),
     Command("start", ("/start",), EVERYONE),
     Command("join", ("rej", "/rej"), EVERYONE,

@@ -304,7 +304,6 @@ PLACE_EDIT_FLOW = Flow(
 # --- Catalogue and prices -------------------------------------------------------------------
 
 KIND_ADD = "coord.kind_add"
-STOCK_SET = "coord.stock"
 PRICE_SET = "coord.price"
 RULE_SET = "coord.rule"
 
@@ -316,15 +315,6 @@ class SaveKind(Effect):
     name: str
     description: str
     uses: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class SetStock(Effect):
-    """Set the units available at a place for a kind."""
-
-    place_id: int
-    kind: str
-    units: int
 
 
 @dataclass(frozen=True)
@@ -362,18 +352,6 @@ KIND_ADD_FLOW = Flow(
     },
 )
 
-STOCK_FLOW = Flow(
-    name=STOCK_SET,
-    first="place",
-    finish=lambda ctx, a: Outcome(effects=[SetStock(int(a["place"]), a["kind"],
-                                                    int(a["units"]))]),
-    steps={
-        "place": Step(ask=_("Quel lieu ?"), answer=OneOf(_place_options), next="kind"),
-        "kind": Step(ask=_("Quel matériel ?"), answer=OneOf(_kind_options), next="units"),
-        "units": Step(ask=_("Combien d'unités disponibles maintenant (hors matériel réservé) ?"),
-                      answer=Integer(0, 999), next=None),
-    },
-)
 
 PAYING_TIERS = {t: TIER_LABELS[t] for t in (Tier.SYMBOLIC, Tier.REDUCED, Tier.FULL)}
 
@@ -513,5 +491,5 @@ BROADCAST_FLOW = Flow(
 )
 
 
-FLOWS: tuple[Flow, ...] = (PLACE_ADD_FLOW, PLACE_EDIT_FLOW, KIND_ADD_FLOW, STOCK_FLOW,
+FLOWS: tuple[Flow, ...] = (PLACE_ADD_FLOW, PLACE_EDIT_FLOW, KIND_ADD_FLOW,
                            PRICE_FLOW, RULE_FLOW, SERIES_FLOW, BROADCAST_FLOW)

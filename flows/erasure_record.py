@@ -100,6 +100,8 @@ def tool_choices() -> list[Choice]:
 # --- Answer kinds ----------------------------------------------------------------------------
 
 _SERIAL = re.compile(r"[A-Z0-9][A-Z0-9\-_./:]{1,59}")
+SERIAL_PATTERN = _SERIAL
+"""What a serial number may be once normalised (:func:`normalize_serial`)."""
 
 
 @dataclass(frozen=True)
@@ -244,10 +246,12 @@ def record(answers: Answers) -> NewErasure:
 
 @dataclass(frozen=True)
 class RecordErasure(Effect):
-    """Store one medium's erasure record for a lot (checked again by the handler)."""
+    """Store one medium's erasure record for a lot (checked again by the handler); with
+    ``device_id``, the medium is one of that labelled device's."""
 
     lot_id: LotId
     record: NewErasure
+    device_id: int | None = None
 
 
 def _finish(ctx: Ctx, answers: Answers) -> Outcome:
@@ -398,6 +402,64 @@ FLOW = Flow(
 def prefill(lot_id: LotId, lot_ref: str, donor: str) -> dict[str, Any]:
     """The answers an erasure record starts with: the lot it belongs to."""
     return {LOT_ID: int(lot_id), LOT_REF: lot_ref, DONOR: donor}
+
+
+# --- One medium of a labelled device -----------------------------------------------------------
+
+DEVICE_FLOW_NAME = "erasure_device"
+NEW_SERIAL_FLOW_NAME = "erasure_device_serial"
+DEVICE_ID = "device"
+DEVICE_STEPS = (E.DEVICE_CATEGORY, E.DEVICE_MODEL, E.DEVICE_SERIAL)
+
+
+def _finish_device(ctx: Ctx, answers: Answers) -> Outcome:
+    outcome = _finish(ctx, answers)
+    device = answers.get(DEVICE_ID) or ctx.facts.get(DEVICE_ID)
+    if device is None or not outcome.effects:
+        return outcome
+    effect = outcome.effects[0]
+    assert isinstance(effect, RecordErasure)
+    return Outcome(effects=[RecordErasure(effect.lot_id, effect.record, int(device))])
+
+
+def _ask_first_medium(ctx: Ctx, answers: Answers) -> Msg:
+    return _("Appareil {label}, lot {ref} : quel support de stockage ?",
+             label=str(answers.get(DEVICE_ID + "_label", "")),
+             ref=str(answers.get(LOT_REF, "")))
+
+
+DEVICE_FLOW = Flow(
+    name=DEVICE_FLOW_NAME,
+    first=E.MEDIUM_KIND,
+    finish=_finish_device,
+    steps={**{k: v for k, v in FLOW.steps.items() if k not in DEVICE_STEPS},
+           E.MEDIUM_KIND: Step(ask=_ask_first_medium, answer=FLOW.steps[E.MEDIUM_KIND].answer,
+                               next=E.MEDIUM_MODEL)},
+)
+"""An erasure started from a device's card: the device is known, its media are asked."""
+
+NEW_SERIAL_FLOW = Flow(
+    name=NEW_SERIAL_FLOW_NAME,
+    first=E.DEVICE_SERIAL,
+    finish=_finish_device,
+    steps={k: v for k, v in FLOW.steps.items()
+           if k not in (E.DEVICE_CATEGORY, E.DEVICE_MODEL)},
+)
+"""The same for a device registered without its serial number: asked first (the proof names
+the device by it)."""
+
+
+def device_prefill(lot_id: LotId, lot_ref: str, donor: str, device_id: int, label: str,
+                   category: DeviceCategory, model: str, serial: str | None
+                   ) -> tuple[str, dict[str, Any]]:
+    """The flow and answers of an erasure of a labelled device's medium."""
+    answers: dict[str, Any] = {**prefill(lot_id, lot_ref, donor), DEVICE_ID: device_id,
+                               DEVICE_ID + "_label": label,
+                               E.DEVICE_CATEGORY: category.value,
+                               E.DEVICE_MODEL: model or label}
+    if serial:
+        return DEVICE_FLOW_NAME, {**answers, E.DEVICE_SERIAL: serial}
+    return NEW_SERIAL_FLOW_NAME, answers
 
 
 # --- Bulk: a CSV pasted after the command -----------------------------------------------------

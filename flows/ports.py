@@ -31,6 +31,11 @@ from flows.records import (
     Booking,
     CatalogueKind,
     Certificate,
+    Device,
+    DeviceCategory,
+    DeviceId,
+    DeviceState,
+    DiagnosisRecord,
     DueReminder,
     EquipmentRequest,
     ErasureRecord,
@@ -38,6 +43,7 @@ from flows.records import (
     Lot,
     LotDraft,
     LotId,
+    NewDiagnosis,
     NewErasure,
     Place,
     PlaceId,
@@ -391,23 +397,19 @@ class CatalogueRepo(Protocol):
 
     async def kinds(self) -> list[CatalogueKind]: ...
 
-    async def stock(self) -> dict[tuple[PlaceId, str], int]: ...
+    async def stock(self) -> dict[tuple[PlaceId, str], int]:
+        """Devices available by (place, kind): ready there, less the requests holding one."""
+        ...
 
     async def stock_in_reach(self, reach: Reach) -> dict[tuple[PlaceId, str], int]:
-        """Units available now at the places :meth:`PlaceRepo.in_reach` returns."""
+        """Devices available now at the places :meth:`PlaceRepo.in_reach` returns."""
         ...
 
     async def available(self, place_id: PlaceId, kind: str) -> int: ...
 
-    async def reserve(self, place_id: PlaceId, kind: str) -> bool:
-        """Take one unit atomically; False when none is left (someone was faster)."""
+    async def held(self, place_id: PlaceId, kind: str) -> int:
+        """Requests holding a device of ``kind`` at ``place_id``."""
         ...
-
-    async def release(self, place_id: PlaceId, kind: str) -> None: ...
-
-    async def add_stock(self, place_id: PlaceId, kind: str, units: int) -> int: ...
-
-    async def clear_stock(self, place_id: PlaceId, kind: str) -> None: ...
 
     async def price_grid(self) -> PriceGrid: ...
 
@@ -480,7 +482,7 @@ class LotRepo(Protocol):
 
     async def add_erasure(
         self, lot_id: LotId, record: NewErasure, operator: UserKey, now: datetime, *,
-        signatory: Signatory,
+        signatory: Signatory, device_id: int | None = None,
     ) -> ErasureRecord: ...
 
     async def erasures(self, lot_id: LotId) -> list[ErasureRecord]: ...
@@ -501,6 +503,62 @@ class LotRepo(Protocol):
 
     async def staff_for(self, place_id: PlaceId | None,
                         workshop_id: PlaceId | None) -> list[UserKey]: ...
+
+
+KEEP = object()
+"""``DeviceRepo.change``'s place when the device stays where it is."""
+
+
+class DeviceRepo(Protocol):
+    """Devices of the chain, their history and reconditioning records (storage/devices.py)."""
+
+    async def register(
+        self, label: str, lot_id: LotId | None, category: DeviceCategory, kind: str | None,
+        model: str, serial: str | None, place_id: PlaceId | None, now: datetime,
+        by: UserKey | None,
+    ) -> Device | None:
+        """A new device, received; None when its label or serial number is taken."""
+        ...
+
+    async def get(self, device_id: DeviceId) -> Device | None: ...
+
+    async def by_label(self, label: str) -> Device | None: ...
+
+    async def by_serial(self, serial: str) -> Device | None: ...
+
+    async def of_lot(self, lot_id: LotId) -> list[Device]: ...
+
+    async def of_request(self, request_id: RequestId) -> list[Device]: ...
+
+    async def ready_at(self, place_id: PlaceId, kind: str | None,
+                       limit: int = ...) -> list[Device]: ...
+
+    async def change(
+        self, device_id: DeviceId, expected: Sequence[DeviceState], state: DeviceState,
+        event: str, now: datetime, by: UserKey | None, *, place_id: object = ...,
+        request_id: RequestId | None = None, join_code: str | None = None,
+    ) -> bool:
+        """Move a device on, only from ``expected``, and record the event."""
+        ...
+
+    async def log(self, device_id: DeviceId, event: str, state: DeviceState,
+                  place_id: PlaceId | None, request_id: RequestId | None, by: UserKey | None,
+                  now: datetime) -> None: ...
+
+    async def set_details(self, device_id: DeviceId, model: str | None,
+                          serial: str | None) -> bool: ...
+
+    async def mark_wiped(self, device_id: DeviceId, now: datetime) -> None: ...
+
+    async def add_diagnosis(self, device_id: DeviceId, record: NewDiagnosis,
+                            operator: UserKey | None, signatory: Signatory,
+                            now: datetime) -> DiagnosisRecord: ...
+
+    async def diagnoses(self, device_id: DeviceId) -> list[DiagnosisRecord]: ...
+
+    async def erasures(self, device_id: DeviceId) -> int: ...
+
+    async def purge(self, before: datetime) -> int: ...
 
 
 class AuditRepo(Protocol):
@@ -555,11 +613,6 @@ class CoordinationRepo(Protocol):
 
     async def save_kind(self, row: KindRow) -> None: ...
 
-    async def set_stock(self, place_id: PlaceId, kind: str, units: int, now: datetime) -> int: ...
-
-    async def record_arrival(self, place_id: PlaceId, kind: str, units: int,
-                             now: datetime) -> None: ...
-
     async def set_rule(self, situation: str, income: str, tier: Tier) -> None: ...
 
     async def set_price(self, tier: Tier, kind: str, cents: int) -> None: ...
@@ -571,6 +624,11 @@ class CoordinationRepo(Protocol):
     async def save_mediation(self, places: Sequence[MediationPlace], now: datetime) -> int: ...
 
     async def mediation_places(self) -> list[MediationPlace]: ...
+
+    async def mediation_near(self, commune: str, epci: str | None,
+                             limit: int) -> list[MediationPlace]:
+        """The directory's places of ``commune``, then of its intercommunality."""
+        ...
 
     async def prescribers(self, epci: str | None = None) -> list[UserKey]: ...
 
@@ -719,6 +777,7 @@ class UnitOfWork(Protocol):
     reminders: ReminderRepo
     help: HelpRepo
     lots: LotRepo
+    devices: DeviceRepo
     audit: AuditRepo
     coordination: CoordinationRepo
     reports: ReportRepo

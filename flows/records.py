@@ -446,3 +446,110 @@ class Certificate:
     media: int
     signatory: Signatory
     """Who issued it, as the certificate names them (``issued_by`` is only for the audit)."""
+
+
+# --- Devices: followed one by one from their lot to the person who uses them -------------
+
+DeviceId = NewType("DeviceId", int)
+
+
+class DeviceState(StrEnum):
+    """Where a device stands in the chain (stored: never rename a value;
+    ``flows/device_lifecycle.py`` says how it moves)."""
+
+    RECEIVED = "received"
+    """Registered when its lot was received; not diagnosed yet."""
+    TESTED = "tested"
+    """Works, but its storage is not erased yet: ready once it is."""
+    REPAIR = "repair"
+    READY = "ready"
+    """Erased, diagnosed and graded: in the stock of its place."""
+    IN_TRANSIT = "in_transit"
+    HANDED_OVER = "handed_over"
+    RETURNED = "returned"
+    """Brought back under warranty."""
+    PARTS = "parts"
+    """Kept as spare parts for other devices."""
+    RECYCLED = "recycled"
+
+
+class Diagnosis(StrEnum):
+    """What a reconditioner found (stored: never rename a value)."""
+
+    WORKS = "works"
+    REPAIR = "repair"
+    PARTS = "parts"
+    RECYCLE = "recycle"
+
+
+class Grade(StrEnum):
+    """How a reconditioned device looks, in plain words (``flows.devices.GRADE_MEANINGS``)."""
+
+    A = "A"
+    B = "B"
+    C = "C"
+
+
+class Battery(StrEnum):
+    """The state of a portable device's battery (stored: never rename a value)."""
+
+    GOOD = "good"
+    WORN = "worn"
+    WEAK = "weak"
+    REPLACED = "replaced"
+    NONE = "none"
+
+
+@dataclass(frozen=True)
+class Device:
+    """One device of the chain, with the short label printed on its sticker (``HA-7K3P``).
+
+    ``kind`` is the catalogue kind it serves once ready (None for what the catalogue does
+    not hand over: a screen, a printer). ``join_code`` is the after-donation code created at
+    its handover: the beneficiary who joined with it has it as their ``ref``.
+    """
+
+    id: DeviceId
+    label: str
+    lot_id: LotId | None
+    category: DeviceCategory
+    kind: str | None
+    model: str
+    serial: str | None
+    state: DeviceState
+    place_id: PlaceId | None
+    created_at: datetime
+    updated_at: datetime
+    request_id: RequestId | None = None
+    join_code: str | None = None
+    wiped_at: datetime | None = None
+    grade: Grade | None = None
+    battery: Battery | None = None
+    placeholder: bool = False
+    """Registered by the migration from a former stock counter: no lot, no details."""
+
+
+@dataclass(frozen=True)
+class NewDiagnosis:
+    """A reconditioning record as a reconditioner gives it."""
+
+    diagnosis: Diagnosis
+    done_at: datetime
+    system: str | None = None
+    """The operating system installed (Linux Mint 22...)."""
+    parts: str | None = None
+    """Parts added or changed, as typed."""
+    grade: Grade | None = None
+    battery: Battery | None = None
+    note: str | None = None
+    """What a device to repair needs, as typed."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class DiagnosisRecord(NewDiagnosis):
+    """A stored reconditioning record: who made it (organisation and name as given)."""
+
+    id: int
+    device_id: DeviceId
+    signatory: Signatory
+    recorded_at: datetime

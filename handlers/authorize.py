@@ -10,7 +10,7 @@ exist and a record of someone else are refused alike, so a forged button learns 
 from __future__ import annotations
 
 from flows.action_codec import Action, Command, Scope, Target, Who
-from flows.records import AccessRequestId, LotId, PlaceId, RequestId, Role
+from flows.records import AccessRequestId, DeviceId, LotId, PlaceId, RequestId, Role
 from flows.text import Msg, _
 from handlers import referents
 from handlers.session import Session
@@ -102,6 +102,14 @@ async def in_scope(session: Session, who: Who, scope: Scope, kind: Target, numbe
             return found is not None and _check(scope, place=_at(place, found.id))
         case Target.MEMBER:
             return await uow.coordination.member(number) is not None and _check(scope)
+        case Target.DEVICE:
+            device = await uow.devices.get(DeviceId(number))
+            if device is None:
+                return False
+            here = _at(place, device.place_id)
+            lot = await uow.lots.get(device.lot_id) if device.lot_id is not None else None
+            of_lot = lot is not None and (_at(place, lot.place_id) or _at(place, lot.workshop_id))
+            return _check(scope, place=here, lot=here or of_lot)
     return False
 
 

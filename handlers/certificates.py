@@ -86,9 +86,10 @@ def verify_url(public_url: str | None, code: str) -> str | None:
 
 
 def qr_png(data: str) -> bytes:
-    """``data`` as a QR code in a PNG image (medium error correction, a 4-module margin)."""
+    """``data`` as a QR code in a PNG image (medium error correction, a 4-module margin;
+    never a Micro QR, which many phones do not read, even for a short code)."""
     buffer = io.BytesIO()
-    segno.make(data, error="m").save(buffer, kind="png", scale=10, border=4)
+    segno.make_qr(data, error="m").save(buffer, kind="png", scale=10, border=4)
     return buffer.getvalue()
 
 
@@ -149,6 +150,10 @@ class _Document:
 
     def output(self) -> bytes:
         return bytes(self.pdf.output())
+
+
+Document = _Document
+"""A small A4 document of the network (the handover kit is one too)."""
 
 
 def receipt_pdf(

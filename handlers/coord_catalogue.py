@@ -1,22 +1,19 @@
-"""Coordinators run the catalogue (kinds of device and the uses they serve), the stock of
-each place and the price grid: in chat, or as CSV files exported, edited and sent back.
-
-A rise in stock is counted as units arrived (the figures' "reconditioned") and serves the
-waiting list at once, as a place's own "+1" does.
+"""Coordinators run the catalogue (kinds of device and the uses they serve) and the price
+grid, in chat or as CSV files exported, edited and sent back; they see the stock of each
+place, which is counted from the devices ready there and never typed (its CSV is an export
+only).
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
 
 from flows import actions as act
 from flows.catalogue import kind_name, usage_label
-from flows.coord_flows import SaveKind, SetPrice, SetRule, SetStock
+from flows.coord_flows import SaveKind, SetPrice, SetRule
 from flows.csv_import import (
     KindRow,
-    StockRow,
     kinds_csv,
     prices_csv,
     rules_csv,
@@ -25,11 +22,9 @@ from flows.csv_import import (
 from flows.messages import Attachment, Choice
 from flows.normalize import fold
 from flows.pricing import ANY
-from flows.records import PlaceId
 from flows.request import INCOME_LABELS, SITUATION_LABELS, TIER_LABELS, label_of
-from flows.text import Money, Msg, _, _n, verbatim
+from flows.text import Money, Msg, _, verbatim
 from handlers.coord_places import CSV, titled
-from handlers.requests import serve_waiting
 from handlers.session import Session
 
 log = logging.getLogger(__name__)
@@ -73,7 +68,6 @@ async def catalogue_menu(session: Session) -> None:
         _("{n} règles attribuent un palier selon la situation et les revenus.",
           n=len(grid.rules)),
         choices=[Choice(act.AddKind().pack(), _("Ajouter un type de matériel")),
-                 Choice(act.SetStock().pack(), _("Corriger le stock d'un lieu")),
                  Choice(act.SetPrice().pack(), _("Changer un prix")),
                  Choice(act.SetRule().pack(), _("Changer une règle de prix")),
                  *[Choice(act.ExportCatalogue(code).pack(),
@@ -125,34 +119,6 @@ async def on_save_kind(session: Session, effect: SaveKind) -> None:
     session.say(_("Type de matériel ajouté : {name} (code {code}).", name=verbatim(effect.name),
                   code=code), choices=[Choice(act.CatalogueMenu().pack(), _("Catalogue et prix"))],
                 action_menu=True)
-
-
-async def set_stocks(session: Session, rows: Sequence[StockRow]) -> int:
-    """Set units per place and kind; waiting requests are served where stock rose."""
-    uow, risen = session.uow, set()
-    for row in rows:
-        before = await uow.coordination.set_stock(PlaceId(row.place_id), row.kind, row.units,
-                                                  session.now)
-        if row.units > before:
-            risen.add(row.kind)
-    served = 0
-    for kind in sorted(risen):
-        served += await serve_waiting(session, uow, session.ctx.territory, session.now,
-                                      session.coordinators, kind)
-    return served
-
-
-async def on_set_stock(session: Session, effect: SetStock) -> None:
-    """The stock of one place for one kind, from the conversation."""
-    served = await set_stocks(session, [StockRow(0, effect.place_id, effect.kind,
-                                                 effect.units)])
-    texts = [_n("Stock enregistré : {n} disponible.", "Stock enregistré : {n} disponibles.",
-                effect.units)]
-    if served:
-        texts.append(_n("{n} demande en attente est partie vers un lieu.",
-                        "{n} demandes en attente sont parties vers un lieu.", served))
-    session.say(*texts, choices=[Choice(act.CatalogueMenu().pack(), _("Catalogue et prix"))],
-                        action_menu=True)
 
 
 async def on_set_price(session: Session, effect: SetPrice) -> None:

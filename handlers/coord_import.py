@@ -20,15 +20,13 @@ from flows.csv_import import (
     PriceRow,
     RowError,
     RuleRow,
-    StockRow,
     check,
     detect,
     errors_text,
     read_table,
 )
 from flows.messages import Attachment, Choice
-from flows.text import Msg, _, _n
-from handlers import coord_catalogue as cat
+from flows.text import Msg, _
 from handlers import coord_places as places
 from handlers.coord_places import lines
 from handlers.session import Session
@@ -38,10 +36,16 @@ log = logging.getLogger(__name__)
 CSV_NAMES = (".csv", ".txt")
 
 
+def stock_is_counted() -> Msg:
+    """A stock file sent back: stock is counted from the devices, never typed."""
+    return _("Le stock ne se saisit plus : il compte les appareils prêts de chaque lieu, "
+             "enregistrés par les ateliers. Ce fichier est un export : rien n'a été changé.")
+
+
 def import_help() -> Msg:
     """What files the bot reads: their first line says what they are."""
     items = [_("• {what} : {columns}", what=label, columns=" ; ".join(sorted(REQUIRED[kind])))
-             for kind, label in KIND_LABELS.items()]
+             for kind, label in KIND_LABELS.items() if kind is not CsvKind.STOCK]
     return Msg("{head}\n{lines}\n{tail}", {
         "head": _("Envoyez un fichier CSV (UTF-8, séparateur ; ou ,). Je le reconnais à sa "
                   "première ligne, qui doit contenir au moins ces colonnes :"),
@@ -69,6 +73,9 @@ async def on_file(session: Session, attachment: Attachment,
     kind = detect(table.header)
     if kind is None:
         session.say(_("Je ne reconnais pas ce fichier."), import_help())
+        return True
+    if kind is CsvKind.STOCK:
+        session.say(stock_is_counted())
         return True
     if kind is CsvKind.MEDNUM:
         result = await asyncio.to_thread(mednum.check, table, session.ctx.territory)
@@ -119,11 +126,6 @@ async def _apply(session: Session, checked: Checked) -> list[Msg]:
                 if isinstance(row, KindRow):
                     await uow.coordination.save_kind(row)
             return []
-        case CsvKind.STOCK:
-            served = await cat.set_stocks(session, [r for r in rows if isinstance(r, StockRow)])
-            return [_n("{n} demande en attente est partie vers un lieu.",
-                       "{n} demandes en attente sont parties vers un lieu.", served)] \
-                if served else []
         case CsvKind.RULES:
             await uow.coordination.replace_rules([r for r in rows if isinstance(r, RuleRow)])
             return [_("La grille vaut pour les nouvelles demandes.")]

@@ -168,7 +168,7 @@ async def purge_audit(storage: Storage, now: datetime) -> int:
 AUDIT_JOB = Job("coordination.audit_purge", timedelta(days=1), purge_audit)
 
 FLOW_STARTS: dict[type[Action], str] = {
-    act.AddPlace: cf.PLACE_ADD, act.AddKind: cf.KIND_ADD, act.SetStock: cf.STOCK_SET,
+    act.AddPlace: cf.PLACE_ADD, act.AddKind: cf.KIND_ADD,
     act.SetPrice: cf.PRICE_SET, act.SetRule: cf.RULE_SET, act.Series: cf.SERIES,
     act.Broadcast: cf.BROADCAST}
 
@@ -269,13 +269,12 @@ def feature(env: Env) -> Feature:
             cf.SavePlace: guarded(places.on_save_place),
             cf.EditPlace: guarded(places.on_edit_place),
             cf.SaveKind: guarded(cat.on_save_kind),
-            cf.SetStock: guarded(cat.on_set_stock),
             cf.SetPrice: guarded(cat.on_set_price),
             cf.SetRule: guarded(cat.on_set_rule),
             cf.AddSeries: guarded(series),
             cf.Broadcast: guarded(on_broadcast),
         },
-        facts={name: load_facts for name in (cf.STOCK_SET, cf.PRICE_SET, cf.SERIES)},
+        facts={name: load_facts for name in (cf.PRICE_SET, cf.SERIES)},
         commands={"coordination": command},
         jobs=[AUDIT_JOB],
         files=[file],

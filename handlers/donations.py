@@ -20,6 +20,7 @@ from flows import actions as act
 from flows import donation, erasure_record
 from flows.action_codec import Scope, Target, Who
 from flows.audit import AuditAction
+from flows.devices import STATE_LABELS
 from flows.donation import DeclareLot, bullet, receipt_texts, staff_notice
 from flows.engine import Conversation, Ctx
 from flows.erasure import (
@@ -34,11 +35,14 @@ from flows.erasure_record import (
     csv_errors_text,
     record_lines,
 )
+from flows.lot_lifecycle import LOT
+from flows.lot_lifecycle import Event as LotEvent
 from flows.messages import Attachment, Choice
 from flows.ports import Storage, UnitOfWork
-from flows.records import Lot, LotId, LotStatus, Place, PlaceId, PlaceKind, Role, User
+from flows.records import Device, Lot, LotId, LotStatus, Place, PlaceId, PlaceKind, Role, User
 from flows.territory import Territory
 from flows.text import Day, Lines, Msg, _, _n, verbatim
+from handlers import devices
 from handlers.authorize import in_scope
 from handlers.certificates import (
     certificate_pdf,
@@ -286,15 +290,17 @@ async def show_lot(session: Session, lot: Lot) -> None:
              _("Statut : {status}. Supports enregistrés : {count}.",
                status=STATUS_LABELS[lot.status], count=len(latest_per_medium(records)))]
     choices: list[Choice] = []
-    if lot.status is LotStatus.DECLARED:
+    if LOT.can(lot.status, LotEvent.RECEIVE):
         choices.append(Choice(act.ReceiveLot(lot.id).pack(), _("Marquer comme reçu")))
     workshop = await session.uow.places.get(lot.workshop_id) if lot.workshop_id else None
     texts.append(_("Atelier d'effacement : {place}.", place=verbatim(workshop.name))
                  if workshop else _("Atelier d'effacement : aucun pour l'instant."))
-    if lot.status is not LotStatus.CERTIFIED and (
+    if LOT.can(lot.status, LotEvent.REGISTER):
+        choices.append(Choice(act.LotDevices(lot.id).pack(), _("Appareils et étiquettes")))
+    if LOT.can(lot.status, LotEvent.ASSIGN) and (
             session.user.is_coordinator or session.user.role is Role.PLACE_STAFF):
         choices.append(Choice(act.ChooseWorkshop(lot.id).pack(), _("Confier à un atelier")))
-    if lot.status is LotStatus.RECEIVED and is_reconditioner(session.user) \
+    if LOT.can(lot.status, LotEvent.ERASE) and is_reconditioner(session.user) \
             and session.user.place_id == lot.workshop_id:
         choices += [Choice(act.RecordErasure(lot.id).pack(), _("Enregistrer un effacement")),
                     Choice(act.Certify(lot.id).pack(), _("Produire le certificat"))]
@@ -309,7 +315,10 @@ async def mark_received(session: Session, lot: Lot) -> None:
         session.say(_("Le lot {ref} est déjà marqué comme reçu.", ref=lot.reference))
         return
     log.info("lot %s received, marked by %s", lot.reference, session.user.key)
-    session.say(_("Lot {ref} marqué comme reçu. Le donateur est prévenu.", ref=lot.reference))
+    session.say(_("Lot {ref} marqué comme reçu. Le donateur est prévenu.", ref=lot.reference),
+                _("Enregistrez maintenant ses appareils : chacun reçoit une étiquette à coller, "
+                  "pour le suivre jusqu'à la personne qui le recevra."),
+                choices=devices.registration_menu(lot), action_menu=True)
     if lot.donor is not None:
         session.send(lot.donor, [_("Votre don {ref} est bien arrivé. Merci ! Vous recevrez le "
                                    "certificat d'effacement dès que les données seront "
@@ -321,7 +330,7 @@ async def certify(session: Session, lot: Lot, *, public_url: str | None = None,
     """Issue the lot's certificate once every medium is done; the donor gets the PDF (by
     e-mail too when they gave an address)."""
     uow = session.uow
-    if lot.status is LotStatus.DECLARED:
+    if not LOT.can(lot.status, LotEvent.CERTIFY):
         session.say(_("Le lot {ref} n'est pas encore marqué comme reçu : pas de certificat pour "
                       "un lot que le réseau n'a pas eu entre les mains.", ref=lot.reference))
         return
@@ -378,7 +387,8 @@ async def record(session: Session, effect: RecordErasure) -> None:
         return
     uow = session.uow
     lot = await uow.lots.get(effect.lot_id)
-    if lot is None or lot.status is not LotStatus.RECEIVED or not await my_workshop(session, lot):
+    if lot is None or not LOT.can(lot.status, LotEvent.ERASE) \
+            or not await my_workshop(session, lot):
         session.say(_("Ce lot n'est pas à traiter par votre atelier, n'est pas encore reçu ou "
                       "est déjà certifié : rien n'a été enregistré."))
         return
@@ -390,21 +400,31 @@ async def record(session: Session, effect: RecordErasure) -> None:
                       serial=verbatim(effect.record.device_serial),
                       other=other.reference if other else "?", ref=lot.reference))
         return
+    device = await devices.device_for_erasure(session, lot, effect.record.device_serial,
+                                              effect.device_id)
+    if isinstance(device, Msg):
+        session.say(device)
+        return
     stored = await uow.lots.add_erasure(lot.id, effect.record, session.user.key, session.now,
-                                        signatory=await signatory_of(uow, session.user))
+                                        signatory=await signatory_of(uow, session.user),
+                                        device_id=device.id if device else None)
     await uow.audit.record(session.user.key, AuditAction.ERASURE_RECORDED, lot.reference,
                            session.now, f"record {stored.id}")
     log.info("erasure record %s for lot %s by %s", stored.id, lot.reference, session.user.key)
     count = len(latest_per_medium(await uow.lots.erasures(lot.id)))
-    session.say(
-        _n("Effacement enregistré ({n} support pour ce lot) :\n{lines}",
-           "Effacement enregistré ({n} supports pour ce lot) :\n{lines}", count,
-           lines=record_lines(stored, lot.reference)),
-        choices=[Choice(act.RecordErasure(lot.id).pack(), _("Enregistrer le support suivant")),
-                 Choice(act.Certify(lot.id).pack(),
-                        _("C'était le dernier : produire le certificat"))],
-        action_menu=True,
-    )
+    texts = [_n("Effacement enregistré ({n} support pour ce lot) :\n{lines}",
+                "Effacement enregistré ({n} supports pour ce lot) :\n{lines}", count,
+                lines=record_lines(stored, lot.reference))]
+    choices = [Choice(act.RecordErasure(lot.id).pack(), _("Enregistrer le support suivant")),
+               Choice(act.Certify(lot.id).pack(),
+                      _("C'était le dernier : produire le certificat"))]
+    if device is not None:
+        device = await devices.erased(session, device, stored.result)
+        texts.append(_("Appareil {label} : {state}.", label=verbatim(device.label),
+                       state=STATE_LABELS[device.state]))
+        choices.insert(0, Choice(act.WipeDevice(device.id).pack(),
+                                 _("Autre support de {label}", label=verbatim(device.label))))
+    session.say(*texts, choices=choices, action_menu=True)
 
 
 async def record_many(session: Session, effect: RecordErasures) -> None:
@@ -420,7 +440,7 @@ async def record_many(session: Session, effect: RecordErasures) -> None:
         if row.lot_ref not in lots:
             lots[row.lot_ref] = await uow.lots.by_reference(row.lot_ref)
         lot = lots[row.lot_ref]
-        if lot is None or lot.status is not LotStatus.RECEIVED \
+        if lot is None or not LOT.can(lot.status, LotEvent.ERASE) \
                 or not await my_workshop(session, lot):
             errors.append((row.line, _("le lot {ref} n'est pas à traiter par votre atelier, "
                                        "n'est pas encore reçu ou est déjà certifié.",
@@ -440,8 +460,13 @@ async def record_many(session: Session, effect: RecordErasures) -> None:
     for row in effect.rows:
         lot = lots[row.lot_ref]
         assert lot is not None
+        device = await devices.device_for_erasure(session, lot, row.record.device_serial, None)
+        chain = device if isinstance(device, Device) else None
         stored = await uow.lots.add_erasure(lot.id, row.record, session.user.key, session.now,
-                                            signatory=signatory)
+                                            signatory=signatory,
+                                            device_id=chain.id if chain else None)
+        if chain is not None:
+            await devices.erased(session, chain, stored.result)
         await uow.audit.record(session.user.key, AuditAction.ERASURE_RECORDED, lot.reference,
                                session.now, f"record {stored.id}")
         done[lot.reference] = lot
@@ -481,9 +506,11 @@ async def verify(session: Session, text: str) -> None:
 
 
 async def purge_erasure_proofs(storage: Storage, now: datetime) -> int:
-    """Delete erasure records and certificates older than 5 years (GDPR, DOMAIN.md)."""
+    """Delete erasure records and certificates older than 5 years (GDPR, DOMAIN.md); blank
+    the serial numbers of their devices and who made reconditioning records that old."""
     async with storage.transaction() as uow:
         removed = await uow.lots.purge_proofs(retention_cutoff(now), now)
+        removed += await uow.devices.purge(retention_cutoff(now))
         if removed:
             await uow.audit.record(None, AuditAction.DATA_DELETED, "erasure proofs", now,
                                    f"older than 5 years: {removed}")
@@ -573,7 +600,7 @@ async def on_lot(session: Session, action: Any, *, public_url: str | None = None
 
 
 async def choose_workshop(session: Session, lot: Lot) -> None:
-    if lot.status is LotStatus.CERTIFIED:
+    if not LOT.can(lot.status, LotEvent.ASSIGN):
         session.say(_("Le lot {ref} est déjà certifié.", ref=lot.reference))
         return
     workshops = [p for p in await session.uow.places.all()
@@ -620,7 +647,8 @@ def feature(env: Env) -> Feature:
 
     return Feature(
         name="donations",
-        flows=[donation.FLOW, erasure_record.FLOW, erasure_record.BULK_FLOW],
+        flows=[donation.FLOW, erasure_record.FLOW, erasure_record.BULK_FLOW,
+               erasure_record.DEVICE_FLOW, erasure_record.NEW_SERIAL_FLOW],
         actions={act.NewDonation: new_donation, act.MyDonations: my_donations_action,
                  act.ForgetContact: forget_action, act.ForgetContactYes: forget_action,
                  act.DonorCertificate: partial(certificate_action, public_url=env.public_url),

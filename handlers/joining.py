@@ -15,6 +15,7 @@ from functools import partial
 from flows import actions as act
 from flows import beneficiary as ui
 from flows.beneficiary import CODE_FLOW, JOIN_FLOW, BeneficiaryConfig, CheckCode, Join
+from flows.devices import LINK_PREFIX
 from flows.home import LANGUAGES
 from flows.home import home as front_door
 from flows.joincode import Verdict, check, read
@@ -25,7 +26,8 @@ from handlers.beneficiary_common import (
     set_consent,
     show_menu,
 )
-from handlers.session import Env, Feature, Session
+from handlers.devices import open_label, sticker_opener
+from handlers.session import CommandHandler, Env, Feature, Session
 
 log = logging.getLogger(__name__)
 
@@ -111,9 +113,14 @@ async def on_check_code(session: Session, effect: CheckCode) -> None:
     await try_code(session, effect.code)
 
 
-async def command_start(session: Session, text: str, *, config: BeneficiaryConfig) -> None:
-    """``/start`` alone shows the menu; ``/start <code>`` (Telegram deep link) joins."""
+async def command_start(session: Session, text: str, *, config: BeneficiaryConfig,
+                        open_sticker: CommandHandler = open_label) -> None:
+    """``/start`` alone shows the menu; ``/start <code>`` (Telegram deep link) joins;
+    ``/start d-<label>`` is a device's sticker scanned (``handlers/devices.py``)."""
     parts = text.split(maxsplit=1)
+    if len(parts) == 2 and parts[1].lower().startswith(LINK_PREFIX):
+        await open_sticker(session, parts[1])
+        return
     if len(parts) == 2:
         await try_code(session, read(parts[1]))
         return
@@ -150,6 +157,8 @@ def feature(env: Env) -> Feature:
         actions={act.GotDoor: partial(got_computer, config=config),
                  act.JoinLanguage: choose_language},
         effects={Join: partial(on_join, config=config), CheckCode: on_check_code},
-        commands={"start": partial(command_start, config=config), "join": command_code,
+        commands={"start": partial(command_start, config=config,
+                                   open_sticker=sticker_opener(env)),
+                  "join": command_code,
                   "stop": partial(command_stop, config=config)},
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 import logging
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
@@ -89,8 +89,10 @@ async def join_code_for(session: Session, action: act.JoinCodeFor, *,
     await create_code(session, PlaceId(action.place), config)
 
 
-async def create_code(session: Session, place_id: PlaceId, config: BeneficiaryConfig) -> None:
-    """A one-time code for a beneficiary of ``place_id``: text, QR code and link."""
+async def draw_code(session: Session, place_id: PlaceId,
+                    config: BeneficiaryConfig) -> tuple[str, datetime]:
+    """A new one-time code for a beneficiary of ``place_id``, and when it expires (a device
+    handed over gets one too: ``handlers/handover.py``)."""
     uow, now = session.uow, session.now
     expires = now + config.code_validity
     for _attempt in range(8):
@@ -100,6 +102,12 @@ async def create_code(session: Session, place_id: PlaceId, config: BeneficiaryCo
     else:  # pragma: no cover - 8 collisions among 3 * 10**8 codes
         raise RuntimeError("could not draw a free join code")
     log.info("join code created by %s for place %s", session.user.key, place_id)
+    return code, expires
+
+
+async def create_code(session: Session, place_id: PlaceId, config: BeneficiaryConfig) -> None:
+    """A one-time code for a beneficiary of ``place_id``: text, QR code and link."""
+    code, expires = await draw_code(session, place_id, config)
     day = Day(expires.astimezone(config.policy.tz).date())
     texts = [_("Code à remettre à la personne : {code}\nIl marche une seule fois, jusqu'au "
                "{day}. Il ne contient rien sur la personne.", code=printed(code), day=day)]

@@ -17,10 +17,11 @@ from typing import Any, Protocol
 
 from flows import actions as act
 from flows import request as rq
-from flows.action_codec import Action
+from flows.action_codec import Action, Who
 from flows.audit import AuditAction
 from flows.catalogue import kind_name
 from flows.engine import Conversation
+from flows.lifecycle import Refused
 from flows.messages import Choice, Outgoing, UserKey
 from flows.ports import Storage, UnitOfWork
 from flows.pricing import quote
@@ -44,11 +45,12 @@ from flows.request import (
     staff_choices,
     staff_notice,
 )
+from flows.request_lifecycle import HOLDING, REQUEST, Event, expected
 from flows.routing import Reach, Reason, Routed, route
 from flows.territory import Territory
 from flows.text import Day, Lines, Msg, _, by_gesture, to_json, verbatim
+from handlers import handover as handing
 from handlers.session import Env, Feature, Job, MoreFacts, Session
-from handlers.sms_people import register_choice
 
 log = logging.getLogger(__name__)
 
@@ -56,10 +58,6 @@ MY_REQUESTS_SHOWN = 10
 PICKUP_DAYS = 6
 """Pickup dates offered as buttons: today and the next days."""
 PICKUP_HORIZON = timedelta(days=60)
-
-SERVING = (RequestStatus.SENT, RequestStatus.ACCEPTED, RequestStatus.READY)
-"""Statuses in which a place holds a reserved unit for the request."""
-OPEN = (RequestStatus.WAITING, *SERVING)
 
 NEW = Choice(act.NewRequest().pack(), _("Demander du matériel"))
 MINE = Choice(act.MyRequests().pack(), _("Mes demandes"))
@@ -165,10 +163,13 @@ async def reserve_route(
     places: Sequence[Place] | None = None,
     stock: dict[tuple[PlaceId, str], int] | None = None,
 ) -> Routed | None:
-    """The place that serves the request, with one unit reserved there; None: waiting list.
+    """The place that serves the request, where a device of its kind is free; None: the
+    waiting list.
 
-    The reservation is the atomic ``UPDATE ... WHERE available > 0``: if the count read was
-    already taken by a faster transaction, that place is skipped and the next one tried.
+    Stock is counted (``storage/catalogue.py``): the place's ready devices less the requests
+    holding one there. The request holds its device once the caller sends it there, in the
+    same transaction; the count is read again for the place chosen, so a device another
+    request took since ``stock`` was read is not promised twice, and the next place is tried.
     Without ``places`` and ``stock``, those in reach of ``commune`` are read.
     """
     if places is None or stock is None:
@@ -181,7 +182,7 @@ async def reserve_route(
         if not isinstance(found, Routed):
             return None
         key = (found.place.id, kind)
-        if await uow.catalogue.reserve(found.place.id, kind):
+        if await uow.catalogue.available(found.place.id, kind) > 0:
             stock[key] = stock.get(key, 1) - 1
             return found
         stock[key] = 0
@@ -250,9 +251,8 @@ async def serve_waiting(
                                     places, stock)
         if found is None:
             continue
-        if not await uow.requests.send_to(request.id, [RequestStatus.WAITING], found.place.id,
+        if not await uow.requests.send_to(request.id, expected(Event.ROUTE), found.place.id,
                                           found.reason.value, now):
-            await uow.catalogue.release(found.place.id, request.kind)
             continue
         await uow.requests.log(request.id, "sent", None, found.place.id, found.reason.value,
                                now)
@@ -331,7 +331,7 @@ async def my_requests(session: Session) -> None:
             if request.status is RequestStatus.WAITING else None
         place = places.get(request.place_id) if request.place_id else None
         lines.append(request_line(request, place, position))
-        if request.is_open:
+        if REQUEST.can(request.status, Event.CANCEL):
             choices.append(Choice(act.CancelRequest(request.id).pack(),
                                   _("Annuler {ref}", ref=verbatim(request.reference))))
     session.say(_("Vos demandes :"), _lines(lines), choices=[*choices, NEW],
@@ -358,40 +358,23 @@ async def received(session: Session) -> None:
 
 
 async def show_stock(session: Session) -> None:
-    """What the place has in stock, with a button per kind to add a unit that arrived."""
+    """What the place has in stock: its ready devices of each kind, counted, and those held
+    for requests until their handover."""
     place = await _staff_place(session)
     if place is None:
         return
     uow = session.uow
-    lines, choices = [], []
+    lines = []
     for kind in await uow.catalogue.kinds():
-        units = await uow.catalogue.available(place.id, kind.code)
-        lines.append(_("• {kind} : {n}", kind=kind_name(kind.code), n=units))
-        choices.append(Choice(act.AddUnit(kind.code).pack(),
-                              _("+1 {kind}", kind=kind_name(kind.code))))
-    session.say(_("Stock disponible à {place} (hors matériel réservé) :",
-                  place=verbatim(place.name)), _lines(lines), choices=choices,
-                action_menu=True)
-
-
-async def add_unit(session: Session, kind: str) -> None:
-    """One more unit in stock; a request waiting for it is routed at once."""
-    place = await _staff_place(session)
-    if place is None:
-        return
-    uow = session.uow
-    if kind not in {k.code for k in await uow.catalogue.kinds()}:
-        session.say(_("Ce bouton n'est plus valable."))
-        return
-    units = await uow.catalogue.add_stock(place.id, kind, 1)
-    await uow.coordination.record_arrival(place.id, kind, 1, session.now)
-    log.info("%s added one %s at place %s", session.user.key, kind, place.id)
-    served = await serve_waiting(session, uow, session.ctx.territory, session.now,
-                                 session.coordinators, kind)
-    units = await uow.catalogue.available(place.id, kind) if served else units
-    session.say(_("C'est noté. {kind} disponibles : {n}.", kind=kind_name(kind), n=units),
-                choices=[Choice(act.AddUnit(kind).pack(), _("+1 {kind}", kind=kind_name(kind))),
-                         RECEIVED], action_menu=True)
+        ready = len(await uow.devices.ready_at(place.id, kind.code))
+        held = await uow.catalogue.held(place.id, kind.code)
+        lines.append(_("• {kind} : {free} disponible(s), {held} réservé(s) pour une demande",
+                       kind=kind_name(kind.code), free=max(0, ready - held), held=held))
+    session.say(_("Stock de {place} : les appareils prêts enregistrés à ce lieu.",
+                  place=verbatim(place.name)), _lines(lines),
+                _("Un appareil rejoint le stock quand son atelier enregistre qu'il fonctionne et "
+                  "qu'il est effacé ; il en sort à sa remise."),
+                choices=[RECEIVED], action_menu=True)
 
 
 async def _staff_place(session: Session) -> Place | None:
@@ -412,9 +395,11 @@ async def _staff_place(session: Session) -> Place | None:
 async def accept(session: Session, action: Any, request: EquipmentRequest) -> None:
     """The place takes the request on; the prescriber and colleagues are told."""
     uow = session.uow
-    if not await uow.requests.set_status(request.id, [RequestStatus.SENT],
-                                         RequestStatus.ACCEPTED, session.now,
-                                         place_id=request.place_id):
+    status = _next(session, request, Event.ACCEPT)
+    if status is None:
+        return
+    if not await uow.requests.set_status(request.id, expected(Event.ACCEPT), status,
+                                         session.now, place_id=request.place_id):
         _already(session, request)
         return
     await uow.requests.log(request.id, "accepted", session.user.key, request.place_id,
@@ -441,8 +426,7 @@ async def accept(session: Session, action: Any, request: EquipmentRequest) -> No
 
 async def refuse(session: Session, action: Any, request: EquipmentRequest) -> None:
     """Ask why, as buttons: the reason decides what happens to the reserved unit."""
-    if request.status not in (RequestStatus.SENT, RequestStatus.ACCEPTED):
-        _already(session, request)
+    if _next(session, request, Event.REFUSE) is None:
         return
     choices = [Choice(act.RefuseBecause(request.id, reason).pack(), label)
                for reason, label in REFUSE_LABELS.items()]
@@ -454,8 +438,7 @@ async def refuse_because(session: Session, action: Any,
                          request: EquipmentRequest) -> None:
     """Refused: give the unit back (or zero the stock), route to the next place."""
     uow, territory = session.uow, session.ctx.territory
-    if request.status not in (RequestStatus.SENT, RequestStatus.ACCEPTED):
-        _already(session, request)
+    if _next(session, request, Event.REFUSE) is None:
         return
     assert request.place_id is not None
     reason = action.reason
@@ -464,19 +447,15 @@ async def refuse_because(session: Session, action: Any,
                            reason.value, session.now)
     await uow.audit.record(session.user.key, AuditAction.REQUEST_STATUS, request.reference,
                            session.now, f"refused ({reason.value})")
-    if reason is RefuseReason.NO_STOCK:
-        await uow.catalogue.clear_stock(request.place_id, request.kind)
-    else:
-        await uow.catalogue.release(request.place_id, request.kind)
     exclude = await uow.requests.refused_by(request.id)
     found = await reserve_route(uow, territory, request.kind, request.commune,
                                 await _own_place(uow, request.prescriber), exclude)
-    expected = [RequestStatus.SENT, RequestStatus.ACCEPTED]
+    refusable = expected(Event.REFUSE)
     if found is not None:
-        moved = await uow.requests.send_to(request.id, expected, found.place.id,
+        moved = await uow.requests.send_to(request.id, refusable, found.place.id,
                                            found.reason.value, session.now)
     else:
-        moved = await uow.requests.to_waiting(request.id, expected, session.now)
+        moved = await uow.requests.to_waiting(request.id, refusable, session.now)
     if not moved:  # cannot happen inside one serialised transaction; keep data sound
         raise RuntimeError(f"request {request.reference} changed during its refusal")
     log.info("request %s refused by %s (%s)", request.reference, session.user.key,
@@ -505,8 +484,7 @@ async def refuse_because(session: Session, action: Any,
 
 async def ready(session: Session, action: Any, request: EquipmentRequest) -> None:
     """Offer the pickup date as buttons; opening hours are the place's own."""
-    if request.status not in (RequestStatus.SENT, RequestStatus.ACCEPTED):
-        _already(session, request)
+    if _next(session, request, Event.READY) is None:
         return
     today = session.ctx.today
     choices = []
@@ -534,9 +512,12 @@ async def ready_on(session: Session, action: Any, request: EquipmentRequest) -> 
         session.say(_("Ce bouton n'est plus valable."))
         return
     hours = place.opening_hours or "-"
+    status = _next(session, request, Event.READY)
+    if status is None:
+        return
     if not await uow.requests.set_status(
-        request.id, [RequestStatus.SENT, RequestStatus.ACCEPTED], RequestStatus.READY,
-        session.now, place_id=request.place_id, pickup=(day, hours),
+        request.id, expected(Event.READY), status, session.now,
+        place_id=request.place_id, pickup=(day, hours),
     ):
         _already(session, request)
         return
@@ -558,8 +539,7 @@ async def ready_on(session: Session, action: Any, request: EquipmentRequest) -> 
 
 async def handover(session: Session, action: Any, request: EquipmentRequest) -> None:
     """No equipment without a getting-started session: staff confirm it first."""
-    if request.status not in SERVING:
-        _already(session, request)
+    if _next(session, request, Event.HAND_OVER) is None:
         return
     session.say(_("Avant de remettre le matériel de la demande {ref} : au moins une séance "
                   "de prise en main est-elle réservée ou faite pour la personne ?",
@@ -587,23 +567,11 @@ async def handover_not_yet(session: Session, action: Any,
 
 async def handover_yes(session: Session, action: Any,
                        request: EquipmentRequest) -> None:
-    """Handed over, the getting-started session confirmed by the staff."""
-    uow = session.uow
-    if not await uow.requests.set_status(request.id, SERVING, RequestStatus.HANDED_OVER,
-                                         session.now, place_id=request.place_id):
-        _already(session, request)
+    """The getting-started session confirmed by the staff: which device is handed over
+    (``handlers/handover.py`` records it, with the join code and the kit)."""
+    if _next(session, request, Event.HAND_OVER) is None:
         return
-    await uow.requests.log(request.id, "handed_over", session.user.key, request.place_id,
-                           "session_confirmed", session.now)
-    await uow.audit.record(session.user.key, AuditAction.REQUEST_STATUS, request.reference,
-                           session.now, "handed_over")
-    log.info("request %s handed over", request.reference)
-    session.say(_("Remise enregistrée pour {ref}. Merci !", ref=verbatim(request.reference)),
-                choices=[register_choice()], action_menu=True)  # SMS reminders: sms_people
-    session.send(request.prescriber, [_(
-        "Le matériel de la demande {ref} a été remis à la personne, avec une séance de "
-        "prise en main. Merci pour votre accompagnement !",
-        ref=verbatim(request.reference))])
+    await handing.start(session, request)
 
 
 # --- Prescriber: cancel ---------------------------------------------------------------------
@@ -611,8 +579,7 @@ async def handover_yes(session: Session, action: Any,
 
 async def cancel(session: Session, action: Any, request: EquipmentRequest) -> None:
     """Ask for confirmation first: a cancelled request cannot be brought back."""
-    if not request.is_open:
-        _already(session, request)
+    if _next(session, request, Event.CANCEL, Who.PRESCRIBER) is None:
         return
     session.say(_("Annuler la demande {ref} ? Le matériel réservé sera remis en stock.",
                   ref=verbatim(request.reference)),
@@ -625,7 +592,10 @@ async def cancel(session: Session, action: Any, request: EquipmentRequest) -> No
 async def cancel_yes(session: Session, action: Any, request: EquipmentRequest) -> None:
     """Cancel, give the reserved unit back, and let it serve the waiting list."""
     uow = session.uow
-    if not await uow.requests.set_status(request.id, OPEN, RequestStatus.CANCELLED,
+    status = _next(session, request, Event.CANCEL, Who.PRESCRIBER)
+    if status is None:
+        return
+    if not await uow.requests.set_status(request.id, expected(Event.CANCEL), status,
                                          session.now):
         _already(session, request)
         return
@@ -636,8 +606,7 @@ async def cancel_yes(session: Session, action: Any, request: EquipmentRequest) -
     log.info("request %s cancelled by %s", request.reference, session.user.key)
     session.say(_("La demande {ref} est annulée.", ref=verbatim(request.reference)),
                 choices=[MINE, NEW], action_menu=True)
-    if request.status in SERVING and request.place_id is not None:
-        await uow.catalogue.release(request.place_id, request.kind)
+    if request.status in HOLDING and request.place_id is not None:
         for member in await uow.requests.place_staff(request.place_id):
             session.send(member, [_("La demande {ref} a été annulée par l'accompagnant·e. "
                                     "Le matériel réservé revient en stock.",
@@ -692,10 +661,6 @@ async def stock_action(session: Session, action: act.PlaceStock) -> None:
     await show_stock(session)
 
 
-async def add_unit_action(session: Session, action: act.AddUnit) -> None:
-    await add_unit(session, action.kind)
-
-
 # --- The feature ----------------------------------------------------------------------------
 
 
@@ -728,7 +693,7 @@ def feature(env: Env) -> Feature:
         flows=[rq.FLOW],
         actions={act.NewRequest: start, act.MyRequests: my_requests_action,
                  act.ReceivedRequests: received_action, act.PlaceStock: stock_action,
-                 act.AddUnit: add_unit_action, **{kind: on_request for kind in ON_REQUEST}},
+                 **{kind: on_request for kind in ON_REQUEST}},
         effects={SubmitRequest: submit},
         facts={rq.FLOW_NAME: load_facts},
         more_facts={rq.FLOW_NAME: reach_facts(env.territory)},
@@ -740,6 +705,17 @@ def feature(env: Env) -> Feature:
 def _not_prescriber() -> Msg:
     return _("Cette fonction est réservée aux accompagnant·es dont l'accès a été validé par la "
              "coordination.")
+
+
+def _next(session: Session, request: EquipmentRequest, event: Event,
+          who: Who = Who.PLACE_STAFF) -> RequestStatus | None:
+    """The status ``event`` moves the request to (``flows/request_lifecycle.py``), or None
+    once the person is told where it stands (it moved on meanwhile)."""
+    try:
+        return REQUEST.apply(request.status, event, who)
+    except Refused:
+        _already(session, request)
+        return None
 
 
 def _already(session: Session, request: EquipmentRequest) -> None:

@@ -158,6 +158,8 @@ class Env:
     professionals who asked get e-mails too. Off: nothing is queued for e-mail."""
     sms: SmsConfig | None = None
     """The SMS gateway, when the network has one (``SMS_GATEWAY_URL``)."""
+    warranty_months: int = 6
+    """The warranty of a device handed over (``FILIERE_WARRANTY_MONTHS``)."""
 
 
 @dataclass(frozen=True)

@@ -39,11 +39,13 @@ MAIN_TABLES: tuple[tuple[str, str], ...] = (
     ("erasure_certificates", "issued_at"),
     ("beneficiaries", "joined_at"),
     ("bookings", "booked_at"),
+    ("devices", "updated_at"),
     ("audit_log", "at"),
     ("outbox", "created_at"),
 )
 """The tables a backup and a restore count, each with the time of its newest row: who is
-known, what was asked and decided, the proofs owed to donors, the messages written."""
+known, what was asked and decided, the proofs owed to donors, the devices followed, the
+messages written."""
 
 _MAIN = frozenset(t for t, _c in MAIN_TABLES)
 MESSAGES = "outbox"

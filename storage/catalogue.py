@@ -1,4 +1,8 @@
-"""The catalogue by usage, the stock of each place, and the price grid."""
+"""The catalogue by usage, the stock of each place, and the price grid.
+
+Stock is counted, never typed: the ready devices of a place (``devices``), less the requests
+that hold one of their kind there until the handover picks a device.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +13,26 @@ from flows.records import CatalogueKind, PlaceId
 from flows.routing import Reach
 from storage.connection import Connection
 
+_COUNTED = (
+    "SELECT d.place_id, d.kind, count(*) AS ready,"
+    " (SELECT count(*) FROM equipment_requests r WHERE r.place_id = d.place_id"
+    "   AND r.kind = d.kind AND r.status IN ('sent', 'accepted', 'ready')) AS held"
+    " FROM devices d JOIN places p ON p.id = d.place_id"
+    " WHERE d.state = 'ready' AND d.kind IS NOT NULL AND p.active = 1"
+)
+_GROUPED = " GROUP BY d.place_id, d.kind"
+_COUNT_ALL = _COUNTED + _GROUPED
+_IN_REACH = (
+    " AND (p.id = ? OR p.commune = ?"
+    " OR p.commune IN (SELECT insee FROM communes WHERE epci = ?)"
+    " OR p.id IN (SELECT place_id FROM place_coverage WHERE epci = ?))"
+)
+_COUNT_IN_REACH = _COUNTED + _IN_REACH + _GROUPED
+_COUNT_ONE = _COUNTED + " AND p.id = ? AND d.kind = ?" + _GROUPED
+
 
 class SqliteCatalogueRepo:
-    """Kinds of device, units available per place, and what each profile pays."""
+    """Kinds of device, devices available per place, and what each profile pays."""
 
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
@@ -28,62 +49,35 @@ class SqliteCatalogueRepo:
         ]
 
     async def stock(self) -> dict[tuple[PlaceId, str], int]:
-        """Units available now, by (place, kind); only active places count."""
-        async with self._conn.execute(
-            "SELECT s.place_id, s.kind, s.available FROM stock s"
-            " JOIN places p ON p.id = s.place_id WHERE p.active = 1 AND s.available > 0"
-        ) as cur:
-            rows = await cur.fetchall()
-        return {(PlaceId(row["place_id"]), row["kind"]): row["available"] for row in rows}
+        """Devices available now, by (place, kind): ready there, less the requests that
+        hold one there; only active places count."""
+        return await self._counted(_COUNT_ALL, ())
 
     async def stock_in_reach(self, reach: Reach) -> dict[tuple[PlaceId, str], int]:
-        """Units available now at the open places in ``reach``."""
-        async with self._conn.execute(
-            "SELECT s.place_id, s.kind, s.available FROM stock s"
-            " JOIN places p ON p.id = s.place_id WHERE p.active = 1 AND s.available > 0"
-            " AND (p.id = ? OR p.commune = ?"
-            " OR p.commune IN (SELECT insee FROM communes WHERE epci = ?)"
-            " OR p.id IN (SELECT place_id FROM place_coverage WHERE epci = ?))",
-            (reach.own_place, reach.commune, reach.epci, reach.epci),
-        ) as cur:
-            rows = await cur.fetchall()
-        return {(PlaceId(row["place_id"]), row["kind"]): row["available"] for row in rows}
+        """Devices available now at the open places in ``reach``."""
+        return await self._counted(_COUNT_IN_REACH, (reach.own_place, reach.commune,
+                                                     reach.epci, reach.epci))
 
     async def available(self, place_id: PlaceId, kind: str) -> int:
+        """Devices of ``kind`` a new request may hold at ``place_id`` now."""
+        found = await self._counted(_COUNT_ONE, (place_id, kind))
+        return found.get((place_id, kind), 0)
+
+    async def held(self, place_id: PlaceId, kind: str) -> int:
+        """Requests holding a device of ``kind`` at ``place_id`` (not handed over yet)."""
         async with self._conn.execute(
-            "SELECT available FROM stock WHERE place_id = ? AND kind = ?", (place_id, kind)
-        ) as cur:
+            "SELECT count(*) FROM equipment_requests WHERE place_id = ? AND kind = ?"
+            " AND status IN ('sent', 'accepted', 'ready')", (place_id, kind)) as cur:
             row = await cur.fetchone()
-        return int(row["available"]) if row else 0
+        return int(row[0]) if row else 0
 
-    async def reserve(self, place_id: PlaceId, kind: str) -> bool:
-        """Take one unit if there is one left: never below zero, whoever races for it."""
-        cur = await self._conn.execute(
-            "UPDATE stock SET available = available - 1"
-            " WHERE place_id = ? AND kind = ? AND available > 0",
-            (place_id, kind),
-        )
-        return cur.rowcount == 1
-
-    async def release(self, place_id: PlaceId, kind: str) -> None:
-        """Give a reserved unit back (a cancelled or refused request)."""
-        await self.add_stock(place_id, kind, 1)
-
-    async def add_stock(self, place_id: PlaceId, kind: str, units: int) -> int:
-        """Add units to a place's stock; returns what is available now."""
-        await self._conn.execute(
-            "INSERT INTO stock (place_id, kind, available) VALUES (?, ?, ?)"
-            " ON CONFLICT (place_id, kind) DO UPDATE"
-            " SET available = max(0, stock.available + excluded.available)",
-            (place_id, kind, max(0, units)),
-        )
-        return await self.available(place_id, kind)
-
-    async def clear_stock(self, place_id: PlaceId, kind: str) -> None:
-        """The place says it has none left: trust it over the count."""
-        await self._conn.execute(
-            "UPDATE stock SET available = 0 WHERE place_id = ? AND kind = ?", (place_id, kind)
-        )
+    async def _counted(self, sql: str, params: tuple[object, ...]
+                       ) -> dict[tuple[PlaceId, str], int]:
+        async with self._conn.execute(sql, params) as cur:
+            rows = await cur.fetchall()
+        counted = {(PlaceId(row["place_id"]), row["kind"]): int(row["ready"]) - int(row["held"])
+                   for row in rows}
+        return {key: n for key, n in counted.items() if n > 0}
 
     async def price_grid(self) -> PriceGrid:
         async with self._conn.execute(

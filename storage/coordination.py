@@ -48,6 +48,9 @@ _MEDIATION = (
     "SELECT source_id, pivot, name, commune, postal_code, address, osm_hours, services,"
     " updated_on, latitude, longitude, phone, website, parent, source FROM mediation_places"
 )
+_NEAR = (" WHERE commune = ? OR commune IN (SELECT insee FROM communes WHERE epci = ?)"
+         " ORDER BY CASE WHEN commune = ? THEN 0 ELSE 1 END, name LIMIT ?")
+_MEDIATION_NEAR = _MEDIATION + _NEAR
 
 
 DIRECTORY_BATCH = 1000
@@ -212,31 +215,6 @@ class SqliteCoordinationRepo:
             (row.code, row.name, row.description, json.dumps(list(row.uses))),
         )
 
-    async def set_stock(self, place_id: PlaceId, kind: str, units: int, now: datetime) -> int:
-        """Set the units available; an increase counts as units arrived. Returns the old count."""
-        async with self._conn.execute(
-            "SELECT available FROM stock WHERE place_id = ? AND kind = ?", (place_id, kind)
-        ) as cur:
-            row = await cur.fetchone()
-        before = int(row["available"]) if row else 0
-        await self._conn.execute(
-            "INSERT INTO stock (place_id, kind, available) VALUES (?, ?, ?)"
-            " ON CONFLICT (place_id, kind) DO UPDATE SET available = excluded.available",
-            (place_id, kind, units),
-        )
-        if units > before:
-            await self.record_arrival(place_id, kind, units - before, now)
-        return before
-
-    async def record_arrival(self, place_id: PlaceId, kind: str, units: int,
-                             now: datetime) -> None:
-        """Units put in stock (a reconditioned device ready): the figures count them."""
-        if units > 0:
-            await self._conn.execute(
-                "INSERT INTO stock_arrivals (place_id, kind, units, at) VALUES (?, ?, ?, ?)",
-                (place_id, kind, units, ts(now)),
-            )
-
     async def set_rule(self, situation: str, income: str, tier: Tier) -> None:
         await self._conn.execute(
             "INSERT INTO price_rules (situation, income, tier) VALUES (?, ?, ?)"
@@ -292,18 +270,15 @@ class SqliteCoordinationRepo:
     async def mediation_places(self) -> list[MediationPlace]:
         async with self._conn.execute(_MEDIATION + " ORDER BY commune, name") as cur:
             rows = await cur.fetchall()
-        return [
-            MediationPlace(
-                source_id=row["source_id"], pivot=row["pivot"], name=row["name"],
-                commune=row["commune"], postal_code=row["postal_code"],
-                address=row["address"], osm_hours=row["osm_hours"],
-                services=tuple(json.loads(row["services"])),
-                updated_on=date.fromisoformat(row["updated_on"]),
-                latitude=row["latitude"], longitude=row["longitude"], phone=row["phone"],
-                website=row["website"], parent=row["parent"], source=row["source"],
-            )
-            for row in rows
-        ]
+        return [_mediation(row) for row in rows]
+
+    async def mediation_near(self, commune: str, epci: str | None,
+                             limit: int) -> list[MediationPlace]:
+        """The directory's places of ``commune`` first, then of its intercommunality (found
+        through the index on the commune, whatever the size of the directory)."""
+        async with self._conn.execute(_MEDIATION_NEAR, (commune, epci, commune, limit)) as cur:
+            rows = await cur.fetchall()
+        return [_mediation(row) for row in rows]
 
     # --- Audiences -------------------------------------------------------------------------
 
@@ -321,3 +296,15 @@ class SqliteCoordinationRepo:
         ) as cur:
             rows = await cur.fetchall()
         return [UserKey(row["key"]) for row in rows if epci is None or row["epci"] == epci]
+
+
+def _mediation(row: Row) -> MediationPlace:
+    return MediationPlace(
+        source_id=row["source_id"], pivot=row["pivot"], name=row["name"],
+        commune=row["commune"], postal_code=row["postal_code"],
+        address=row["address"], osm_hours=row["osm_hours"],
+        services=tuple(json.loads(row["services"])),
+        updated_on=date.fromisoformat(row["updated_on"]),
+        latitude=row["latitude"], longitude=row["longitude"], phone=row["phone"],
+        website=row["website"], parent=row["parent"], source=row["source"],
+    )

@@ -10,9 +10,21 @@ import json
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from flows.devices import new_label
 from flows.messages import UserKey
 from flows.opening_hours import OpeningHours, parse_hours
-from flows.records import PlaceKind, Role
+from flows.records import (
+    Battery,
+    DeviceCategory,
+    DeviceState,
+    Diagnosis,
+    Grade,
+    NewDiagnosis,
+    PlaceId,
+    PlaceKind,
+    Role,
+    Signatory,
+)
 from flows.workshops import LINUX_MINT_SERIES
 from storage.sqlite import SqliteUnitOfWork
 
@@ -53,7 +65,7 @@ CATALOGUE = [
      ["admin", "video"]),
 ]
 
-STOCK = {  # place index -> kind -> available
+STOCK = {  # place index -> kind -> devices ready (stock is counted from them)
     0: {"laptop": 6, "desktop": 3, "tablet": 2},
     1: {"laptop": 4, "desktop": 2},
     2: {"laptop": 2, "tablet": 1},
@@ -96,6 +108,30 @@ REMOTE_HELP = {
 """Each one step a line, in plain words (``flows/plain.py``): beneficiaries read them."""
 
 
+DEMO_MODELS = {"laptop": ("Lenovo ThinkPad T470", DeviceCategory.LAPTOP),
+               "desktop": ("Dell OptiPlex 7050", DeviceCategory.DESKTOP),
+               "tablet": ("Samsung Galaxy Tab A", DeviceCategory.TABLET)}
+
+
+async def _ready_device(uow: SqliteUnitOfWork, place: PlaceId, kind: str, number: int,
+                        now: datetime) -> None:
+    """A demo device already reconditioned (grade B, erased) in a place's stock."""
+    model, category = DEMO_MODELS[kind]
+    for _attempt in range(16):
+        device = await uow.devices.register(new_label(), None, category, kind, model, None,
+                                            place, now, None)
+        if device is not None:
+            break
+    else:  # pragma: no cover
+        raise RuntimeError("no free demo label")
+    await uow.devices.mark_wiped(device.id, now)
+    await uow.devices.add_diagnosis(device.id, NewDiagnosis(
+        Diagnosis.WORKS, now, "Linux Mint 22", None, Grade.B, Battery.GOOD), None,
+        Signatory("Atelier de démonstration", ""), now)
+    await uow.devices.change(device.id, [DeviceState.RECEIVED], DeviceState.READY, "counted",
+                             now, None)
+
+
 async def seed_demo(uow: SqliteUnitOfWork, now: datetime, tz: ZoneInfo) -> bool:
     """Fill an empty database with the demo places, catalogue and workshops; False if not empty."""
     if await uow.places.all():
@@ -109,10 +145,10 @@ async def seed_demo(uow: SqliteUnitOfWork, now: datetime, tz: ZoneInfo) -> bool:
         " ON CONFLICT (code) DO NOTHING",  # migration 0002 ships the same kinds
         [(code, name, text, json.dumps(uses)) for code, name, text, uses in CATALOGUE],
     )
-    await uow.conn.executemany(
-        "INSERT INTO stock (place_id, kind, available) VALUES (?, ?, ?)",
-        [(ids[i], kind, n) for i, kinds in STOCK.items() for kind, n in kinds.items()],
-    )
+    for index, kinds in STOCK.items():
+        for kind, count in kinds.items():
+            for number in range(count):
+                await _ready_device(uow, ids[index], kind, number, now)
     for key, role, index in DEMO_PROFESSIONALS:
         await uow.users.create(UserKey(key), "fr", now)
         await uow.users.set_role(UserKey(key), role, ids[index] if index is not None else None)

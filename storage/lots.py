@@ -254,11 +254,12 @@ class SqliteLotRepo:
 
     async def add_erasure(
         self, lot_id: LotId, record: NewErasure, operator: UserKey, now: datetime, *,
-        signatory: Signatory,
+        signatory: Signatory, device_id: int | None = None,
     ) -> ErasureRecord:
         """Record one medium's sanitisation; the device is created on its first record.
 
-        ``signatory`` is kept as it is now: what the certificate will name.
+        ``signatory`` is kept as it is now: what the certificate will name. ``device_id``
+        names the labelled device of the chain the proof's device is.
         """
         await self._conn.execute(
             "INSERT INTO lot_devices (lot_id, category, model, serial) VALUES (?, ?, ?, ?)"
@@ -272,6 +273,10 @@ class SqliteLotRepo:
             row = await cur.fetchone()
         if row is None:
             raise ValueError("device recorded in another lot")
+        if device_id is not None:
+            await self._conn.execute(
+                "UPDATE lot_devices SET device_id = ? WHERE id = ? AND device_id IS NULL",
+                (device_id, row[0]))
         cur = await self._conn.execute(
             "INSERT INTO erasure_records (device_id, medium_kind, medium_model, medium_serial,"
             " tool, tool_version, method, result, started_at, ended_at, operator, organisation,"

@@ -104,4 +104,10 @@ class SqlitePrivacyRepo:
         await self._conn.execute(
             "UPDATE join_codes SET created_by = NULL WHERE created_by = ?", (key,)
         )
+        # Devices keep their history and reconditioning records, without the account:
+        # a record names the organisation and the operator as given (blanked at 5 years).
+        await self._conn.execute(
+            "UPDATE device_events SET by_user = NULL WHERE by_user = ?", (key,))
+        await self._conn.execute(
+            "UPDATE device_diagnoses SET operator = NULL WHERE operator = ?", (key,))
         return True

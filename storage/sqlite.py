@@ -15,6 +15,7 @@ from storage.connection import Connection
 from storage.conversations import SqliteConversationRepo
 from storage.coordination import SqliteCoordinationRepo
 from storage.db import Database, Savepoint
+from storage.devices import SqliteDeviceRepo
 from storage.events import SqliteEventRepo
 from storage.help import SqliteHelpRepo
 from storage.lots import SqliteLotRepo
@@ -57,6 +58,7 @@ class SqliteUnitOfWork:
     reminders: SqliteReminderRepo
     help: SqliteHelpRepo
     lots: SqliteLotRepo
+    devices: SqliteDeviceRepo
     audit: SqliteAuditRepo
     coordination: SqliteCoordinationRepo
     reports: SqliteReportRepo
@@ -97,6 +99,7 @@ _REPOSITORIES: dict[str, Callable[[SqliteUnitOfWork], Any]] = {
     "reminders": lambda uow: SqliteReminderRepo(uow.conn),
     "help": lambda uow: SqliteHelpRepo(uow.conn),
     "lots": lambda uow: SqliteLotRepo(uow.conn),
+    "devices": lambda uow: SqliteDeviceRepo(uow.conn),
     "audit": lambda uow: SqliteAuditRepo(uow.conn),
     "coordination": lambda uow: SqliteCoordinationRepo(uow.conn),
     "reports": lambda uow: SqliteReportRepo(uow.conn, uow._path),

@@ -34,9 +34,10 @@ def missing() -> list[str]:
     return [command for command in PACKAGES if shutil.which(command) is None]
 
 
-def ensure_tools() -> None:
+def ensure_tools(commands: tuple[str, ...] = tuple(PACKAGES), *,
+                 browser: bool = True) -> None:
     """Install what is missing (as root, with apt-get), or skip / fail saying what."""
-    absent = missing()
+    absent = [command for command in missing() if command in commands]
     if absent and os.geteuid() == 0 and shutil.which("apt-get"):
         packages = sorted({PACKAGES[command] for command in absent})
         env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
@@ -49,15 +50,49 @@ def ensure_tools() -> None:
             output = getattr(exc, "stderr", b"") or b""
             unavailable(f"apt-get could not install {', '.join(packages)}: "
                         f"{output.decode(errors='replace')[-300:]}")
-        absent = missing()
+        absent = [command for command in missing() if command in commands]
     if absent:
         unavailable(f"{', '.join(absent)} not found (Debian packages "
                     f"{', '.join(PACKAGES[c] for c in absent)}; installed by the tests "
                     "only when they run as root)")
+    if not browser:
+        return
     try:
         import playwright.async_api  # noqa: F401
     except ImportError:
         unavailable("the playwright package is not installed (make install)")
+
+
+def ensure_pdf_tools() -> None:
+    """What reads a printed document as a person would: pdftotext and pdftoppm (poppler),
+    zbarimg; no browser."""
+    ensure_tools(("zbarimg", "pdftoppm"), browser=False)
+
+
+def pdf_text(pdf: bytes, workdir: Path) -> str:
+    """A PDF's text as pdftotext reads it (poppler, the package of pdftoppm), in layout."""
+    source = workdir / "text.pdf"
+    source.write_bytes(pdf)
+    found = subprocess.run(["pdftotext", "-layout", str(source), "-"], check=True,
+                           capture_output=True, text=True, timeout=60)
+    return found.stdout
+
+
+def qr_codes_on_pages(pdf: bytes, workdir: Path) -> list[str]:
+    """Every QR code of every page (150 dpi), in page order (``workdir``: a folder of its
+    own, made if missing)."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    source = workdir / "pages.pdf"
+    source.write_bytes(pdf)
+    subprocess.run(["pdftoppm", "-r", "150", "-png", str(source), str(workdir / "p")],
+                   check=True, timeout=120)
+    found: list[str] = []
+    for page in sorted(workdir.glob("p-*.png")):
+        scanned = subprocess.run(["zbarimg", "--quiet", "--raw", "-Sdisable",
+                                  "-Sqrcode.enable", str(page)],
+                                 capture_output=True, text=True, timeout=60)
+        found += scanned.stdout.split()
+    return found
 
 
 def qr_codes_on_pdf(pdf: bytes, workdir: Path) -> list[str]:

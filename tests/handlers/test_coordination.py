@@ -17,6 +17,7 @@ from flows.audit import AuditAction
 from flows.mednum import COLUMNS as MEDNUM_COLUMNS
 from flows.messages import Attachment, UserKey
 from flows.records import Role
+from tests.handlers.chain import set_stock
 from tests.handlers.test_equipment_requests import GAP, VEYNES, approve, ask, place_id
 from tests.support import Chat, texts
 
@@ -355,29 +356,28 @@ async def test_a_price_and_a_rule_are_changed_in_chat(chat: Chat):
                                                                                     "coord")
 
 
-async def test_a_new_kind_and_its_stock(chat: Chat):
+async def test_a_new_kind_joins_the_catalogue(chat: Chat):
     await chat.say("coord", choice="co:cat:kind")
     sent = await chat.script("coord", "Écran seul", "Pour brancher un portable.", "2, 6",
                              "Confirmer")
     assert "Type de matériel ajouté : Écran seul (code ecran_seul)" in texts(sent, "coord")
-    await chat.say("coord", choice="co:cat:stock")
-    sent = await chat.script("coord", EMBRUN, "Écran seul", "3")
-    assert "Stock enregistré : 3 disponibles" in texts(sent, "coord")
-    embrun = await place_id(chat, EMBRUN)
     async with chat.app.storage.transaction() as uow:
-        assert await uow.catalogue.available(embrun, "ecran_seul") == 3
+        assert "ecran_seul" in {k.code for k in await uow.catalogue.kinds()}
 
 
-async def test_stock_sent_as_a_file_serves_the_waiting_list(chat: Chat):
+async def test_stock_is_counted_so_a_stock_file_sent_back_changes_nothing(chat: Chat):
     await approve(chat, "ana", Role.PRESCRIBER)
-    async with chat.app.storage.transaction() as uow:
-        await uow.conn.execute("UPDATE stock SET available = 0 WHERE kind = 'tablet'")
+    await set_stock(chat, "tablet", {})
     await ask(chat, "ana", kind="Tablette")
+    (exported,) = attachments(await chat.say("coord", choice="co:cat:x:stock"))
+    assert ";laptop;6" in exported.data.decode("utf-8-sig")  # Veynes' ready laptops
     veynes = await place_id(chat, VEYNES)
     sent = await chat.say("coord", attachment=csv_file(
         f"lieu;nom_lieu;materiel;disponible\n{veynes};Veynes;tablet;2\n"))
-    assert "1 demande en attente est partie vers un lieu" in texts(sent, "coord")
-    assert "Du matériel est arrivé pour la demande DEM-2026-0001" in texts(sent, "ana")
+    assert "Le stock ne se saisit plus" in texts(sent, "coord")
+    assert "Du matériel est arrivé" not in texts(sent, "ana")
+    async with chat.app.storage.transaction() as uow:
+        assert await uow.catalogue.available(veynes, "tablet") == 0
 
 
 # --- Workshops and messages ----------------------------------------------------------------
@@ -427,7 +427,7 @@ async def test_a_message_goes_to_every_prescriber_or_one_epci(chat: Chat):
 async def seed_activity(chat: Chat) -> None:
     """Known activity: 6 lots in Gap this month (2 laptops and a screen each), 2 in Veynes in
     October; 8 requests in Gap this month, 5 of them handed over, 2 in Veynes in October;
-    5 beneficiaries; 9 laptops put in stock at Gap; 3 requests waiting in Gap."""
+    5 beneficiaries; 9 laptops made ready at Gap; 3 requests waiting in Gap."""
     nov, octo = "2026-11-10T10:00:00.000000+00:00", "2026-10-10T10:00:00.000000+00:00"
     gap_place = await place_id(chat, GAP)
     async with chat.app.storage.transaction() as uow:
@@ -463,8 +463,20 @@ async def seed_activity(chat: Chat) -> None:
             await uow.users.create(key, "fr", chat.clock())
             await uow.beneficiaries.join(key, gap_place, f"REJ{n}", None, False,
                                          datetime(2026, 11, 12, tzinfo=UTC))
-        await uow.coordination.record_arrival(gap_place, "laptop", 9,
-                                              datetime(2026, 11, 5, tzinfo=UTC))
+        arrived = "2026-11-05T00:00:00.000000+00:00"
+        for n in range(1, 15):  # 9 made ready at Gap, 5 handed over for requests 1 to 5
+            handed = n > 9
+            await conn.execute(
+                "INSERT INTO devices (id, label, category, kind, state, place_id, request_id,"
+                " created_at, updated_at) VALUES (?, ?, 'laptop', 'laptop', ?, ?, ?, ?, ?)",
+                (1000 + n, f"HA-A{n:03d}", "handed_over" if handed else "ready", gap_place,
+                 n - 9 if handed else None, arrived, arrived))
+            await conn.execute(
+                "INSERT INTO device_events (device_id, event, state, place_id, request_id, at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (1000 + n, "handed_over" if handed else "passed",
+                 "handed_over" if handed else "ready", gap_place, n - 9 if handed else None,
+                 nov if handed else arrived))
 
 
 async def test_the_figures_match_a_seeded_database(chat: Chat):

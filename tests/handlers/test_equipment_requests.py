@@ -19,6 +19,7 @@ import pytest
 from bot.i18n import Rendered
 from flows.messages import Incoming, UserKey
 from flows.records import PlaceId, RequestStatus, Role
+from tests.handlers.chain import RECOND, add_ready, ready_device, received_lot, set_stock
 from tests.support import Chat, Clock, make_chat, texts
 
 VEYNES = "Centre de ressources de Veynes"
@@ -49,15 +50,6 @@ async def approve(chat: Chat, who: str, role: Role | None, place: str | None = N
         key = UserKey(f"cli:{who}")
         await uow.users.create(key, "fr", chat.clock())
         await uow.users.set_role(key, role, pid)
-
-
-async def set_stock(chat: Chat, kind: str, units: dict[str, int]) -> None:
-    """Set the units of ``kind`` at the named places and none anywhere else."""
-    ids = {name: await place_id(chat, name) for name in units}
-    async with chat.app.storage.transaction() as uow:
-        await uow.conn.execute("UPDATE stock SET available = 0 WHERE kind = ?", (kind,))
-        for name, n in units.items():
-            await uow.catalogue.add_stock(ids[name], kind, n)
 
 
 async def stock_at(chat: Chat, name: str, kind: str = "laptop") -> int:
@@ -158,10 +150,13 @@ async def test_whole_path_from_access_to_handover_with_every_notification(chat: 
     assert texts(sent, "ana") == ""
     await chat.say("vic", "DEM-2026-0001 : remis")
     sent = await chat.say("vic", "Oui, remettre le matériel")
-    assert "Remise enregistrée" in texts(sent, "vic")
+    assert "Quel appareil remettez-vous pour DEM-2026-0001" in texts(sent, "vic")
+    sent = await chat.say("vic", "1")  # the first ready laptop of Veynes
+    assert "Remise enregistrée pour DEM-2026-0001 : appareil HA-" in texts(sent, "vic")
+    assert [m.attachment.filename for m in sent if m.attachment] == ["kit-DEM-2026-0001.pdf"]
     assert "Recevoir les rappels par SMS" in texts(sent, "vic")  # handlers/sms_people.py
     assert "a été remis à la personne" in texts(sent, "ana")
-    assert await stock_at(chat, VEYNES) == before - 1  # handed over: the unit is gone
+    assert await stock_at(chat, VEYNES) == before - 1  # handed over: the device is gone
 
     sent = await chat.say("ana", choice="rq:mine")
     mine = texts(sent, "ana")
@@ -223,22 +218,26 @@ async def test_without_stock_in_reach_the_request_waits_with_its_position(networ
     assert [s for _, s, _ in await requests(chat)] == [RequestStatus.WAITING] * 2
 
 
-async def test_stock_arriving_routes_the_waiting_list_first_come_first_served(network: Chat):
+async def test_a_device_made_ready_routes_the_waiting_list_first_come_first_served(
+        network: Chat):
     chat = network
     await approve(chat, "eve", Role.PLACE_STAFF, EMBRUN)
     await ask(chat, "ana", "guillestre")
     await ask(chat, "bea", "guillestre")
     sent = await chat.say("eve", choice="rq:stock")
-    assert "Ordinateur portable : 0" in texts(sent, "eve")
-    sent = await chat.say("eve", "+1 Ordinateur portable")
+    assert "Ordinateur portable : 0 disponible(s), 0 réservé(s)" in texts(sent, "eve")
+    _lot, _ref, devices = await received_lot(chat)
+    sent = await ready_device(chat, devices[0][0], stock=EMBRUN)
     arrived = texts(sent, "ana")
     assert "Du matériel est arrivé pour la demande DEM-2026-0001" in arrived
     assert f"à : {EMBRUN}" in arrived
     assert "Demande DEM-2026-0001 pour votre lieu" in texts(sent, "eve")
-    assert "Ordinateur portable disponibles : 0" in texts(sent, "eve")  # reserved at once
     assert texts(sent, "bea") == ""
+    sent = await chat.say("eve", choice="rq:stock")
+    assert "Ordinateur portable : 0 disponible(s), 1 réservé(s)" in texts(sent, "eve")
     sent = await chat.say("bea", choice="rq:mine")
     assert "sur liste d'attente (position 1)" in texts(sent, "bea")
+    assert RECOND
 
 
 async def test_the_periodic_job_routes_waiting_requests_when_stock_came_another_way(
@@ -246,9 +245,7 @@ async def test_the_periodic_job_routes_waiting_requests_when_stock_came_another_
 ):
     chat = network
     await ask(chat, "ana", "guillestre")
-    embrun = await place_id(chat, EMBRUN)
-    async with chat.app.storage.transaction() as uow:  # e.g. a reconditioned lot
-        await uow.catalogue.add_stock(embrun, "laptop", 1)
+    await add_ready(chat, EMBRUN)  # made ready without serving the waiting list
     job = next(j for j in chat.app.core.jobs if j.name == "requests.waiting")
     assert await chat.app.core.run_job(job) == 1
     await chat.app.dispatcher.drain()
@@ -380,8 +377,11 @@ async def test_a_request_acted_on_twice_by_two_staff_members_changes_once(networ
     assert staff.count("acceptée par un·e collègue") == 1
     assert texts(sent, "ana").count("a accepté la demande DEM-2026-0001") == 1  # told once
     await chat.say("vic", choice="rq:hy:1")
-    sent = await chat.say("val", choice="rq:hy:1")
+    await chat.say("val", choice="rq:hy:1")  # both are asked which device
+    await chat.say("vic", "1")
+    sent = await chat.say("val", "2")
     assert "déjà été traitée" in texts(sent, "val") and texts(sent, "ana") == ""
+    assert await stock_at(chat, VEYNES) == 5  # one device handed over, not two
 
 
 async def test_a_refused_request_goes_to_the_next_place_and_the_prescriber_is_told(
@@ -399,16 +399,16 @@ async def test_a_refused_request_goes_to_the_next_place_and_the_prescriber_is_to
     assert f"{LARAGNE} ne peut pas servir la demande DEM-2026-0001" in told
     assert f"à : {VEYNES}" in told and "dessert son intercommunalité" in told
     assert "Demande DEM-2026-0001 pour votre lieu" in texts(sent, "vic")
-    assert await stock_at(chat, LARAGNE) == 0  # the place said it has none: trusted
     sent = await chat.say("leo", choice="rq:ok:1")  # too late: it is not theirs any more
     assert "pas (ou plus) valable pour vous" in texts(sent, "leo")
     # Refused by Veynes too: nothing else in reach, the request waits (never back to Laragne).
     await chat.say("vic", choice="rq:ok:1")
     sent = await chat.say("vic", choice="rq:nr:1:far")
     assert "sur liste d'attente" in texts(sent, "ana")
-    assert await stock_at(chat, VEYNES) == 6  # the unit went back
-    sent = await chat.say("leo", choice="rq:st:laptop")  # Laragne refused it: not for them
-    assert "Du matériel est arrivé" not in texts(sent, "ana")
+    assert await stock_at(chat, VEYNES) == 6  # the laptop it held is free again
+    await add_ready(chat, LARAGNE)  # Laragne refused it: never routed there again
+    job = next(j for j in chat.app.core.jobs if j.name == "requests.waiting")
+    assert await chat.app.core.run_job(job) == 0
     assert [s for _, s, _ in await requests(chat)] == [RequestStatus.WAITING]
 
 

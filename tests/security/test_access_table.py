@@ -30,6 +30,7 @@ from flows import actions as act
 from flows.action_codec import Action, Command, Scope, Target, Who, declared, parse
 from flows.actions import COMMANDS
 from flows.messages import UserKey
+from flows.records import DeviceCategory
 from tests.security.world import BENEFICIARY_NAME, DONOR_CONTACT, ROLES, World
 from tests.support import Chat, Clock, make_chat
 
@@ -148,9 +149,7 @@ EFFECTS: dict[type[Action], Effect] = {
     act.CancelRequest: Effect(offers("rq:cy:{request}")),
     act.CancelRequestYes: Effect(status("equipment_requests", "request", "cancelled"), True),
     act.ReceivedRequests: Effect(offers("rq:ok:{request}")),
-    act.PlaceStock: Effect(offers("rq:st:")),
-    act.AddUnit: Effect(holds("SELECT available - ? FROM stock WHERE place_id = ? AND"
-                              " kind = 'laptop'", 1, "laptops", "veynes"), True),
+    act.PlaceStock: Effect(shows("{laptops} disponible(s)")),
     act.AcceptRequest: Effect(status("equipment_requests", "request", "accepted"), True),
     act.RefuseRequest: Effect(offers("rq:nr:{request}:")),
     act.RefuseBecause: Effect(holds("SELECT count(*) FROM request_events WHERE request_id = ?"
@@ -159,7 +158,7 @@ EFFECTS: dict[type[Action], Effect] = {
     act.ReadyOn: Effect(status("equipment_requests", "request", "ready"), True),
     act.Handover: Effect(offers("rq:hy:{request}")),
     act.HandoverNotYet: Effect(offers("rq:ho:{request}")),
-    act.HandoverYes: Effect(status("equipment_requests", "request", "handed_over"), True),
+    act.HandoverYes: Effect(in_flow("handover.device")),
     act.NewDonation: Effect(in_flow("donation")),
     act.ForgetContact: Effect(offers("don:forget:ok")),
     act.DonorCertificate: Effect(shows("{lot_ref}")),
@@ -197,6 +196,13 @@ EFFECTS: dict[type[Action], Effect] = {
     act.SmsStop: Effect(holds("SELECT reminders FROM beneficiaries WHERE user_key ="
                               " 'cli:benef'", 0), True),
     act.SmsStart: Effect(shows("nos SMS")),  # the world's beneficiary has reminders on
+    act.LotDevices: Effect(offers("dv:reg:{lot}:")),
+    act.RegisterDevices: Effect(in_flow("devices.entry")),
+    act.RegisterRest: Effect(shows("déjà enregistrés")),
+    act.LabelSheet: Effect(shows("Planche d'étiquettes")),
+    act.SeeDevice: Effect(shows("{device_label}")),
+    act.DiagnoseDevice: Effect(in_flow("devices.diagnosis")),
+    act.WipeDevice: Effect(in_flow("erasure_device_serial")),  # registered without it
     act.CoordinationMenu: Effect(offers("co:acc")),
     act.Accounts: Effect(offers("co:m:")),
 }
@@ -224,6 +230,7 @@ WHO_OF_ROLE: dict[str, frozenset[Who]] = {
 OWNER: dict[Target, frozenset[str]] = {
     Target.REQUEST: frozenset({"prescriber"}), Target.LOT: frozenset({"donor"}),
     Target.WORKSHOP: frozenset({"beneficiary"}), Target.TICKET: frozenset(),
+    Target.DEVICE: frozenset(),
 }
 """Whose own record the world's target of each kind is (the beneficiary booked the
 workshop; nobody has taken the help ticket yet)."""
@@ -258,7 +265,7 @@ def allowed_roles(kind: type[Action]) -> frozenset[str]:
 TARGET_FIELD: dict[Target, str] = {
     Target.REQUEST: "request", Target.LOT: "lot", Target.ACCESS: "access",
     Target.WORKSHOP: "workshop", Target.TICKET: "ticket", Target.PLACE: "veynes",
-    Target.MEMBER: "member",
+    Target.MEMBER: "member", Target.DEVICE: "device",
 }
 
 
@@ -276,6 +283,8 @@ def sample(kind: type[Action], world: World, target: int | None = None) -> str:
             values.append(target if target is not None else getattr(world, field))
         elif field_type is date:
             values.append(TODAY_DATE)
+        elif name in SAMPLE_ENUMS:
+            values.append(SAMPLE_ENUMS[name])
         elif isinstance(field_type, type) and issubclass(field_type, enum.Enum):
             values.append(list(field_type)[-1])
         elif name in SAMPLE_VALUES:
@@ -291,6 +300,10 @@ SAMPLE_VALUES: dict[str, str] = {
     "role": "all", "what": "prices", "lang": "fr", "code": "REJ234567",
 }
 """Values of the fields that name no target: world fields, or the value itself."""
+
+SAMPLE_ENUMS: dict[str, enum.Enum] = {"category": DeviceCategory.LAPTOP}
+"""Enum fields whose value must fit the world (the lot holds laptops); the others take their
+enum's last value."""
 
 TODAY_DATE = date(2026, 11, 23)  # tests.support.START
 
@@ -432,6 +445,13 @@ async def _elsewhere(chat: Chat, db: Any, world: World, kind: Target | None) -> 
             return world.ticket
         case Target.PLACE:
             return int(gap)
+        case Target.DEVICE:  # a device of Gap's stock, of no lot of the world
+            cur = await db.execute(
+                "INSERT INTO devices (label, category, kind, state, place_id, placeholder,"
+                " created_at, updated_at) VALUES ('HA-GGGG', 'laptop', 'laptop', 'ready', ?, 1,"
+                " '2026-11-23T09:00:00+00:00', '2026-11-23T09:00:00+00:00') RETURNING id",
+                (gap,))
+            return int((await cur.fetchone())[0])
     raise AssertionError(f"no other record of {kind}")
 
 

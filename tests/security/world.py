@@ -92,6 +92,8 @@ class World:
     member: int           # the approved professional's account number (cli:approved)
     gap_workshop: int     # the reconditioning workshop (a place) of cli:demo-recond
     other_workshop: int   # another upcoming session, not booked
+    device: int           # a laptop of the donor's lot, registered at Veynes, not diagnosed
+    device_label: str
 
     def copy(self, to: Path) -> Path:
         """A fresh copy of the built database (the bot closed it: no WAL left over)."""
@@ -161,10 +163,15 @@ async def build_world(path: Path, clock: Clock) -> World:
         workshop = int(str(await value(
             chat, "SELECT id FROM workshops WHERE place_id = ? AND starts_at > ?"
             " ORDER BY starts_at LIMIT 1", veynes, ts(clock()))))
-        laptops = int(str(await value(chat, "SELECT available FROM stock WHERE place_id = ?"
-                                            " AND kind = 'laptop'", veynes)))
+        async with chat.app.storage.transaction() as uow:
+            laptops = await uow.catalogue.available(veynes, "laptop")
         await chat.say("benef", choice=f"bn:bk:{workshop}")
         await chat.say("demo-veynes", choice=f"lot:rcv:{lot}")
+        await chat.say("demo-veynes", choice=f"dv:rest:{lot}")
+        device = int(str(await value(chat, "SELECT min(id) FROM devices WHERE lot_id = ?",
+                                     lot)))
+        device_label = str(await value(chat, "SELECT label FROM devices WHERE id = ?",
+                                       device))
         gap_workshop = int(str(await value(chat, "SELECT id FROM places WHERE kind ="
                                                  " 'reconditioner'")))
         other_workshop = int(str(await value(
@@ -174,7 +181,7 @@ async def build_world(path: Path, clock: Clock) -> World:
         await chat.app.close()
     return World(path, veynes, access, approved, request, request_ref, other_request,
                  other_ref, lot, lot_ref, other_lot, other_lot_ref, ticket, workshop, laptops,
-                 approved, gap_workshop, other_workshop)
+                 approved, gap_workshop, other_workshop, device, device_label)
 
 
 async def _request_of(chat: Chat, key: UserKey) -> tuple[int, str]:

@@ -29,6 +29,7 @@ from storage.beneficiaries import SqliteBeneficiaryRepo
 from storage.catalogue import SqliteCatalogueRepo
 from storage.coordination import SqliteCoordinationRepo
 from storage.db import Database
+from storage.devices import SqliteDeviceRepo
 from storage.mail import SqliteMailRepo
 from storage.outbox import SqliteOutboxRepo
 from storage.places import SqlitePlaceRepo
@@ -139,6 +140,19 @@ HOT: dict[str, tuple[Call, list[str]]] = {
     "their stock": (
         lambda c: SqliteCatalogueRepo(c).stock_in_reach(Reach("05179", "200067445", None)),
         ["places_commune (commune=?)", "place_coverage_epci (epci=?)"]),
+    "one place's stock of one kind, before a request holds it": (
+        lambda c: SqliteCatalogueRepo(c).available(PlaceId(3), "laptop"),
+        ["devices_stock (place_id=? AND state=? AND kind=?)",
+         "equipment_requests_place (place_id=?"]),
+    "a place's ready devices, offered at a handover": (
+        lambda c: SqliteDeviceRepo(c).ready_at(PlaceId(3), "laptop", 8),
+        ["devices_stock (place_id=? AND state=?)"]),
+    "a sticker scanned": (
+        lambda c: SqliteDeviceRepo(c).by_label("HA-7K3P"),
+        ["sqlite_autoindex_devices_1 (label=?)"]),
+    "the help places near a person, on the handover kit": (
+        lambda c: SqliteCoordinationRepo(c).mediation_near("05179", "200067445", 5),
+        ["mediation_places_commune (commune=?)"]),
     "the staff of a place": (
         lambda c: SqliteRequestRepo(c).place_staff(PlaceId(3)),
         ["USING INDEX users_place (place_id=? AND role=?)"]),

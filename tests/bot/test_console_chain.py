@@ -74,7 +74,7 @@ async def test_a_lot_goes_from_reception_to_a_handover_with_a_label_and_a_kit(
     assert code is not None
     sheet = (files / "etiquettes-LOT-2026-0001.pdf").read_bytes()
     kit = (files / "kit-DEM-2026-0001.pdf").read_bytes()
-    assert f"[→ {files / 'kit-DEM-2026-0001.pdf'}]" in out
+    assert f"[fichier : {files / 'kit-DEM-2026-0001.pdf'}]" in out
     assert all(label in pdf_text(sheet, tmp_path) for label in labels)
     assert sorted(qr_codes_on_pages(sheet, tmp_path / "sheet")) == sorted(
         f"https://t.me/reemploi05_bot?start=d-{label}" for label in labels)

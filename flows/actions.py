@@ -700,6 +700,45 @@ class MailStop(Action, prefix="ml:stop", allow=PROFESSIONALS):
     """No more e-mails: the address and the e-mails waiting for it are deleted."""
 
 
+# --- Money: payments and the solidarity fund (handlers/payments.py) -------------------------
+
+MONEY_DESK = {Who.PLACE_STAFF: Scope.PLACE}
+MONEY_REVIEW = {Who.PLACE_STAFF: Scope.PLACE, Who.COORDINATOR: Scope.NETWORK}
+
+
+@dataclass(frozen=True)
+class PayRequest(Action, prefix="pay:rq", allow=MONEY_DESK, on=Target.REQUEST):
+    """Record who paid for a request's device, how and how much (at the handover, or before
+    it when a third party pays)."""
+
+    request: int
+
+
+@dataclass(frozen=True)
+class RequestPayments(Action, prefix="pay:ls", allow=MONEY_REVIEW, on=Target.REQUEST):
+    """The payments recorded for a request, each with its receipt number."""
+
+    request: int
+
+
+@dataclass(frozen=True)
+class CorrectPayment(Action, prefix="pay:cx", allow=MONEY_REVIEW, on=Target.REQUEST):
+    """Cancel a payment of the request by a counter-entry with a reason (never an edit)."""
+
+    request: int
+    payment: int
+
+
+@dataclass(frozen=True)
+class FundView(Action, prefix="fund:v", allow=COORDINATION):
+    """The solidarity fund's year: budget, balance, what it paid for."""
+
+
+@dataclass(frozen=True)
+class FundBudget(Action, prefix="fund:b", allow=COORDINATION):
+    """Set this year's budget of the solidarity fund."""
+
+
 # --- Commands (typed words) -------------------------------------------------------------------
 
 EVERYONE = frozenset({Who.ANYONE})

@@ -21,6 +21,7 @@ from flows.joincode import CodeState
 from flows.mail_text import Letter
 from flows.mednum import MediationPlace
 from flows.messages import Attachment, Outgoing, UserKey
+from flows.payments import Channel, FundLine, FundState, Method, Payer, Payment
 from flows.pricing import PriceGrid, Tier
 from flows.records import (
     AccessRequest,
@@ -759,6 +760,33 @@ class SmsRepo(Protocol):
         ...
 
 
+class PaymentRepo(Protocol):
+    """Payments and the solidarity fund (``flows.payments``): rows are only ever added."""
+
+    async def record(self, *, request_id: int | None, device_id: int | None,
+                     place_id: int | None, epci: str, profile: str, channel: Channel,
+                     cents: int, payer: Payer, third_party: str | None, method: Method,
+                     by: UserKey | None, now: datetime, corrects: int | None = None,
+                     reason: str | None = None) -> Payment: ...
+
+    async def get(self, payment_id: int) -> Payment | None: ...
+
+    async def of_request(self, request_id: int) -> list[Payment]: ...
+
+    async def is_corrected(self, payment_id: int) -> bool: ...
+
+    async def set_budget(self, year: int, cents: int, by: UserKey | None,
+                         now: datetime) -> None: ...
+
+    async def fund(self, year: int) -> FundState: ...
+
+    async def fund_lines(self, year: int) -> list[FundLine]: ...
+
+    async def warn_once(self, year: int, now: datetime) -> bool: ...
+
+    async def totals(self, start: datetime, end: datetime) -> dict[str, int]: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction and the repositories bound to it."""
 
@@ -784,6 +812,7 @@ class UnitOfWork(Protocol):
     privacy: PrivacyRepo
     mail: MailRepo
     sms: SmsRepo
+    payments: PaymentRepo
 
     def part(self) -> AbstractAsyncContextManager[None]:
         """A part of this transaction that an exception rolls back alone (a savepoint)."""

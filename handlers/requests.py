@@ -547,7 +547,9 @@ async def handover(session: Session, action: Any, request: EquipmentRequest) -> 
                 choices=[Choice(act.HandoverYes(request.id).pack(),
                                 _("Oui, remettre le matériel")),
                          Choice(act.HandoverNotYet(request.id).pack(),
-                                _("Pas encore"))],
+                                _("Pas encore")),
+                         Choice(act.PayRequest(request.id).pack(),
+                                _("Un tiers paie pour la personne"))],
                 action_menu=True)
 
 

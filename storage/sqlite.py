@@ -22,6 +22,7 @@ from storage.lots import SqliteLotRepo
 from storage.mail import SqliteMailRepo
 from storage.menus import SqliteMenuRepo
 from storage.outbox import SqliteOutboxRepo
+from storage.payments import SqlitePaymentRepo
 from storage.places import SqlitePlaceRepo
 from storage.postgres import PostgresDatabase
 from storage.privacy import SqlitePrivacyRepo
@@ -65,6 +66,7 @@ class SqliteUnitOfWork:
     privacy: SqlitePrivacyRepo
     mail: SqliteMailRepo
     sms: SqliteSmsRepo
+    payments: SqlitePaymentRepo
 
     def __init__(self, conn: Connection, coordinators: frozenset[str], path: str) -> None:
         self.conn = conn
@@ -106,6 +108,7 @@ _REPOSITORIES: dict[str, Callable[[SqliteUnitOfWork], Any]] = {
     "privacy": lambda uow: SqlitePrivacyRepo(uow.conn, uow._coordinators),
     "mail": lambda uow: SqliteMailRepo(uow.conn),
     "sms": lambda uow: SqliteSmsRepo(uow.conn),
+    "payments": lambda uow: SqlitePaymentRepo(uow.conn),
 }
 
 

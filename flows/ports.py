@@ -56,7 +56,7 @@ from flows.records import (
     User,
     Workshop,
 )
-from flows.report import Event
+from flows.report import Event, Mediation, PaymentSum
 from flows.request import RequestDraft
 from flows.routing import Reach
 from flows.workshops import Refusal
@@ -784,7 +784,9 @@ class PaymentRepo(Protocol):
 
     async def warn_once(self, year: int, now: datetime) -> bool: ...
 
-    async def totals(self, start: datetime, end: datetime) -> dict[str, int]: ...
+    async def sums(self, since: datetime, until: datetime) -> list[PaymentSum]: ...
+
+    async def mediation(self, since: datetime, until: datetime) -> list[Mediation]: ...
 
 
 class UnitOfWork(Protocol):

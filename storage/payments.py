@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 from flows.messages import UserKey
 from flows.payments import Channel, FundLine, FundState, Method, Payer, Payment
+from flows.report import Mediation, PaymentSum
 from storage.connection import Connection, Row
 from storage.db import from_ts, ts
 
@@ -106,17 +107,28 @@ class SqlitePaymentRepo:
             " ON CONFLICT (year) DO NOTHING RETURNING year", (year, ts(now))) as cur:
             return await cur.fetchone() is not None
 
-    async def totals(self, start: datetime, end: datetime) -> dict[str, int]:
-        """Cents received between ``start`` and ``end`` by payer (``person``, ``fund``,
-        ``third_party``), counter-entries deducted, and ``sale`` for the public sale."""
+    async def sums(self, since: datetime, until: datetime) -> list[PaymentSum]:
+        """Payments from ``since`` to ``until`` added up by hour, intercommunality, payer and
+        channel (the figures cut months at local midnight, whole hours from UTC)."""
         async with self._conn.execute(
-            "SELECT payer, channel, coalesce(sum(cents), 0) AS cents FROM payments"
-            " WHERE recorded_at >= ? AND recorded_at < ? GROUP BY payer, channel",
-            (ts(start), ts(end))) as cur:
-            rows = await cur.fetchall()
-        totals = {p.value: 0 for p in Payer} | {"sale": 0}
-        for row in rows:
-            totals[row["payer"]] += int(row["cents"])
-            if row["channel"] == Channel.SALE.value:
-                totals["sale"] += int(row["cents"])
-        return totals
+            "SELECT substr(recorded_at, 1, 13) AS hour, epci, payer, channel,"
+            " sum(cents) AS cents, sum(CASE WHEN corrects IS NULL THEN 1 ELSE -1 END) AS n"
+            " FROM payments WHERE recorded_at >= ? AND recorded_at <= ?"
+            " GROUP BY substr(recorded_at, 1, 13), epci, payer, channel",
+            (ts(since), ts(until))) as cur:
+            return [PaymentSum(from_ts(r["hour"] + ":00:00+00:00"), r["epci"], r["payer"],
+                               r["channel"], int(r["cents"]), int(r["n"]))
+                    for r in await cur.fetchall()]
+
+    async def mediation(self, since: datetime, until: datetime) -> list[Mediation]:
+        """People who came to the sessions held from ``since`` to ``until`` (as the places
+        recorded it), and the minutes of those sessions, one per person who came."""
+        async with self._conn.execute(
+            "SELECT substr(w.starts_at, 1, 13) AS hour, c.epci AS epci, count(*) AS n,"
+            " sum(w.minutes) AS minutes FROM bookings b"
+            " JOIN workshops w ON w.id = b.workshop_id JOIN places p ON p.id = w.place_id"
+            " JOIN communes c ON c.insee = p.commune"
+            " WHERE b.attended = 1 AND w.starts_at >= ? AND w.starts_at <= ?"
+            " GROUP BY substr(w.starts_at, 1, 13), c.epci", (ts(since), ts(until))) as cur:
+            return [Mediation(from_ts(r["hour"] + ":00:00+00:00"), r["epci"], int(r["n"]),
+                              int(r["minutes"])) for r in await cur.fetchall()]

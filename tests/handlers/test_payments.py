@@ -3,10 +3,17 @@ corrects a mistake, and the solidarity fund's budget and balance. Amounts to the
 
 from __future__ import annotations
 
+import csv
+import io
+from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
+from flows import report as rp
+from flows.messages import UserKey
 from tests.bot.browser import ensure_pdf_tools, pdf_text
 from tests.handlers.chain import STAFF, rows, value
+from tests.handlers.test_equipment_requests import ask
 from tests.handlers.test_handover import one_ready_laptop, requested
 from tests.support import Chat, Clock, make_chat, texts
 
@@ -99,3 +106,84 @@ async def test_the_fund_draws_down_and_warns_the_coordinators_once(chat: Chat):
     await chat.say(STAFF, choice="pay:rq:1")
     sent = await chat.script(STAFF, "2", "0,01", "Confirmer")
     assert "arrive au bout" not in texts(sent, "cli:coord")
+    # The fund is spent to the cent: a prescriber asking for a symbolic-price device is told
+    # plainly what happens (the default setting: a waiting list).
+    sent = await chat.say(COORD, choice="fund:v")
+    assert "reste 0,00" in texts(sent, COORD).replace("\u202f", " ").replace("\xa0", " ")
+    sent = await ask(chat, "ana", first_name="Max")
+    assert "fonds de solidarité numérique est épuisé" in texts(sent, "ana")
+    assert "liste d'attente" in texts(sent, "ana")
+
+
+async def seed_mediation(chat: Chat) -> None:
+    """Five people came to a 90-minute session at Veynes last week, one did not."""
+    async with chat.app.storage.transaction() as uow:
+        for n in range(6):
+            await uow.users.create(UserKey(f"cli:b{n}"), "fr", chat.clock())
+    conn = chat.app.db.conn
+    veynes = await value(chat, "SELECT id FROM places WHERE name = 'Centre de ressources de"
+                               " Veynes'")
+    cur = await conn.execute(
+        "INSERT INTO workshops (place_id, topic, starts_at, minutes, seats, booked)"
+        " VALUES (?, 'first_steps', '2026-11-16T09:00:00.000000+00:00', 90, 8, 6)"
+        " RETURNING id", (veynes,))
+    (workshop,) = await cur.fetchone()
+    for n in range(6):
+        await conn.execute("INSERT INTO beneficiaries (user_key, ref, joined_at)"
+                           " VALUES (?, ?, '2026-11-01T09:00:00.000000+00:00')",
+                           (f"cli:b{n}", f"REJ{n}"))
+        await conn.execute("INSERT INTO bookings (workshop_id, user_key, booked_at, attended)"
+                           " VALUES (?, ?, '2026-11-01T09:00:00.000000+00:00', ?)",
+                           (workshop, f"cli:b{n}", 1 if n < 5 else 0))
+    await conn.commit()
+
+
+async def test_the_figures_and_the_funders_csv_show_money_to_the_cent(chat: Chat):
+    await handed_over(chat)
+    for script in (["3", "Secours populaire de Gap", "1", "40"],  # a third party, in cash
+                   ["1", "3", "12,50"],  # the person, by card
+                   ["2", "33,33"]):  # the fund
+        await chat.say(STAFF, choice="pay:rq:1")
+        await chat.script(STAFF, *script, "Confirmer")
+    await chat.say(STAFF, choice="pay:cx:1:2")  # the person's payment was a mistake
+    await chat.say(STAFF, "payé deux fois")
+    await chat.say(STAFF, choice="pay:rq:1")
+    await chat.script(STAFF, "1", "2", "1", "Confirmer")  # the right one: 1 EUR by cheque
+    await seed_mediation(chat)
+    sent = await chat.say(COORD, choice="co:fig")
+    told = texts(sent, "cli:coord").replace("\u202f", " ").replace("\xa0", " ")
+    assert "Ventes payées par les personnes : 1,00 €" in told
+    assert "Dépenses du fonds de solidarité : 33,33 €" in told
+    assert "Payé par des tiers (associations, CCAS) : 40,00 €" in told
+    # 5 people × 1.5 h = 7.5 h at 60 EUR: 450 EUR; the cost of one device is masked.
+    assert "Médiation : 7,5 heures, soit 450,00 € à 60,00 € de l'heure" in told
+    assert "par bénéficiaire : masqué" in told
+    sent = await chat.say(COORD, choice="co:fig:csv")
+    (table,) = [m.attachment for m in sent if m.attachment]
+    rows = list(csv.reader(io.StringIO(table.data.decode("utf-8-sig")), delimiter=";"))
+    header = rows[0]
+    total = next(dict(zip(header, r, strict=True)) for r in rows[1:]
+                 if r[:2] == ["2026-11", "Total du réseau"])
+    assert total["Payé par des tiers (EUR)"] == "40,00"
+    assert total["Ventes payées par les personnes (EUR)"] == "1,00"
+    assert total["Dépenses du fonds de solidarité (EUR)"] == "33,33"
+    assert total["Heures de médiation (présences × durée)"] == "7,5"
+    assert total["Coût de la médiation (EUR)"] == "450,00"
+    assert total["Coût appareil + accompagnement par bénéficiaire (EUR)"] == "masqué"
+    assert "Secours populaire" not in table.data.decode("utf-8-sig")
+
+
+def test_the_cost_per_beneficiary_adds_what_was_paid_and_the_mediation_per_device():
+    """(1 + 33.33 + 40 EUR paid + 7.5 h at 60 EUR) over 5 devices, to the cent."""
+    tz = ZoneInfo("Europe/Paris")
+    at = datetime(2026, 11, 20, 10, tzinfo=UTC)
+    money = rp.build_money(
+        [rp.PaymentSum(at, "e", "person", "prescription", 1250, 1),
+         rp.PaymentSum(at, "e", "person", "prescription", -1150, 0),
+         rp.PaymentSum(at, "e", "fund", "prescription", 3333, 1),
+         rp.PaymentSum(at, "e", "third_party", "prescription", 4000, 1)],
+        [rp.Mediation(at, "e", 5, 450)], at, tz, 6000)
+    assert money.amount(rp.Amount.SALES) == 100
+    assert money.mediation_cost() == 45_000
+    assert money.cost_per_beneficiary(5) == 10_487  # 52,433 cents / 5, rounded
+    assert rp.euros_text(10_487) == "104,87" and rp.hours_text(450) == "7,5"

@@ -39,6 +39,7 @@ from handlers import (
     payments,
     place_tools,
     privacy,
+    public_sale,
     reconditioning,
     requests,
     sms_people,
@@ -85,7 +86,7 @@ class App:
 
 FEATURES = (home, access_handlers, requests, joining, bookings, help_relay, place_tools,
             beneficiary_jobs, beneficiary_nearby, donations, devices, reconditioning, handover,
-            maintenance, coordination, privacy, mail, sms_people, payments)
+            maintenance, coordination, privacy, mail, sms_people, payments, public_sale)
 """Every feature module of the bot; each has ``feature(env)`` (no two declare the same
 action, command or effect)."""
 

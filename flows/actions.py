@@ -45,6 +45,11 @@ class GiveDoor(Action, prefix="m:give", allow=ANYONE):
 
 
 @dataclass(frozen=True)
+class BuyDoor(Action, prefix="m:buy", allow=ANYONE):
+    """Buy a refurbished device: the public catalogue, prices, where and when (public)."""
+
+
+@dataclass(frozen=True)
 class GotDoor(Action, prefix="m:got", allow=ANYONE):
     """"I received a computer": join with a code, or the beneficiary's menu."""
 

@@ -187,3 +187,14 @@ def test_the_cost_per_beneficiary_adds_what_was_paid_and_the_mediation_per_devic
     assert money.mediation_cost() == 45_000
     assert money.cost_per_beneficiary(5) == 10_487  # 52,433 cents / 5, rounded
     assert rp.euros_text(10_487) == "104,87" and rp.hours_text(450) == "7,5"
+
+
+async def test_anyone_sees_the_catalogue_its_public_prices_and_where_to_buy(chat: Chat):
+    await one_ready_laptop(chat)
+    sent = await chat.say("passerby", "menu")
+    assert any(cid == "m:buy" for m in sent for cid, _label in m.choices)
+    sent = await chat.say("passerby", choice="m:buy")
+    told = texts(sent, "cli:passerby").replace("\u202f", " ").replace("\xa0", " ")
+    assert "Ordinateur portable : 90,00 €. Disponible maintenant : CC Buëch-Dévoluy (1)." \
+        in told
+    assert "Centre de ressources de Veynes" in told and "Horaires" in told

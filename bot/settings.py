@@ -373,6 +373,7 @@ def _money_settings(get: Callable[[str, str], str | None]) -> MoneyConfig:
         when_empty=when_empty,
         mediation_cents_per_hour=100 * _whole(get, "FILIERE_MEDIATION_EUROS_PER_HOUR", 60,
                                               1000),
+        reservation_days=_whole(get, "FILIERE_RESERVATION_DAYS", 3, 30),
     )
 
 

@@ -50,6 +50,25 @@ class BuyDoor(Action, prefix="m:buy", allow=ANYONE):
 
 
 @dataclass(frozen=True)
+class BuyReserve(Action, prefix="buy:rs", allow=ANYONE):
+    """Reserve a device of ``kind`` for a few days, to buy it at a place (public)."""
+
+    kind: str
+
+
+@dataclass(frozen=True)
+class PlaceReservations(Action, prefix="buy:in", allow=PLACE_STAFF):
+    """The public's reservations held at the staff's place, each to sell."""
+
+
+@dataclass(frozen=True)
+class SellReservation(Action, prefix="buy:sold", allow=PLACE_STAFF):
+    """Sell a reserved device (the handler checks the reservation is at their place)."""
+
+    reservation: int
+
+
+@dataclass(frozen=True)
 class GotDoor(Action, prefix="m:got", allow=ANYONE):
     """"I received a computer": join with a code, or the beneficiary's menu."""
 

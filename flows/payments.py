@@ -329,3 +329,5 @@ class MoneyConfig:
     when_empty: WhenEmpty = WhenEmpty.WAITING_LIST
     mediation_cents_per_hour: int = 6_000
     """What an hour of mediation costs, for the figures (about 60 EUR)."""
+    reservation_days: int = 3
+    """How long the public's reservation of a device holds it."""

@@ -23,6 +23,7 @@ from flows.mednum import MediationPlace
 from flows.messages import Attachment, Outgoing, UserKey
 from flows.payments import Channel, FundLine, FundState, Method, Payer, Payment
 from flows.pricing import PriceGrid, Tier
+from flows.public_sale import Reservation
 from flows.records import (
     AccessRequest,
     AccessRequestId,
@@ -789,6 +790,21 @@ class PaymentRepo(Protocol):
     async def mediation(self, since: datetime, until: datetime) -> list[Mediation]: ...
 
 
+class ReservationRepo(Protocol):
+    """The public's reservations (``flows.public_sale``)."""
+
+    async def create(self, kind: str, place_id: int, first_name: str, contact: str | None,
+                     user_key: UserKey, now: datetime, expires: datetime) -> Reservation: ...
+
+    async def get(self, reservation_id: int) -> Reservation | None: ...
+
+    async def held_at(self, place_id: int) -> list[Reservation]: ...
+
+    async def sell(self, reservation_id: int, device_id: int, now: datetime) -> bool: ...
+
+    async def lapse(self, now: datetime) -> list[Reservation]: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction and the repositories bound to it."""
 
@@ -815,6 +831,7 @@ class UnitOfWork(Protocol):
     mail: MailRepo
     sms: SmsRepo
     payments: PaymentRepo
+    reservations: ReservationRepo
 
     def part(self) -> AbstractAsyncContextManager[None]:
         """A part of this transaction that an exception rolls back alone (a savepoint)."""

@@ -90,19 +90,19 @@ async def on_record(session: Session, effect: pay.RecordPayment, money: MoneyCon
                            f"{request.reference} {payment.cents} {payment.payer.value} "
                            f"{payment.method.value}")
     log.info("payment %s recorded for %s", payment.receipt_number, request.reference)
-    pdf = receipt_pdf(session, payment, request, device_name(device) if device else None,
+    pdf = receipt_pdf(session, payment, request.reference, device_name(device) if device else None,
                       device.label if device else None, money, env)
     session.send(session.user.key, [
         _("Paiement enregistré : {line}.", line=pay.payment_line(payment)),
         _("Imprimez le reçu et donnez-le à qui a payé.")],
         [Choice(act.RequestPayments(request.id).pack(), _("Paiements de {ref}",
                                                           ref=verbatim(request.reference)))],
-        attachment=_attachment(payment, pdf), action_menu=True)
+        attachment=receipt_attachment(payment, pdf), action_menu=True)
     if payment.payer is Payer.FUND:
         await _maybe_warn(session, money, env)
 
 
-def _attachment(payment: Payment, pdf: bytes) -> Attachment:
+def receipt_attachment(payment: Payment, pdf: bytes) -> Attachment:
     return Attachment(f"recu-{payment.receipt_number}.pdf", "application/pdf", pdf)
 
 
@@ -178,10 +178,15 @@ async def on_correct(session: Session, effect: pay.CorrectPayment) -> None:
                 action_menu=True)
 
 
+def payment_line_msg(payment: Payment) -> Msg:
+    """One payment as staff read it (``flows.payments.payment_line``)."""
+    return pay.payment_line(payment)
+
+
 # --- The receipt -----------------------------------------------------------------------------
 
 
-def receipt_pdf(session: Session, payment: Payment, request: EquipmentRequest,
+def receipt_pdf(session: Session, payment: Payment, reference: str,
                 device: Msg | None, label: str | None, money: MoneyConfig,
                 env: Env) -> bytes:
     """A sale receipt with the network's legal mentions (settings)."""
@@ -195,10 +200,10 @@ def receipt_pdf(session: Session, payment: Payment, request: EquipmentRequest,
     doc.para(_("Date : {day}", day=Day(payment.recorded_at.astimezone(env.timezone).date())))
     if device is not None and label is not None:
         doc.para(_("Objet : {name}, reconditionné (étiquette {label}), demande {ref}.",
-                   name=device, label=verbatim(label), ref=verbatim(request.reference)))
+                   name=device, label=verbatim(label), ref=verbatim(reference)))
     else:
         doc.para(_("Objet : un appareil reconditionné, demande {ref}.",
-                   ref=verbatim(request.reference)))
+                   ref=verbatim(reference)))
     doc.heading(_("Montant : {amount}", amount=pay.money(payment.cents)))
     who = (verbatim(payment.third_party) if payment.third_party
            else pay.PAYER_LABELS[payment.payer])
@@ -276,4 +281,4 @@ async def fund_empty(session: Session, env: Env) -> bool:
     return state.budget > 0 and state.empty
 
 
-__all__ = ["feature", "fund_empty", "receipt_pdf"]
+__all__ = ["feature", "fund_empty", "receipt_attachment", "receipt_pdf"]

@@ -30,6 +30,7 @@ from storage.reach import SqliteReachRepo
 from storage.reminders import SqliteReminderRepo
 from storage.reports import SqliteReportRepo
 from storage.requests import SqliteRequestRepo
+from storage.reservations import SqliteReservationRepo
 from storage.sms import SqliteSmsRepo
 from storage.users import SqliteUserRepo
 from storage.workshops import SqliteWorkshopRepo
@@ -67,6 +68,7 @@ class SqliteUnitOfWork:
     mail: SqliteMailRepo
     sms: SqliteSmsRepo
     payments: SqlitePaymentRepo
+    reservations: SqliteReservationRepo
 
     def __init__(self, conn: Connection, coordinators: frozenset[str], path: str) -> None:
         self.conn = conn
@@ -109,6 +111,7 @@ _REPOSITORIES: dict[str, Callable[[SqliteUnitOfWork], Any]] = {
     "mail": lambda uow: SqliteMailRepo(uow.conn),
     "sms": lambda uow: SqliteSmsRepo(uow.conn),
     "payments": lambda uow: SqlitePaymentRepo(uow.conn),
+    "reservations": lambda uow: SqliteReservationRepo(uow.conn),
 }
 
 

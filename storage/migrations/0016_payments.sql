@@ -43,3 +43,21 @@ CREATE TABLE fund_alerts (
     year      INTEGER PRIMARY KEY,
     warned_at TEXT NOT NULL
 );
+
+-- The door for everyone: a device of a kind reserved at a place for a few days, by a first
+-- name or initials and a way to reach the person (a phone number, or nothing: the chat they
+-- wrote from). It holds one of the place's counted stock until it is sold or lapses.
+CREATE TABLE reservations (
+    id         INTEGER PRIMARY KEY,
+    kind       TEXT NOT NULL REFERENCES catalogue_kinds(code),
+    place_id   INTEGER NOT NULL REFERENCES places(id) ON DELETE CASCADE,
+    first_name TEXT,                       -- blanked when it ends
+    contact    TEXT,                       -- blanked when it ends
+    user_key   TEXT,                       -- the chat it was made from, cleared when it ends
+    status     TEXT NOT NULL DEFAULT 'held' CHECK (status IN ('held', 'sold', 'lapsed')),
+    device_id  INTEGER REFERENCES devices(id) ON DELETE SET NULL,
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    closed_at  TEXT
+);
+CREATE INDEX reservations_held ON reservations(status, place_id, kind);

@@ -13,6 +13,7 @@ from flows import report as rp
 from flows.messages import UserKey
 from tests.bot.browser import ensure_pdf_tools, pdf_text
 from tests.handlers.chain import STAFF, rows, value
+from tests.handlers.test_beneficiaries import run_job
 from tests.handlers.test_equipment_requests import ask
 from tests.handlers.test_handover import one_ready_laptop, requested
 from tests.support import Chat, Clock, make_chat, texts
@@ -198,3 +199,54 @@ async def test_anyone_sees_the_catalogue_its_public_prices_and_where_to_buy(chat
     assert "Ordinateur portable : 90,00 €. Disponible maintenant : CC Buëch-Dévoluy (1)." \
         in told
     assert "Centre de ressources de Veynes" in told and "Horaires" in told
+
+
+async def test_someone_reserves_then_buys_a_device_at_the_place(tmp_path: Path, clock: Clock):
+    ensure_pdf_tools()
+    chat = await make_chat(tmp_path / "bot.sqlite3", clock)
+    try:
+        _device, label = await one_ready_laptop(chat)
+        sent = await chat.say("passerby", choice="m:buy")
+        assert any(cid == "buy:rs:laptop" for m in sent for cid, _label in m.choices)
+        await chat.say("passerby", choice="buy:rs:laptop")
+        sent = await chat.script("passerby", "1", "J. D.", "Passer", "Confirmer")
+        told = texts(sent, "cli:passerby")
+        assert "C'est réservé : RES-0001" in told and "Centre de ressources de Veynes" in told
+        assert "Nouvelle réservation RES-0001 (J. D.)" in texts(sent, STAFF)
+        # The device is held: nobody else sees it available.
+        sent = await chat.say("other", choice="m:buy")
+        assert "Ordinateur portable : 90,00 €. Pas disponible" in texts(sent, "cli:other") \
+            .replace("\u202f", " ").replace("\xa0", " ")
+        sent = await chat.say(STAFF, choice="buy:in")
+        assert "RES-0001 : J. D." in texts(sent, STAFF)
+        await chat.say(STAFF, choice="buy:sold:1")
+        sent = await chat.script(STAFF, label, "3", "90", "Confirmer")
+        assert "Vente enregistrée : REC-2026-0001" in texts(sent, STAFF)
+        [pdf] = [m.attachment.data for m in sent if m.attachment]
+        assert await rows(chat, "SELECT cents, payer, method, channel, request_id"
+                                " FROM payments") == [(9000, "person", "card", "sale", None)]
+        assert await rows(chat, "SELECT state FROM devices WHERE label = ?", label) == [
+            ("handed_over",)]
+        assert await rows(chat, "SELECT status, first_name, contact, user_key"
+                                " FROM reservations") == [("sold", None, None, None)]
+        sent = await chat.say(COORD, choice="co:fig")
+        assert "0 sur prescription, < 5 en vente solidaire" in texts(sent, "cli:coord")
+    finally:
+        await chat.app.close()
+    receipt = pdf_text(pdf, tmp_path)
+    assert "RES-0001" in receipt and label in receipt and "Carte bancaire" in receipt
+
+
+async def test_a_reservation_lapses_by_itself_and_the_device_returns_to_stock(
+        chat: Chat, clock: Clock):
+    await one_ready_laptop(chat)
+    await chat.say("passerby", choice="buy:rs:laptop")
+    await chat.script("passerby", "1", "Max", "06 12 34 56 78", "Confirmer")
+    assert await value(chat, "SELECT contact FROM reservations") == "+33612345678"
+    clock.advance(days=3, minutes=1)
+    sent = await run_job(chat, "sale.lapse")
+    assert "Votre réservation RES-0001 est terminée" in texts(sent, "cli:passerby")
+    assert await rows(chat, "SELECT status, first_name, contact FROM reservations") == [
+        ("lapsed", None, None)]
+    sent = await chat.say("other", choice="m:buy")
+    assert "Disponible maintenant : CC Buëch-Dévoluy (1)" in texts(sent, "cli:other")

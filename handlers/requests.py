@@ -26,7 +26,7 @@ from flows.lifecycle import Refused
 from flows.messages import Choice, Outgoing, UserKey
 from flows.payments import WhenEmpty, empty_fund_notice
 from flows.ports import Storage, UnitOfWork
-from flows.pricing import Tier, quote
+from flows.pricing import Quote, Tier, price_for, quote
 from flows.records import (
     EquipmentRequest,
     Place,
@@ -295,6 +295,12 @@ async def submit(session: Session, effect: SubmitRequest,
         return
     grid = await uow.catalogue.price_grid()
     price = quote(grid, draft.situation, draft.income, draft.kind)
+    fund_spent = False
+    if price.tier in FUND_TIERS:
+        fund = await uow.payments.fund(session.ctx.today.year)
+        fund_spent = fund.budget > 0 and fund.empty
+    if fund_spent and when_empty is WhenEmpty.NEXT_TIER and price.tier is Tier.FREE:
+        price = Quote(Tier.SYMBOLIC, price_for(grid, Tier.SYMBOLIC, draft.kind))
     found = await reserve_route(uow, session.ctx.territory, draft.kind, draft.commune,
                                 user.place_id, set())
     place = (found.place.id, found.reason.value) if found else None
@@ -314,10 +320,8 @@ async def submit(session: Session, effect: SubmitRequest,
     if request.needs_connectivity:
         texts.append(_("Besoin de connexion internet signalé au lieu : il aidera la "
                        "personne à trouver une solution."))
-    if price.tier in FUND_TIERS:
-        fund = await uow.payments.fund(session.ctx.today.year)
-        if fund.budget > 0 and fund.empty:
-            texts.append(empty_fund_notice(when_empty))
+    if fund_spent:
+        texts.append(empty_fund_notice(when_empty))
     session.say(*texts, choices=[MINE, NEW], action_menu=True)
     if found is not None:
         await notify_place(session, uow, session.ctx.territory, request,

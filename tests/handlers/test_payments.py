@@ -11,10 +11,12 @@ from zoneinfo import ZoneInfo
 
 from flows import report as rp
 from flows.messages import UserKey
+from flows.payments import Channel, Method, Payer
+from flows.records import Role
 from tests.bot.browser import ensure_pdf_tools, pdf_text
 from tests.handlers.chain import STAFF, rows, value
 from tests.handlers.test_beneficiaries import run_job
-from tests.handlers.test_equipment_requests import ask
+from tests.handlers.test_equipment_requests import approve, ask
 from tests.handlers.test_handover import one_ready_laptop, requested
 from tests.support import Chat, Clock, make_chat, texts
 
@@ -250,3 +252,27 @@ async def test_a_reservation_lapses_by_itself_and_the_device_returns_to_stock(
         ("lapsed", None, None)]
     sent = await chat.say("other", choice="m:buy")
     assert "Disponible maintenant : CC Buëch-Dévoluy (1)" in texts(sent, "cli:other")
+
+
+async def test_with_the_fund_spent_a_free_request_moves_to_the_symbolic_price_if_so_set(
+        tmp_path: Path, clock: Clock):
+    chat = await make_chat(tmp_path / "bot.sqlite3", clock, FILIERE_FUND_WHEN_EMPTY="next_tier")
+    try:
+        await chat.say(COORD, choice="fund:b")
+        await chat.say(COORD, "10")
+        async with chat.app.storage.transaction() as uow:
+            await uow.payments.record(
+                request_id=None, device_id=None, place_id=None, epci="", profile="ase",
+                channel=Channel.PRESCRIPTION, cents=1000, payer=Payer.FUND, third_party=None,
+                method=Method.FUND, by=None, now=chat.clock())
+        await approve(chat, "ana", Role.PRESCRIBER)
+        await chat.say("ana", choice="rq:new")
+        # On RSA, income "none or minimum": the fund would pay (free tier).
+        sent = await chat.script("ana", "1, 4", "4", "1", "veynes", "Ordinateur portable",
+                                 "2", "Léa", "2", "1")
+        told = texts(sent, "ana")
+        assert "passe au tarif suivant" in told
+        assert await rows(chat, "SELECT tier, price_cents FROM equipment_requests") == [
+            ("symbolic", 100)]
+    finally:
+        await chat.app.close()

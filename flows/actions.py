@@ -69,6 +69,11 @@ class SellReservation(Action, prefix="buy:sold", allow=PLACE_STAFF):
 
 
 @dataclass(frozen=True)
+class GradePrice(Action, prefix="buy:gp", allow=COORDINATION):
+    """Set the public price of a kind of device in a grade."""
+
+
+@dataclass(frozen=True)
 class GotDoor(Action, prefix="m:got", allow=ANYONE):
     """"I received a computer": join with a code, or the beneficiary's menu."""
 

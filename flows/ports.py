@@ -804,6 +804,10 @@ class ReservationRepo(Protocol):
 
     async def lapse(self, now: datetime) -> list[Reservation]: ...
 
+    async def grade_prices(self) -> dict[tuple[str, str], int]: ...
+
+    async def set_grade_price(self, kind: str, grade: str, cents: int) -> None: ...
+
 
 class UnitOfWork(Protocol):
     """One transaction and the repositories bound to it."""

@@ -13,10 +13,11 @@ from typing import Any
 
 from flows.answers import Accepted, FreeText, Input, OneOf, PhoneAnswer, Rejected, Verdict
 from flows.coord_flows import EurosAnswer
-from flows.devices import read_label
+from flows.devices import GRADE_MEANINGS, read_label
 from flows.engine import Answers, Ctx, Effect, Flow, Outcome, Step
 from flows.messages import Choice, UserKey
 from flows.payments import METHOD_LABELS, Method, money
+from flows.records import Grade
 from flows.text import Msg, _, verbatim
 
 RESERVE_FLOW = "sale.reserve"
@@ -121,8 +122,9 @@ RESERVE = Flow(
 
 
 def _ask_amount(ctx: Ctx, answers: Answers) -> Msg:
+    price = ctx.facts.get("grade_price")
     return _("Quel montant a été payé, en euros ? Le prix public est {amount}.",
-             amount=money(int(answers.get(PRICE, 0))))
+             amount=money(int(price if price is not None else answers.get(PRICE, 0))))
 
 
 SELL = Flow(
@@ -142,4 +144,43 @@ SELL = Flow(
     },
 )
 
-FLOWS = (RESERVE, SELL)
+# --- Public prices by kind and grade (coordinators) -----------------------------------------
+
+GRADE_PRICE_FLOW = "sale.grade_price"
+
+
+class G(StrEnum):
+    KIND = "sale.grade_price.kind"
+    GRADE = "sale.grade_price.grade"
+    CENTS = "sale.grade_price.cents"
+
+
+@dataclass(frozen=True)
+class SetGradePrice(Effect):
+    kind: str
+    grade: str
+    cents: int
+
+
+def _kinds(ctx: Ctx) -> Sequence[Choice]:
+    return [Choice(code, verbatim(name)) for code, name in ctx.facts.get("kinds", ())]
+
+
+GRADE_PRICE = Flow(
+    name=GRADE_PRICE_FLOW,
+    first=G.KIND,
+    confirm=True,
+    finish=lambda ctx, a: Outcome(effects=[SetGradePrice(a[G.KIND], a[G.GRADE],
+                                                         int(a[G.CENTS]))]),
+    steps={
+        G.KIND: Step(ask=_("Pour quel type de matériel ?"), answer=OneOf(_kinds),
+                     label=_("Matériel"), next=G.GRADE),
+        G.GRADE: Step(ask=_("Pour quel état ?"),
+                      answer=OneOf([Choice(g.value, GRADE_MEANINGS[g]) for g in Grade]),
+                      label=_("État"), next=G.CENTS),
+        G.CENTS: Step(ask=_("Quel prix public, en euros ?"), answer=EurosAnswer(),
+                      label=_("Prix")),
+    },
+)
+
+FLOWS = (RESERVE, SELL, GRADE_PRICE)

@@ -25,7 +25,7 @@ from flows.messages import Choice
 from flows.payments import Channel, MoneyConfig, Payer
 from flows.ports import Storage, UnitOfWork
 from flows.pricing import Tier, price_for
-from flows.records import PlaceId, User
+from flows.records import Grade, PlaceId, User
 from flows.text import Day, Lines, Money, Msg, _, verbatim
 from handlers.coord_places import place_hours
 from handlers.payments import payment_line_msg, receipt_attachment, receipt_pdf
@@ -41,6 +41,7 @@ async def buy_door(session: Session, action: act.BuyDoor) -> None:
     kinds = await uow.catalogue.kinds()
     grid = await uow.catalogue.price_grid()
     stock = await uow.catalogue.stock()
+    graded = await uow.reservations.grade_prices()
     places = {p.id: p for p in await uow.places.all()}
     lines: list[Msg] = []
     selling: set[int] = set()
@@ -58,6 +59,13 @@ async def buy_door(session: Session, action: act.BuyDoor) -> None:
             price: Msg = Msg("{m}", {"m": Money(price_for(grid, Tier.FULL, kind.code))})
         except LookupError:
             price = _("prix à demander au lieu")
+        by_grade = [_("état {grade} : {amount}", grade=grade.value,
+                      amount=Money(graded[(kind.code, grade.value)]))
+                    for grade in Grade if (kind.code, grade.value) in graded]
+        if by_grade:
+            price = _("{price} ({grades})", price=price, grades=Msg(
+                "; ".join("{g%d}" % i for i in range(len(by_grade))),  # noqa: UP031
+                {f"g{i}": m for i, m in enumerate(by_grade)}))
         where = ", ".join(f"{name} ({n})" for name, n in sorted(by_epci.items()))
         lines.append(_("• {kind} : {price}. {where}", kind=verbatim(kind.name), price=price,
                        where=_("Disponible maintenant : {where}.", where=verbatim(where))
@@ -207,6 +215,44 @@ async def on_sell(session: Session, effect: ps.Sell, money: MoneyConfig, env: En
         attachment=receipt_attachment(payment, pdf), action_menu=True)
 
 
+async def sell_facts(uow: UnitOfWork, user: User, facts: Any,
+                     conversation: Conversation) -> Any:
+    """The public price of the device picked, by its grade (when coordinators set one)."""
+    label = conversation.answers.get(ps.S.DEVICE)
+    if label is None or "grade_price" in facts:
+        return None
+    device = await uow.devices.by_label(str(label))
+    if device is None or device.grade is None or device.kind is None:
+        return {**facts, "grade_price": None}
+    prices = await uow.reservations.grade_prices()
+    return {**facts, "grade_price": prices.get((device.kind, device.grade.value))}
+
+
+async def kinds_facts(uow: UnitOfWork, user: User) -> Any:
+    return {"kinds": [(k.code, k.name) for k in await uow.catalogue.kinds()]}
+
+
+async def start_grade_price(session: Session, action: act.GradePrice) -> None:
+    await session.start_flow(ps.GRADE_PRICE_FLOW)
+
+
+async def on_grade_price(session: Session, effect: ps.SetGradePrice) -> None:
+    if not session.user.is_coordinator:
+        session.say(_("Ce bouton n'est pas (ou plus) valable pour vous."))
+        return
+    kinds = {k.code for k in await session.uow.catalogue.kinds()}
+    if effect.kind not in kinds:
+        session.say(_("Ce type de matériel n'existe plus. Rien n'a été enregistré."))
+        return
+    await session.uow.reservations.set_grade_price(effect.kind, effect.grade, effect.cents)
+    log.info("public price of %s/%s changed by %s", effect.kind, effect.grade,
+             session.user.key)
+    session.say(_("Prix public enregistré : {kind}, état {grade}, {amount}.",
+                  kind=verbatim(effect.kind), grade=effect.grade, amount=Money(effect.cents)),
+                choices=[Choice(act.GradePrice().pack(), _("Prix public par état"))],
+                action_menu=True)
+
+
 def lapse_job(money: MoneyConfig) -> Job:
     async def run(storage: Storage, now: datetime) -> int:
         """Reservations past their time end; the device goes back to the stock."""
@@ -240,9 +286,10 @@ def feature(env: Env) -> Feature:
         flows=ps.FLOWS,
         actions={act.BuyDoor: buy_door, act.BuyReserve: start_reserve,
                  act.PlaceReservations: place_reservations,
-                 act.SellReservation: start_sell},
-        effects={ps.Reserve: reserve, ps.Sell: sell},
-        more_facts={ps.RESERVE_FLOW: reserve_facts},
+                 act.SellReservation: start_sell, act.GradePrice: start_grade_price},
+        effects={ps.Reserve: reserve, ps.Sell: sell, ps.SetGradePrice: on_grade_price},
+        facts={ps.GRADE_PRICE_FLOW: kinds_facts},
+        more_facts={ps.RESERVE_FLOW: reserve_facts, ps.SELL_FLOW: sell_facts},
         jobs=[lapse_job(money)],
     )
 

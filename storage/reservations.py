@@ -66,3 +66,14 @@ class SqliteReservationRepo:
                 " first_name = NULL, contact = NULL, user_key = NULL"
                 " WHERE id = ? AND status = 'held'", (ts(now), reservation.id))
         return due
+
+    async def grade_prices(self) -> dict[tuple[str, str], int]:
+        """The public price by (kind, grade), as coordinators set it."""
+        async with self._conn.execute("SELECT kind, grade, cents FROM grade_prices") as cur:
+            return {(r["kind"], r["grade"]): int(r["cents"]) for r in await cur.fetchall()}
+
+    async def set_grade_price(self, kind: str, grade: str, cents: int) -> None:
+        await self._conn.execute(
+            "INSERT INTO grade_prices (kind, grade, cents) VALUES (?, ?, ?)"
+            " ON CONFLICT (kind, grade) DO UPDATE SET cents = excluded.cents",
+            (kind, grade, cents))

@@ -61,3 +61,12 @@ CREATE TABLE reservations (
     closed_at  TEXT
 );
 CREATE INDEX reservations_held ON reservations(status, place_id, kind);
+
+-- The public price of a device of a kind in a grade (A "comme neuf", B, C), set by
+-- coordinators; without a row, a device sells at its kind's full-tier price of the grid.
+CREATE TABLE grade_prices (
+    kind  TEXT NOT NULL REFERENCES catalogue_kinds(code) ON DELETE CASCADE,
+    grade TEXT NOT NULL CHECK (grade IN ('A', 'B', 'C')),
+    cents INTEGER NOT NULL CHECK (cents >= 0),
+    PRIMARY KEY (kind, grade)
+);

@@ -276,3 +276,22 @@ async def test_with_the_fund_spent_a_free_request_moves_to_the_symbolic_price_if
             ("symbolic", 100)]
     finally:
         await chat.app.close()
+
+
+async def test_coordinators_set_public_prices_by_grade_shown_and_suggested_at_the_sale(
+        chat: Chat):
+    _device, label = await one_ready_laptop(chat)  # graded B
+    await chat.say(COORD, choice="buy:gp")
+    sent = await chat.script(COORD, "Ordinateur portable", "2", "75", "Confirmer")
+    assert "Prix public enregistré : laptop, état B" in texts(sent, "cli:coord")
+    sent = await chat.say("passerby", choice="m:buy")
+    told = texts(sent, "cli:passerby").replace("\u202f", " ").replace("\xa0", " ")
+    assert "Ordinateur portable : 90,00 € (état B : 75,00 €)." in told
+    await chat.say("passerby", choice="buy:rs:laptop")
+    await chat.script("passerby", "1", "Zoé", "Passer", "Confirmer")
+    await chat.say(STAFF, choice="buy:sold:1")
+    sent = await chat.script(STAFF, label, "1")
+    assert "Le prix public est 75,00" in texts(sent, STAFF).replace("\u202f", " ") \
+        .replace("\xa0", " ")
+    await chat.script(STAFF, "75", "Confirmer")
+    assert await rows(chat, "SELECT cents, channel FROM payments") == [(7500, "sale")]

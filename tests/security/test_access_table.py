@@ -211,6 +211,7 @@ EFFECTS: dict[type[Action], Effect] = {
     act.FundView: Effect(shows("Fonds de solidarité")),
     act.FundBudget: Effect(in_flow("payment.fund_budget")),
     act.BuyDoor: Effect(shows("Où les acheter")),
+    act.GradePrice: Effect(in_flow("sale.grade_price")),
     act.PlaceReservations: Effect(shows("Réservations en cours")),
     act.SellReservation: Effect(shows("n'est plus en cours")),  # the world has none
 }

@@ -119,7 +119,7 @@ async def _maybe_warn(session: Session, money: MoneyConfig, env: Env) -> None:
               summary=pay.fund_summary(state)),
             _("Quand il sera vide, les accompagnant·es seront prévenu·es : {notice}",
               notice=pay.empty_fund_notice(money.when_empty))],
-            [Choice(act.FundView().pack(), _("Fonds de solidarité"))])
+            [Choice(act.FundView().pack(), _("Fonds de solidarité"))], action_menu=True)
 
 
 async def request_payments(session: Session, action: act.RequestPayments) -> None:

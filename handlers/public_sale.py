@@ -90,7 +90,8 @@ async def buy_door(session: Session, action: act.BuyDoor) -> None:
         _("Où les acheter :"),
         Msg("{lines}", {"lines": Lines(tuple(shops))}) if shops
         else _("Aucun lieu n'a d'appareil en ce moment. Revenez bientôt !"),
-        _("Vous payez sur place : espèces, chèque ou carte."), choices=choices)
+        _("Vous payez sur place : espèces, chèque ou carte."), choices=choices,
+        action_menu=True)
 
 
 async def start_reserve(session: Session, action: act.BuyReserve) -> None:
@@ -136,7 +137,8 @@ async def on_reserve(session: Session, effect: ps.Reserve, money: MoneyConfig) -
                                 "{kind}, jusqu'au {day}.", ref=verbatim(held.reference),
                                 name=verbatim(effect.first_name), kind=verbatim(effect.kind),
                                 day=Day(expires.astimezone(session.ctx.tz).date()))],
-                     [Choice(act.PlaceReservations().pack(), _("Réservations du lieu"))])
+                     [Choice(act.PlaceReservations().pack(), _("Réservations du lieu"))],
+                     action_menu=True)
 
 
 async def place_reservations(session: Session, action: act.PlaceReservations) -> None:
@@ -266,7 +268,8 @@ def lapse_job(money: MoneyConfig) -> Job:
                         "vente. Vous pouvez réserver encore.",
                         ref=verbatim(reservation.reference))],
                         [Choice(act.BuyDoor().pack(), _("Acheter un ordinateur "
-                                                         "reconditionné"))])
+                                                         "reconditionné"))],
+                        action_menu=True)
             await bag.flush(uow, now)
         return len(ended)
     return Job("sale.lapse", timedelta(hours=1), run)

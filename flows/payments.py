@@ -175,7 +175,9 @@ PAY_FLOW = "payment.record"
 REQUEST_ID = "request"
 REFERENCE = "reference"
 SUGGESTED = "suggested"
-"""Prefilled answers: the request paid for, and the amount its quote says."""
+FULL_PRICE = "full_price"
+"""Prefilled answers: the request paid for, the amount its quote says, and the full
+solidarity price of its kind (what the fund may pay)."""
 
 
 class P(StrEnum):
@@ -219,6 +221,11 @@ def _after_payer(answers: Answers) -> str | None:
 
 
 def _ask_amount(ctx: Ctx, answers: Answers) -> Msg:
+    if answers.get(P.PAYER) == Payer.FUND.value:
+        return _("Quel montant le fonds paie-t-il, en euros ? Le prix solidaire complet de "
+                 "cet appareil est {full} ; la personne paie {amount}.",
+                 full=Money(int(answers.get(FULL_PRICE, 0))),
+                 amount=Money(int(answers.get(SUGGESTED, 0))))
     return _("Quel montant a été payé, en euros ? Le tarif de la demande {ref} est {amount}.",
              ref=verbatim(str(answers.get(REFERENCE, ""))),
              amount=Money(int(answers.get(SUGGESTED, 0))))
@@ -252,8 +259,10 @@ PAY = Flow(
 )
 
 
-def pay_prefill(request_id: int, reference: str, suggested: int) -> dict[str, Any]:
-    return {REQUEST_ID: int(request_id), REFERENCE: reference, SUGGESTED: int(suggested)}
+def pay_prefill(request_id: int, reference: str, suggested: int,
+                full_price: int = 0) -> dict[str, Any]:
+    return {REQUEST_ID: int(request_id), REFERENCE: reference, SUGGESTED: int(suggested),
+            FULL_PRICE: int(full_price)}
 
 
 # --- Correcting one (a counter-entry) --------------------------------------------------------

@@ -18,7 +18,7 @@ from flows.audit import AuditAction
 from flows.devices import device_name
 from flows.messages import Attachment, Choice
 from flows.payments import MoneyConfig, Payer, Payment
-from flows.pricing import Situation
+from flows.pricing import Situation, Tier, price_for
 from flows.records import EquipmentRequest, RequestId, RequestStatus
 from flows.request import SITUATION_LABELS
 from flows.text import Day, Msg, _, verbatim
@@ -64,8 +64,13 @@ async def start_payment(session: Session, action: act.PayRequest) -> None:
         session.say(_("La demande {ref} est close : aucun paiement ne peut y être "
                       "enregistré.", ref=verbatim(request.reference)))
         return
+    grid = await session.uow.catalogue.price_grid()
+    try:
+        full = price_for(grid, Tier.FULL, request.kind)
+    except LookupError:
+        full = 0
     await session.start_flow(pay.PAY_FLOW, pay.pay_prefill(request.id, request.reference,
-                                                           request.price_cents))
+                                                           request.price_cents, full))
 
 
 async def on_record(session: Session, effect: pay.RecordPayment, money: MoneyConfig,

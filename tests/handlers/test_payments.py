@@ -96,7 +96,10 @@ async def test_the_fund_draws_down_and_warns_the_coordinators_once(chat: Chat):
     assert "budget 100,00" in texts(sent, COORD).replace("\u202f", " ").replace("\xa0", " ")
     await handed_over(chat)
     await chat.say(STAFF, choice="pay:rq:1")
-    sent = await chat.script(STAFF, "2", "99,99", "Confirmer")
+    sent = await chat.script(STAFF, "2")
+    assert "Le prix solidaire complet de cet appareil est 90,00 € ; la personne paie 1,00 €" \
+        in texts(sent, STAFF).replace("\u202f", " ").replace("\xa0", " ")
+    sent = await chat.script(STAFF, "99,99", "Confirmer")
     warned = texts(sent, "cli:coord")
     assert "arrive au bout" in warned
     sent = await chat.say(COORD, choice="fund:v")

@@ -759,6 +759,15 @@ class CorrectPayment(Action, prefix="pay:cx", allow=MONEY_REVIEW, on=Target.REQU
 
 
 @dataclass(frozen=True)
+class CorrectSale(Action, prefix="pay:sx", allow={Who.PLACE_STAFF: Scope.NONE,
+                                                  Who.COORDINATOR: Scope.NONE}):
+    """Cancel a sale's payment by a counter-entry (the handler checks it is a sale of the
+    staff's place)."""
+
+    payment: int
+
+
+@dataclass(frozen=True)
 class FundView(Action, prefix="fund:v", allow=COORDINATION):
     """The solidarity fund's year: budget, balance, what it paid for."""
 

@@ -158,11 +158,38 @@ async def start_correction(session: Session, action: act.CorrectPayment) -> None
                                                 pay.PAYMENT_ID: payment.id})
 
 
+def _may_correct_sale(session: Session, payment: Payment | None) -> bool:
+    """A sale (no request) is corrected by its place's staff or a coordinator."""
+    return (payment is not None and payment.request_id is None
+            and payment.channel is pay.Channel.SALE
+            and (session.user.is_coordinator
+                 or (session.user.place_id is not None
+                     and session.user.place_id == payment.place_id)))
+
+
+async def start_sale_correction(session: Session, action: act.CorrectSale) -> None:
+    payment = await session.uow.payments.get(action.payment)
+    if payment is None or not _may_correct_sale(session, payment):
+        session.say(_("Ce paiement n'existe pas pour cette demande."))
+        return
+    if payment.corrects is not None or await session.uow.payments.is_corrected(payment.id):
+        session.say(_("Ce paiement est déjà annulé par une contre-écriture."))
+        return
+    await session.start_flow(pay.CORRECT_FLOW, {pay.REQUEST_ID: 0,
+                                                pay.PAYMENT_ID: payment.id})
+
+
 async def on_correct(session: Session, effect: pay.CorrectPayment) -> None:
-    request = await _reviewer(session, effect.request_id)
+    """A counter-entry: the opposite amount, naming the payment, with the reason. A sale
+    (request 0) is checked as a sale, a request's payment as its request's."""
     uow = session.uow
     payment = await uow.payments.get(effect.payment_id)
-    if request is None or payment is None or payment.request_id != request.id:
+    request = (await _reviewer(session, effect.request_id) if effect.request_id
+               else None)
+    allowed = (_may_correct_sale(session, payment) if not effect.request_id else
+               request is not None and payment is not None
+               and payment.request_id == request.id)
+    if payment is None or not allowed:
         session.say(_("Ce paiement n'existe pas pour cette demande."))
         return
     if payment.corrects is not None or await uow.payments.is_corrected(payment.id):
@@ -177,10 +204,11 @@ async def on_correct(session: Session, effect: pay.CorrectPayment) -> None:
     await uow.audit.record(session.user.key, AuditAction.PAYMENT_CORRECTED,
                            payment.receipt_number, session.now,
                            f"{counter.receipt_number} {counter.cents}")
+    choices = [] if request is None else [Choice(
+        act.RequestPayments(request.id).pack(),
+        _("Paiements de {ref}", ref=verbatim(request.reference)))]
     session.say(_("Contre-écriture enregistrée : {line}.", line=pay.payment_line(counter)),
-                choices=[Choice(act.RequestPayments(request.id).pack(),
-                                _("Paiements de {ref}", ref=verbatim(request.reference)))],
-                action_menu=True)
+                choices=choices, action_menu=True)
 
 
 def payment_line_msg(payment: Payment) -> Msg:
@@ -273,7 +301,8 @@ def feature(env: Env) -> Feature:
         name="payments",
         flows=pay.FLOWS,
         actions={act.PayRequest: start_payment, act.RequestPayments: request_payments,
-                 act.CorrectPayment: start_correction, act.FundView: view,
+                 act.CorrectPayment: start_correction, act.CorrectSale: start_sale_correction,
+                 act.FundView: view,
                  act.FundBudget: start_budget},
         effects={pay.RecordPayment: record, pay.CorrectPayment: on_correct,
                  pay.SetFundBudget: budget},

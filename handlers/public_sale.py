@@ -214,6 +214,8 @@ async def on_sell(session: Session, effect: ps.Sell, money: MoneyConfig, env: En
     session.send(session.user.key, [
         _("Vente enregistrée : {line}.", line=payment_line_msg(payment)),
         _("Imprimez le reçu et donnez-le à qui a payé.")],
+        [Choice(act.CorrectSale(payment.id).pack(),
+                _("Annuler {number}", number=verbatim(payment.receipt_number)))],
         attachment=receipt_attachment(payment, pdf), action_menu=True)
 
 

@@ -236,6 +236,14 @@ async def test_someone_reserves_then_buys_a_device_at_the_place(tmp_path: Path, 
                                 " FROM reservations") == [("sold", None, None, None)]
         sent = await chat.say(COORD, choice="co:fig")
         assert "0 sur prescription, < 5 en vente solidaire" in texts(sent, "cli:coord")
+        # A sale is corrected like any payment: a counter-entry with a reason.
+        sent = await chat.say(STAFF, choice="pay:sx:1")
+        sent = await chat.say(STAFF, "mauvais moyen de paiement")
+        assert "Contre-écriture enregistrée" in texts(sent, STAFF)
+        assert await rows(chat, "SELECT cents, corrects, channel FROM payments ORDER BY id"
+                          ) == [(9000, None, "sale"), (-9000, 1, "sale")]
+        sent = await chat.say("demo-gap", choice="pay:sx:1")  # staff of another place
+        assert "n'existe pas" in texts(sent, "cli:demo-gap")
     finally:
         await chat.app.close()
     receipt = pdf_text(pdf, tmp_path)

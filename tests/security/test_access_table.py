@@ -212,6 +212,7 @@ EFFECTS: dict[type[Action], Effect] = {
     act.FundBudget: Effect(in_flow("payment.fund_budget")),
     act.BuyDoor: Effect(shows("Où les acheter")),
     act.GradePrice: Effect(in_flow("sale.grade_price")),
+    act.CorrectSale: Effect(shows("n'existe pas")),  # the world's payment is no sale
     act.PlaceReservations: Effect(shows("Réservations en cours")),
     act.SellReservation: Effect(shows("n'est plus en cours")),  # the world has none
 }

@@ -36,8 +36,10 @@ from handlers import (
     joining,
     mail,
     maintenance,
+    payments,
     place_tools,
     privacy,
+    public_sale,
     reconditioning,
     requests,
     sms_people,
@@ -84,7 +86,7 @@ class App:
 
 FEATURES = (home, access_handlers, requests, joining, bookings, help_relay, place_tools,
             beneficiary_jobs, beneficiary_nearby, donations, devices, reconditioning, handover,
-            maintenance, coordination, privacy, mail, sms_people)
+            maintenance, coordination, privacy, mail, sms_people, payments, public_sale)
 """Every feature module of the bot; each has ``feature(env)`` (no two declare the same
 action, command or effect)."""
 
@@ -115,6 +117,7 @@ def environment(settings: Settings, territory: Territory) -> Env:
         mail=settings.smtp is not None,
         sms=SmsConfig(settings.sms.sender) if settings.sms is not None else None,
         warranty_months=settings.warranty_months,
+        money=settings.money,
     )
 
 

@@ -11,13 +11,14 @@ import ipaddress
 import os
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flows.messages import UserKey, is_user_key
+from flows.payments import VAT_MENTION, MoneyConfig, WhenEmpty
 from flows.workshops import (
     DEFAULT_OFFSETS,
     DEFAULT_QUIET_HOURS,
@@ -151,6 +152,8 @@ class Settings:
     """The e-mail relay; ``None`` (no ``SMTP_HOST``): no e-mail is queued or sent."""
     sms: SmsSettings | None = None
     """The SMS gateway; ``None`` (no ``SMS_GATEWAY_URL``): no SMS."""
+    money: MoneyConfig = field(default_factory=MoneyConfig)
+    """Receipts' legal mentions, the solidarity fund's warnings, the mediation rate."""
 
 
 def read_dotenv(path: Path) -> dict[str, str]:
@@ -290,6 +293,7 @@ def load(env: Mapping[str, str] | None = None, dotenv: Path | None = Path(".env"
         **_web_settings(get, telegram, sms),
         smtp=_smtp_settings(get),
         sms=sms,
+        money=_money_settings(get),
     )
 
 
@@ -348,6 +352,29 @@ def _whole(get: Callable[[str, str], str | None], name: str, default: int, high:
         raise SettingsError(f"{name}: expected a whole number between 1 and {high}, "
                             f"got {text!r}")
     return int(text)
+
+
+def _money_settings(get: Callable[[str, str], str | None]) -> MoneyConfig:
+    """Receipts' legal mentions, the fund's warning threshold and what happens once it is
+    empty, and what an hour of mediation costs (whole euros)."""
+    when = get("FILIERE_FUND_WHEN_EMPTY", "waiting") or "waiting"
+    try:
+        when_empty = WhenEmpty(when)
+    except ValueError:
+        raise SettingsError("FILIERE_FUND_WHEN_EMPTY: expected waiting or next_tier, "
+                            f"got {when!r}") from None
+    default = MoneyConfig()
+    return MoneyConfig(
+        legal_name=(get("FILIERE_LEGAL_NAME", "") or default.legal_name).strip(),
+        legal_address=(get("FILIERE_LEGAL_ADDRESS", "") or "").strip(),
+        legal_id=(get("FILIERE_LEGAL_ID", "") or "").strip(),
+        vat_mention=(get("FILIERE_VAT_MENTION", "") or VAT_MENTION).strip(),
+        fund_low_cents=100 * _whole(get, "FILIERE_FUND_LOW_EUROS", 500, 1_000_000),
+        when_empty=when_empty,
+        mediation_cents_per_hour=100 * _whole(get, "FILIERE_MEDIATION_EUROS_PER_HOUR", 60,
+                                              1000),
+        reservation_days=_whole(get, "FILIERE_RESERVATION_DAYS", 3, 30),
+    )
 
 
 def _service_settings(get: Callable[[str, str], str | None]) -> dict[str, Any]:

@@ -45,6 +45,35 @@ class GiveDoor(Action, prefix="m:give", allow=ANYONE):
 
 
 @dataclass(frozen=True)
+class BuyDoor(Action, prefix="m:buy", allow=ANYONE):
+    """Buy a refurbished device: the public catalogue, prices, where and when (public)."""
+
+
+@dataclass(frozen=True)
+class BuyReserve(Action, prefix="buy:rs", allow=ANYONE):
+    """Reserve a device of ``kind`` for a few days, to buy it at a place (public)."""
+
+    kind: str
+
+
+@dataclass(frozen=True)
+class PlaceReservations(Action, prefix="buy:in", allow=PLACE_STAFF):
+    """The public's reservations held at the staff's place, each to sell."""
+
+
+@dataclass(frozen=True)
+class SellReservation(Action, prefix="buy:sold", allow=PLACE_STAFF):
+    """Sell a reserved device (the handler checks the reservation is at their place)."""
+
+    reservation: int
+
+
+@dataclass(frozen=True)
+class GradePrice(Action, prefix="buy:gp", allow=COORDINATION):
+    """Set the public price of a kind of device in a grade."""
+
+
+@dataclass(frozen=True)
 class GotDoor(Action, prefix="m:got", allow=ANYONE):
     """"I received a computer": join with a code, or the beneficiary's menu."""
 
@@ -698,6 +727,54 @@ class MailAddress(Action, prefix="ml:addr", allow=PROFESSIONALS):
 @dataclass(frozen=True)
 class MailStop(Action, prefix="ml:stop", allow=PROFESSIONALS):
     """No more e-mails: the address and the e-mails waiting for it are deleted."""
+
+
+# --- Money: payments and the solidarity fund (handlers/payments.py) -------------------------
+
+MONEY_DESK = {Who.PLACE_STAFF: Scope.PLACE}
+MONEY_REVIEW = {Who.PLACE_STAFF: Scope.PLACE, Who.COORDINATOR: Scope.NETWORK}
+
+
+@dataclass(frozen=True)
+class PayRequest(Action, prefix="pay:rq", allow=MONEY_DESK, on=Target.REQUEST):
+    """Record who paid for a request's device, how and how much (at the handover, or before
+    it when a third party pays)."""
+
+    request: int
+
+
+@dataclass(frozen=True)
+class RequestPayments(Action, prefix="pay:ls", allow=MONEY_REVIEW, on=Target.REQUEST):
+    """The payments recorded for a request, each with its receipt number."""
+
+    request: int
+
+
+@dataclass(frozen=True)
+class CorrectPayment(Action, prefix="pay:cx", allow=MONEY_REVIEW, on=Target.REQUEST):
+    """Cancel a payment of the request by a counter-entry with a reason (never an edit)."""
+
+    request: int
+    payment: int
+
+
+@dataclass(frozen=True)
+class CorrectSale(Action, prefix="pay:sx", allow={Who.PLACE_STAFF: Scope.NONE,
+                                                  Who.COORDINATOR: Scope.NONE}):
+    """Cancel a sale's payment by a counter-entry (the handler checks it is a sale of the
+    staff's place)."""
+
+    payment: int
+
+
+@dataclass(frozen=True)
+class FundView(Action, prefix="fund:v", allow=COORDINATION):
+    """The solidarity fund's year: budget, balance, what it paid for."""
+
+
+@dataclass(frozen=True)
+class FundBudget(Action, prefix="fund:b", allow=COORDINATION):
+    """Set this year's budget of the solidarity fund."""
 
 
 # --- Commands (typed words) -------------------------------------------------------------------

@@ -33,6 +33,9 @@ class AuditAction(StrEnum):
     CERTIFICATE_ISSUED = "certificate.issued"
     DATA_DELETED = "data.deleted"
     LOT_SENT = "lot.sent"
+    PAYMENT_RECORDED = "payment.recorded"
+    PAYMENT_CORRECTED = "payment.corrected"
+    FUND_BUDGET_SET = "fund.budget"
 
 
 LABELS: dict[AuditAction, Msg] = {
@@ -45,11 +48,21 @@ LABELS: dict[AuditAction, Msg] = {
     AuditAction.CERTIFICATE_ISSUED: _("certificat d'effacement délivré"),
     AuditAction.LOT_SENT: _("lot confié à un atelier"),
     AuditAction.DATA_DELETED: _("données supprimées"),
+    AuditAction.PAYMENT_RECORDED: _("paiement enregistré"),
+    AuditAction.PAYMENT_CORRECTED: _("paiement annulé par une contre-écriture"),
+    AuditAction.FUND_BUDGET_SET: _("budget du fonds de solidarité fixé"),
 }
+
+ACCOUNTS_YEARS = 10
+"""Accounting records and their supporting documents are kept ten years (Code de commerce,
+art. L123-22): so are the entries about payments and the fund's budget."""
 
 KEPT_YEARS: dict[AuditAction, int] = {
     AuditAction.ERASURE_RECORDED: RETENTION_YEARS,
     AuditAction.CERTIFICATE_ISSUED: RETENTION_YEARS,
+    AuditAction.PAYMENT_RECORDED: ACCOUNTS_YEARS,
+    AuditAction.PAYMENT_CORRECTED: ACCOUNTS_YEARS,
+    AuditAction.FUND_BUDGET_SET: ACCOUNTS_YEARS,
 }
 DEFAULT_KEPT_YEARS = 5
 

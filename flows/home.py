@@ -35,6 +35,8 @@ def home(user: User, first_time: bool) -> Reply:
         Choice(act.GotDoor().pack(), _("J'ai reçu un ordinateur")),
         Choice(act.HelpDoor().pack(), _("Aide")),
         Choice(act.LanguageDoor().pack(), _("Langue / Language")),
+        # Last, so that the numbers typed on text platforms ("4": help) keep their meaning.
+        Choice(act.BuyDoor().pack(), _("Acheter un ordinateur reconditionné")),
     ])
 
 

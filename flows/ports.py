@@ -21,7 +21,9 @@ from flows.joincode import CodeState
 from flows.mail_text import Letter
 from flows.mednum import MediationPlace
 from flows.messages import Attachment, Outgoing, UserKey
+from flows.payments import Channel, FundLine, FundState, Method, Payer, Payment
 from flows.pricing import PriceGrid, Tier
+from flows.public_sale import Reservation
 from flows.records import (
     AccessRequest,
     AccessRequestId,
@@ -55,7 +57,7 @@ from flows.records import (
     User,
     Workshop,
 )
-from flows.report import Event
+from flows.report import Event, Mediation, PaymentSum
 from flows.request import RequestDraft
 from flows.routing import Reach
 from flows.workshops import Refusal
@@ -759,6 +761,54 @@ class SmsRepo(Protocol):
         ...
 
 
+class PaymentRepo(Protocol):
+    """Payments and the solidarity fund (``flows.payments``): rows are only ever added."""
+
+    async def record(self, *, request_id: int | None, device_id: int | None,
+                     place_id: int | None, epci: str, profile: str, channel: Channel,
+                     cents: int, payer: Payer, third_party: str | None, method: Method,
+                     by: UserKey | None, now: datetime, corrects: int | None = None,
+                     reason: str | None = None) -> Payment: ...
+
+    async def get(self, payment_id: int) -> Payment | None: ...
+
+    async def of_request(self, request_id: int) -> list[Payment]: ...
+
+    async def is_corrected(self, payment_id: int) -> bool: ...
+
+    async def set_budget(self, year: int, cents: int, by: UserKey | None,
+                         now: datetime) -> None: ...
+
+    async def fund(self, year: int) -> FundState: ...
+
+    async def fund_lines(self, year: int) -> list[FundLine]: ...
+
+    async def warn_once(self, year: int, now: datetime) -> bool: ...
+
+    async def sums(self, since: datetime, until: datetime) -> list[PaymentSum]: ...
+
+    async def mediation(self, since: datetime, until: datetime) -> list[Mediation]: ...
+
+
+class ReservationRepo(Protocol):
+    """The public's reservations (``flows.public_sale``)."""
+
+    async def create(self, kind: str, place_id: int, first_name: str, contact: str | None,
+                     user_key: UserKey, now: datetime, expires: datetime) -> Reservation: ...
+
+    async def get(self, reservation_id: int) -> Reservation | None: ...
+
+    async def held_at(self, place_id: int) -> list[Reservation]: ...
+
+    async def sell(self, reservation_id: int, device_id: int, now: datetime) -> bool: ...
+
+    async def lapse(self, now: datetime) -> list[Reservation]: ...
+
+    async def grade_prices(self) -> dict[tuple[str, str], int]: ...
+
+    async def set_grade_price(self, kind: str, grade: str, cents: int) -> None: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction and the repositories bound to it."""
 
@@ -784,6 +834,8 @@ class UnitOfWork(Protocol):
     privacy: PrivacyRepo
     mail: MailRepo
     sms: SmsRepo
+    payments: PaymentRepo
+    reservations: ReservationRepo
 
     def part(self) -> AbstractAsyncContextManager[None]:
         """A part of this transaction that an exception rolls back alone (a savepoint)."""

@@ -217,13 +217,165 @@ def shown_derived(value: float, base: int) -> str | None:
 # --- For funders: one CSV ----------------------------------------------------------------
 
 
+# --- Money: what the network costs and earns ------------------------------------------------
+
+
+class Amount(StrEnum):
+    """Money received for devices, by who paid (also the funders' CSV column codes)."""
+
+    SALES = "sales_income_eur"
+    """Paid by the people themselves, at either door."""
+    FUND = "fund_spending_eur"
+    THIRD_PARTY = "third_party_eur"
+
+
+AMOUNT_OF_PAYER = {"person": Amount.SALES, "fund": Amount.FUND,
+                   "third_party": Amount.THIRD_PARTY}
+
+MONEY_COLUMNS: tuple[str, ...] = (
+    *[a.value for a in Amount], "devices_sold", "mediation_hours", "mediation_cost_eur",
+    "cost_per_beneficiary_eur")
+
+
+@dataclass(frozen=True)
+class PaymentSum:
+    """Payments of one hour, intercommunality, payer and channel, added up (storage); a
+    counter-entry counts -1 payment and its negative amount."""
+
+    at: datetime
+    epci: str
+    payer: str
+    channel: str
+    cents: int
+    payments: int
+
+
+@dataclass(frozen=True)
+class Mediation:
+    """People who came to the sessions of one hour and intercommunality, and the minutes
+    the sessions lasted in all (attendance × duration)."""
+
+    at: datetime
+    epci: str
+    attended: int
+    minutes: int
+
+
+@dataclass(frozen=True)
+class MoneyFigures:
+    """Cents by who paid, payments counted (to mask small ones), mediation given."""
+
+    cents: Mapping[tuple[Amount, str, str], int]
+    payments: Mapping[tuple[Amount, str, str], int]
+    sold: Mapping[tuple[str, str], int]
+    minutes: Mapping[tuple[str, str], int]
+    attended: Mapping[tuple[str, str], int]
+    cents_per_hour: int
+
+    def amount(self, amount: Amount, month: str | None = None,
+               epci: str | None = None) -> int:
+        return sum(c for (a, m, e), c in self.cents.items()
+                   if a is amount and month in (None, m) and epci in (None, e))
+
+    def count(self, amount: Amount, month: str | None = None, epci: str | None = None) -> int:
+        return sum(c for (a, m, e), c in self.payments.items()
+                   if a is amount and month in (None, m) and epci in (None, e))
+
+    def devices_sold(self, month: str | None = None, epci: str | None = None) -> int:
+        return sum(n for (m, e), n in self.sold.items()
+                   if month in (None, m) and epci in (None, e))
+
+    def mediation_minutes(self, month: str | None = None, epci: str | None = None) -> int:
+        return sum(n for (m, e), n in self.minutes.items()
+                   if month in (None, m) and epci in (None, e))
+
+    def people_attended(self, month: str | None = None, epci: str | None = None) -> int:
+        return sum(n for (m, e), n in self.attended.items()
+                   if month in (None, m) and epci in (None, e))
+
+    def mediation_cost(self, month: str | None = None, epci: str | None = None) -> int:
+        """Cents: the minutes at the hourly rate, rounded to the nearest cent."""
+        return (self.mediation_minutes(month, epci) * self.cents_per_hour + 30) // 60
+
+    def cost_per_beneficiary(self, handed: int, month: str | None = None,
+                             epci: str | None = None) -> int | None:
+        """What a device and its accompaniment cost, per device handed over or sold: what
+        was paid for the devices (by anyone) and the mediation given, over their number;
+        None without devices."""
+        devices = handed + self.devices_sold(month, epci)
+        if devices <= 0:
+            return None
+        paid = sum(self.amount(a, month, epci) for a in Amount)
+        return (paid + self.mediation_cost(month, epci) + devices // 2) // devices
+
+
+def build_money(sums: Iterable[PaymentSum], mediation: Iterable[Mediation], now: datetime,
+                tz: ZoneInfo, cents_per_hour: int, months: int = MONTHS) -> MoneyFigures:
+    """Add up payments and mediation of the last ``months`` months per month and EPCI."""
+    inside = set(last_months(now, tz, months))
+    cents: dict[tuple[Amount, str, str], int] = defaultdict(int)
+    payments: dict[tuple[Amount, str, str], int] = defaultdict(int)
+    sold: dict[tuple[str, str], int] = defaultdict(int)
+    minutes: dict[tuple[str, str], int] = defaultdict(int)
+    attended: dict[tuple[str, str], int] = defaultdict(int)
+    for row in sums:
+        month = month_of(row.at, tz)
+        if month not in inside or row.payer not in AMOUNT_OF_PAYER:
+            continue
+        amount = AMOUNT_OF_PAYER[row.payer]
+        cents[(amount, month, row.epci)] += row.cents
+        payments[(amount, month, row.epci)] += row.payments
+        if row.channel == "sale":
+            sold[(month, row.epci)] += row.payments
+    for row in mediation:
+        month = month_of(row.at, tz)
+        if month in inside:
+            minutes[(month, row.epci)] += row.minutes
+            attended[(month, row.epci)] += row.attended
+    return MoneyFigures(dict(cents), dict(payments), dict(sold), dict(minutes), dict(attended),
+                        cents_per_hour)
+
+
+def euros_text(cents: int) -> str:
+    """Cents as a spreadsheet reads French euros: ``12,50``."""
+    sign = "-" if cents < 0 else ""
+    return f"{sign}{abs(cents) // 100},{abs(cents) % 100:02d}"
+
+
+def hours_text(minutes: int) -> str:
+    """Minutes as hours with one decimal, French style: ``7,5``."""
+    tenths = (minutes * 10 + 30) // 60
+    return f"{tenths // 10},{tenths % 10}"
+
+
+def money_cells(report: Report, money: MoneyFigures, month: str | None, epci: str | None,
+                masked: str) -> list[object]:
+    """The money columns of one line. Amounts are shown: they count euros, not people, and
+    never name who paid. What would give away a small count is masked: mediation hours and
+    their cost from 1 to 4 people who came, a cost per beneficiary from 1 to 4 devices."""
+    cells: list[object] = [euros_text(money.amount(amount, month, epci)) for amount in Amount]
+    cells.append(shown(money.devices_sold(month, epci)))
+    people = money.people_attended(month, epci)
+    cells.append(masked if is_masked(people)
+                 else hours_text(money.mediation_minutes(month, epci)))
+    cells.append(masked if is_masked(people)
+                 else euros_text(money.mediation_cost(month, epci)))
+    handed = report.count(Indicator.HANDED_OVER, month, epci)
+    devices = handed + money.devices_sold(month, epci)
+    per = money.cost_per_beneficiary(handed, month, epci)
+    cells.append("" if per is None else masked if is_masked(devices) else euros_text(per))
+    return cells
+
+
 COLUMNS: tuple[str, ...] = (
     "month", "epci", *[i.value for i in Indicator], "weight_kg", "co2e_kg", "waiting_now",
+    *MONEY_COLUMNS,
 )
 
 
 def report_csv(report: Report, *, header: Mapping[str, str], epci_name: Callable[[str], str],
-               total: str, masked: str, notes: Sequence[str]) -> bytes:
+               total: str, masked: str, notes: Sequence[str],
+               money: MoneyFigures | None = None) -> bytes:
     """Per month, one line per intercommunality then the network's total; notes at the end.
 
     ``header`` names the columns in the reader's language; ``masked`` is what a masked
@@ -238,8 +390,9 @@ def report_csv(report: Report, *, header: Mapping[str, str], epci_name: Callable
         co2e = shown_derived(report.co2e(month, epci),
                              report.count(Indicator.HANDED_OVER, month, epci))
         waiting = shown(report.waiting_now(epci)) if month == report.months[-1] else ""
+        cells = [] if money is None else money_cells(report, money, month, epci, masked)
         return [month, label, *counts, masked if weight is None else weight,
-                masked if co2e is None else co2e, waiting]
+                masked if co2e is None else co2e, waiting, *cells]
 
     for month in report.months:
         for epci in report.epcis:

@@ -69,6 +69,7 @@ async def catalogue_menu(session: Session) -> None:
           n=len(grid.rules)),
         choices=[Choice(act.AddKind().pack(), _("Ajouter un type de matériel")),
                  Choice(act.SetPrice().pack(), _("Changer un prix")),
+                 Choice(act.GradePrice().pack(), _("Prix public par état")),
                  Choice(act.SetRule().pack(), _("Changer une règle de prix")),
                  *[Choice(act.ExportCatalogue(code).pack(),
                           label) for code, (_f, label) in EXPORTS.items()]],

@@ -71,6 +71,7 @@ def menu(session: Session) -> None:
         Choice(act.Series().pack(), _("Programmer une série d'ateliers")),
         Choice(act.Broadcast().pack(), _("Écrire aux accompagnant·es")),
         Choice(act.Figures().pack(), _("Chiffres d'activité")),
+        Choice(act.FundView().pack(), _("Fonds de solidarité")),
         Choice(act.AuditLog().pack(), _("Journal des actions sensibles")),
         Choice(act.ImportHelp().pack(), _("Importer un fichier CSV")),
     ], action_menu=True)
@@ -221,9 +222,9 @@ def feature(env: Env) -> Feature:
             case act.ExportCatalogue(what=what):
                 await cat.export(session, what)
             case act.Figures():
-                await reports.figures(session, tz)
+                await reports.figures(session, tz, env.money.mediation_cents_per_hour)
             case act.FiguresCsv():
-                await reports.figures_csv(session, tz)
+                await reports.figures_csv(session, tz, env.money.mediation_cents_per_hour)
             case act.AuditLog():
                 await audit_log(session)
             case act.AuditCsv():

@@ -167,7 +167,8 @@ async def hand_over(session: Session, request_id: RequestId, label: str, *,
           "service après don ({code}, valable jusqu'au {day}), les prochains ateliers, des "
           "lieux d'aide près de chez elle et la garantie.", code=printed(code),
           day=Day(expires.astimezone(config.policy.tz).date()))],
-        [register_choice()],  # a person without a chat app: reminders by SMS
+        [Choice(act.PayRequest(request.id).pack(), _("Enregistrer le paiement")),
+         register_choice()],  # a person without a chat app: reminders by SMS
         attachment=Attachment(f"kit-{request.reference}.pdf", "application/pdf", pdf),
         action_menu=True)
     session.send(request.prescriber, [_(

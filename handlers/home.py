@@ -33,7 +33,8 @@ async def professional_door(session: Session, action: act.ProDoor, *,
                            Choice(act.MyRequests().pack(), _("Mes demandes"))]
         if user.role is Role.PLACE_STAFF:
             choices[:0] = [Choice(act.ReceivedRequests().pack(), _("Demandes reçues")),
-                           Choice(act.PlaceStock().pack(), _("Stock du lieu"))]
+                           Choice(act.PlaceStock().pack(), _("Stock du lieu")),
+                           Choice(act.PlaceReservations().pack(), _("Réservations du lieu"))]
         choices.extend(staff_choices(user))  # join codes, workshops (place_tools.py)
         if user.role in (Role.RECONDITIONER, Role.PLACE_STAFF) or user.is_coordinator:
             choices.append(Choice(act.OpenLots().pack(), _("Dons à réceptionner et à effacer")))

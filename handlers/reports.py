@@ -15,9 +15,9 @@ from flows import report as rp
 from flows.catalogue import kind_name
 from flows.messages import Attachment, Choice
 from flows.ports import UnitOfWork
-from flows.report import Indicator, Report
+from flows.report import Amount, Indicator, MoneyFigures, Report
 from flows.territory import Territory
-from flows.text import Day, Msg, _, verbatim
+from flows.text import Day, Money, Msg, _, verbatim
 from handlers import sms_people
 from handlers.charts import Series, bar_chart
 from handlers.coord_places import CSV, titled
@@ -106,15 +106,58 @@ def month_label(month: str, lang: str) -> str:
     return format_date(rp.first_day(month), "MMM yy", locale=lang)
 
 
-async def figures(session: Session, tz: ZoneInfo) -> None:
+async def load_money(session: Session, tz: ZoneInfo, cents_per_hour: int) -> MoneyFigures:
+    """Payments and mediation of the last twelve months, from storage."""
+    months = rp.last_months(session.now, tz)
+    since = datetime.combine(rp.first_day(months[0]), datetime.min.time(), tzinfo=tz)
+    uow = session.uow
+    return rp.build_money(await uow.payments.sums(since, session.now),
+                          await uow.payments.mediation(since, session.now), session.now, tz,
+                          cents_per_hour)
+
+
+def _euros(money: MoneyFigures, amount: Amount) -> Msg:
+    """An amount of the twelve months (euros, not people: shown as it is)."""
+    return Msg("{m}", {"m": Money(money.amount(amount))})
+
+
+def money_text(report: Report, money: MoneyFigures) -> Msg:
+    """What the network earned and what its mediation cost, over twelve months."""
+    people = money.people_attended()
+    handed = report.count(Indicator.HANDED_OVER)
+    devices = handed + money.devices_sold()
+    per = money.cost_per_beneficiary(handed)
+    hidden = rp.is_masked(people)
+    return _("Argent (12 mois) :\n"
+             "• Ventes payées par les personnes : {sales}\n"
+             "• Dépenses du fonds de solidarité : {fund}\n"
+             "• Payé par des tiers (associations, CCAS) : {third}\n"
+             "• Appareils par canal : {prescribed} sur prescription, {sold} en vente "
+             "solidaire\n"
+             "• Médiation : {hours} heures, soit {cost} à {rate} de l'heure\n"
+             "• Coût « appareil + accompagnement » par bénéficiaire : {per}",
+             sales=_euros(money, Amount.SALES), fund=_euros(money, Amount.FUND),
+             third=_euros(money, Amount.THIRD_PARTY), prescribed=rp.shown(handed),
+             sold=rp.shown(money.devices_sold()),
+             hours=_("masqué") if hidden else verbatim(rp.hours_text(
+                 money.mediation_minutes())),
+             cost=_("masqué") if hidden else Msg("{m}", {"m": Money(money.mediation_cost())}),
+             rate=Money(money.cents_per_hour),
+             per=(_("sans objet") if per is None else _("masqué") if rp.is_masked(devices)
+                  else Msg("{m}", {"m": Money(per)})))
+
+
+async def figures(session: Session, tz: ZoneInfo, cents_per_hour: int = 6000) -> None:
     """The figures as text, the chart as a PNG image, and the CSV on demand."""
     report = await load(session, tz)
+    money = await load_money(session, tz, cents_per_hour)
     territory = session.ctx.territory
     names = {e.siren: e.name for e in territory.epcis}
     lang = session.user.lang or "fr"
     sms = await sms_people.usage_text(session.uow, report.months,
                                       lambda month: month_label(month, lang))
-    session.say(*summary(report, names), *([sms] if sms else []), factors_text(),
+    session.say(*summary(report, names), money_text(report, money), *([sms] if sms else []),
+                factors_text(),
                 choices=[Choice(act.FiguresCsv().pack(), _("Tableau pour les financeurs (CSV)"))],
                 action_menu=True)
     png = chart_png(report, session.ctx.translate, lang)
@@ -134,16 +177,18 @@ def chart_png(report: Report, translate: Callable[[Msg], str], lang: str) -> byt
     )
 
 
-async def figures_csv(session: Session, tz: ZoneInfo) -> None:
+async def figures_csv(session: Session, tz: ZoneInfo, cents_per_hour: int = 6000) -> None:
     """Per month and intercommunality, for funders; the factors are written below."""
     report = await load(session, tz)
-    data = funders_csv(report, session.ctx.translate, session.ctx.territory)
+    money = await load_money(session, tz, cents_per_hour)
+    data = funders_csv(report, session.ctx.translate, session.ctx.territory, money)
     session.send(session.user.key, [_("Le tableau d'activité par mois et par "
                                       "intercommunalité, pour les financeurs.")],
                  attachment=Attachment("activite-reseau.csv", CSV, data))
 
 
-def funders_csv(report: Report, translate: Callable[[Msg], str], territory: Territory) -> bytes:
+def funders_csv(report: Report, translate: Callable[[Msg], str], territory: Territory,
+                money: MoneyFigures | None = None) -> bytes:
     """The funders' table: per month and intercommunality, the factors written below."""
     names = {e.siren: e.name for e in territory.epcis}
     header = {
@@ -153,12 +198,27 @@ def funders_csv(report: Report, translate: Callable[[Msg], str], territory: Terr
         "weight_kg": translate(_("Poids estimé collecté (kg)")),
         "co2e_kg": translate(_("CO2e évité (kg)")),
         "waiting_now": translate(_("Liste d'attente aujourd'hui")),
+        "sales_income_eur": translate(_("Ventes payées par les personnes (EUR)")),
+        "fund_spending_eur": translate(_("Dépenses du fonds de solidarité (EUR)")),
+        "third_party_eur": translate(_("Payé par des tiers (EUR)")),
+        "devices_sold": translate(_("Appareils en vente solidaire")),
+        "mediation_hours": translate(_("Heures de médiation (présences × durée)")),
+        "mediation_cost_eur": translate(_("Coût de la médiation (EUR)")),
+        "cost_per_beneficiary_eur": translate(_("Coût appareil + accompagnement par "
+                                                "bénéficiaire (EUR)")),
     }
     notes = [translate(factors_text()),
              translate(_("Les effectifs de 1 à 4 sont masqués (« < 5 »).")),
+
              translate(_("Bénéficiaires : personnes inscrites au service après don, qui "
                          "peuvent effacer leurs données ; présences : personnes venues à un "
                          "atelier, notées par le lieu (pas les réponses « je viens »)."))]
+    if money is not None:
+        notes.append(translate(_(
+            "Argent : montants en euros, corrections déduites ; heures de médiation = "
+            "présences notées × durée des ateliers, au coût de {rate} de l'heure ; coût par "
+            "bénéficiaire = (ce qui a été payé pour les appareils + coût de la médiation) / "
+            "appareils remis ou vendus.", rate=Money(money.cents_per_hour))))
     return rp.report_csv(report, header=header, epci_name=lambda e: names.get(e, e),
                          total=translate(_("Total du réseau")), masked=translate(_("masqué")),
-                         notes=notes)
+                         notes=notes, money=money)

@@ -13,6 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any, Protocol
 
 from flows import actions as act
@@ -23,8 +24,9 @@ from flows.catalogue import kind_name
 from flows.engine import Conversation
 from flows.lifecycle import Refused
 from flows.messages import Choice, Outgoing, UserKey
+from flows.payments import WhenEmpty, empty_fund_notice
 from flows.ports import Storage, UnitOfWork
-from flows.pricing import quote
+from flows.pricing import Quote, Tier, price_for, quote
 from flows.records import (
     EquipmentRequest,
     Place,
@@ -53,6 +55,9 @@ from handlers import handover as handing
 from handlers.session import Env, Feature, Job, MoreFacts, Session
 
 log = logging.getLogger(__name__)
+
+FUND_TIERS = frozenset({Tier.FREE, Tier.SYMBOLIC})
+"""The tiers the solidarity fund pays for."""
 
 MY_REQUESTS_SHOWN = 10
 PICKUP_DAYS = 6
@@ -273,8 +278,10 @@ async def serve_waiting(
 # --- Prescribers ask and follow their requests ----------------------------------------------
 
 
-async def submit(session: Session, effect: SubmitRequest) -> None:
-    """Number, route and reserve; tell the prescriber where and why, and the place."""
+async def submit(session: Session, effect: SubmitRequest,
+                 when_empty: WhenEmpty = WhenEmpty.WAITING_LIST) -> None:
+    """Number, route and reserve; tell the prescriber where and why, and the place (and,
+    plainly, what an empty solidarity fund means for a request it would pay for)."""
     user, uow, draft = session.user, session.uow, effect.draft
     if not is_prescriber(user):
         log.warning("%s submitted a request without being a prescriber", user.key)
@@ -288,6 +295,12 @@ async def submit(session: Session, effect: SubmitRequest) -> None:
         return
     grid = await uow.catalogue.price_grid()
     price = quote(grid, draft.situation, draft.income, draft.kind)
+    fund_spent = False
+    if price.tier in FUND_TIERS:
+        fund = await uow.payments.fund(session.ctx.today.year)
+        fund_spent = fund.budget > 0 and fund.empty
+    if fund_spent and when_empty is WhenEmpty.NEXT_TIER and price.tier is Tier.FREE:
+        price = Quote(Tier.SYMBOLIC, price_for(grid, Tier.SYMBOLIC, draft.kind))
     found = await reserve_route(uow, session.ctx.territory, draft.kind, draft.commune,
                                 user.place_id, set())
     place = (found.place.id, found.reason.value) if found else None
@@ -307,6 +320,8 @@ async def submit(session: Session, effect: SubmitRequest) -> None:
     if request.needs_connectivity:
         texts.append(_("Besoin de connexion internet signalé au lieu : il aidera la "
                        "personne à trouver une solution."))
+    if fund_spent:
+        texts.append(empty_fund_notice(when_empty))
     session.say(*texts, choices=[MINE, NEW], action_menu=True)
     if found is not None:
         await notify_place(session, uow, session.ctx.territory, request,
@@ -547,7 +562,9 @@ async def handover(session: Session, action: Any, request: EquipmentRequest) -> 
                 choices=[Choice(act.HandoverYes(request.id).pack(),
                                 _("Oui, remettre le matériel")),
                          Choice(act.HandoverNotYet(request.id).pack(),
-                                _("Pas encore"))],
+                                _("Pas encore")),
+                         Choice(act.PayRequest(request.id).pack(),
+                                _("Un tiers paie pour la personne"))],
                 action_menu=True)
 
 
@@ -694,7 +711,7 @@ def feature(env: Env) -> Feature:
         actions={act.NewRequest: start, act.MyRequests: my_requests_action,
                  act.ReceivedRequests: received_action, act.PlaceStock: stock_action,
                  **{kind: on_request for kind in ON_REQUEST}},
-        effects={SubmitRequest: submit},
+        effects={SubmitRequest: partial(submit, when_empty=env.money.when_empty)},
         facts={rq.FLOW_NAME: load_facts},
         more_facts={rq.FLOW_NAME: reach_facts(env.territory)},
         jobs=[Job("requests.waiting", timedelta(minutes=10), waiting_job),

@@ -13,6 +13,7 @@ from flows.action_codec import Action
 from flows.beneficiary import BeneficiaryConfig
 from flows.engine import Conversation, Ctx, Effect, Flow
 from flows.messages import Attachment, Choice, Outgoing, Pressed, Priority, Reply, UserKey
+from flows.payments import MoneyConfig
 from flows.ports import Storage, UnitOfWork
 from flows.records import User
 from flows.sms_text import SmsConfig
@@ -160,6 +161,8 @@ class Env:
     """The SMS gateway, when the network has one (``SMS_GATEWAY_URL``)."""
     warranty_months: int = 6
     """The warranty of a device handed over (``FILIERE_WARRANTY_MONTHS``)."""
+    money: MoneyConfig = field(default_factory=MoneyConfig)
+    """Receipts, the solidarity fund and the mediation rate (``flows.payments``)."""
 
 
 @dataclass(frozen=True)

@@ -123,6 +123,11 @@ class SqliteBeneficiaryRepo:
         await self._conn.execute("DELETE FROM outbox WHERE recipient = ?", (key,))
         # A mobile number, and the SMS on their way (cascade), for someone reached by SMS.
         await self._conn.execute("DELETE FROM sms_numbers WHERE user_key = ?", (key,))
+        # A device they reserved goes back to the stock; the reservation keeps no name.
+        await self._conn.execute(
+            "UPDATE reservations SET status = CASE WHEN status = 'held' THEN 'lapsed'"
+            " ELSE status END, first_name = NULL, contact = NULL, user_key = NULL"
+            " WHERE user_key = ?", (key,))
 
     async def inactive_since(self, before: datetime, after: str,
                              scan: int) -> list[tuple[UserKey, bool]]:

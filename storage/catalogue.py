@@ -1,7 +1,8 @@
 """The catalogue by usage, the stock of each place, and the price grid.
 
 Stock is counted, never typed: the ready devices of a place (``devices``), less the requests
-that hold one of their kind there until the handover picks a device.
+that hold one of their kind there until the handover picks a device, and less the public's
+reservations held there (``handlers/public_sale.py``).
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ from storage.connection import Connection
 _COUNTED = (
     "SELECT d.place_id, d.kind, count(*) AS ready,"
     " (SELECT count(*) FROM equipment_requests r WHERE r.place_id = d.place_id"
-    "   AND r.kind = d.kind AND r.status IN ('sent', 'accepted', 'ready')) AS held"
+    "   AND r.kind = d.kind AND r.status IN ('sent', 'accepted', 'ready'))"
+    " + (SELECT count(*) FROM reservations s WHERE s.place_id = d.place_id"
+    "   AND s.kind = d.kind AND s.status = 'held') AS held"
     " FROM devices d JOIN places p ON p.id = d.place_id"
     " WHERE d.state = 'ready' AND d.kind IS NOT NULL AND p.active = 1"
 )

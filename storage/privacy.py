@@ -35,6 +35,7 @@ class SqlitePrivacyRepo:
             " AND key NOT IN (SELECT prescriber FROM equipment_requests)"
             " AND key NOT IN (SELECT user_key FROM conversations)"
             " AND key NOT IN (SELECT user_key FROM structure_referents)"
+            " AND key NOT IN (SELECT user_key FROM reservations WHERE user_key IS NOT NULL)"
             " AND key NOT IN (SELECT recipient FROM outbox WHERE status = 'pending')"
             " LIMIT ?",
             (ts(created_before), json.dumps(sorted(self._coordinators)), limit),
@@ -110,4 +111,10 @@ class SqlitePrivacyRepo:
             "UPDATE device_events SET by_user = NULL WHERE by_user = ?", (key,))
         await self._conn.execute(
             "UPDATE device_diagnoses SET operator = NULL WHERE operator = ?", (key,))
+        # Money records stay (they are the network's accounts), without the account: who
+        # recorded each one stays in the audit log.
+        await self._conn.execute(
+            "UPDATE payments SET recorded_by = NULL WHERE recorded_by = ?", (key,))
+        await self._conn.execute(
+            "UPDATE fund_budgets SET set_by = NULL WHERE set_by = ?", (key,))
         return True

@@ -22,6 +22,7 @@ from storage.lots import SqliteLotRepo
 from storage.mail import SqliteMailRepo
 from storage.menus import SqliteMenuRepo
 from storage.outbox import SqliteOutboxRepo
+from storage.payments import SqlitePaymentRepo
 from storage.places import SqlitePlaceRepo
 from storage.postgres import PostgresDatabase
 from storage.privacy import SqlitePrivacyRepo
@@ -29,6 +30,7 @@ from storage.reach import SqliteReachRepo
 from storage.reminders import SqliteReminderRepo
 from storage.reports import SqliteReportRepo
 from storage.requests import SqliteRequestRepo
+from storage.reservations import SqliteReservationRepo
 from storage.sms import SqliteSmsRepo
 from storage.users import SqliteUserRepo
 from storage.workshops import SqliteWorkshopRepo
@@ -65,6 +67,8 @@ class SqliteUnitOfWork:
     privacy: SqlitePrivacyRepo
     mail: SqliteMailRepo
     sms: SqliteSmsRepo
+    payments: SqlitePaymentRepo
+    reservations: SqliteReservationRepo
 
     def __init__(self, conn: Connection, coordinators: frozenset[str], path: str) -> None:
         self.conn = conn
@@ -106,6 +110,8 @@ _REPOSITORIES: dict[str, Callable[[SqliteUnitOfWork], Any]] = {
     "privacy": lambda uow: SqlitePrivacyRepo(uow.conn, uow._coordinators),
     "mail": lambda uow: SqliteMailRepo(uow.conn),
     "sms": lambda uow: SqliteSmsRepo(uow.conn),
+    "payments": lambda uow: SqlitePaymentRepo(uow.conn),
+    "reservations": lambda uow: SqliteReservationRepo(uow.conn),
 }
 
 

@@ -130,7 +130,7 @@ async def test_a_donor_declares_a_lot_with_buttons_and_words_and_gets_the_receip
     home = await tg.say(ANA, "/start")
     assert "Que souhaitez-vous faire ?" in home[-1].text
     assert [data for _, data in home[-1].buttons] == ["m:pro", "m:give", "m:got", "m:help",
-                                                      "m:lang"]
+                                                      "m:lang", "m:buy"]
     seen = await tg.press(ANA, home[-1], "donner du matériel")
     assert tg.api.answered, "the button press is answered (the phone stops spinning)"
     pressed = tg.api.stored(home[-1])

@@ -205,6 +205,16 @@ EFFECTS: dict[type[Action], Effect] = {
     act.WipeDevice: Effect(in_flow("erasure_device_serial")),  # registered without it
     act.CoordinationMenu: Effect(offers("co:acc")),
     act.Accounts: Effect(offers("co:m:")),
+    act.PayRequest: Effect(in_flow("payment.record")),
+    act.RequestPayments: Effect(shows("Paiements de {request_ref}")),
+    act.CorrectPayment: Effect(in_flow("payment.correct")),
+    act.FundView: Effect(shows("Fonds de solidarité")),
+    act.FundBudget: Effect(in_flow("payment.fund_budget")),
+    act.BuyDoor: Effect(shows("Où les acheter")),
+    act.GradePrice: Effect(in_flow("sale.grade_price")),
+    act.CorrectSale: Effect(shows("n'existe pas")),  # the world's payment is no sale
+    act.PlaceReservations: Effect(shows("Réservations en cours")),
+    act.SellReservation: Effect(shows("n'est plus en cours")),  # the world has none
 }
 """Actions whose effect is checked precisely; every other action is checked by its answer
 (the refusal, or not the refusal) and, when refused, by nothing changed."""
@@ -298,6 +308,7 @@ def sample(kind: type[Action], world: World, target: int | None = None) -> str:
 SAMPLE_VALUES: dict[str, str] = {
     "place": "veynes", "workshop": "gap_workshop", "to": "other_workshop", "kind": "laptop",
     "role": "all", "what": "prices", "lang": "fr", "code": "REJ234567",
+    "payment": "payment", "reservation": "1",
 }
 """Values of the fields that name no target: world fields, or the value itself."""
 

@@ -94,6 +94,7 @@ class World:
     other_workshop: int   # another upcoming session, not booked
     device: int           # a laptop of the donor's lot, registered at Veynes, not diagnosed
     device_label: str
+    payment: int          # a third party's payment for the prescriber's request, at Veynes
 
     def copy(self, to: Path) -> Path:
         """A fresh copy of the built database (the bot closed it: no WAL left over)."""
@@ -177,11 +178,15 @@ async def build_world(path: Path, clock: Clock) -> World:
         other_workshop = int(str(await value(
             chat, "SELECT id FROM workshops WHERE id <> ? AND starts_at > ? ORDER BY starts_at"
             " LIMIT 1", workshop, ts(clock()))))
+        await chat.say("demo-veynes", choice=f"pay:rq:{request}")
+        await chat.script("demo-veynes", "3", "CCAS de Veynes", "2", "40", "Confirmer")
+        payment = int(str(await value(chat, "SELECT id FROM payments WHERE request_id = ?",
+                                      request)))
     finally:
         await chat.app.close()
     return World(path, veynes, access, approved, request, request_ref, other_request,
                  other_ref, lot, lot_ref, other_lot, other_lot_ref, ticket, workshop, laptops,
-                 approved, gap_workshop, other_workshop, device, device_label)
+                 approved, gap_workshop, other_workshop, device, device_label, payment)
 
 
 async def _request_of(chat: Chat, key: UserKey) -> tuple[int, str]:

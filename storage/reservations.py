@@ -1,0 +1,79 @@
+"""The public's reservations (``flows.public_sale``): held, then sold or lapsed; the first
+name, phone and chat key are blanked as soon as it ends."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flows.messages import UserKey
+from flows.public_sale import Reservation, ReservationStatus
+from storage.connection import Connection, Row
+from storage.db import from_ts, ts
+
+_SELECT = ("SELECT id, kind, place_id, first_name, contact, user_key, status, created_at,"
+           " expires_at FROM reservations")
+
+
+def _reservation(row: Row) -> Reservation:
+    return Reservation(row["id"], row["kind"], row["place_id"], row["first_name"],
+                       row["contact"], UserKey(row["user_key"]) if row["user_key"] else None,
+                       ReservationStatus(row["status"]), from_ts(row["created_at"]),
+                       from_ts(row["expires_at"]))
+
+
+class SqliteReservationRepo:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    async def create(self, kind: str, place_id: int, first_name: str, contact: str | None,
+                     user_key: UserKey, now: datetime, expires: datetime) -> Reservation:
+        async with self._conn.execute(
+            "INSERT INTO reservations (kind, place_id, first_name, contact, user_key,"
+            " created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            (kind, place_id, first_name, contact, user_key, ts(now), ts(expires))) as cur:
+            row = await cur.fetchone()
+        assert row is not None
+        found = await self.get(row[0])
+        assert found is not None
+        return found
+
+    async def get(self, reservation_id: int) -> Reservation | None:
+        async with self._conn.execute(_SELECT + " WHERE id = ?", (reservation_id,)) as cur:
+            row = await cur.fetchone()
+        return _reservation(row) if row else None
+
+    async def held_at(self, place_id: int) -> list[Reservation]:
+        async with self._conn.execute(_SELECT + " WHERE place_id = ? AND status = 'held'"
+                                      " ORDER BY expires_at", (place_id,)) as cur:
+            return [_reservation(r) for r in await cur.fetchall()]
+
+    async def sell(self, reservation_id: int, device_id: int, now: datetime) -> bool:
+        """Held to sold (False when it was not held any more)."""
+        cur = await self._conn.execute(
+            "UPDATE reservations SET status = 'sold', device_id = ?, closed_at = ?,"
+            " first_name = NULL, contact = NULL, user_key = NULL"
+            " WHERE id = ? AND status = 'held'", (device_id, ts(now), reservation_id))
+        return cur.rowcount == 1
+
+    async def lapse(self, now: datetime) -> list[Reservation]:
+        """End the held reservations past their time; the ones ended, as they were."""
+        async with self._conn.execute(_SELECT + " WHERE status = 'held' AND expires_at < ?",
+                                      (ts(now),)) as cur:
+            due = [_reservation(r) for r in await cur.fetchall()]
+        for reservation in due:
+            await self._conn.execute(
+                "UPDATE reservations SET status = 'lapsed', closed_at = ?,"
+                " first_name = NULL, contact = NULL, user_key = NULL"
+                " WHERE id = ? AND status = 'held'", (ts(now), reservation.id))
+        return due
+
+    async def grade_prices(self) -> dict[tuple[str, str], int]:
+        """The public price by (kind, grade), as coordinators set it."""
+        async with self._conn.execute("SELECT kind, grade, cents FROM grade_prices") as cur:
+            return {(r["kind"], r["grade"]): int(r["cents"]) for r in await cur.fetchall()}
+
+    async def set_grade_price(self, kind: str, grade: str, cents: int) -> None:
+        await self._conn.execute(
+            "INSERT INTO grade_prices (kind, grade, cents) VALUES (?, ?, ?)"
+            " ON CONFLICT (kind, grade) DO UPDATE SET cents = excluded.cents",
+            (kind, grade, cents))

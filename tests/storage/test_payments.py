@@ -1,0 +1,72 @@
+"""The payments repository on both engines: amounts to the cent, a payment corrected once by
+a counter-entry, the fund's latest budget and what it spent, a warning once a year."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from flows.messages import UserKey
+from flows.payments import Channel, Method, Payer
+from storage import territory as territory_store
+from storage.engines import open_database
+from storage.sqlite import SqliteStorage
+from tests.storage.test_lots import NOW
+
+STAFF = UserKey("cli:staff")
+COORD = UserKey("cli:coord")
+
+
+@pytest.fixture
+async def storage(database_target: Path | str):
+    db = await open_database(database_target)
+    async with db.transaction() as conn:
+        await territory_store.replace_territory(conn, territory_store.shipped_territory(), NOW)
+    yield SqliteStorage(db)
+    await db.close()
+
+
+def paid(cents: int, payer: Payer, *, corrects: int | None = None, reason: str | None = None,
+         epci: str = "200067452", profile: str = "min_income") -> dict[str, object]:
+    return {"request_id": None, "device_id": None, "place_id": None, "epci": epci,
+            "profile": profile, "channel": Channel.PRESCRIPTION, "cents": cents,
+            "payer": payer, "third_party": "CCAS de Veynes" if payer is Payer.THIRD_PARTY
+            else None, "method": Method.FUND if payer is Payer.FUND else Method.CHEQUE,
+            "by": STAFF, "now": NOW, "corrects": corrects, "reason": reason}
+
+
+async def test_payments_and_their_counter_entries_add_up_to_the_cent(storage: SqliteStorage):
+    year = NOW.year
+    async with storage.transaction() as uow:
+        await uow.payments.set_budget(year, 100_000, COORD, NOW)
+        await uow.payments.set_budget(year, 150_000, COORD, NOW)  # the latest one counts
+        first = await uow.payments.record(**paid(3_333, Payer.FUND))  # type: ignore[arg-type]
+        await uow.payments.record(**paid(1_001, Payer.FUND))  # type: ignore[arg-type]
+        third = await uow.payments.record(**paid(4_000, Payer.THIRD_PARTY))  # type: ignore[arg-type]
+        counter = await uow.payments.record(**paid(-3_333, Payer.FUND, corrects=first.id,  # type: ignore[arg-type]
+                                                   reason="erreur"))
+        assert (counter.cents, counter.corrects, counter.reason) == (-3_333, first.id, "erreur")
+        assert await uow.payments.is_corrected(first.id)
+        assert not await uow.payments.is_corrected(third.id)
+        fund = await uow.payments.fund(year)
+        assert (fund.budget, fund.spent, fund.balance) == (150_000, 1_001, 148_999)
+        [line] = await uow.payments.fund_lines(year)
+        assert (line.epci, line.profile, line.devices, line.cents) == (
+            "200067452", "min_income", 1, 1_001)
+        sums = await uow.payments.sums(NOW - timedelta(days=1), NOW + timedelta(days=1))
+        assert sorted((s.payer, s.cents, s.payments) for s in sums) == [
+            ("fund", 1_001, 1), ("third_party", 4_000, 1)]
+        assert (await uow.payments.fund(year + 1)).spent == 0
+    with pytest.raises(Exception):  # noqa: B017 - each engine its own error
+        async with storage.transaction() as uow:  # a payment is corrected once only
+            await uow.payments.record(**paid(-3_333, Payer.FUND, corrects=first.id,  # type: ignore[arg-type]
+                                             reason="encore"))
+
+
+async def test_the_low_fund_warning_goes_once_a_year(storage: SqliteStorage):
+    async with storage.transaction() as uow:
+        assert await uow.payments.warn_once(2026, NOW)
+        assert not await uow.payments.warn_once(2026, NOW)
+        assert await uow.payments.warn_once(2027, NOW)

@@ -1,4 +1,4 @@
--- 0016: money made visible. Payments recorded at (or before) a handover: how much, who paid
+-- 0015: money made visible. Payments recorded at (or before) a handover: how much, who paid
 -- (the person, the solidarity fund, a named third party) and how. A payment is never edited
 -- nor deleted: a mistake is corrected by a counter-entry (the opposite amount, naming the
 -- entry it corrects, with a reason). The solidarity fund's yearly budget, set by

@@ -33,6 +33,7 @@ from handlers import (
     handover,
     help_relay,
     home,
+    impact,
     joining,
     mail,
     maintenance,
@@ -84,7 +85,7 @@ class App:
 
 FEATURES = (home, access_handlers, requests, joining, bookings, help_relay, place_tools,
             beneficiary_jobs, beneficiary_nearby, donations, devices, reconditioning, handover,
-            maintenance, coordination, privacy, mail, sms_people)
+            maintenance, coordination, privacy, mail, sms_people, impact)
 """Every feature module of the bot; each has ``feature(env)`` (no two declare the same
 action, command or effect)."""
 

@@ -209,6 +209,21 @@ class DonorCertificate(Action, prefix="don:cert", allow={Who.ANYONE: Scope.OWN},
 
 
 @dataclass(frozen=True)
+class DonorImpact(Action, prefix="don:impact", allow={Who.ANYONE: Scope.OWN}, on=Target.LOT):
+    """The donor reads what became of their lot so far (``flows/impact.py``)."""
+
+    lot: int
+
+
+@dataclass(frozen=True)
+class DonorReceipt(Action, prefix="don:receipt", allow={Who.ANYONE: Scope.OWN},
+                   on=Target.LOT):
+    """The donor downloads their lot's receipt again."""
+
+    lot: int
+
+
+@dataclass(frozen=True)
 class OpenLots(Action, prefix="lot:list", allow={
         Who.PLACE_STAFF: Scope.NONE, Who.RECONDITIONER: Scope.NONE,
         Who.COORDINATOR: Scope.NONE}):

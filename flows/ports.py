@@ -478,6 +478,10 @@ class LotRepo(Protocol):
 
     async def mark_received(self, lot_id: LotId, now: datetime) -> bool: ...
 
+    async def mark_impact_told(self, lot_id: LotId, now: datetime) -> bool:
+        """Note the donor was sent the lot's impact report, once; False when already."""
+        ...
+
     async def lot_of_device(self, serial: str) -> LotId | None: ...
 
     async def add_erasure(

@@ -336,7 +336,8 @@ def sticker_opener(env: Env) -> CommandHandler:
     async def open_sticker(session: Session, text: str) -> None:
         label = read_label(text)
         if label is not None and await handover.scanned(session, label, config=config,
-                                                        warranty_months=months):
+                                                        warranty_months=months,
+                                                        mail=env.mail):
             return
         await open_label(session, text)
 

@@ -162,6 +162,8 @@ EFFECTS: dict[type[Action], Effect] = {
     act.NewDonation: Effect(in_flow("donation")),
     act.ForgetContact: Effect(offers("don:forget:ok")),
     act.DonorCertificate: Effect(shows("{lot_ref}")),
+    act.DonorImpact: Effect(shows("{lot_ref}")),
+    act.DonorReceipt: Effect(shows("{lot_ref}")),
     act.ForgetContactYes: Effect(either(contact_blanked, shows("coordonnées sont effacées")),
                                  True),
     act.OpenLots: Effect(offers("lot:see:{lot}")),

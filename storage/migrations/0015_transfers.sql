@@ -1,0 +1,7 @@
+-- 0015: the rest of the chain. The donor told what became of a lot once all its devices are
+-- settled (told once), repair tickets under warranty, transfers by volunteer drivers.
+-- Released migrations are never edited: add a new numbered file.
+
+-- When the donor was sent the impact report of the lot (NULL: not yet): sent once, when the
+-- last device of the lot is settled; "Mes dons" shows the report at any time.
+ALTER TABLE lots ADD COLUMN impact_told_at TEXT;

@@ -42,6 +42,7 @@ from handlers import (
     reconditioning,
     requests,
     sms_people,
+    warranty,
 )
 from handlers.core import Core, CoreConfig
 from handlers.emails import check_email
@@ -85,7 +86,7 @@ class App:
 
 FEATURES = (home, access_handlers, requests, joining, bookings, help_relay, place_tools,
             beneficiary_jobs, beneficiary_nearby, donations, devices, reconditioning, handover,
-            maintenance, coordination, privacy, mail, sms_people, impact)
+            maintenance, coordination, privacy, mail, sms_people, impact, warranty)
 """Every feature module of the bot; each has ``feature(env)`` (no two declare the same
 action, command or effect)."""
 

@@ -84,6 +84,8 @@ class Target(StrEnum):
     """A professional account, by the number of its approved access request."""
     DEVICE = "device"
     """A device of the chain, by its number (its label is for people: ``HA-7K3P``)."""
+    REPAIR = "repair"
+    """A repair ticket under warranty (``flows/warranty.py``)."""
 
 
 class CodecError(ValueError):

@@ -328,6 +328,71 @@ class WipeDevice(Action, prefix="dv:wipe", allow=ITS_WORKSHOP, on=Target.DEVICE)
 
 # --- The after-donation service: staff --------------------------------------------------------
 
+# --- Warranty and return (handlers/warranty.py) ----------------------------------------------
+
+HOLDER = {Who.BENEFICIARY: Scope.OWN, Who.PRESCRIBER: Scope.OWN}
+"""The person a device was handed over to (by the join code they used), or the prescriber of
+its request."""
+REPAIRERS = {Who.PLACE_STAFF: Scope.PLACE, Who.RECONDITIONER: Scope.LOT}
+"""The place that handed the device over, and the workshop that reconditioned it."""
+
+
+@dataclass(frozen=True)
+class MyDeviceProblem(Action, prefix="wr:me", allow=BENEFICIARY):
+    """The beneficiary's menu: "my device has a problem"."""
+
+
+@dataclass(frozen=True)
+class RequestProblem(Action, prefix="wr:rq", allow=OWN_REQUEST, on=Target.REQUEST):
+    """The prescriber reports a problem with the device of a request handed over."""
+
+    request: int
+
+
+@dataclass(frozen=True)
+class ReportProblem(Action, prefix="wr:pb", allow=HOLDER, on=Target.DEVICE):
+    """What is wrong, picked from a short list (``flows.warranty.Problem``)."""
+
+    device: int
+    problem: str
+
+
+@dataclass(frozen=True)
+class OpenRepairs(Action, prefix="wr:list", allow={Who.PLACE_STAFF: Scope.NONE,
+                                                   Who.RECONDITIONER: Scope.NONE}):
+    """The open repair tickets of the place or workshop."""
+
+
+@dataclass(frozen=True)
+class SeeRepair(Action, prefix="wr:see", allow=REPAIRERS, on=Target.REPAIR):
+    ticket: int
+
+
+@dataclass(frozen=True)
+class RepairDone(Action, prefix="wr:ok", allow=REPAIRERS, on=Target.REPAIR):
+    """Repaired: the device goes back to the person."""
+
+    ticket: int
+
+
+@dataclass(frozen=True)
+class ReplaceDevice(Action, prefix="wr:swap", allow={Who.PLACE_STAFF: Scope.PLACE},
+                    on=Target.REPAIR):
+    """Offer the place's ready devices of the same kind as replacements."""
+
+    ticket: int
+
+
+@dataclass(frozen=True)
+class ReplaceWith(Action, prefix="wr:with", allow={Who.PLACE_STAFF: Scope.PLACE},
+                  on=Target.REPAIR):
+    """Hand ``device`` over instead, for the same request; the first goes back to the
+    workshop's bench."""
+
+    ticket: int
+    device: int
+
+
 STAFF_OR_COORDINATION = {Who.PLACE_STAFF: Scope.NONE, Who.COORDINATOR: Scope.NONE}
 PLACE_WORKSHOP = {Who.PLACE_STAFF: Scope.PLACE, Who.COORDINATOR: Scope.NETWORK}
 

@@ -58,6 +58,7 @@ from flows.records import (
 from flows.report import Event
 from flows.request import RequestDraft
 from flows.routing import Reach
+from flows.warranty import Problem, RepairTicket, TicketStatus
 from flows.workshops import Refusal
 
 
@@ -549,6 +550,10 @@ class DeviceRepo(Protocol):
                   place_id: PlaceId | None, request_id: RequestId | None, by: UserKey | None,
                   now: datetime) -> None: ...
 
+    async def handed_at(self, device_id: DeviceId) -> datetime | None: ...
+
+    async def handed_with(self, join_code: str) -> Device | None: ...
+
     async def set_details(self, device_id: DeviceId, model: str | None,
                           serial: str | None) -> bool: ...
 
@@ -563,6 +568,28 @@ class DeviceRepo(Protocol):
     async def erasures(self, device_id: DeviceId) -> int: ...
 
     async def purge(self, before: datetime) -> int: ...
+
+
+class RepairRepo(Protocol):
+    """Repair tickets under warranty (storage/repairs.py)."""
+
+    async def open(self, device_id: DeviceId, request_id: RequestId | None,
+                   place_id: PlaceId | None, workshop_id: PlaceId | None,
+                   reported_by: UserKey, problem: Problem, warranty_until: date,
+                   now: datetime) -> RepairTicket: ...
+
+    async def get(self, ticket_id: int) -> RepairTicket | None: ...
+
+    async def open_for(self, device_id: DeviceId) -> RepairTicket | None: ...
+
+    async def open_at(self, place_id: PlaceId) -> list[RepairTicket]: ...
+
+    async def close(self, ticket_id: int, status: TicketStatus, now: datetime,
+                    replacement_id: DeviceId | None = None) -> bool:
+        """Close an open ticket; False when it was closed already."""
+        ...
+
+    async def forget_reporter(self, key: UserKey) -> int: ...
 
 
 class AuditRepo(Protocol):
@@ -788,6 +815,7 @@ class UnitOfWork(Protocol):
     privacy: PrivacyRepo
     mail: MailRepo
     sms: SmsRepo
+    repairs: RepairRepo
 
     def part(self) -> AbstractAsyncContextManager[None]:
         """A part of this transaction that an exception rolls back alone (a savepoint)."""

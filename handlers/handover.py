@@ -12,7 +12,6 @@ Following the device ends here: nothing records how the person uses it.
 
 from __future__ import annotations
 
-import calendar
 import logging
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
@@ -51,6 +50,7 @@ from flows.records import (
 from flows.request_lifecycle import REQUEST, expected
 from flows.request_lifecycle import Event as RequestEvent
 from flows.text import Day, Msg, When, _, verbatim
+from flows.warranty import warranty_end
 from flows.workshops import topic_label
 from handlers import impact
 from handlers.authorize import in_scope
@@ -219,7 +219,7 @@ async def kit_pdf(session: Session, device: Device, request: EquipmentRequest, p
     return handover_kit(
         device, system, place, _commune_name(session, place.commune), code,
         expires.astimezone(tz).date(), workshops, near, config.telegram_bot,
-        config.booklet_url, warranty_months, _warranty_end(session.now.astimezone(tz).date(),
+        config.booklet_url, warranty_months, warranty_end(session.now.astimezone(tz).date(),
                                                            warranty_months),
         session, session.now)
 
@@ -227,13 +227,6 @@ async def kit_pdf(session: Session, device: Device, request: EquipmentRequest, p
 def _commune_name(session: Session, insee: str) -> str:
     found = session.ctx.territory.commune(insee)
     return found.name if found else insee
-
-
-def _warranty_end(start: date, months: int) -> date:
-    """The same day ``months`` months later (the month's last day when it has no such)."""
-    month = start.month - 1 + months
-    year, month = start.year + month // 12, month % 12 + 1
-    return date(year, month, min(start.day, calendar.monthrange(year, month)[1]))
 
 
 def handover_kit(device: Device, system: str | None, place: Place, place_commune: str,

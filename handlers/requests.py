@@ -334,6 +334,9 @@ async def my_requests(session: Session) -> None:
         if REQUEST.can(request.status, Event.CANCEL):
             choices.append(Choice(act.CancelRequest(request.id).pack(),
                                   _("Annuler {ref}", ref=verbatim(request.reference))))
+        elif request.status is RequestStatus.HANDED_OVER:  # warranty (handlers/warranty.py)
+            choices.append(Choice(act.RequestProblem(request.id).pack(),
+                                  _("Signaler une panne {ref}", ref=verbatim(request.reference))))
     session.say(_("Vos demandes :"), _lines(lines), choices=[*choices, NEW],
                 action_menu=True)
 

@@ -123,6 +123,9 @@ class SqliteBeneficiaryRepo:
         await self._conn.execute("DELETE FROM outbox WHERE recipient = ?", (key,))
         # A mobile number, and the SMS on their way (cascade), for someone reached by SMS.
         await self._conn.execute("DELETE FROM sms_numbers WHERE user_key = ?", (key,))
+        # A problem they reported with their device stays for the place, without them.
+        await self._conn.execute(
+            "UPDATE repair_tickets SET reported_by = NULL WHERE reported_by = ?", (key,))
 
     async def inactive_since(self, before: datetime, after: str,
                              scan: int) -> list[tuple[UserKey, bool]]:

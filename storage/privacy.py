@@ -110,4 +110,11 @@ class SqlitePrivacyRepo:
             "UPDATE device_events SET by_user = NULL WHERE by_user = ?", (key,))
         await self._conn.execute(
             "UPDATE device_diagnoses SET operator = NULL WHERE operator = ?", (key,))
+        # A problem reported, a transfer planned or driven: kept, without the account.
+        await self._conn.execute(
+            "UPDATE repair_tickets SET reported_by = NULL WHERE reported_by = ?", (key,))
+        await self._conn.execute(
+            "UPDATE transfers SET driver = NULL WHERE driver = ?", (key,))
+        await self._conn.execute(
+            "UPDATE transfers SET created_by = NULL WHERE created_by = ?", (key,))
         return True

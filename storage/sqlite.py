@@ -27,6 +27,7 @@ from storage.postgres import PostgresDatabase
 from storage.privacy import SqlitePrivacyRepo
 from storage.reach import SqliteReachRepo
 from storage.reminders import SqliteReminderRepo
+from storage.repairs import SqliteRepairRepo
 from storage.reports import SqliteReportRepo
 from storage.requests import SqliteRequestRepo
 from storage.sms import SqliteSmsRepo
@@ -65,6 +66,7 @@ class SqliteUnitOfWork:
     privacy: SqlitePrivacyRepo
     mail: SqliteMailRepo
     sms: SqliteSmsRepo
+    repairs: SqliteRepairRepo
 
     def __init__(self, conn: Connection, coordinators: frozenset[str], path: str) -> None:
         self.conn = conn
@@ -106,6 +108,7 @@ _REPOSITORIES: dict[str, Callable[[SqliteUnitOfWork], Any]] = {
     "privacy": lambda uow: SqlitePrivacyRepo(uow.conn, uow._coordinators),
     "mail": lambda uow: SqliteMailRepo(uow.conn),
     "sms": lambda uow: SqliteSmsRepo(uow.conn),
+    "repairs": lambda uow: SqliteRepairRepo(uow.conn),
 }
 
 

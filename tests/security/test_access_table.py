@@ -207,6 +207,14 @@ EFFECTS: dict[type[Action], Effect] = {
     act.WipeDevice: Effect(in_flow("erasure_device_serial")),  # registered without it
     act.CoordinationMenu: Effect(offers("co:acc")),
     act.Accounts: Effect(offers("co:m:")),
+    act.MyDeviceProblem: Effect(shows("déjà signalé")),
+    act.RequestProblem: Effect(shows("déjà signalé")),
+    act.ReportProblem: Effect(shows("déjà signalé")),
+    act.OpenRepairs: Effect(offers("wr:see:{repair}")),
+    act.SeeRepair: Effect(offers("wr:ok:{repair}")),
+    act.RepairDone: Effect(status("repair_tickets", "repair", "repaired"), True),
+    act.ReplaceDevice: Effect(offers("wr:with:{repair}:{spare}")),
+    act.ReplaceWith: Effect(status("repair_tickets", "repair", "replaced"), True),
 }
 """Actions whose effect is checked precisely; every other action is checked by its answer
 (the refusal, or not the refusal) and, when refused, by nothing changed."""
@@ -232,24 +240,31 @@ WHO_OF_ROLE: dict[str, frozenset[Who]] = {
 OWNER: dict[Target, frozenset[str]] = {
     Target.REQUEST: frozenset({"prescriber"}), Target.LOT: frozenset({"donor"}),
     Target.WORKSHOP: frozenset({"beneficiary"}), Target.TICKET: frozenset(),
-    Target.DEVICE: frozenset(),
+    Target.DEVICE: frozenset(), Target.REPAIR: frozenset({"beneficiary"}),
 }
 """Whose own record the world's target of each kind is (the beneficiary booked the
-workshop; nobody has taken the help ticket yet)."""
+workshop; nobody has taken the help ticket yet; the beneficiary reported the repair)."""
+
+OWNER_OF: dict[type[Action], frozenset[str]] = {
+    act.ReportProblem: frozenset({"beneficiary", "prescriber"}),
+}
+"""Actions whose target is another record than the world's usual one of its kind, and whose
+own it is (the device handed over to the beneficiary for the prescriber's request)."""
 
 AT_VEYNES = frozenset({"place_staff"})
 LOT_HOLDERS = frozenset({"place_staff", "reconditioner"})
 """The world's lot is dropped at Veynes and sent to the reconditioner's workshop."""
 
 
-def in_world_scope(role: str, scope: Scope, target: Target | None) -> bool:
+def in_world_scope(role: str, scope: Scope, target: Target | None,
+                   owners: frozenset[str] | None = None) -> bool:
     """Whether the world's target of ``target`` is within ``scope`` for ``role``."""
     match scope:
         case Scope.NONE | Scope.NETWORK:
             return True
         case Scope.OWN:
             assert target is not None
-            return role in OWNER[target]
+            return role in (owners if owners is not None else OWNER[target])
         case Scope.PLACE:
             return role in AT_VEYNES
         case Scope.LOT:
@@ -260,19 +275,20 @@ def in_world_scope(role: str, scope: Scope, target: Target | None) -> bool:
 def allowed_roles(kind: type[Action]) -> frozenset[str]:
     """The world's roles the declaration allows on the world's target."""
     return frozenset(role for role, whos in WHO_OF_ROLE.items()
-                     if any(who in whos and in_world_scope(role, scope, kind.on)
+                     if any(who in whos and in_world_scope(role, scope, kind.on,
+                                                           OWNER_OF.get(kind))
                             for who, scope in kind.allow.items()))
 
 
 TARGET_FIELD: dict[Target, str] = {
     Target.REQUEST: "request", Target.LOT: "lot", Target.ACCESS: "access",
     Target.WORKSHOP: "workshop", Target.TICKET: "ticket", Target.PLACE: "veynes",
-    Target.MEMBER: "member", Target.DEVICE: "device",
+    Target.MEMBER: "member", Target.DEVICE: "device", Target.REPAIR: "repair",
 }
 
 
 TARGET_OF: dict[type[Action], str] = {act.AttachPlace: "approved",
-                                      act.ReceiveLot: "other_lot"}
+                                      act.ReceiveLot: "other_lot", act.ReportProblem: "handed"}
 """Actions that act on a target in another state than the world's usual one."""
 
 
@@ -300,6 +316,7 @@ def sample(kind: type[Action], world: World, target: int | None = None) -> str:
 SAMPLE_VALUES: dict[str, str] = {
     "place": "veynes", "workshop": "gap_workshop", "to": "other_workshop", "kind": "laptop",
     "role": "all", "what": "prices", "lang": "fr", "code": "REJ234567",
+    "problem": "start", "device": "spare",
 }
 """Values of the fields that name no target: world fields, or the value itself."""
 
@@ -453,6 +470,13 @@ async def _elsewhere(chat: Chat, db: Any, world: World, kind: Target | None) -> 
                 " created_at, updated_at) VALUES ('HA-GGGG', 'laptop', 'laptop', 'ready', ?, 1,"
                 " '2026-11-23T09:00:00+00:00', '2026-11-23T09:00:00+00:00') RETURNING id",
                 (gap,))
+            return int((await cur.fetchone())[0])
+        case Target.REPAIR:  # a ticket of a device of Gap, reported by someone else
+            device = await _elsewhere(chat, db, world, Target.DEVICE)
+            cur = await db.execute(
+                "INSERT INTO repair_tickets (device_id, place_id, reported_by, problem,"
+                " warranty_until, opened_at) VALUES (?, ?, 'cli:someone', 'screen',"
+                " '2027-05-23', '2026-11-23T09:00:00+00:00') RETURNING id", (device, gap))
             return int((await cur.fetchone())[0])
     raise AssertionError(f"no other record of {kind}")
 

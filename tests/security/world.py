@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flows.messages import UserKey
-from flows.records import PlaceId, Role
+from flows.records import DeviceId, DeviceState, PlaceId, RequestId, Role
+from flows.warranty import Problem
 from storage.db import ts
 from tests.support import Chat, Clock, make_chat, texts
 
@@ -94,6 +95,10 @@ class World:
     other_workshop: int   # another upcoming session, not booked
     device: int           # a laptop of the donor's lot, registered at Veynes, not diagnosed
     device_label: str
+    handed: int           # another laptop of the lot, handed over at Veynes for the
+                          # prescriber's request to the beneficiary (their join code)
+    repair: int           # the beneficiary's open repair ticket on it (Veynes, Gap workshop)
+    spare: int            # a ready laptop at Veynes (a replacement)
 
     def copy(self, to: Path) -> Path:
         """A fresh copy of the built database (the bot closed it: no WAL left over)."""
@@ -177,11 +182,33 @@ async def build_world(path: Path, clock: Clock) -> World:
         other_workshop = int(str(await value(
             chat, "SELECT id FROM workshops WHERE id <> ? AND starts_at > ? ORDER BY starts_at"
             " LIMIT 1", workshop, ts(clock()))))
+        handed, repair = await _handed(chat, clock, lot, request, veynes, gap_workshop)
+        spare = int(str(await value(chat, "SELECT min(id) FROM devices WHERE place_id = ?"
+                                          " AND state = 'ready' AND kind = 'laptop'", veynes)))
     finally:
         await chat.app.close()
     return World(path, veynes, access, approved, request, request_ref, other_request,
                  other_ref, lot, lot_ref, other_lot, other_lot_ref, ticket, workshop, laptops,
-                 approved, gap_workshop, other_workshop, device, device_label)
+                 approved, gap_workshop, other_workshop, device, device_label, handed, repair,
+                 spare)
+
+
+async def _handed(chat: Chat, clock: Clock, lot: int, request: int, veynes: PlaceId,
+                  workshop: int) -> tuple[int, int]:
+    """The lot's last laptop handed over to the beneficiary for the prescriber's request
+    (written as the handover writes it), and the problem they reported with it."""
+    ref = str(await value(chat, "SELECT ref FROM beneficiaries WHERE user_key = ?",
+                          ROLES["beneficiary"]))
+    handed = DeviceId(int(str(await value(
+        chat, "SELECT max(id) FROM devices WHERE lot_id = ? AND category = 'laptop'", lot))))
+    async with chat.app.storage.transaction() as uow:
+        assert await uow.devices.change(handed, [DeviceState.RECEIVED], DeviceState.HANDED_OVER,
+                                        "handed_over", clock(), None, place_id=veynes,
+                                        request_id=RequestId(request), join_code=ref)
+        ticket = await uow.repairs.open(handed, RequestId(request), veynes, PlaceId(workshop),
+                                        ROLES["beneficiary"], Problem.SCREEN,
+                                        clock().date().replace(year=2027), clock())
+    return int(handed), ticket.id
 
 
 async def _request_of(chat: Chat, key: UserKey) -> tuple[int, str]:

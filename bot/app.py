@@ -42,6 +42,7 @@ from handlers import (
     reconditioning,
     requests,
     sms_people,
+    transfers,
     warranty,
 )
 from handlers.core import Core, CoreConfig
@@ -86,7 +87,8 @@ class App:
 
 FEATURES = (home, access_handlers, requests, joining, bookings, help_relay, place_tools,
             beneficiary_jobs, beneficiary_nearby, donations, devices, reconditioning, handover,
-            maintenance, coordination, privacy, mail, sms_people, impact, warranty)
+            maintenance, coordination, privacy, mail, sms_people, impact, warranty,
+            transfers)
 """Every feature module of the bot; each has ``feature(env)`` (no two declare the same
 action, command or effect)."""
 

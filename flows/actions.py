@@ -393,6 +393,53 @@ class ReplaceWith(Action, prefix="wr:with", allow={Who.PLACE_STAFF: Scope.PLACE}
     device: int
 
 
+# --- Transfers and volunteer drivers (handlers/transfers.py) ----------------------------------
+
+SENDERS = {Who.PLACE_STAFF: Scope.PLACE, Who.COORDINATOR: Scope.NETWORK}
+"""The staff of the place where a ready device is, or the coordination."""
+
+
+@dataclass(frozen=True)
+class SendDevice(Action, prefix="tr:to", allow=SENDERS, on=Target.DEVICE):
+    """Offer the places a ready device may be carried to."""
+
+    device: int
+
+
+@dataclass(frozen=True)
+class PlanTransfer(Action, prefix="tr:plan", allow=SENDERS, on=Target.DEVICE):
+    """Plan the device's transfer to ``place``: drivers are told."""
+
+    device: int
+    place: int
+
+
+@dataclass(frozen=True)
+class OpenTransfers(Action, prefix="tr:list", allow={Who.DRIVER: Scope.NONE}):
+    """The transfers to carry, by route, and those the driver took."""
+
+
+@dataclass(frozen=True)
+class TakeTransfer(Action, prefix="tr:take", allow={Who.DRIVER: Scope.NETWORK},
+                   on=Target.TRANSFER):
+    transfer: int
+
+
+@dataclass(frozen=True)
+class PickUpTransfer(Action, prefix="tr:up", allow={Who.DRIVER: Scope.OWN},
+                     on=Target.TRANSFER):
+    transfer: int
+
+
+@dataclass(frozen=True)
+class DeliverTransfer(Action, prefix="tr:done",
+                      allow={Who.DRIVER: Scope.OWN, Who.PLACE_STAFF: Scope.PLACE},
+                      on=Target.TRANSFER):
+    """Delivered: the device is in the stock of the place of arrival."""
+
+    transfer: int
+
+
 STAFF_OR_COORDINATION = {Who.PLACE_STAFF: Scope.NONE, Who.COORDINATOR: Scope.NONE}
 PLACE_WORKSHOP = {Who.PLACE_STAFF: Scope.PLACE, Who.COORDINATOR: Scope.NETWORK}
 
@@ -617,6 +664,14 @@ class Member(Action, prefix="co:m", allow=NETWORK, on=Target.MEMBER):
 @dataclass(frozen=True)
 class MemberRole(Action, prefix="co:mr", allow=NETWORK, on=Target.MEMBER):
     member: int
+
+
+@dataclass(frozen=True)
+class DriverSet(Action, prefix="co:drv", allow=NETWORK, on=Target.MEMBER):
+    """Grant (1) or withdraw (0) the volunteer driver capability to an account."""
+
+    member: int
+    driver: int
 
 
 @dataclass(frozen=True)

@@ -58,6 +58,8 @@ from flows.records import (
 from flows.report import Event
 from flows.request import RequestDraft
 from flows.routing import Reach
+from flows.transfer_lifecycle import TransferStatus
+from flows.transfers import Transfer
 from flows.warranty import Problem, RepairTicket, TicketStatus
 from flows.workshops import Refusal
 
@@ -592,6 +594,31 @@ class RepairRepo(Protocol):
     async def forget_reporter(self, key: UserKey) -> int: ...
 
 
+class TransferRepo(Protocol):
+    """Transfers of devices and the volunteer drivers (storage/transfers.py)."""
+
+    async def is_driver(self, key: UserKey) -> bool: ...
+
+    async def set_driver(self, key: UserKey, driver: bool, by: UserKey,
+                         now: datetime) -> bool: ...
+
+    async def drivers(self) -> list[UserKey]: ...
+
+    async def plan(self, device_id: DeviceId, kind: str | None, request_id: RequestId | None,
+                   from_place: PlaceId, to_place: PlaceId, route: str, by: UserKey,
+                   now: datetime) -> Transfer: ...
+
+    async def get(self, transfer_id: int) -> Transfer | None: ...
+
+    async def open_for_device(self, device_id: DeviceId) -> Transfer | None: ...
+
+    async def open(self, driver: UserKey) -> list[Transfer]: ...
+
+    async def change(self, transfer_id: int, expected: Sequence[TransferStatus],
+                     status: TransferStatus, now: datetime, *,
+                     driver: UserKey | None = None) -> bool: ...
+
+
 class AuditRepo(Protocol):
     """The audit log of sensitive actions (``flows.audit``)."""
 
@@ -816,6 +843,7 @@ class UnitOfWork(Protocol):
     mail: MailRepo
     sms: SmsRepo
     repairs: RepairRepo
+    transfers: TransferRepo
 
     def part(self) -> AbstractAsyncContextManager[None]:
         """A part of this transaction that an exception rolls back alone (a savepoint)."""

@@ -36,6 +36,8 @@ async def is_(session: Session, who: Who) -> bool:
             return await session.uow.beneficiaries.get(user.key) is not None
         case Who.REFERENT:
             return await is_referent(session)
+        case Who.DRIVER:
+            return await session.uow.transfers.is_driver(user.key)
         case _:
             return user.role is not None and ROLE_OF[user.role] is who
 
@@ -111,6 +113,11 @@ async def in_scope(session: Session, who: Who, scope: Scope, kind: Target, numbe
             of_lot = lot is not None and (_at(place, lot.place_id) or _at(place, lot.workshop_id))
             own = scope is Scope.OWN and await _holds(session, who, device)
             return _check(scope, own=own, place=here, lot=here or of_lot)
+        case Target.TRANSFER:
+            transfer = await uow.transfers.get(number)
+            return transfer is not None and _check(
+                scope, own=transfer.driver is not None and transfer.driver == user.key,
+                place=_at(place, transfer.to_place) or _at(place, transfer.from_place))
         case Target.REPAIR:
             ticket = await uow.repairs.get(number)
             return ticket is not None and _check(

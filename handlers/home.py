@@ -45,6 +45,8 @@ async def professional_door(session: Session, action: act.ProDoor, *,
         choices.extend(await coordination_choices(session))  # handlers/coordination.py
         if mail:  # notices by e-mail too (handlers/mail.py)
             choices.append(Choice(act.MailSettings().pack(), _("Avis par e-mail")))
+        if await session.uow.transfers.is_driver(user.key):  # handlers/transfers.py
+            choices.append(Choice(act.OpenTransfers().pack(), _("Transports à faire")))
         choices.append(Choice(act.EraseMyData().pack(), _("Supprimer mes données")))
         session.say(_("Espace professionnel. Que voulez-vous voir ?"), choices=choices,
                     action_menu=True)

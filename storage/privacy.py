@@ -115,6 +115,7 @@ class SqlitePrivacyRepo:
             "UPDATE repair_tickets SET reported_by = NULL WHERE reported_by = ?", (key,))
         await self._conn.execute(
             "UPDATE transfers SET driver = NULL WHERE driver = ?", (key,))
+        await self._conn.execute("DELETE FROM drivers WHERE user_key = ?", (key,))
         await self._conn.execute(
             "UPDATE transfers SET created_by = NULL WHERE created_by = ?", (key,))
         return True

@@ -31,6 +31,7 @@ from storage.repairs import SqliteRepairRepo
 from storage.reports import SqliteReportRepo
 from storage.requests import SqliteRequestRepo
 from storage.sms import SqliteSmsRepo
+from storage.transfers import SqliteTransferRepo
 from storage.users import SqliteUserRepo
 from storage.workshops import SqliteWorkshopRepo
 
@@ -67,6 +68,7 @@ class SqliteUnitOfWork:
     mail: SqliteMailRepo
     sms: SqliteSmsRepo
     repairs: SqliteRepairRepo
+    transfers: SqliteTransferRepo
 
     def __init__(self, conn: Connection, coordinators: frozenset[str], path: str) -> None:
         self.conn = conn
@@ -109,6 +111,7 @@ _REPOSITORIES: dict[str, Callable[[SqliteUnitOfWork], Any]] = {
     "mail": lambda uow: SqliteMailRepo(uow.conn),
     "sms": lambda uow: SqliteSmsRepo(uow.conn),
     "repairs": lambda uow: SqliteRepairRepo(uow.conn),
+    "transfers": lambda uow: SqliteTransferRepo(uow.conn),
 }
 
 

@@ -5,3 +5,11 @@
 -- When the donor was sent the impact report of the lot (NULL: not yet): sent once, when the
 -- last device of the lot is settled; "Mes dons" shows the report at any time.
 ALTER TABLE lots ADD COLUMN impact_told_at TEXT;
+
+-- Volunteer drivers: a capability a coordinator grants to an account of the network (often a
+-- volunteer of a place or a structure), beside its role. Gone with the account.
+CREATE TABLE drivers (
+    user_key   TEXT PRIMARY KEY REFERENCES users(key) ON DELETE CASCADE,
+    granted_by TEXT,
+    granted_at TEXT NOT NULL
+);

@@ -215,6 +215,12 @@ EFFECTS: dict[type[Action], Effect] = {
     act.RepairDone: Effect(status("repair_tickets", "repair", "repaired"), True),
     act.ReplaceDevice: Effect(offers("wr:with:{repair}:{spare}")),
     act.ReplaceWith: Effect(status("repair_tickets", "repair", "replaced"), True),
+    act.SendDevice: Effect(shows("Seul un appareil prêt")),  # the world's device is not
+    act.PlanTransfer: Effect(shows("ne peut pas recevoir")),  # to its own place
+    act.OpenTransfers: Effect(offers("tr:take:{transfer}")),
+    act.TakeTransfer: Effect(status("transfers", "transfer", "taken"), True),
+    act.DeliverTransfer: Effect(shows("n'en est pas là")),  # not picked up yet
+    act.DriverSet: Effect(holds("SELECT count(*) FROM drivers", 2), True),  # and cli:driver
 }
 """Actions whose effect is checked precisely; every other action is checked by its answer
 (the refusal, or not the refusal) and, when refused, by nothing changed."""
@@ -233,6 +239,7 @@ WHO_OF_ROLE: dict[str, frozenset[Who]] = {
     "place_staff": frozenset({Who.ANYONE, Who.PLACE_STAFF}),
     "reconditioner": frozenset({Who.ANYONE, Who.RECONDITIONER}),
     "coordinator": frozenset({Who.ANYONE, Who.COORDINATOR}),
+    "driver": frozenset({Who.ANYONE, Who.DRIVER}),
 }
 """Who each role of the world is (no world role is a structure's referent: see
 ``test_a_referent_approves_only_the_prescribers_of_their_structure``)."""
@@ -241,6 +248,7 @@ OWNER: dict[Target, frozenset[str]] = {
     Target.REQUEST: frozenset({"prescriber"}), Target.LOT: frozenset({"donor"}),
     Target.WORKSHOP: frozenset({"beneficiary"}), Target.TICKET: frozenset(),
     Target.DEVICE: frozenset(), Target.REPAIR: frozenset({"beneficiary"}),
+    Target.TRANSFER: frozenset(),
 }
 """Whose own record the world's target of each kind is (the beneficiary booked the
 workshop; nobody has taken the help ticket yet; the beneficiary reported the repair)."""
@@ -284,6 +292,7 @@ TARGET_FIELD: dict[Target, str] = {
     Target.REQUEST: "request", Target.LOT: "lot", Target.ACCESS: "access",
     Target.WORKSHOP: "workshop", Target.TICKET: "ticket", Target.PLACE: "veynes",
     Target.MEMBER: "member", Target.DEVICE: "device", Target.REPAIR: "repair",
+    Target.TRANSFER: "transfer",
 }
 
 
@@ -313,10 +322,10 @@ def sample(kind: type[Action], world: World, target: int | None = None) -> str:
     return kind(*values).pack()
 
 
-SAMPLE_VALUES: dict[str, str] = {
+SAMPLE_VALUES: dict[str, Any] = {
     "place": "veynes", "workshop": "gap_workshop", "to": "other_workshop", "kind": "laptop",
     "role": "all", "what": "prices", "lang": "fr", "code": "REJ234567",
-    "problem": "start", "device": "spare",
+    "problem": "start", "device": "spare", "driver": 1,
 }
 """Values of the fields that name no target: world fields, or the value itself."""
 
@@ -470,6 +479,16 @@ async def _elsewhere(chat: Chat, db: Any, world: World, kind: Target | None) -> 
                 " created_at, updated_at) VALUES ('HA-GGGG', 'laptop', 'laptop', 'ready', ?, 1,"
                 " '2026-11-23T09:00:00+00:00', '2026-11-23T09:00:00+00:00') RETURNING id",
                 (gap,))
+            return int((await cur.fetchone())[0])
+        case Target.TRANSFER:  # from Gap's hub to another place, driven by someone else
+            device = await _elsewhere(chat, db, world, Target.DEVICE)
+            other = await value_of(chat, "SELECT id FROM places WHERE id NOT IN (?, ?)"
+                                         " AND kind IN ('hub', 'relay') ORDER BY id LIMIT 1",
+                                   gap, world.veynes)
+            cur = await db.execute(
+                "INSERT INTO transfers (device_id, from_place, to_place, status, driver,"
+                " created_at) VALUES (?, ?, ?, 'taken', 'cli:someone',"
+                " '2026-11-23T09:00:00+00:00') RETURNING id", (device, gap, other))
             return int((await cur.fetchone())[0])
         case Target.REPAIR:  # a ticket of a device of Gap, reported by someone else
             device = await _elsewhere(chat, db, world, Target.DEVICE)

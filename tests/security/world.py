@@ -32,6 +32,7 @@ ROLES: dict[str, UserKey] = {
     "reconditioner": UserKey("cli:demo-recond"),
     "coordinator": UserKey("cli:coord"),
     "revoked": UserKey("cli:revoked"),
+    "driver": UserKey("cli:driver"),
 }
 OTHER_PRESCRIBER = UserKey("cli:presc2")
 OTHER_DONOR = UserKey("cli:donor2")
@@ -99,6 +100,7 @@ class World:
                           # prescriber's request to the beneficiary (their join code)
     repair: int           # the beneficiary's open repair ticket on it (Veynes, Gap workshop)
     spare: int            # a ready laptop at Veynes (a replacement)
+    transfer: int         # another ready laptop of Veynes planned to Gap's hub, not taken
 
     def copy(self, to: Path) -> Path:
         """A fresh copy of the built database (the bot closed it: no WAL left over)."""
@@ -185,12 +187,29 @@ async def build_world(path: Path, clock: Clock) -> World:
         handed, repair = await _handed(chat, clock, lot, request, veynes, gap_workshop)
         spare = int(str(await value(chat, "SELECT min(id) FROM devices WHERE place_id = ?"
                                           " AND state = 'ready' AND kind = 'laptop'", veynes)))
+        transfer = await _transfer(chat, clock, veynes, spare)
     finally:
         await chat.app.close()
     return World(path, veynes, access, approved, request, request_ref, other_request,
                  other_ref, lot, lot_ref, other_lot, other_lot_ref, ticket, workshop, laptops,
                  approved, gap_workshop, other_workshop, device, device_label, handed, repair,
-                 spare)
+                 spare, transfer)
+
+
+async def _transfer(chat: Chat, clock: Clock, veynes: PlaceId, spare: int) -> int:
+    """A volunteer driver (no other role), and a ready laptop of Veynes (not the spare)
+    planned to Gap's hub by Veynes' staff."""
+    device = DeviceId(int(str(await value(
+        chat, "SELECT min(id) FROM devices WHERE place_id = ? AND state = 'ready'"
+        " AND kind = 'laptop' AND id <> ?", veynes, spare))))
+    gap = PlaceId(int(str(await value(chat, "SELECT id FROM places WHERE commune = '05061'"
+                                            " AND kind = 'hub'"))))
+    async with chat.app.storage.transaction() as uow:
+        await uow.users.create(ROLES["driver"], "fr", clock())
+        await uow.transfers.set_driver(ROLES["driver"], True, ROLES["coordinator"], clock())
+        planned = await uow.transfers.plan(device, "laptop", None, veynes, gap, "-",
+                                           ROLES["place_staff"], clock())
+    return planned.id
 
 
 async def _handed(chat: Chat, clock: Clock, lot: int, request: int, veynes: PlaceId,

@@ -119,6 +119,7 @@ def environment(settings: Settings, territory: Territory) -> Env:
         mail=settings.smtp is not None,
         sms=SmsConfig(settings.sms.sender) if settings.sms is not None else None,
         warranty_months=settings.warranty_months,
+        transfer_days=settings.transfer_days,
     )
 
 

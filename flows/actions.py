@@ -415,6 +415,14 @@ class PlanTransfer(Action, prefix="tr:plan", allow=SENDERS, on=Target.DEVICE):
 
 
 @dataclass(frozen=True)
+class BringHere(Action, prefix="tr:here", allow=OWN_REQUEST, on=Target.REQUEST):
+    """The prescriber asks for the device to be brought to their own place rather than the
+    person going where it is now."""
+
+    request: int
+
+
+@dataclass(frozen=True)
 class OpenTransfers(Action, prefix="tr:list", allow={Who.DRIVER: Scope.NONE}):
     """The transfers to carry, by route, and those the driver took."""
 

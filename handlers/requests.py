@@ -13,6 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any, Protocol
 
 from flows import actions as act
@@ -46,7 +47,7 @@ from flows.request import (
     staff_notice,
 )
 from flows.request_lifecycle import HOLDING, REQUEST, Event, expected
-from flows.routing import Reach, Reason, Routed, route
+from flows.routing import DISTRIBUTING, Reach, Reason, Routed, route
 from flows.territory import Territory
 from flows.text import Day, Lines, Msg, _, by_gesture, to_json, verbatim
 from handlers import handover as handing
@@ -273,8 +274,10 @@ async def serve_waiting(
 # --- Prescribers ask and follow their requests ----------------------------------------------
 
 
-async def submit(session: Session, effect: SubmitRequest) -> None:
-    """Number, route and reserve; tell the prescriber where and why, and the place."""
+async def submit(session: Session, effect: SubmitRequest, *, transfer_days: int = 7) -> None:
+    """Number, route and reserve; tell the prescriber where and why, and the place. When the
+    device is available now at another place than the prescriber's own, offer to bring one
+    there instead, with an honest delay (``handlers/transfers.py``)."""
     user, uow, draft = session.user, session.uow, effect.draft
     if not is_prescriber(user):
         log.warning("%s submitted a request without being a prescriber", user.key)
@@ -307,7 +310,17 @@ async def submit(session: Session, effect: SubmitRequest) -> None:
     if request.needs_connectivity:
         texts.append(_("Besoin de connexion internet signalé au lieu : il aidera la "
                        "personne à trouver une solution."))
-    session.say(*texts, choices=[MINE, NEW], action_menu=True)
+    choices = [MINE, NEW]
+    own = await uow.places.get(user.place_id) if user.place_id is not None else None
+    if (found is not None and own is not None and own.id != found.place.id
+            and own.kind in DISTRIBUTING):
+        texts.append(_("Elle peut aussi recevoir l'appareil chez vous : un chauffeur bénévole "
+                       "l'apporte à {place} en {n} jours environ.", place=verbatim(own.name),
+                       n=transfer_days))
+        choices = [Choice(act.BringHere(request.id).pack(),
+                          _("Apporter un appareil à {place} (environ {n} jours)",
+                            place=verbatim(own.name), n=transfer_days)), *choices]
+    session.say(*texts, choices=choices, action_menu=True)
     if found is not None:
         await notify_place(session, uow, session.ctx.territory, request,
                            session.coordinators)
@@ -697,7 +710,7 @@ def feature(env: Env) -> Feature:
         actions={act.NewRequest: start, act.MyRequests: my_requests_action,
                  act.ReceivedRequests: received_action, act.PlaceStock: stock_action,
                  **{kind: on_request for kind in ON_REQUEST}},
-        effects={SubmitRequest: submit},
+        effects={SubmitRequest: partial(submit, transfer_days=env.transfer_days)},
         facts={rq.FLOW_NAME: load_facts},
         more_facts={rq.FLOW_NAME: reach_facts(env.territory)},
         jobs=[Job("requests.waiting", timedelta(minutes=10), waiting_job),

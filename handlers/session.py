@@ -160,6 +160,9 @@ class Env:
     """The SMS gateway, when the network has one (``SMS_GATEWAY_URL``)."""
     warranty_months: int = 6
     """The warranty of a device handed over (``FILIERE_WARRANTY_MONTHS``)."""
+    transfer_days: int = 7
+    """What bringing a device to another place takes, as prescribers are told
+    (``FILIERE_TRANSFER_DAYS``)."""
 
 
 @dataclass(frozen=True)

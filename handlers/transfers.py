@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from functools import partial
 
 from flows import actions as act
 from flows.action_codec import Who
@@ -19,13 +20,21 @@ from flows.device_lifecycle import DEVICE
 from flows.device_lifecycle import Event as DeviceEvent
 from flows.lifecycle import Refused
 from flows.messages import Choice, UserKey
-from flows.records import Device, DeviceId, DeviceState, Place, PlaceId
-from flows.routing import DISTRIBUTING
+from flows.records import (
+    Device,
+    DeviceId,
+    DeviceState,
+    Place,
+    PlaceId,
+    RequestId,
+    RequestStatus,
+)
+from flows.routing import DISTRIBUTING, Reason
 from flows.text import Lines, Msg, _, verbatim
 from flows.transfer_lifecycle import TRANSFER, TransferStatus
 from flows.transfer_lifecycle import Event as TransferEvent
 from flows.transfers import Transfer, route_name, route_of
-from handlers.requests import serve_waiting
+from handlers.requests import notify_place, serve_waiting
 from handlers.session import Env, Feature, Session
 
 log = logging.getLogger(__name__)
@@ -108,6 +117,52 @@ async def plan(session: Session, action: act.PlanTransfer) -> None:
                                     route=verbatim(route_name(session.ctx.territory, route)))],
                          [Choice(act.OpenTransfers().pack(), _("Voir les transports"))],
                          action_menu=True)
+
+
+async def bring_here(session: Session, action: act.BringHere, *, days: int) -> None:
+    """The prescriber's choice: a ready device of the place holding the request is carried
+    to their own place. The request stays held where the device is until the pick-up, then
+    moves with it (``pick_up``): stock is never promised twice."""
+    uow = session.uow
+    request = await uow.requests.get(RequestId(action.request))
+    assert request is not None  # the router checked it is the prescriber's
+    own = (await uow.places.get(session.user.place_id)
+           if session.user.place_id is not None else None)
+    origin = await uow.places.get(request.place_id) if request.place_id is not None else None
+    if (own is None or origin is None or own.id == origin.id or own.kind not in DISTRIBUTING
+            or request.status not in (RequestStatus.SENT, RequestStatus.ACCEPTED)):
+        session.say(_("Cette demande ne peut plus être apportée à votre lieu : rien n'a été "
+                      "enregistré."))
+        return
+    if any(t.request_id == request.id for t in await uow.transfers.open(session.user.key)):
+        session.say(_("Un transport est déjà prévu pour cette demande."))
+        return
+    device = None
+    for ready in await uow.devices.ready_at(origin.id, request.kind, SHOWN):
+        if await uow.transfers.open_for_device(ready.id) is None:
+            device = ready
+            break
+    if device is None:
+        session.say(_("Plus aucun appareil de ce type n'est prêt à {place} : la demande y "
+                      "reste.", place=verbatim(origin.name)))
+        return
+    route = route_of(session.ctx.territory, origin, own)
+    transfer = await uow.transfers.plan(device.id, device.kind, request.id, origin.id, own.id,
+                                        route, session.user.key, session.now)
+    log.info("transfer %s planned for request %s", transfer.id, request.reference)
+    session.say(_("C'est noté : un chauffeur bénévole apportera l'appareil de la demande {ref} "
+                  "à {place}, en {n} jours environ. Vous serez prévenu·e à son arrivée.",
+                  ref=verbatim(request.reference), place=verbatim(own.name), n=days))
+    text = _("Transport prévu : {label} de {origin} à {destination}, pour la demande {ref}.",
+             label=verbatim(device.label), origin=verbatim(origin.name),
+             destination=verbatim(own.name), ref=verbatim(request.reference))
+    for key in await _staff(session, origin.id, own.id):
+        session.send(key, [text])
+    for driver in await uow.transfers.drivers():
+        session.send(driver, [_("Nouveau transport à faire : {route}.",
+                                route=verbatim(route_name(session.ctx.territory, route)))],
+                     [Choice(act.OpenTransfers().pack(), _("Voir les transports"))],
+                     action_menu=True)
 
 
 # --- Drivers ---------------------------------------------------------------------------------
@@ -204,6 +259,19 @@ async def pick_up(session: Session, action: act.PickUpTransfer) -> None:
                 action_menu=True)
     for key in await _staff(session, transfer.from_place, transfer.to_place):
         session.send(key, [_("{label} est en route.", label=verbatim(device.label))])
+    if transfer.request_id is not None:  # the request moves with its device
+        request = await uow.requests.get(transfer.request_id)
+        if (request is not None and request.place_id == transfer.from_place
+                and await uow.requests.send_to(
+                    request.id, [RequestStatus.SENT, RequestStatus.ACCEPTED,
+                                 RequestStatus.READY],
+                    transfer.to_place, Reason.OWN_PLACE.value, session.now)):
+            await uow.requests.log(request.id, "transferred", session.user.key,
+                                   transfer.to_place, None, session.now)
+            moved_request = await uow.requests.get(request.id)
+            assert moved_request is not None
+            await notify_place(session, uow, session.ctx.territory, moved_request,
+                               session.coordinators)
 
 
 async def deliver(session: Session, action: act.DeliverTransfer) -> None:
@@ -269,6 +337,7 @@ def feature(env: Env) -> Feature:
     """Transfers of devices between places, by volunteer drivers."""
     return Feature(name="transfers", actions={
         act.SendDevice: send_device, act.PlanTransfer: plan,
+        act.BringHere: partial(bring_here, days=env.transfer_days),
         act.OpenTransfers: open_transfers, act.TakeTransfer: take,
         act.PickUpTransfer: pick_up, act.DeliverTransfer: deliver, act.DriverSet: driver_set,
     })

@@ -7,7 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from flows.messages import UserKey
-from tests.handlers.chain import GAP_HUB, STAFF, VEYNES, add_ready, place_id, rows
+from flows.records import Role
+from tests.handlers.chain import GAP_HUB, STAFF, VEYNES, add_ready, place_id, rows, set_stock
+from tests.handlers.test_equipment_requests import approve, ask
 from tests.support import Chat, Clock, make_chat, texts
 
 DRIVER = "marc"
@@ -84,5 +86,45 @@ async def test_a_coordinator_grants_the_driver_capability(tmp_path: Path, clock:
         sent = await chat.say("coord", choice=f"co:drv:{number}:0")
         sent = await chat.say(STAFF, choice="tr:list")
         assert "pas (ou plus) valable" in texts(sent, f"cli:{STAFF}")
+    finally:
+        await chat.app.close()
+
+
+async def test_a_prescriber_has_the_device_brought_to_their_own_place(tmp_path: Path,
+                                                                      clock: Clock):
+    """Available now at Veynes, but the prescriber works at Gap's hub: a driver brings one
+    there, the request moving with the device at the pick-up."""
+    chat = await make_chat(tmp_path / "bot.sqlite3", clock, FILIERE_TRANSFER_DAYS="5")
+    try:
+        await make_driver(chat, DRIVER)
+        await approve(chat, "paul", Role.PRESCRIBER, GAP_HUB)
+        await set_stock(chat, "laptop", {VEYNES: 1, GAP_HUB: 0})
+        gap, veynes = await place_id(chat, GAP_HUB), await place_id(chat, VEYNES)
+        sent = await ask(chat, "paul")
+        told = texts(sent, "cli:paul")
+        assert "Centre de ressources de Veynes" in told
+        assert f"l'apporte à {GAP_HUB} en 5 jours environ" in told
+        [(request,)] = await rows(chat, "SELECT id FROM equipment_requests")
+        assert f"tr:here:{request}" in choices(sent, "cli:paul")
+        sent = await chat.say("paul", choice=f"tr:here:{request}")
+        assert "en 5 jours environ" in texts(sent, "cli:paul")
+        assert "pour la demande DEM-2026-0001" in texts(sent, f"cli:{STAFF}")
+        assert "CC Buëch-Dévoluy → CA Gap-Tallard-Durance" in texts(sent, f"cli:{DRIVER}")
+        [(transfer, device)] = await rows(chat, "SELECT id, device_id FROM transfers")
+        sent = await chat.say("paul", choice=f"tr:here:{request}")
+        assert "déjà prévu" in texts(sent, "cli:paul")
+        await chat.say(DRIVER, choice=f"tr:take:{transfer}")
+        assert await rows(chat, "SELECT place_id FROM equipment_requests") == [(veynes,)]
+        sent = await chat.say(DRIVER, choice=f"tr:up:{transfer}")
+        assert await rows(chat, "SELECT place_id, status FROM equipment_requests") == [
+            (gap, "sent")]
+        assert "DEM-2026-0001" in texts(sent, "cli:demo-gap")  # the request reaches Gap
+        sent = await chat.say(DRIVER, choice=f"tr:done:{transfer}")
+        assert "DEM-2026-0001 est arrivé à" in texts(sent, "cli:paul")
+        assert await rows(chat, "SELECT state, place_id FROM devices WHERE id = ?",
+                          device) == [("ready", gap)]
+        async with chat.app.storage.transaction() as uow:  # Gap's one device, held
+            assert await uow.catalogue.available(gap, "laptop") == 0
+            assert await uow.catalogue.available(veynes, "laptop") == 0
     finally:
         await chat.app.close()

@@ -215,6 +215,7 @@ EFFECTS: dict[type[Action], Effect] = {
     act.RepairDone: Effect(status("repair_tickets", "repair", "repaired"), True),
     act.ReplaceDevice: Effect(offers("wr:with:{repair}:{spare}")),
     act.ReplaceWith: Effect(status("repair_tickets", "repair", "replaced"), True),
+    act.BringHere: Effect(shows("ne peut plus être apportée")),  # presc works at Veynes
     act.SendDevice: Effect(shows("Seul un appareil prêt")),  # the world's device is not
     act.PlanTransfer: Effect(shows("ne peut pas recevoir")),  # to its own place
     act.OpenTransfers: Effect(offers("tr:take:{transfer}")),

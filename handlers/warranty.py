@@ -85,8 +85,8 @@ async def offer_problems(session: Session, device: Device, months: int) -> None:
                     where(session.ctx.territory, place, session.ctx.tz))
         return
     if await session.uow.repairs.open_for(device.id) is not None:
-        session.say(_("Un problème est déjà signalé pour cet appareil : le lieu {place} s'en "
-                      "occupe et vous prévient.", place=_place_name(place)))
+        session.say(_("Ce problème est déjà signalé. Le lieu {place} s'en occupe.",
+                      place=_place_name(place)))
         return
     session.say(_("Votre appareil est garanti jusqu'au {day}. Qu'est-ce qui ne va pas ?",
                   day=until),
@@ -117,9 +117,7 @@ async def report(session: Session, action: act.ReportProblem, *, months: int) ->
     log.info("repair ticket %s opened for device %s by %s", ticket.id, device.label,
              session.user.key)
     place = await _place(session, device)
-    session.say(_("C'est noté. Le lieu {place} va vous recontacter : apportez l'appareil et "
-                  "son chargeur quand il vous le dit.", place=_place_name(place)),
-                where(session.ctx.territory, place, session.ctx.tz))
+    session.say(_told_reported(place), where(session.ctx.territory, place, session.ctx.tz))
     request = await uow.requests.get(device.request_id) if device.request_id else None
     notice = _("Problème signalé sur l'appareil {label} ({name}) : « {problem} ». Il est sous "
                "garantie jusqu'au {day}.", label=verbatim(device.label),
@@ -132,6 +130,22 @@ async def report(session: Session, action: act.ReportProblem, *, months: int) ->
             "Un problème a été signalé sur l'appareil remis pour la demande {ref} : le lieu "
             "{place} s'en occupe.", ref=verbatim(request.reference),
             place=_place_name(place))])
+
+
+def _told_reported(place: Place | None) -> Msg:
+    return _("C'est noté. Le lieu {place} va vous contacter. Apportez l'appareil et son "
+             "chargeur.", place=_place_name(place))
+
+
+def _told_repaired(device: Device, place: Place | None) -> Msg:
+    return _("Votre appareil {label} est réparé. Vous pouvez le récupérer à {place}.",
+             label=verbatim(device.label), place=_place_name(place))
+
+
+def _told_replaced(device: Device, other: Device, place: Place | None) -> Msg:
+    return _("Votre appareil {old} est remplacé par un autre, {new}. Vous pouvez le récupérer "
+             "à {place}.", old=verbatim(device.label), new=verbatim(other.label),
+             place=_place_name(place))
 
 
 # --- The place and the workshop --------------------------------------------------------------
@@ -182,9 +196,7 @@ async def repaired(session: Session, action: act.RepairDone) -> None:
     log.info("repair ticket %s: repaired", ticket.id)
     session.say(_("C'est noté : l'appareil {label} est réparé.", label=verbatim(device.label)))
     place = await _place(session, device)
-    await _tell(session, ticket, _("Votre appareil {label} est réparé. Vous pouvez le "
-                                   "récupérer à {place}.", label=verbatim(device.label),
-                                   place=_place_name(place)))
+    await _tell(session, ticket, _told_repaired(device, place))
 
 
 async def replace_offer(session: Session, action: act.ReplaceDevice) -> None:
@@ -237,10 +249,7 @@ async def replace_with(session: Session, action: act.ReplaceWith) -> None:
                   "{old} retourne à l'atelier.", old=verbatim(device.label),
                   new=verbatim(other.label)))
     place = await _place(session, device)
-    await _tell(session, ticket, _("Votre appareil {old} est remplacé par un autre, {new}. "
-                                   "Vous pouvez le récupérer à {place}.",
-                                   old=verbatim(device.label), new=verbatim(other.label),
-                                   place=_place_name(place)))
+    await _tell(session, ticket, _told_replaced(device, other, place))
     for reconditioner in await uow.lots.staff_for(None, ticket.workshop_id):
         session.send(reconditioner, [_(
             "L'appareil {label} revient en atelier sous garantie : « {problem} ».",

@@ -41,7 +41,7 @@ async def test_the_person_reports_a_problem_and_the_place_replaces_the_device(
         assert "garanti jusqu'au" in texts(sent, "cli:lea")
         assert f"wr:pb:{device}:start" in choices(sent, "cli:lea")
         sent = await chat.say("lea", choice=f"wr:pb:{device}:start")
-        assert "Le lieu Centre de ressources de Veynes va vous recontacter" in texts(
+        assert "Le lieu Centre de ressources de Veynes va vous contacter" in texts(
             sent, "cli:lea")
         assert f"{label}" in texts(sent, f"cli:{STAFF}")
         assert "Il ne s'allume pas" in texts(sent, f"cli:{STAFF}")

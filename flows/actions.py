@@ -857,6 +857,8 @@ COMMANDS = (
     # type one, and only the device's staff learn anything about it (handlers/devices.py).
     Command("device", ("/appareil", "appareil", "ha"), EVERYONE),
     Command("coordination", ("/coordination", "coordination"), frozenset({Who.COORDINATOR})),
+    # A volunteer driver may hold no other role: their transfers are a word away.
+    Command("transfers", ("/transports",), frozenset({Who.DRIVER})),
     Command("start", ("/start",), EVERYONE),
     Command("join", ("rej", "/rej"), EVERYONE,
             whole=re.compile(r"/?rej[ .\-]*[0-9a-z]{3}[ .\-]*[0-9a-z]{3}", re.IGNORECASE)),

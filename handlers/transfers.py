@@ -261,6 +261,10 @@ async def pick_up(session: Session, action: act.PickUpTransfer) -> None:
         session.send(key, [_("{label} est en route.", label=verbatim(device.label))])
     if transfer.request_id is not None:  # the request moves with its device
         request = await uow.requests.get(transfer.request_id)
+        if request is not None:
+            session.send(request.prescriber, [_(
+                "Le matériel de la demande {ref} est en route vers votre lieu.",
+                ref=verbatim(request.reference))])
         if (request is not None and request.place_id == transfer.from_place
                 and await uow.requests.send_to(
                     request.id, [RequestStatus.SENT, RequestStatus.ACCEPTED,
@@ -335,7 +339,10 @@ async def driver_choice(session: Session, member_number: int, user: UserKey) -> 
 
 def feature(env: Env) -> Feature:
     """Transfers of devices between places, by volunteer drivers."""
-    return Feature(name="transfers", actions={
+    async def command_transfers(session: Session, text: str) -> None:
+        await open_transfers(session, act.OpenTransfers())
+
+    return Feature(name="transfers", commands={"transfers": command_transfers}, actions={
         act.SendDevice: send_device, act.PlanTransfer: plan,
         act.BringHere: partial(bring_here, days=env.transfer_days),
         act.OpenTransfers: open_transfers, act.TakeTransfer: take,

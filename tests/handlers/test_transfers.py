@@ -43,7 +43,7 @@ async def test_a_driver_carries_a_device_from_veynes_to_gap(tmp_path: Path, cloc
         assert f"Transport prévu : {label}" in texts(sent, "cli:demo-gap")
         assert "CC Buëch-Dévoluy → CA Gap-Tallard-Durance" in texts(sent, f"cli:{DRIVER}")
         [(transfer,)] = await rows(chat, "SELECT id FROM transfers")
-        sent = await chat.say(DRIVER, choice="tr:list")
+        sent = await chat.say(DRIVER, "/transports")  # a driver with no other role
         assert "CC Buëch-Dévoluy → CA Gap-Tallard-Durance" in texts(sent, f"cli:{DRIVER}")
         assert f"tr:take:{transfer}" in choices(sent, f"cli:{DRIVER}")
         sent = await chat.say(DRIVER, choice=f"tr:take:{transfer}")
@@ -119,6 +119,7 @@ async def test_a_prescriber_has_the_device_brought_to_their_own_place(tmp_path: 
         assert await rows(chat, "SELECT place_id, status FROM equipment_requests") == [
             (gap, "sent")]
         assert "DEM-2026-0001" in texts(sent, "cli:demo-gap")  # the request reaches Gap
+        assert "en route vers votre lieu" in texts(sent, "cli:paul")
         sent = await chat.say(DRIVER, choice=f"tr:done:{transfer}")
         assert "DEM-2026-0001 est arrivé à" in texts(sent, "cli:paul")
         assert await rows(chat, "SELECT state, place_id FROM devices WHERE id = ?",

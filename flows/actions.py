@@ -857,7 +857,7 @@ COMMANDS = (
     # type one, and only the device's staff learn anything about it (handlers/devices.py).
     Command("device", ("/appareil", "appareil", "ha"), EVERYONE),
     Command("coordination", ("/coordination", "coordination"), frozenset({Who.COORDINATOR})),
-    # A volunteer driver may hold no other role: their transfers are a word away.
+    # A volunteer driver's transfers, a word away from any conversation.
     Command("transfers", ("/transports",), frozenset({Who.DRIVER})),
     Command("start", ("/start",), EVERYONE),
     Command("join", ("rej", "/rej"), EVERYONE,

@@ -117,7 +117,7 @@ async def in_scope(session: Session, who: Who, scope: Scope, kind: Target, numbe
             transfer = await uow.transfers.get(number)
             return transfer is not None and _check(
                 scope, own=transfer.driver is not None and transfer.driver == user.key,
-                place=_at(place, transfer.to_place) or _at(place, transfer.from_place))
+                place=_at(place, transfer.to_place))
         case Target.REPAIR:
             ticket = await uow.repairs.get(number)
             return ticket is not None and _check(

@@ -100,7 +100,7 @@ class World:
                           # prescriber's request to the beneficiary (their join code)
     repair: int           # the beneficiary's open repair ticket on it (Veynes, Gap workshop)
     spare: int            # a ready laptop at Veynes (a replacement)
-    transfer: int         # another ready laptop of Veynes planned to Gap's hub, not taken
+    transfer: int         # a ready laptop of Gap's hub planned to Veynes, not taken
 
     def copy(self, to: Path) -> Path:
         """A fresh copy of the built database (the bot closed it: no WAL left over)."""
@@ -197,18 +197,18 @@ async def build_world(path: Path, clock: Clock) -> World:
 
 
 async def _transfer(chat: Chat, clock: Clock, veynes: PlaceId, spare: int) -> int:
-    """A volunteer driver (no other role), and a ready laptop of Veynes (not the spare)
-    planned to Gap's hub by Veynes' staff."""
-    device = DeviceId(int(str(await value(
-        chat, "SELECT min(id) FROM devices WHERE place_id = ? AND state = 'ready'"
-        " AND kind = 'laptop' AND id <> ?", veynes, spare))))
+    """A volunteer driver (no other role), and a ready laptop of Gap's hub planned to
+    Veynes by the coordination."""
     gap = PlaceId(int(str(await value(chat, "SELECT id FROM places WHERE commune = '05061'"
                                             " AND kind = 'hub'"))))
+    device = DeviceId(int(str(await value(
+        chat, "SELECT min(id) FROM devices WHERE place_id = ? AND state = 'ready'"
+        " AND kind = 'laptop' AND id <> ?", gap, spare))))
     async with chat.app.storage.transaction() as uow:
         await uow.users.create(ROLES["driver"], "fr", clock())
         await uow.transfers.set_driver(ROLES["driver"], True, ROLES["coordinator"], clock())
-        planned = await uow.transfers.plan(device, "laptop", None, veynes, gap, "-",
-                                           ROLES["place_staff"], clock())
+        planned = await uow.transfers.plan(device, "laptop", None, gap, veynes, "-",
+                                           ROLES["coordinator"], clock())
     return planned.id
 
 

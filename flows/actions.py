@@ -434,6 +434,15 @@ class TakeTransfer(Action, prefix="tr:take", allow={Who.DRIVER: Scope.NETWORK},
 
 
 @dataclass(frozen=True)
+class GiveUpTransfer(Action, prefix="tr:drop",
+                     allow={Who.DRIVER: Scope.OWN, Who.COORDINATOR: Scope.NETWORK},
+                     on=Target.TRANSFER):
+    """The driver cannot carry it after all: open to the other drivers again."""
+
+    transfer: int
+
+
+@dataclass(frozen=True)
 class PickUpTransfer(Action, prefix="tr:up", allow={Who.DRIVER: Scope.OWN},
                      on=Target.TRANSFER):
     transfer: int

@@ -188,6 +188,8 @@ async def open_transfers(session: Session, action: act.OpenTransfers) -> None:
             case TransferStatus.TAKEN:
                 choices.append(Choice(act.PickUpTransfer(transfer.id).pack(),
                                       _("{label} récupéré", label=label)))
+                choices.append(Choice(act.GiveUpTransfer(transfer.id).pack(),
+                                      _("Je ne peux plus apporter {label}", label=label)))
             case TransferStatus.PICKED_UP:
                 choices.append(Choice(act.DeliverTransfer(transfer.id).pack(),
                                       _("{label} livré", label=label)))
@@ -235,6 +237,26 @@ async def take(session: Session, action: act.TakeTransfer) -> None:
     for key in await _staff(session, transfer.from_place, transfer.to_place):
         session.send(key, [_("Un chauffeur bénévole a pris le transport de {label}.",
                              label=verbatim(device.label))])
+
+
+async def give_up(session: Session, action: act.GiveUpTransfer) -> None:
+    """Back to the other drivers, who are told again."""
+    who = Who.DRIVER if await session.uow.transfers.is_driver(session.user.key) \
+        else Who.COORDINATOR
+    moved = await _move(session, action.transfer, TransferEvent.GIVE_UP, who)
+    if moved is None:
+        return
+    transfer, device = moved
+    await session.uow.transfers.clear_driver(transfer.id)
+    log.info("transfer %s given up by %s", transfer.id, session.user.key)
+    session.say(_("C'est noté : le transport de {label} est proposé aux autres chauffeurs.",
+                  label=verbatim(device.label)))
+    for driver in await session.uow.transfers.drivers():
+        if driver != session.user.key:
+            session.send(driver, [_("Nouveau transport à faire : {route}.", route=verbatim(
+                route_name(session.ctx.territory, transfer.route)))],
+                [Choice(act.OpenTransfers().pack(), _("Voir les transports"))],
+                action_menu=True)
 
 
 async def pick_up(session: Session, action: act.PickUpTransfer) -> None:
@@ -346,7 +368,8 @@ def feature(env: Env) -> Feature:
         act.SendDevice: send_device, act.PlanTransfer: plan,
         act.BringHere: partial(bring_here, days=env.transfer_days),
         act.OpenTransfers: open_transfers, act.TakeTransfer: take,
-        act.PickUpTransfer: pick_up, act.DeliverTransfer: deliver, act.DriverSet: driver_set,
+        act.PickUpTransfer: pick_up, act.GiveUpTransfer: give_up,
+        act.DeliverTransfer: deliver, act.DriverSet: driver_set,
     })
 
 

@@ -98,6 +98,11 @@ class SqliteTransferRepo:
             " AND driver = ?) ORDER BY route, id", (driver,)) as cur:
             return [_transfer(row) for row in await cur.fetchall()]
 
+    async def clear_driver(self, transfer_id: int) -> None:
+        """A transfer given up goes back to nobody."""
+        await self._conn.execute("UPDATE transfers SET driver = NULL, taken_at = NULL"
+                                 " WHERE id = ?", (transfer_id,))
+
     async def change(self, transfer_id: int, expected: Sequence[TransferStatus],
                      status: TransferStatus, now: datetime, *,
                      driver: UserKey | None = None) -> bool:

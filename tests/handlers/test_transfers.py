@@ -46,6 +46,13 @@ async def test_a_driver_carries_a_device_from_veynes_to_gap(tmp_path: Path, cloc
         sent = await chat.say(DRIVER, "/transports")  # a driver with no other role
         assert "CC Buëch-Dévoluy → CA Gap-Tallard-Durance" in texts(sent, f"cli:{DRIVER}")
         assert f"tr:take:{transfer}" in choices(sent, f"cli:{DRIVER}")
+        await chat.say(DRIVER, choice=f"tr:take:{transfer}")
+        sent = await chat.say(DRIVER, choice="tr:list")
+        assert f"tr:drop:{transfer}" in choices(sent, f"cli:{DRIVER}")
+        sent = await chat.say(DRIVER, choice=f"tr:drop:{transfer}")
+        assert "proposé aux autres chauffeurs" in texts(sent, f"cli:{DRIVER}")
+        assert "Nouveau transport" in texts(sent, "cli:other")
+        assert await rows(chat, "SELECT status, driver FROM transfers") == [("planned", None)]
         sent = await chat.say(DRIVER, choice=f"tr:take:{transfer}")
         assert "a pris le transport" in texts(sent, f"cli:{STAFF}")
         assert "a pris le transport" in texts(sent, "cli:demo-gap")

@@ -220,6 +220,7 @@ EFFECTS: dict[type[Action], Effect] = {
     act.PlanTransfer: Effect(shows("ne peut pas recevoir")),  # to its own place
     act.OpenTransfers: Effect(offers("tr:take:{transfer}")),
     act.TakeTransfer: Effect(status("transfers", "transfer", "taken"), True),
+    act.GiveUpTransfer: Effect(shows("n'en est pas là")),  # nobody took it
     act.DeliverTransfer: Effect(shows("n'en est pas là")),  # not picked up yet
     act.DriverSet: Effect(holds("SELECT count(*) FROM drivers", 2), True),  # and cli:driver
 }

@@ -13,3 +13,7 @@ CREATE TABLE drivers (
     granted_by TEXT,
     granted_at TEXT NOT NULL
 );
+
+-- "Forget me" and a professional's deletion clear these keys: found by index, not by a scan.
+CREATE INDEX repair_tickets_reporter ON repair_tickets(reported_by) WHERE reported_by IS NOT NULL;
+CREATE INDEX transfers_driver ON transfers(driver) WHERE driver IS NOT NULL;

@@ -76,6 +76,10 @@ async def request_device(session: Session, action: act.RequestProblem, *, months
 async def offer_problems(session: Session, device: Device, months: int) -> None:
     """Under warranty: what is wrong, as a short list; after it, where to go."""
     place = await _place(session, device)
+    if device.state is not DeviceState.HANDED_OVER:  # taken back (replaced): an old button
+        session.say(_("Cet appareil a été repris par le lieu {place}.",
+                      place=_place_name(place)))
+        return
     until = await _warranty_end(session, device, months)
     if until is None or session.ctx.today > until.day:
         session.say(_("La garantie de cet appareil est finie depuis le {day}. Le lieu {place} "

@@ -72,6 +72,9 @@ async def test_the_person_reports_a_problem_and_the_place_replaces_the_device(
         # The replacement is the one Léa holds now: a new problem is about it.
         sent = await chat.say("lea", choice="wr:me")
         assert f"wr:pb:{spare}:start" in choices(sent, "cli:lea")
+        # The first device's old button: it was taken back.
+        sent = await chat.say("lea", choice=f"wr:pb:{device}:start")
+        assert "repris par le lieu" in texts(sent, "cli:lea")
         # Pressed again, the ticket is closed already.
         sent = await chat.say(STAFF, choice=f"wr:with:{ticket}:{spare}")
         assert "pas (ou plus) prêt" in texts(sent, f"cli:{STAFF}")

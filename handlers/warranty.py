@@ -22,6 +22,7 @@ from flows.records import Device, DeviceId, DeviceState, Place, RequestId, Role
 from flows.text import Day, Msg, _, verbatim
 from flows.warranty import PROBLEM_LABELS, TICKET, Event, Problem, RepairTicket, TicketStatus
 from flows.warranty import warranty_end as end_of_warranty
+from handlers import impact
 from handlers.beneficiary_common import joined, where
 from handlers.session import Env, Feature, Session
 
@@ -219,9 +220,11 @@ async def replace_offer(session: Session, action: act.ReplaceDevice) -> None:
                          for other in ready], action_menu=True)
 
 
-async def replace_with(session: Session, action: act.ReplaceWith) -> None:
+async def replace_with(session: Session, action: act.ReplaceWith, *, mail: bool = False
+                       ) -> None:
     """The replacement is handed over for the same request with the same join code; the
-    first device goes back to the workshop's bench."""
+    first device goes back to the workshop's bench. The replacement may be the last device
+    of its own lot to settle: its donor is told (``handlers/impact.py``)."""
     uow = session.uow
     ticket, device = await _ticket(session, action.ticket)
     other = await uow.devices.get(DeviceId(action.device))
@@ -249,6 +252,7 @@ async def replace_with(session: Session, action: act.ReplaceWith) -> None:
                                          join_code=device.join_code)):
         raise RuntimeError(f"devices {device.label} or {other.label} changed meanwhile")
     log.info("repair ticket %s: %s replaced by %s", ticket.id, device.label, other.label)
+    await impact.tell_if_settled(session, other.lot_id, mail=mail)
     session.say(_("L'appareil {old} est remplacé par {new}, remis pour la même demande. "
                   "{old} retourne à l'atelier.", old=verbatim(device.label),
                   new=verbatim(other.label)))
@@ -297,7 +301,8 @@ def feature(env: Env) -> Feature:
         act.RequestProblem: partial(request_device, months=months),
         act.ReportProblem: partial(report, months=months),
         act.OpenRepairs: open_repairs, act.SeeRepair: see, act.RepairDone: repaired,
-        act.ReplaceDevice: replace_offer, act.ReplaceWith: replace_with,
+        act.ReplaceDevice: replace_offer,
+        act.ReplaceWith: partial(replace_with, mail=env.mail),
     })
 
 

@@ -33,6 +33,7 @@ from handlers import (
     handover,
     help_relay,
     home,
+    impact,
     joining,
     mail,
     maintenance,
@@ -43,6 +44,8 @@ from handlers import (
     reconditioning,
     requests,
     sms_people,
+    transfers,
+    warranty,
 )
 from handlers.core import Core, CoreConfig
 from handlers.emails import check_email
@@ -86,7 +89,8 @@ class App:
 
 FEATURES = (home, access_handlers, requests, joining, bookings, help_relay, place_tools,
             beneficiary_jobs, beneficiary_nearby, donations, devices, reconditioning, handover,
-            maintenance, coordination, privacy, mail, sms_people, payments, public_sale)
+            maintenance, coordination, privacy, mail, sms_people, payments, public_sale, impact,
+            warranty, transfers)
 """Every feature module of the bot; each has ``feature(env)`` (no two declare the same
 action, command or effect)."""
 
@@ -118,6 +122,7 @@ def environment(settings: Settings, territory: Territory) -> Env:
         sms=SmsConfig(settings.sms.sender) if settings.sms is not None else None,
         warranty_months=settings.warranty_months,
         money=settings.money,
+        transfer_days=settings.transfer_days,
     )
 
 

@@ -134,6 +134,7 @@ class Settings:
     telegram_bot_username: str | None = None
     booklet_url: str | None = None
     warranty_months: int = 6
+    transfer_days: int = 7
     beneficiary_retention_days: int = 183
     workshop_path: int = 7
     """Workshops in a beneficiary's getting-started path ("3 ateliers sur 7")."""
@@ -411,6 +412,9 @@ def _service_settings(get: Callable[[str, str], str | None]) -> dict[str, Any]:
         "workshop_path": _whole(get, "FILIERE_WORKSHOP_PATH", 7, 30),
         # The warranty of a device handed over, printed on its handover kit.
         "warranty_months": _whole(get, "FILIERE_WARRANTY_MONTHS", 6, 60),
+        # What a prescriber is told a volunteer driver takes to bring a device to their
+        # place: an honest delay, not a promise (handlers/transfers.py).
+        "transfer_days": _whole(get, "FILIERE_TRANSFER_DAYS", 7, 60),
         "beneficiary_retention_days": _whole(get, "FILIERE_BENEFICIARY_RETENTION_DAYS", 183,
                                              3650),
         # Who asked for an access that was refused or withdrawn: name, function, phone,

@@ -47,8 +47,8 @@ class Who(StrEnum):
     """The referent of a prescribers' structure (named, or its first approved member)."""
     COORDINATOR = "coordinator"
     DRIVER = "driver"
-    """A volunteer driver who carries devices between places (``flows/transfer_lifecycle``);
-    the role itself comes with transfers."""
+    """A volunteer driver who carries devices between places (``flows/transfer_lifecycle``):
+    a capability a coordinator grants to an account, beside its role (``drivers`` table)."""
     SYSTEM = "system"
     """The bot itself (routing, the waiting list, a migration): never presses a button, but
     lifecycles say which changes it makes on its own (``flows/lifecycle.py``)."""
@@ -84,6 +84,10 @@ class Target(StrEnum):
     """A professional account, by the number of its approved access request."""
     DEVICE = "device"
     """A device of the chain, by its number (its label is for people: ``HA-7K3P``)."""
+    REPAIR = "repair"
+    """A repair ticket under warranty (``flows/warranty.py``)."""
+    TRANSFER = "transfer"
+    """A device carried between places by a volunteer driver (``flows/transfers.py``)."""
 
 
 class CodecError(ValueError):

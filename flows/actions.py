@@ -238,6 +238,21 @@ class DonorCertificate(Action, prefix="don:cert", allow={Who.ANYONE: Scope.OWN},
 
 
 @dataclass(frozen=True)
+class DonorImpact(Action, prefix="don:impact", allow={Who.ANYONE: Scope.OWN}, on=Target.LOT):
+    """The donor reads what became of their lot so far (``flows/impact.py``)."""
+
+    lot: int
+
+
+@dataclass(frozen=True)
+class DonorReceipt(Action, prefix="don:receipt", allow={Who.ANYONE: Scope.OWN},
+                   on=Target.LOT):
+    """The donor downloads their lot's receipt again."""
+
+    lot: int
+
+
+@dataclass(frozen=True)
 class OpenLots(Action, prefix="lot:list", allow={
         Who.PLACE_STAFF: Scope.NONE, Who.RECONDITIONER: Scope.NONE,
         Who.COORDINATOR: Scope.NONE}):
@@ -341,6 +356,135 @@ class WipeDevice(Action, prefix="dv:wipe", allow=ITS_WORKSHOP, on=Target.DEVICE)
 
 
 # --- The after-donation service: staff --------------------------------------------------------
+
+# --- Warranty and return (handlers/warranty.py) ----------------------------------------------
+
+HOLDER = {Who.BENEFICIARY: Scope.OWN, Who.PRESCRIBER: Scope.OWN}
+"""The person a device was handed over to (by the join code they used), or the prescriber of
+its request."""
+REPAIRERS = {Who.PLACE_STAFF: Scope.PLACE, Who.RECONDITIONER: Scope.LOT}
+"""The place that handed the device over, and the workshop that reconditioned it."""
+
+
+@dataclass(frozen=True)
+class MyDeviceProblem(Action, prefix="wr:me", allow=BENEFICIARY):
+    """The beneficiary's menu: "my device has a problem"."""
+
+
+@dataclass(frozen=True)
+class RequestProblem(Action, prefix="wr:rq", allow=OWN_REQUEST, on=Target.REQUEST):
+    """The prescriber reports a problem with the device of a request handed over."""
+
+    request: int
+
+
+@dataclass(frozen=True)
+class ReportProblem(Action, prefix="wr:pb", allow=HOLDER, on=Target.DEVICE):
+    """What is wrong, picked from a short list (``flows.warranty.Problem``)."""
+
+    device: int
+    problem: str
+
+
+@dataclass(frozen=True)
+class OpenRepairs(Action, prefix="wr:list", allow={Who.PLACE_STAFF: Scope.NONE,
+                                                   Who.RECONDITIONER: Scope.NONE}):
+    """The open repair tickets of the place or workshop."""
+
+
+@dataclass(frozen=True)
+class SeeRepair(Action, prefix="wr:see", allow=REPAIRERS, on=Target.REPAIR):
+    ticket: int
+
+
+@dataclass(frozen=True)
+class RepairDone(Action, prefix="wr:ok", allow=REPAIRERS, on=Target.REPAIR):
+    """Repaired: the device goes back to the person."""
+
+    ticket: int
+
+
+@dataclass(frozen=True)
+class ReplaceDevice(Action, prefix="wr:swap", allow={Who.PLACE_STAFF: Scope.PLACE},
+                    on=Target.REPAIR):
+    """Offer the place's ready devices of the same kind as replacements."""
+
+    ticket: int
+
+
+@dataclass(frozen=True)
+class ReplaceWith(Action, prefix="wr:with", allow={Who.PLACE_STAFF: Scope.PLACE},
+                  on=Target.REPAIR):
+    """Hand ``device`` over instead, for the same request; the first goes back to the
+    workshop's bench."""
+
+    ticket: int
+    device: int
+
+
+# --- Transfers and volunteer drivers (handlers/transfers.py) ----------------------------------
+
+SENDERS = {Who.PLACE_STAFF: Scope.PLACE, Who.COORDINATOR: Scope.NETWORK}
+"""The staff of the place where a ready device is, or the coordination."""
+
+
+@dataclass(frozen=True)
+class SendDevice(Action, prefix="tr:to", allow=SENDERS, on=Target.DEVICE):
+    """Offer the places a ready device may be carried to."""
+
+    device: int
+
+
+@dataclass(frozen=True)
+class PlanTransfer(Action, prefix="tr:plan", allow=SENDERS, on=Target.DEVICE):
+    """Plan the device's transfer to ``place``: drivers are told."""
+
+    device: int
+    place: int
+
+
+@dataclass(frozen=True)
+class BringHere(Action, prefix="tr:here", allow=OWN_REQUEST, on=Target.REQUEST):
+    """The prescriber asks for the device to be brought to their own place rather than the
+    person going where it is now."""
+
+    request: int
+
+
+@dataclass(frozen=True)
+class OpenTransfers(Action, prefix="tr:list", allow={Who.DRIVER: Scope.NONE}):
+    """The transfers to carry, by route, and those the driver took."""
+
+
+@dataclass(frozen=True)
+class TakeTransfer(Action, prefix="tr:take", allow={Who.DRIVER: Scope.NETWORK},
+                   on=Target.TRANSFER):
+    transfer: int
+
+
+@dataclass(frozen=True)
+class GiveUpTransfer(Action, prefix="tr:drop",
+                     allow={Who.DRIVER: Scope.OWN, Who.COORDINATOR: Scope.NETWORK},
+                     on=Target.TRANSFER):
+    """The driver cannot carry it after all: open to the other drivers again."""
+
+    transfer: int
+
+
+@dataclass(frozen=True)
+class PickUpTransfer(Action, prefix="tr:up", allow={Who.DRIVER: Scope.OWN},
+                     on=Target.TRANSFER):
+    transfer: int
+
+
+@dataclass(frozen=True)
+class DeliverTransfer(Action, prefix="tr:done",
+                      allow={Who.DRIVER: Scope.OWN, Who.PLACE_STAFF: Scope.PLACE},
+                      on=Target.TRANSFER):
+    """Delivered: the device is in the stock of the place of arrival."""
+
+    transfer: int
+
 
 STAFF_OR_COORDINATION = {Who.PLACE_STAFF: Scope.NONE, Who.COORDINATOR: Scope.NONE}
 PLACE_WORKSHOP = {Who.PLACE_STAFF: Scope.PLACE, Who.COORDINATOR: Scope.NETWORK}
@@ -569,6 +713,14 @@ class MemberRole(Action, prefix="co:mr", allow=NETWORK, on=Target.MEMBER):
 
 
 @dataclass(frozen=True)
+class DriverSet(Action, prefix="co:drv", allow=NETWORK, on=Target.MEMBER):
+    """Grant (1) or withdraw (0) the volunteer driver capability to an account."""
+
+    member: int
+    driver: int
+
+
+@dataclass(frozen=True)
 class MemberRoleSet(Action, prefix="co:mrr", allow=NETWORK, on=Target.MEMBER):
     member: int
     role: Role
@@ -791,6 +943,8 @@ COMMANDS = (
     # type one, and only the device's staff learn anything about it (handlers/devices.py).
     Command("device", ("/appareil", "appareil", "ha"), EVERYONE),
     Command("coordination", ("/coordination", "coordination"), frozenset({Who.COORDINATOR})),
+    # A volunteer driver's transfers, a word away from any conversation.
+    Command("transfers", ("/transports",), frozenset({Who.DRIVER})),
     Command("start", ("/start",), EVERYONE),
     Command("join", ("rej", "/rej"), EVERYONE,
             whole=re.compile(r"/?rej[ .\-]*[0-9a-z]{3}[ .\-]*[0-9a-z]{3}", re.IGNORECASE)),

@@ -264,6 +264,7 @@ def menu(beneficiary: Beneficiary, intro: Msg | Sequence[Msg] | None = None) -> 
         Choice(act.AskHelp().pack(), _("J'ai besoin d'aide")),
         Choice(act.HelpNearby().pack(), _("Où trouver de l'aide près de chez moi")),
         Choice(act.StarterKit().pack(), _("Mon kit de départ")),
+        Choice(act.MyDeviceProblem().pack(), _("Mon appareil a un problème")),
         Choice(act.RemindersQuestion().pack(), _("Rappels : oui ou non")),
         Choice(act.MyData().pack(), _("Mes données")),
     ])

@@ -60,6 +60,9 @@ from flows.records import (
 from flows.report import Event, Mediation, PaymentSum
 from flows.request import RequestDraft
 from flows.routing import Reach
+from flows.transfer_lifecycle import TransferStatus
+from flows.transfers import Transfer
+from flows.warranty import Problem, RepairTicket, TicketStatus
 from flows.workshops import Refusal
 
 
@@ -480,6 +483,10 @@ class LotRepo(Protocol):
 
     async def mark_received(self, lot_id: LotId, now: datetime) -> bool: ...
 
+    async def mark_impact_told(self, lot_id: LotId, now: datetime) -> bool:
+        """Note the donor was sent the lot's impact report, once; False when already."""
+        ...
+
     async def lot_of_device(self, serial: str) -> LotId | None: ...
 
     async def add_erasure(
@@ -547,6 +554,10 @@ class DeviceRepo(Protocol):
                   place_id: PlaceId | None, request_id: RequestId | None, by: UserKey | None,
                   now: datetime) -> None: ...
 
+    async def handed_at(self, device_id: DeviceId) -> datetime | None: ...
+
+    async def handed_with(self, join_code: str) -> Device | None: ...
+
     async def set_details(self, device_id: DeviceId, model: str | None,
                           serial: str | None) -> bool: ...
 
@@ -561,6 +572,55 @@ class DeviceRepo(Protocol):
     async def erasures(self, device_id: DeviceId) -> int: ...
 
     async def purge(self, before: datetime) -> int: ...
+
+
+class RepairRepo(Protocol):
+    """Repair tickets under warranty (storage/repairs.py)."""
+
+    async def open(self, device_id: DeviceId, request_id: RequestId | None,
+                   place_id: PlaceId | None, workshop_id: PlaceId | None,
+                   reported_by: UserKey, problem: Problem, warranty_until: date,
+                   now: datetime) -> RepairTicket: ...
+
+    async def get(self, ticket_id: int) -> RepairTicket | None: ...
+
+    async def open_for(self, device_id: DeviceId) -> RepairTicket | None: ...
+
+    async def open_at(self, place_id: PlaceId) -> list[RepairTicket]: ...
+
+    async def close(self, ticket_id: int, status: TicketStatus, now: datetime,
+                    replacement_id: DeviceId | None = None) -> bool:
+        """Close an open ticket; False when it was closed already."""
+        ...
+
+    async def forget_reporter(self, key: UserKey) -> int: ...
+
+
+class TransferRepo(Protocol):
+    """Transfers of devices and the volunteer drivers (storage/transfers.py)."""
+
+    async def is_driver(self, key: UserKey) -> bool: ...
+
+    async def set_driver(self, key: UserKey, driver: bool, by: UserKey,
+                         now: datetime) -> bool: ...
+
+    async def drivers(self) -> list[UserKey]: ...
+
+    async def plan(self, device_id: DeviceId, kind: str | None, request_id: RequestId | None,
+                   from_place: PlaceId, to_place: PlaceId, route: str, by: UserKey,
+                   now: datetime) -> Transfer: ...
+
+    async def get(self, transfer_id: int) -> Transfer | None: ...
+
+    async def open_for_device(self, device_id: DeviceId) -> Transfer | None: ...
+
+    async def open(self, driver: UserKey) -> list[Transfer]: ...
+
+    async def clear_driver(self, transfer_id: int) -> None: ...
+
+    async def change(self, transfer_id: int, expected: Sequence[TransferStatus],
+                     status: TransferStatus, now: datetime, *,
+                     driver: UserKey | None = None) -> bool: ...
 
 
 class AuditRepo(Protocol):
@@ -836,6 +896,8 @@ class UnitOfWork(Protocol):
     sms: SmsRepo
     payments: PaymentRepo
     reservations: ReservationRepo
+    repairs: RepairRepo
+    transfers: TransferRepo
 
     def part(self) -> AbstractAsyncContextManager[None]:
         """A part of this transaction that an exception rolls back alone (a savepoint)."""

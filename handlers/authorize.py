@@ -10,7 +10,7 @@ exist and a record of someone else are refused alike, so a forged button learns 
 from __future__ import annotations
 
 from flows.action_codec import Action, Command, Scope, Target, Who
-from flows.records import AccessRequestId, DeviceId, LotId, PlaceId, RequestId, Role
+from flows.records import AccessRequestId, Device, DeviceId, LotId, PlaceId, RequestId, Role
 from flows.text import Msg, _
 from handlers import referents
 from handlers.session import Session
@@ -36,6 +36,8 @@ async def is_(session: Session, who: Who) -> bool:
             return await session.uow.beneficiaries.get(user.key) is not None
         case Who.REFERENT:
             return await is_referent(session)
+        case Who.DRIVER:
+            return await session.uow.transfers.is_driver(user.key)
         case _:
             return user.role is not None and ROLE_OF[user.role] is who
 
@@ -109,7 +111,32 @@ async def in_scope(session: Session, who: Who, scope: Scope, kind: Target, numbe
             here = _at(place, device.place_id)
             lot = await uow.lots.get(device.lot_id) if device.lot_id is not None else None
             of_lot = lot is not None and (_at(place, lot.place_id) or _at(place, lot.workshop_id))
-            return _check(scope, place=here, lot=here or of_lot)
+            own = scope is Scope.OWN and await _holds(session, who, device)
+            return _check(scope, own=own, place=here, lot=here or of_lot)
+        case Target.TRANSFER:
+            transfer = await uow.transfers.get(number)
+            return transfer is not None and _check(
+                scope, own=transfer.driver is not None and transfer.driver == user.key,
+                place=_at(place, transfer.to_place))
+        case Target.REPAIR:
+            ticket = await uow.repairs.get(number)
+            return ticket is not None and _check(
+                scope, own=ticket.reported_by == user.key, place=_at(place, ticket.place_id),
+                lot=_at(place, ticket.place_id) or _at(place, ticket.workshop_id))
+    return False
+
+
+async def _holds(session: Session, who: Who, device: Device) -> bool:
+    """Whether the device was handed over to the beneficiary (the join code they used), or
+    for one of the prescriber's requests."""
+    uow = session.uow
+    if who is Who.BENEFICIARY:
+        beneficiary = await uow.beneficiaries.get(session.user.key)
+        return (beneficiary is not None and device.join_code is not None
+                and beneficiary.ref == device.join_code)
+    if who is Who.PRESCRIBER and device.request_id is not None:
+        request = await uow.requests.get(device.request_id)
+        return request is not None and request.prescriber == session.user.key
     return False
 
 

@@ -15,6 +15,7 @@ from flows.text import Msg, _, _n, verbatim
 from handlers.coord_places import titled
 from handlers.referents import structure_pending
 from handlers.session import Session
+from handlers.transfers import driver_choice
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +76,7 @@ async def member_detail(session: Session, member: Member) -> None:
     if request is not None:
         choices.append(Choice(act.NameReferent(member.number).pack(),
                               _("Nommer référent·e de sa structure")))
+    choices.append(await driver_choice(session, member.number, member.user))
     choices.append(Choice(act.Revoke(member.number).pack(), _("Retirer l'accès")))
     session.say(text, choices=choices, action_menu=True)
 

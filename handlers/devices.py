@@ -293,6 +293,11 @@ async def show_card(session: Session, device: Device) -> None:
         if lot is not None and LOT.can(lot.status, LotEvent.ERASE):
             choices.append(Choice(act.WipeDevice(device.id).pack(),
                                   _("Enregistrer un effacement")))
+    if device.state is DeviceState.READY and (user.is_coordinator or (
+            user.role is Role.PLACE_STAFF and user.place_id is not None
+            and user.place_id == device.place_id)):  # handlers/transfers.py
+        choices.append(Choice(act.SendDevice(device.id).pack(),
+                              _("Apporter à un autre lieu")))
     if user.role is Role.PLACE_STAFF:
         choices.append(Choice(act.ReceivedRequests().pack(), _("Demandes reçues")))
     if lot is not None:
@@ -336,7 +341,8 @@ def sticker_opener(env: Env) -> CommandHandler:
     async def open_sticker(session: Session, text: str) -> None:
         label = read_label(text)
         if label is not None and await handover.scanned(session, label, config=config,
-                                                        warranty_months=months):
+                                                        warranty_months=months,
+                                                        mail=env.mail):
             return
         await open_label(session, text)
 

@@ -210,8 +210,13 @@ async def my_donations(session: Session) -> None:
         for lot in lots
         if lot.status is LotStatus.CERTIFIED and lot.proofs_purged_at is None
     ]
+    choices += [Choice(act.DonorImpact(lot.id).pack(), _("Ce qu'est devenu {ref}",
+                                                         ref=lot.reference))
+                for lot in lots if lot.status is not LotStatus.DECLARED]
     choices += [Choice(act.NewDonation().pack(), _("Déclarer un nouveau don")),
                 Choice(act.ForgetContact().pack(), _("Effacer mes coordonnées"))]
+    choices += [Choice(act.DonorReceipt(lot.id).pack(), _("Reçu {ref}", ref=lot.reference))
+                for lot in lots]
     lines = Lines(tuple(_lot_line(lot, session.ctx) for lot in lots))
     session.say(_("Vos dons :\n{lines}", lines=lines), choices=choices, action_menu=True)
 

@@ -12,7 +12,6 @@ Following the device ends here: nothing records how the person uses it.
 
 from __future__ import annotations
 
-import calendar
 import logging
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
@@ -51,7 +50,9 @@ from flows.records import (
 from flows.request_lifecycle import REQUEST, expected
 from flows.request_lifecycle import Event as RequestEvent
 from flows.text import Day, Msg, When, _, verbatim
+from flows.warranty import warranty_end
 from flows.workshops import topic_label
+from handlers import impact
 from handlers.authorize import in_scope
 from handlers.certificates import NETWORK, Document
 from handlers.place_tools import draw_code
@@ -97,7 +98,7 @@ def _offer(device: Device) -> str:
 
 
 async def scanned(session: Session, label: str, *, config: BeneficiaryConfig,
-                  warranty_months: int) -> bool:
+                  warranty_months: int, mail: bool = False) -> bool:
     """A sticker scanned while the device question waits: it is the answer (Telegram opens
     the deep link as ``/start d-<label>``, a command, not a reply). False otherwise."""
     saved = await session.uow.conversations.get(session.user.key)
@@ -106,20 +107,22 @@ async def scanned(session: Session, label: str, *, config: BeneficiaryConfig,
     await session.uow.conversations.clear(session.user.key)
     request_id = RequestId(int(saved.conversation.answers[ho.REQUEST_ID]))
     await hand_over(session, request_id, label, config=config,
-                    warranty_months=warranty_months)
+                    warranty_months=warranty_months, mail=mail)
     return True
 
 
 async def on_hand_over(session: Session, effect: HandOver, *, config: BeneficiaryConfig,
-                       warranty_months: int) -> None:
+                       warranty_months: int, mail: bool = False) -> None:
     await hand_over(session, effect.request_id, effect.label, config=config,
-                    warranty_months=warranty_months)
+                    warranty_months=warranty_months, mail=mail)
 
 
 async def hand_over(session: Session, request_id: RequestId, label: str, *,
-                    config: BeneficiaryConfig, warranty_months: int) -> None:
+                    config: BeneficiaryConfig, warranty_months: int,
+                    mail: bool = False) -> None:
     """Hand ``label`` over for the request: the device, the request and a new join code are
-    linked, and the kit goes to the staff to print."""
+    linked, and the kit goes to the staff to print; the donor is told when it was the last
+    device of their lot to settle (``handlers/impact.py``)."""
     uow = session.uow
     request = await uow.requests.get(request_id)
     if request is None or not await in_scope(session, Who.PLACE_STAFF, Scope.PLACE,
@@ -175,6 +178,7 @@ async def hand_over(session: Session, request_id: RequestId, label: str, *,
         "Le matériel de la demande {ref} a été remis à la personne, avec une séance de "
         "prise en main. Merci pour votre accompagnement !",
         ref=verbatim(request.reference))])
+    await impact.tell_if_settled(session, handed.lot_id, mail=mail)
 
 
 def _unfit(device: Device | None, request: EquipmentRequest, label: str) -> Msg | None:
@@ -216,7 +220,7 @@ async def kit_pdf(session: Session, device: Device, request: EquipmentRequest, p
     return handover_kit(
         device, system, place, _commune_name(session, place.commune), code,
         expires.astimezone(tz).date(), workshops, near, config.telegram_bot,
-        config.booklet_url, warranty_months, _warranty_end(session.now.astimezone(tz).date(),
+        config.booklet_url, warranty_months, warranty_end(session.now.astimezone(tz).date(),
                                                            warranty_months),
         session, session.now)
 
@@ -224,13 +228,6 @@ async def kit_pdf(session: Session, device: Device, request: EquipmentRequest, p
 def _commune_name(session: Session, insee: str) -> str:
     found = session.ctx.territory.commune(insee)
     return found.name if found else insee
-
-
-def _warranty_end(start: date, months: int) -> date:
-    """The same day ``months`` months later (the month's last day when it has no such)."""
-    month = start.month - 1 + months
-    year, month = start.year + month // 12, month % 12 + 1
-    return date(year, month, min(start.day, calendar.monthrange(year, month)[1]))
 
 
 def handover_kit(device: Device, system: str | None, place: Place, place_commune: str,
@@ -300,7 +297,7 @@ def _help_line(place: MediationPlace, session: Session) -> Msg:
 def feature(env: Env) -> Feature:
     """The handover's device question; the settings it prints are bound here."""
     bound = partial(on_hand_over, config=env.beneficiaries,
-                    warranty_months=env.warranty_months)
+                    warranty_months=env.warranty_months, mail=env.mail)
     return Feature(
         name="handover",
         flows=[ho.FLOW],

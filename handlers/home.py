@@ -40,9 +40,14 @@ async def professional_door(session: Session, action: act.ProDoor, *,
             choices.append(Choice(act.OpenLots().pack(), _("Dons à réceptionner et à effacer")))
         if user.is_coordinator:
             choices.append(Choice(act.AccessQueue().pack(), _("Demandes d'accès en attente")))
+        if (user.role in (Role.RECONDITIONER, Role.PLACE_STAFF) and user.place_id is not None
+                and await session.uow.repairs.open_at(user.place_id)):  # handlers/warranty.py
+            choices.append(Choice(act.OpenRepairs().pack(), _("Problèmes signalés (garantie)")))
         choices.extend(await coordination_choices(session))  # handlers/coordination.py
         if mail:  # notices by e-mail too (handlers/mail.py)
             choices.append(Choice(act.MailSettings().pack(), _("Avis par e-mail")))
+        if await session.uow.transfers.is_driver(user.key):  # handlers/transfers.py
+            choices.append(Choice(act.OpenTransfers().pack(), _("Transports à faire")))
         choices.append(Choice(act.EraseMyData().pack(), _("Supprimer mes données")))
         session.say(_("Espace professionnel. Que voulez-vous voir ?"), choices=choices,
                     action_menu=True)

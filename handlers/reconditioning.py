@@ -15,13 +15,14 @@ import asyncio
 import logging
 from collections.abc import Mapping
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
 from flows import actions as act
 from flows import reconditioning as rc
 from flows.action_codec import Scope, Target, Who
 from flows.audit import AuditAction
-from flows.device_lifecycle import DEVICE, ON_BENCH, diagnosed
+from flows.device_lifecycle import DEVICE, ON_BENCH, SETTLED, diagnosed
 from flows.devices import STATE_LABELS, clean, read_label
 from flows.erasure_record import BULK_FLOW_NAME, RecordErasures, csv_errors_text, parse_csv
 from flows.erasure_record import CSV_COLUMNS as ERASURE_COLUMNS
@@ -44,7 +45,7 @@ from flows.records import (
 )
 from flows.routing import DISTRIBUTING
 from flows.text import Lines, Msg, _, _n, verbatim
-from handlers import devices, donations
+from handlers import devices, donations, impact
 from handlers.authorize import in_scope
 from handlers.certificates import signatory_of
 from handlers.requests import serve_waiting
@@ -92,7 +93,7 @@ async def diagnosis_facts(uow: UnitOfWork, user: User) -> Mapping[str, Any]:
     return {"stock_places": [(p.id, p.name) for p in ranked]}
 
 
-async def on_diagnosis(session: Session, effect: RecordDiagnosis) -> None:
+async def on_diagnosis(session: Session, effect: RecordDiagnosis, *, mail: bool = False) -> None:
     """Keep the record, move the device on, and route a waiting request if it is ready."""
     uow = session.uow
     device = await uow.devices.get(effect.device_id)
@@ -114,7 +115,7 @@ async def on_diagnosis(session: Session, effect: RecordDiagnosis) -> None:
         if place is None or place.kind not in DISTRIBUTING:
             session.say(_("Ce lieu ne remet pas de matériel : rien n'a été enregistré."))
             return
-    moved = await record_diagnosis(session, device, effect.record, None, place)
+    moved = await record_diagnosis(session, device, effect.record, None, place, mail=mail)
     if isinstance(moved, Msg):
         session.say(moved)
         return
@@ -131,10 +132,12 @@ async def on_diagnosis(session: Session, effect: RecordDiagnosis) -> None:
 
 
 async def record_diagnosis(session: Session, device: Device, record: rc.NewDiagnosis,
-                           operator_name: str | None, place: Place | None) -> Device | Msg:
+                           operator_name: str | None, place: Place | None, *,
+                           mail: bool = False) -> Device | Msg:
     """Keep one reconditioning record and move the device by the lifecycle's table; a
     device that becomes ready joins ``place``'s stock (its own when None) and serves the
-    waiting list."""
+    waiting list; one taken for parts or recycled may be the last of its lot to settle
+    (``handlers/impact.py``: the donor is told)."""
     uow = session.uow
     event = diagnosed(record.diagnosis, clean(device))
     try:
@@ -159,6 +162,8 @@ async def record_diagnosis(session: Session, device: Device, record: rc.NewDiagn
     if moved.state is DeviceState.READY and moved.kind is not None:
         await serve_waiting(session, uow, session.ctx.territory, session.now,
                             session.coordinators, moved.kind)
+    if moved.state in SETTLED:
+        await impact.tell_if_settled(session, moved.lot_id, mail=mail)
     return moved
 
 
@@ -183,7 +188,7 @@ def decoded(data: bytes) -> str:
         return data.decode("cp1252", errors="replace")
 
 
-async def on_file(session: Session, attachment: Attachment) -> bool:
+async def on_file(session: Session, attachment: Attachment, *, mail: bool = False) -> bool:
     """A reconditioner's file: erasures, diagnoses or an nwipe log, recorded whole or not."""
     if session.user.role is not Role.RECONDITIONER:
         return False
@@ -212,7 +217,7 @@ async def on_file(session: Session, attachment: Attachment) -> bool:
         await donations.record_many(session, RecordErasures(result.rows))
         return True
     if header == rc.CSV_COLUMNS:
-        await import_diagnoses(session, text)
+        await import_diagnoses(session, text, mail=mail)
         return True
     session.say(_("Je ne reconnais pas ce fichier."), file_help(),
                 _("Exemples :\n{erasures}\n\n{diagnoses}", erasures=verbatim(ERASURE_EXAMPLE),
@@ -220,7 +225,7 @@ async def on_file(session: Session, attachment: Attachment) -> bool:
     return True
 
 
-async def import_diagnoses(session: Session, text: str) -> None:
+async def import_diagnoses(session: Session, text: str, *, mail: bool = False) -> None:
     """Every line's device must be the reconditioner's to diagnose, or nothing is kept."""
     rows, errors = await asyncio.to_thread(rc.parse_diagnoses, text, session.now,
                                            session.ctx.tz)
@@ -245,7 +250,8 @@ async def import_diagnoses(session: Session, text: str) -> None:
     for row in rows:
         device = await uow.devices.get(found[row.label].id)
         assert device is not None
-        moved = await record_diagnosis(session, device, row.record, row.operator or None, None)
+        moved = await record_diagnosis(session, device, row.record, row.operator or None, None,
+                                       mail=mail)
         if isinstance(moved, Msg):
             raise RuntimeError(f"device {row.label} changed during the import")
         done.append(_("• {label} : {state}", label=verbatim(moved.label),
@@ -329,9 +335,9 @@ def feature(env: Env) -> Feature:
         name="reconditioning",
         flows=[rc.FLOW],
         actions={act.DiagnoseDevice: start_diagnosis},
-        effects={RecordDiagnosis: on_diagnosis},
+        effects={RecordDiagnosis: partial(on_diagnosis, mail=env.mail)},
         facts={rc.FLOW_NAME: diagnosis_facts},
-        files=[on_file],
+        files=[partial(on_file, mail=env.mail)],
     )
 
 

@@ -48,7 +48,7 @@ from flows.request import (
     staff_notice,
 )
 from flows.request_lifecycle import HOLDING, REQUEST, Event, expected
-from flows.routing import Reach, Reason, Routed, route
+from flows.routing import DISTRIBUTING, Reach, Reason, Routed, route
 from flows.territory import Territory
 from flows.text import Day, Lines, Msg, _, by_gesture, to_json, verbatim
 from handlers import handover as handing
@@ -278,10 +278,12 @@ async def serve_waiting(
 # --- Prescribers ask and follow their requests ----------------------------------------------
 
 
-async def submit(session: Session, effect: SubmitRequest,
-                 when_empty: WhenEmpty = WhenEmpty.WAITING_LIST) -> None:
+async def submit(session: Session, effect: SubmitRequest, *,
+                 when_empty: WhenEmpty = WhenEmpty.WAITING_LIST, transfer_days: int = 7) -> None:
     """Number, route and reserve; tell the prescriber where and why, and the place (and,
-    plainly, what an empty solidarity fund means for a request it would pay for)."""
+    plainly, what an empty solidarity fund means for a request it would pay for). When the
+    device is available now at another place than the prescriber's own, offer to bring one
+    there instead, with an honest delay (``handlers/transfers.py``)."""
     user, uow, draft = session.user, session.uow, effect.draft
     if not is_prescriber(user):
         log.warning("%s submitted a request without being a prescriber", user.key)
@@ -322,7 +324,17 @@ async def submit(session: Session, effect: SubmitRequest,
                        "personne à trouver une solution."))
     if fund_spent:
         texts.append(empty_fund_notice(when_empty))
-    session.say(*texts, choices=[MINE, NEW], action_menu=True)
+    choices = [MINE, NEW]
+    own = await uow.places.get(user.place_id) if user.place_id is not None else None
+    if (found is not None and own is not None and own.id != found.place.id
+            and own.kind in DISTRIBUTING):
+        texts.append(_("Elle peut aussi recevoir l'appareil chez vous : un chauffeur bénévole "
+                       "l'apporte à {place} en {n} jours environ.", place=verbatim(own.name),
+                       n=transfer_days))
+        choices = [Choice(act.BringHere(request.id).pack(),
+                          _("Apporter un appareil à {place} (environ {n} jours)",
+                            place=verbatim(own.name), n=transfer_days)), *choices]
+    session.say(*texts, choices=choices, action_menu=True)
     if found is not None:
         await notify_place(session, uow, session.ctx.territory, request,
                            session.coordinators)
@@ -349,6 +361,9 @@ async def my_requests(session: Session) -> None:
         if REQUEST.can(request.status, Event.CANCEL):
             choices.append(Choice(act.CancelRequest(request.id).pack(),
                                   _("Annuler {ref}", ref=verbatim(request.reference))))
+        elif request.status is RequestStatus.HANDED_OVER:  # warranty (handlers/warranty.py)
+            choices.append(Choice(act.RequestProblem(request.id).pack(),
+                                  _("Signaler une panne {ref}", ref=verbatim(request.reference))))
     session.say(_("Vos demandes :"), _lines(lines), choices=[*choices, NEW],
                 action_menu=True)
 
@@ -711,7 +726,8 @@ def feature(env: Env) -> Feature:
         actions={act.NewRequest: start, act.MyRequests: my_requests_action,
                  act.ReceivedRequests: received_action, act.PlaceStock: stock_action,
                  **{kind: on_request for kind in ON_REQUEST}},
-        effects={SubmitRequest: partial(submit, when_empty=env.money.when_empty)},
+        effects={SubmitRequest: partial(submit, when_empty=env.money.when_empty,
+                                        transfer_days=env.transfer_days)},
         facts={rq.FLOW_NAME: load_facts},
         more_facts={rq.FLOW_NAME: reach_facts(env.territory)},
         jobs=[Job("requests.waiting", timedelta(minutes=10), waiting_job),

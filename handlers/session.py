@@ -163,6 +163,9 @@ class Env:
     """The warranty of a device handed over (``FILIERE_WARRANTY_MONTHS``)."""
     money: MoneyConfig = field(default_factory=MoneyConfig)
     """Receipts, the solidarity fund and the mediation rate (``flows.payments``)."""
+    transfer_days: int = 7
+    """What bringing a device to another place takes, as prescribers are told
+    (``FILIERE_TRANSFER_DAYS``)."""
 
 
 @dataclass(frozen=True)

@@ -128,6 +128,9 @@ class SqliteBeneficiaryRepo:
             "UPDATE reservations SET status = CASE WHEN status = 'held' THEN 'lapsed'"
             " ELSE status END, first_name = NULL, contact = NULL, user_key = NULL"
             " WHERE user_key = ?", (key,))
+        # A problem they reported with their device stays for the place, without them.
+        await self._conn.execute(
+            "UPDATE repair_tickets SET reported_by = NULL WHERE reported_by = ?", (key,))
 
     async def inactive_since(self, before: datetime, after: str,
                              scan: int) -> list[tuple[UserKey, bool]]:

@@ -186,6 +186,22 @@ class SqliteDeviceRepo:
             (device_id, event, state.value, place_id, request_id, by, ts(now)),
         )
 
+    async def handed_with(self, join_code: str) -> Device | None:
+        """The device handed over with a join code (the latest: a replacement's)."""
+        async with self._conn.execute(
+            _SELECT + " WHERE join_code = ? AND state = 'handed_over' ORDER BY id DESC LIMIT 1",
+            (join_code,)) as cur:
+            row = await cur.fetchone()
+        return _device(row) if row else None
+
+    async def handed_at(self, device_id: DeviceId) -> datetime | None:
+        """When the device was last handed over (None: never)."""
+        async with self._conn.execute(
+            "SELECT max(at) FROM device_events WHERE device_id = ? AND event = 'handed_over'",
+            (device_id,)) as cur:
+            row = await cur.fetchone()
+        return from_ts(row[0]) if row and row[0] else None
+
     async def set_details(self, device_id: DeviceId, model: str | None,
                           serial: str | None) -> bool:
         """Complete a device's make and model and serial number (those given); False when

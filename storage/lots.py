@@ -244,6 +244,14 @@ class SqliteLotRepo:
         )
         return cur.rowcount == 1
 
+    async def mark_impact_told(self, lot_id: LotId, now: datetime) -> bool:
+        """Note that the donor was sent the lot's impact report; False when it was already."""
+        cur = await self._conn.execute(
+            "UPDATE lots SET impact_told_at = ? WHERE id = ? AND impact_told_at IS NULL",
+            (ts(now), lot_id),
+        )
+        return cur.rowcount == 1
+
     async def lot_of_device(self, serial: str) -> LotId | None:
         """The lot a device (by serial number) was recorded in, if any."""
         async with self._conn.execute(

@@ -117,4 +117,12 @@ class SqlitePrivacyRepo:
             "UPDATE payments SET recorded_by = NULL WHERE recorded_by = ?", (key,))
         await self._conn.execute(
             "UPDATE fund_budgets SET set_by = NULL WHERE set_by = ?", (key,))
+        # A problem reported, a transfer planned or driven: kept, without the account.
+        await self._conn.execute(
+            "UPDATE repair_tickets SET reported_by = NULL WHERE reported_by = ?", (key,))
+        await self._conn.execute(
+            "UPDATE transfers SET driver = NULL WHERE driver = ?", (key,))
+        await self._conn.execute("DELETE FROM drivers WHERE user_key = ?", (key,))
+        await self._conn.execute(
+            "UPDATE transfers SET created_by = NULL WHERE created_by = ?", (key,))
         return True

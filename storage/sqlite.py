@@ -28,10 +28,12 @@ from storage.postgres import PostgresDatabase
 from storage.privacy import SqlitePrivacyRepo
 from storage.reach import SqliteReachRepo
 from storage.reminders import SqliteReminderRepo
+from storage.repairs import SqliteRepairRepo
 from storage.reports import SqliteReportRepo
 from storage.requests import SqliteRequestRepo
 from storage.reservations import SqliteReservationRepo
 from storage.sms import SqliteSmsRepo
+from storage.transfers import SqliteTransferRepo
 from storage.users import SqliteUserRepo
 from storage.workshops import SqliteWorkshopRepo
 
@@ -69,6 +71,8 @@ class SqliteUnitOfWork:
     sms: SqliteSmsRepo
     payments: SqlitePaymentRepo
     reservations: SqliteReservationRepo
+    repairs: SqliteRepairRepo
+    transfers: SqliteTransferRepo
 
     def __init__(self, conn: Connection, coordinators: frozenset[str], path: str) -> None:
         self.conn = conn
@@ -112,6 +116,8 @@ _REPOSITORIES: dict[str, Callable[[SqliteUnitOfWork], Any]] = {
     "sms": lambda uow: SqliteSmsRepo(uow.conn),
     "payments": lambda uow: SqlitePaymentRepo(uow.conn),
     "reservations": lambda uow: SqliteReservationRepo(uow.conn),
+    "repairs": lambda uow: SqliteRepairRepo(uow.conn),
+    "transfers": lambda uow: SqliteTransferRepo(uow.conn),
 }
 
 

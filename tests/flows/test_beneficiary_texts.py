@@ -28,6 +28,9 @@ SOURCES: dict[str, frozenset[str] | None] = {
     "flows/home.py": frozenset({"home"}),
     "handlers/beneficiary_common.py": None,
     "handlers/core.py": frozenset({"_route"}),
+    "flows/warranty.py": frozenset({"PROBLEM_LABELS"}),
+    "handlers/warranty.py": frozenset({"my_device", "offer_problems", "_place_name",
+                                       "_told_reported", "_told_repaired", "_told_replaced"}),
 }
 """Where beneficiary-facing texts are: a module, or only some of its functions."""
 

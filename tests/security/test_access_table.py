@@ -162,6 +162,8 @@ EFFECTS: dict[type[Action], Effect] = {
     act.NewDonation: Effect(in_flow("donation")),
     act.ForgetContact: Effect(offers("don:forget:ok")),
     act.DonorCertificate: Effect(shows("{lot_ref}")),
+    act.DonorImpact: Effect(shows("{lot_ref}")),
+    act.DonorReceipt: Effect(shows("{lot_ref}")),
     act.ForgetContactYes: Effect(either(contact_blanked, shows("coordonnées sont effacées")),
                                  True),
     act.OpenLots: Effect(offers("lot:see:{lot}")),
@@ -215,6 +217,22 @@ EFFECTS: dict[type[Action], Effect] = {
     act.CorrectSale: Effect(shows("n'existe pas")),  # the world's payment is no sale
     act.PlaceReservations: Effect(shows("Réservations en cours")),
     act.SellReservation: Effect(shows("n'est plus en cours")),  # the world has none
+    act.MyDeviceProblem: Effect(shows("déjà signalé")),
+    act.RequestProblem: Effect(shows("déjà signalé")),
+    act.ReportProblem: Effect(shows("déjà signalé")),
+    act.OpenRepairs: Effect(offers("wr:see:{repair}")),
+    act.SeeRepair: Effect(offers("wr:ok:{repair}")),
+    act.RepairDone: Effect(status("repair_tickets", "repair", "repaired"), True),
+    act.ReplaceDevice: Effect(offers("wr:with:{repair}:{spare}")),
+    act.ReplaceWith: Effect(status("repair_tickets", "repair", "replaced"), True),
+    act.BringHere: Effect(shows("ne peut plus être apportée")),  # presc works at Veynes
+    act.SendDevice: Effect(shows("Seul un appareil prêt")),  # the world's device is not
+    act.PlanTransfer: Effect(shows("ne peut pas recevoir")),  # to its own place
+    act.OpenTransfers: Effect(offers("tr:take:{transfer}")),
+    act.TakeTransfer: Effect(status("transfers", "transfer", "taken"), True),
+    act.GiveUpTransfer: Effect(shows("n'en est pas là")),  # nobody took it
+    act.DeliverTransfer: Effect(shows("n'en est pas là")),  # not picked up yet
+    act.DriverSet: Effect(holds("SELECT count(*) FROM drivers", 2), True),  # and cli:driver
 }
 """Actions whose effect is checked precisely; every other action is checked by its answer
 (the refusal, or not the refusal) and, when refused, by nothing changed."""
@@ -233,6 +251,7 @@ WHO_OF_ROLE: dict[str, frozenset[Who]] = {
     "place_staff": frozenset({Who.ANYONE, Who.PLACE_STAFF}),
     "reconditioner": frozenset({Who.ANYONE, Who.RECONDITIONER}),
     "coordinator": frozenset({Who.ANYONE, Who.COORDINATOR}),
+    "driver": frozenset({Who.ANYONE, Who.DRIVER}),
 }
 """Who each role of the world is (no world role is a structure's referent: see
 ``test_a_referent_approves_only_the_prescribers_of_their_structure``)."""
@@ -240,24 +259,32 @@ WHO_OF_ROLE: dict[str, frozenset[Who]] = {
 OWNER: dict[Target, frozenset[str]] = {
     Target.REQUEST: frozenset({"prescriber"}), Target.LOT: frozenset({"donor"}),
     Target.WORKSHOP: frozenset({"beneficiary"}), Target.TICKET: frozenset(),
-    Target.DEVICE: frozenset(),
+    Target.DEVICE: frozenset(), Target.REPAIR: frozenset({"beneficiary"}),
+    Target.TRANSFER: frozenset(),
 }
 """Whose own record the world's target of each kind is (the beneficiary booked the
-workshop; nobody has taken the help ticket yet)."""
+workshop; nobody has taken the help ticket yet; the beneficiary reported the repair)."""
+
+OWNER_OF: dict[type[Action], frozenset[str]] = {
+    act.ReportProblem: frozenset({"beneficiary", "prescriber"}),
+}
+"""Actions whose target is another record than the world's usual one of its kind, and whose
+own it is (the device handed over to the beneficiary for the prescriber's request)."""
 
 AT_VEYNES = frozenset({"place_staff"})
 LOT_HOLDERS = frozenset({"place_staff", "reconditioner"})
 """The world's lot is dropped at Veynes and sent to the reconditioner's workshop."""
 
 
-def in_world_scope(role: str, scope: Scope, target: Target | None) -> bool:
+def in_world_scope(role: str, scope: Scope, target: Target | None,
+                   owners: frozenset[str] | None = None) -> bool:
     """Whether the world's target of ``target`` is within ``scope`` for ``role``."""
     match scope:
         case Scope.NONE | Scope.NETWORK:
             return True
         case Scope.OWN:
             assert target is not None
-            return role in OWNER[target]
+            return role in (owners if owners is not None else OWNER[target])
         case Scope.PLACE:
             return role in AT_VEYNES
         case Scope.LOT:
@@ -268,19 +295,21 @@ def in_world_scope(role: str, scope: Scope, target: Target | None) -> bool:
 def allowed_roles(kind: type[Action]) -> frozenset[str]:
     """The world's roles the declaration allows on the world's target."""
     return frozenset(role for role, whos in WHO_OF_ROLE.items()
-                     if any(who in whos and in_world_scope(role, scope, kind.on)
+                     if any(who in whos and in_world_scope(role, scope, kind.on,
+                                                           OWNER_OF.get(kind))
                             for who, scope in kind.allow.items()))
 
 
 TARGET_FIELD: dict[Target, str] = {
     Target.REQUEST: "request", Target.LOT: "lot", Target.ACCESS: "access",
     Target.WORKSHOP: "workshop", Target.TICKET: "ticket", Target.PLACE: "veynes",
-    Target.MEMBER: "member", Target.DEVICE: "device",
+    Target.MEMBER: "member", Target.DEVICE: "device", Target.REPAIR: "repair",
+    Target.TRANSFER: "transfer",
 }
 
 
 TARGET_OF: dict[type[Action], str] = {act.AttachPlace: "approved",
-                                      act.ReceiveLot: "other_lot"}
+                                      act.ReceiveLot: "other_lot", act.ReportProblem: "handed"}
 """Actions that act on a target in another state than the world's usual one."""
 
 
@@ -305,10 +334,11 @@ def sample(kind: type[Action], world: World, target: int | None = None) -> str:
     return kind(*values).pack()
 
 
-SAMPLE_VALUES: dict[str, str] = {
+SAMPLE_VALUES: dict[str, Any] = {
     "place": "veynes", "workshop": "gap_workshop", "to": "other_workshop", "kind": "laptop",
     "role": "all", "what": "prices", "lang": "fr", "code": "REJ234567",
     "payment": "payment", "reservation": "1",
+    "problem": "start", "device": "spare", "driver": 1,
 }
 """Values of the fields that name no target: world fields, or the value itself."""
 
@@ -462,6 +492,23 @@ async def _elsewhere(chat: Chat, db: Any, world: World, kind: Target | None) -> 
                 " created_at, updated_at) VALUES ('HA-GGGG', 'laptop', 'laptop', 'ready', ?, 1,"
                 " '2026-11-23T09:00:00+00:00', '2026-11-23T09:00:00+00:00') RETURNING id",
                 (gap,))
+            return int((await cur.fetchone())[0])
+        case Target.TRANSFER:  # from Gap's hub to another place, driven by someone else
+            device = await _elsewhere(chat, db, world, Target.DEVICE)
+            other = await value_of(chat, "SELECT id FROM places WHERE id NOT IN (?, ?)"
+                                         " AND kind IN ('hub', 'relay') ORDER BY id LIMIT 1",
+                                   gap, world.veynes)
+            cur = await db.execute(
+                "INSERT INTO transfers (device_id, from_place, to_place, status, driver,"
+                " created_at) VALUES (?, ?, ?, 'taken', 'cli:someone',"
+                " '2026-11-23T09:00:00+00:00') RETURNING id", (device, gap, other))
+            return int((await cur.fetchone())[0])
+        case Target.REPAIR:  # a ticket of a device of Gap, reported by someone else
+            device = await _elsewhere(chat, db, world, Target.DEVICE)
+            cur = await db.execute(
+                "INSERT INTO repair_tickets (device_id, place_id, reported_by, problem,"
+                " warranty_until, opened_at) VALUES (?, ?, 'cli:someone', 'screen',"
+                " '2027-05-23', '2026-11-23T09:00:00+00:00') RETURNING id", (device, gap))
             return int((await cur.fetchone())[0])
     raise AssertionError(f"no other record of {kind}")
 

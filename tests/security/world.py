@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flows.messages import UserKey
-from flows.records import PlaceId, Role
+from flows.records import DeviceId, DeviceState, PlaceId, RequestId, Role
+from flows.warranty import Problem
 from storage.db import ts
 from tests.support import Chat, Clock, make_chat, texts
 
@@ -31,6 +32,7 @@ ROLES: dict[str, UserKey] = {
     "reconditioner": UserKey("cli:demo-recond"),
     "coordinator": UserKey("cli:coord"),
     "revoked": UserKey("cli:revoked"),
+    "driver": UserKey("cli:driver"),
 }
 OTHER_PRESCRIBER = UserKey("cli:presc2")
 OTHER_DONOR = UserKey("cli:donor2")
@@ -95,6 +97,11 @@ class World:
     device: int           # a laptop of the donor's lot, registered at Veynes, not diagnosed
     device_label: str
     payment: int          # a third party's payment for the prescriber's request, at Veynes
+    handed: int           # another laptop of the lot, handed over at Veynes for the
+                          # prescriber's request to the beneficiary (their join code)
+    repair: int           # the beneficiary's open repair ticket on it (Veynes, Gap workshop)
+    spare: int            # a ready laptop at Veynes (a replacement)
+    transfer: int         # a ready laptop of Gap's hub planned to Veynes, not taken
 
     def copy(self, to: Path) -> Path:
         """A fresh copy of the built database (the bot closed it: no WAL left over)."""
@@ -182,11 +189,50 @@ async def build_world(path: Path, clock: Clock) -> World:
         await chat.script("demo-veynes", "3", "CCAS de Veynes", "2", "40", "Confirmer")
         payment = int(str(await value(chat, "SELECT id FROM payments WHERE request_id = ?",
                                       request)))
+        handed, repair = await _handed(chat, clock, lot, request, veynes, gap_workshop)
+        spare = int(str(await value(chat, "SELECT min(id) FROM devices WHERE place_id = ?"
+                                          " AND state = 'ready' AND kind = 'laptop'", veynes)))
+        transfer = await _transfer(chat, clock, veynes, spare)
     finally:
         await chat.app.close()
     return World(path, veynes, access, approved, request, request_ref, other_request,
                  other_ref, lot, lot_ref, other_lot, other_lot_ref, ticket, workshop, laptops,
-                 approved, gap_workshop, other_workshop, device, device_label, payment)
+                 approved, gap_workshop, other_workshop, device, device_label, payment, handed,
+                 repair, spare, transfer)
+
+
+async def _transfer(chat: Chat, clock: Clock, veynes: PlaceId, spare: int) -> int:
+    """A volunteer driver (no other role), and a ready laptop of Gap's hub planned to
+    Veynes by the coordination."""
+    gap = PlaceId(int(str(await value(chat, "SELECT id FROM places WHERE commune = '05061'"
+                                            " AND kind = 'hub'"))))
+    device = DeviceId(int(str(await value(
+        chat, "SELECT min(id) FROM devices WHERE place_id = ? AND state = 'ready'"
+        " AND kind = 'laptop' AND id <> ?", gap, spare))))
+    async with chat.app.storage.transaction() as uow:
+        await uow.users.create(ROLES["driver"], "fr", clock())
+        await uow.transfers.set_driver(ROLES["driver"], True, ROLES["coordinator"], clock())
+        planned = await uow.transfers.plan(device, "laptop", None, gap, veynes, "-",
+                                           ROLES["coordinator"], clock())
+    return planned.id
+
+
+async def _handed(chat: Chat, clock: Clock, lot: int, request: int, veynes: PlaceId,
+                  workshop: int) -> tuple[int, int]:
+    """The lot's last laptop handed over to the beneficiary for the prescriber's request
+    (written as the handover writes it), and the problem they reported with it."""
+    ref = str(await value(chat, "SELECT ref FROM beneficiaries WHERE user_key = ?",
+                          ROLES["beneficiary"]))
+    handed = DeviceId(int(str(await value(
+        chat, "SELECT max(id) FROM devices WHERE lot_id = ? AND category = 'laptop'", lot))))
+    async with chat.app.storage.transaction() as uow:
+        assert await uow.devices.change(handed, [DeviceState.RECEIVED], DeviceState.HANDED_OVER,
+                                        "handed_over", clock(), None, place_id=veynes,
+                                        request_id=RequestId(request), join_code=ref)
+        ticket = await uow.repairs.open(handed, RequestId(request), veynes, PlaceId(workshop),
+                                        ROLES["beneficiary"], Problem.SCREEN,
+                                        clock().date().replace(year=2027), clock())
+    return int(handed), ticket.id
 
 
 async def _request_of(chat: Chat, key: UserKey) -> tuple[int, str]:

@@ -61,6 +61,8 @@ CREATE TABLE reservations (
     closed_at  TEXT
 );
 CREATE INDEX reservations_held ON reservations(status, place_id, kind);
+-- "Forget me" clears the person's reservations by their key: an index, not a scan.
+CREATE INDEX reservations_user ON reservations(user_key);
 
 -- The public price of a device of a kind in a grade (A "comme neuf", B, C), set by
 -- coordinators; without a row, a device sells at its kind's full-tier price of the grid.

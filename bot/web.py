@@ -42,10 +42,17 @@ from bot.health import Status
 from bot.settings import LANGUAGES, WebSettings
 from flows import mednum
 from flows.messages import Attachment
+from flows.report import MoneyFigures
 from flows.text import Day, Msg, When, _, _n
 from handlers import public
 from handlers.certificates import NETWORK
-from handlers.reports import chart_png, factors_text, funders_csv, load_report
+from handlers.reports import (
+    chart_png,
+    factors_text,
+    funders_csv,
+    load_money_report,
+    load_report,
+)
 
 log = logging.getLogger(__name__)
 
@@ -246,6 +253,7 @@ class _Cached:
     at: datetime
     figures: public.Figures
     charts: dict[str, bytes]
+    money: MoneyFigures
 
 
 class WebServer:
@@ -452,8 +460,11 @@ class WebServer:
             if cached is None or now - cached.at >= FIGURES_FRESH or now < cached.at:
                 async with self.app.storage.reading() as uow:
                     report = await load_report(uow, now, self.app.settings.timezone)
+                    money = await load_money_report(
+                        uow, now, self.app.settings.timezone,
+                        self.app.settings.money.mediation_cents_per_hour)
                 figures = public.figures_of(report, self.app.core.territory)
-                cached = self._figures = _Cached(now, figures, {})
+                cached = self._figures = _Cached(now, figures, {}, money)
             return cached
 
     async def figures(self, request: web.Request) -> web.Response:
@@ -482,7 +493,7 @@ class WebServer:
         cached = await self._read_figures()
         lang, _chosen = self._lang(request)
         data = funders_csv(cached.figures.report, self.renderer.translator(lang),
-                           self.app.core.territory)
+                           self.app.core.territory, cached.money)
         return self._file(request, Attachment("activite-reseau.csv", CSV, data))
 
     # --- for the operator --------------------------------------------------------------------

@@ -106,14 +106,19 @@ def month_label(month: str, lang: str) -> str:
     return format_date(rp.first_day(month), "MMM yy", locale=lang)
 
 
+async def load_money_report(uow: UnitOfWork, now: datetime, tz: ZoneInfo,
+                            cents_per_hour: int) -> MoneyFigures:
+    """Payments and mediation of the twelve months up to ``now``, from storage (the same
+    for the coordinators' figures and the public page's table)."""
+    months = rp.last_months(now, tz)
+    since = datetime.combine(rp.first_day(months[0]), datetime.min.time(), tzinfo=tz)
+    return rp.build_money(await uow.payments.sums(since, now),
+                          await uow.payments.mediation(since, now), now, tz, cents_per_hour)
+
+
 async def load_money(session: Session, tz: ZoneInfo, cents_per_hour: int) -> MoneyFigures:
     """Payments and mediation of the last twelve months, from storage."""
-    months = rp.last_months(session.now, tz)
-    since = datetime.combine(rp.first_day(months[0]), datetime.min.time(), tzinfo=tz)
-    uow = session.uow
-    return rp.build_money(await uow.payments.sums(since, session.now),
-                          await uow.payments.mediation(since, session.now), session.now, tz,
-                          cents_per_hour)
+    return await load_money_report(session.uow, session.now, tz, cents_per_hour)
 
 
 def _euros(money: MoneyFigures, amount: Amount) -> Msg:

@@ -939,9 +939,11 @@ COMMANDS = (
     Command("verify", ("/verifier", "verifier", "/verify"), EVERYONE),
     Command("donations", ("/dons",), EVERYONE),
     Command("erasures", ("/effacements",), frozenset({Who.RECONDITIONER})),
-    # A device's label typed alone (HA-7K3P: its first word "HA") opens its card; anyone may
-    # type one, and only the device's staff learn anything about it (handlers/devices.py).
-    Command("device", ("/appareil", "appareil", "ha"), EVERYONE),
+    # A device's label typed alone (HA-7K3P, ha 7k3p) opens its card; anyone may type one,
+    # and only the device's staff learn anything about it (handlers/devices.py). A message
+    # that only begins with a label ("HA-7K3P récupéré", a button's text) is not one.
+    Command("device", ("/appareil", "appareil"), EVERYONE,
+            whole=re.compile(r"/?ha[ .\-]*[0-9a-z]{4,6}", re.IGNORECASE)),
     Command("coordination", ("/coordination", "coordination"), frozenset({Who.COORDINATOR})),
     # A volunteer driver's transfers, a word away from any conversation.
     Command("transfers", ("/transports",), frozenset({Who.DRIVER})),

@@ -57,6 +57,20 @@ class BuyReserve(Action, prefix="buy:rs", allow=ANYONE):
 
 
 @dataclass(frozen=True)
+class BuyWait(Action, prefix="buy:wt", allow=ANYONE):
+    """Join the waiting list for a device of ``kind`` none of the places has now (public)."""
+
+    kind: str
+
+
+@dataclass(frozen=True)
+class BuyLeave(Action, prefix="buy:lv", allow=ANYONE):
+    """Leave the waiting list for ``kind``: only the presser's own entry goes (public)."""
+
+    kind: str
+
+
+@dataclass(frozen=True)
 class PlaceReservations(Action, prefix="buy:in", allow=PLACE_STAFF):
     """The public's reservations held at the staff's place, each to sell."""
 

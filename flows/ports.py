@@ -23,7 +23,7 @@ from flows.mednum import MediationPlace
 from flows.messages import Attachment, Outgoing, UserKey
 from flows.payments import Channel, FundLine, FundState, Method, Payer, Payment
 from flows.pricing import PriceGrid, Tier
-from flows.public_sale import Reservation
+from flows.public_sale import Reservation, Waiting
 from flows.records import (
     AccessRequest,
     AccessRequestId,
@@ -867,6 +867,19 @@ class ReservationRepo(Protocol):
     async def grade_prices(self) -> dict[tuple[str, str], int]: ...
 
     async def set_grade_price(self, kind: str, grade: str, cents: int) -> None: ...
+
+    async def wait(self, kind: str, first_name: str, contact: str | None, user_key: UserKey,
+                   now: datetime) -> bool: ...
+
+    async def waiting_kinds(self, user_key: UserKey) -> set[str]: ...
+
+    async def leave(self, kind: str, user_key: UserKey) -> int: ...
+
+    async def first_waiting(self, kind: str) -> Waiting | None: ...
+
+    async def told(self, waiting_id: int) -> bool: ...
+
+    async def drop_waiting(self, before: datetime) -> int: ...
 
 
 class UnitOfWork(Protocol):

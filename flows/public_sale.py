@@ -73,6 +73,35 @@ class Reserve(Effect):
 
 
 @dataclass(frozen=True)
+class Waiting:
+    """Someone on the door's waiting list for a device of ``kind``."""
+
+    id: int
+    kind: str
+    first_name: str
+    contact: str | None
+    user_key: UserKey
+    created_at: datetime
+
+
+WAIT_FLOW = "sale.wait"
+WAIT_DAYS = 183
+"""How long someone stays on the waiting list without being told (about six months)."""
+
+
+class W(StrEnum):
+    NAME = "sale.wait.name"
+    PHONE = "sale.wait.phone"
+
+
+@dataclass(frozen=True)
+class JoinWaitlist(Effect):
+    kind: str
+    first_name: str
+    phone: str | None
+
+
+@dataclass(frozen=True)
 class Sell(Effect):
     reservation_id: int
     label: str
@@ -115,6 +144,22 @@ RESERVE = Flow(
         R.NAME: Step(ask=_("Votre prénom ou vos initiales ? Le lieu vous reconnaîtra ainsi."),
                      answer=FreeText(1, 40), label=_("Prénom ou initiales"), next=R.PHONE),
         R.PHONE: Step(ask=_("Un numéro de téléphone pour vous joindre ? Vous pouvez passer : "
+                            "nous vous écrirons ici."),
+                      answer=PhoneAnswer(optional=True), label=_("Téléphone")),
+    },
+)
+
+
+WAIT = Flow(
+    name=WAIT_FLOW,
+    first=W.NAME,
+    confirm=True,
+    finish=lambda ctx, a: Outcome(effects=[JoinWaitlist(str(a[KIND]), a[W.NAME],
+                                                        a.get(W.PHONE))]),
+    steps={
+        W.NAME: Step(ask=_("Votre prénom ou vos initiales ?"),
+                     answer=FreeText(1, 40), label=_("Prénom ou initiales"), next=W.PHONE),
+        W.PHONE: Step(ask=_("Un numéro de téléphone pour vous joindre ? Vous pouvez passer : "
                             "nous vous écrirons ici."),
                       answer=PhoneAnswer(optional=True), label=_("Téléphone")),
     },
@@ -183,4 +228,4 @@ GRADE_PRICE = Flow(
     },
 )
 
-FLOWS = (RESERVE, SELL, GRADE_PRICE)
+FLOWS = (RESERVE, SELL, GRADE_PRICE, WAIT)

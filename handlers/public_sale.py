@@ -79,9 +79,17 @@ async def buy_door(session: Session, action: act.BuyDoor) -> None:
                        commune=verbatim(commune.name if commune else place.commune),
                        hours=place_hours(place, session.now, session.ctx.tz)))
     available = {code for (_place, code) in stock}
+    mine = await uow.reservations.waiting_kinds(session.user.key)
     choices = [Choice(act.BuyReserve(kind.code).pack(),
                       _("Réserver : {kind}", kind=verbatim(kind.name)))
                for kind in kinds if kind.code in available]
+    choices += [Choice(act.BuyLeave(kind.code).pack(),
+                       _("Quitter la liste d'attente : {kind}", kind=verbatim(kind.name)))
+                if kind.code in mine else
+                Choice(act.BuyWait(kind.code).pack(),
+                       _("M'inscrire sur la liste d'attente : {kind}",
+                         kind=verbatim(kind.name)))
+                for kind in kinds if kind.code not in available or kind.code in mine]
     session.say(
         _("Le réseau vend des ordinateurs reconditionnés à tout le monde, à prix solidaire. "
           "Ils sont effacés, vérifiés et garantis."),
@@ -97,9 +105,56 @@ async def buy_door(session: Session, action: act.BuyDoor) -> None:
 async def start_reserve(session: Session, action: act.BuyReserve) -> None:
     stock = await session.uow.catalogue.stock()
     if not any(code == action.kind for (_place, code) in stock):
-        session.say(_("Plus aucun appareil de ce type n'est disponible. Revenez bientôt !"))
+        session.say(_("Plus aucun appareil de ce type n'est disponible. Vous pouvez vous "
+                      "inscrire sur la liste d'attente : nous vous écrirons dès qu'il y en "
+                      "a un."),
+                    choices=[Choice(act.BuyWait(action.kind).pack(),
+                                    _("M'inscrire sur la liste d'attente"))],
+                    action_menu=True)
         return
     await session.start_flow(ps.RESERVE_FLOW, {ps.KIND: action.kind})
+
+
+async def _kind_name(session: Session, code: str) -> str | None:
+    return next((k.name for k in await session.uow.catalogue.kinds() if k.code == code), None)
+
+
+async def start_wait(session: Session, action: act.BuyWait) -> None:
+    """The waiting list for a kind: a first name or initials, a phone if they want."""
+    if await _kind_name(session, action.kind) is None:
+        session.say(_("Ce type de matériel n'existe plus."))
+        return
+    if action.kind in await session.uow.reservations.waiting_kinds(session.user.key):
+        session.say(_("Vous êtes déjà sur la liste d'attente pour ce type d'appareil."),
+                    choices=[Choice(act.BuyLeave(action.kind).pack(),
+                                    _("Quitter la liste d'attente"))], action_menu=True)
+        return
+    await session.start_flow(ps.WAIT_FLOW, {ps.KIND: action.kind})
+
+
+async def on_join_waitlist(session: Session, effect: ps.JoinWaitlist) -> None:
+    name = await _kind_name(session, effect.kind)
+    if name is None:
+        session.say(_("Ce type de matériel n'existe plus. Rien n'a été enregistré."))
+        return
+    joined = await session.uow.reservations.wait(effect.kind, effect.first_name, effect.phone,
+                                                 session.user.key, session.now)
+    log.info("someone joined the public waiting list for %s", effect.kind)
+    session.say(_("Vous êtes sur la liste d'attente : {kind}. Dès qu'un appareil de ce type "
+                  "arrive, nous vous écrivons ici. Vous pourrez alors le réserver.",
+                  kind=verbatim(name)) if joined else
+                _("Vous êtes déjà sur la liste d'attente pour ce type d'appareil."),
+                choices=[Choice(act.BuyLeave(effect.kind).pack(),
+                                _("Quitter la liste d'attente"))], action_menu=True)
+
+
+async def leave_waitlist(session: Session, action: act.BuyLeave) -> None:
+    """Only the presser's own entry goes: the kind is all the button names."""
+    if await session.uow.reservations.leave(action.kind, session.user.key):
+        session.say(_("Vous n'êtes plus sur la liste d'attente. Vos coordonnées sont "
+                      "effacées."))
+    else:
+        session.say(_("Vous n'êtes pas sur la liste d'attente pour ce type d'appareil."))
 
 
 async def reserve_facts(uow: UnitOfWork, user: User, facts: Any,
@@ -262,6 +317,8 @@ def lapse_job(money: MoneyConfig) -> Job:
         """Reservations past their time end; the device goes back to the stock."""
         async with storage.transaction() as uow:
             ended = await uow.reservations.lapse(now)
+            # Nobody stays on the waiting list for ever: their name goes after six months.
+            await uow.reservations.drop_waiting(now - timedelta(days=ps.WAIT_DAYS))
             bag = Mailbag()
             for reservation in ended:
                 if reservation.user_key is not None:
@@ -291,8 +348,10 @@ def feature(env: Env) -> Feature:
         flows=ps.FLOWS,
         actions={act.BuyDoor: buy_door, act.BuyReserve: start_reserve,
                  act.PlaceReservations: place_reservations,
-                 act.SellReservation: start_sell, act.GradePrice: start_grade_price},
-        effects={ps.Reserve: reserve, ps.Sell: sell, ps.SetGradePrice: on_grade_price},
+                 act.SellReservation: start_sell, act.GradePrice: start_grade_price,
+                 act.BuyWait: start_wait, act.BuyLeave: leave_waitlist},
+        effects={ps.Reserve: reserve, ps.Sell: sell, ps.SetGradePrice: on_grade_price,
+                 ps.JoinWaitlist: on_join_waitlist},
         facts={ps.GRADE_PRICE_FLOW: kinds_facts},
         more_facts={ps.RESERVE_FLOW: reserve_facts, ps.SELL_FLOW: sell_facts},
         jobs=[lapse_job(money)],

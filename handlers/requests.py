@@ -52,6 +52,7 @@ from flows.routing import DISTRIBUTING, Reach, Reason, Routed, route
 from flows.territory import Territory
 from flows.text import Day, Lines, Msg, _, by_gesture, to_json, verbatim
 from handlers import handover as handing
+from handlers.public_waitlist import tell_public_waiting
 from handlers.session import Env, Feature, Job, MoreFacts, Session
 
 log = logging.getLogger(__name__)
@@ -243,6 +244,7 @@ async def serve_waiting(
     """Route waiting requests, first come first served, wherever stock is now in reach."""
     waiting = await uow.requests.waiting(kind)
     if not waiting:
+        await tell_public_waiting(out, uow, await uow.catalogue.stock(), kind)
         return 0
     places = await uow.places.all()
     stock: dict[tuple[PlaceId, str], int] = dict(await uow.catalogue.stock())
@@ -272,6 +274,8 @@ async def serve_waiting(
         ])
         await notify_place(out, uow, territory, routed, coordinators)
         served += 1
+    # What the prescriptions left in stock, for the public door's waiting list.
+    await tell_public_waiting(out, uow, await uow.catalogue.stock(), kind)
     return served
 
 

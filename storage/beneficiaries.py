@@ -128,6 +128,8 @@ class SqliteBeneficiaryRepo:
             "UPDATE reservations SET status = CASE WHEN status = 'held' THEN 'lapsed'"
             " ELSE status END, first_name = NULL, contact = NULL, user_key = NULL"
             " WHERE user_key = ?", (key,))
+        # Their place on the door's waiting list goes.
+        await self._conn.execute("DELETE FROM public_waitlist WHERE user_key = ?", (key,))
         # A problem they reported with their device stays for the place, without them.
         await self._conn.execute(
             "UPDATE repair_tickets SET reported_by = NULL WHERE reported_by = ?", (key,))

@@ -36,6 +36,7 @@ class SqlitePrivacyRepo:
             " AND key NOT IN (SELECT user_key FROM conversations)"
             " AND key NOT IN (SELECT user_key FROM structure_referents)"
             " AND key NOT IN (SELECT user_key FROM reservations WHERE user_key IS NOT NULL)"
+            " AND key NOT IN (SELECT user_key FROM public_waitlist)"
             " AND key NOT IN (SELECT recipient FROM outbox WHERE status = 'pending')"
             " LIMIT ?",
             (ts(created_before), json.dumps(sorted(self._coordinators)), limit),

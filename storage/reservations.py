@@ -1,12 +1,13 @@
 """The public's reservations (``flows.public_sale``): held, then sold or lapsed; the first
-name, phone and chat key are blanked as soon as it ends."""
+name, phone and chat key are blanked as soon as it ends. And the door's waiting list: a row
+per person and kind, deleted when they are told, leave, or stay too long."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
 from flows.messages import UserKey
-from flows.public_sale import Reservation, ReservationStatus
+from flows.public_sale import Reservation, ReservationStatus, Waiting
 from storage.connection import Connection, Row
 from storage.db import from_ts, ts
 
@@ -77,3 +78,46 @@ class SqliteReservationRepo:
             "INSERT INTO grade_prices (kind, grade, cents) VALUES (?, ?, ?)"
             " ON CONFLICT (kind, grade) DO UPDATE SET cents = excluded.cents",
             (kind, grade, cents))
+
+    async def wait(self, kind: str, first_name: str, contact: str | None, user_key: UserKey,
+                   now: datetime) -> bool:
+        """Put the person on the waiting list for ``kind`` (False if they already are)."""
+        if kind in await self.waiting_kinds(user_key):
+            return False
+        await self._conn.execute(
+            "INSERT INTO public_waitlist (kind, first_name, contact, user_key, created_at)"
+            " VALUES (?, ?, ?, ?, ?)", (kind, first_name, contact, user_key, ts(now)))
+        return True
+
+    async def waiting_kinds(self, user_key: UserKey) -> set[str]:
+        async with self._conn.execute("SELECT kind FROM public_waitlist WHERE user_key = ?",
+                                      (user_key,)) as cur:
+            return {r["kind"] for r in await cur.fetchall()}
+
+    async def leave(self, kind: str, user_key: UserKey) -> int:
+        cur = await self._conn.execute(
+            "DELETE FROM public_waitlist WHERE user_key = ? AND kind = ?", (user_key, kind))
+        return cur.rowcount
+
+    async def first_waiting(self, kind: str) -> Waiting | None:
+        """Whoever joined the list for ``kind`` first."""
+        async with self._conn.execute(
+            "SELECT id, kind, first_name, contact, user_key, created_at FROM public_waitlist"
+            " WHERE kind = ? ORDER BY id LIMIT 1", (kind,)) as cur:
+            row = await cur.fetchone()
+        if row is None:
+            return None
+        return Waiting(row["id"], row["kind"], row["first_name"], row["contact"],
+                       UserKey(row["user_key"]), from_ts(row["created_at"]))
+
+    async def told(self, waiting_id: int) -> bool:
+        """The person was told a device is there: their entry goes (False if already gone)."""
+        cur = await self._conn.execute("DELETE FROM public_waitlist WHERE id = ?",
+                                       (waiting_id,))
+        return cur.rowcount == 1
+
+    async def drop_waiting(self, before: datetime) -> int:
+        """Entries older than ``before`` go: nobody stays on the list for ever."""
+        cur = await self._conn.execute("DELETE FROM public_waitlist WHERE created_at < ?",
+                                       (ts(before),))
+        return cur.rowcount

@@ -72,3 +72,20 @@ CREATE TABLE grade_prices (
     cents INTEGER NOT NULL CHECK (cents >= 0),
     PRIMARY KEY (kind, grade)
 );
+
+-- The door for everyone's waiting list: someone who wants a device of a kind nobody has
+-- now, by a first name or initials and a way to reach them (a phone number, or nothing: the
+-- chat they wrote from). The row is deleted when they are told a device is there, when they
+-- leave the list, with "forget me", or after six months on the list.
+CREATE TABLE public_waitlist (
+    id         INTEGER PRIMARY KEY,
+    kind       TEXT NOT NULL REFERENCES catalogue_kinds(code) ON DELETE CASCADE,
+    first_name TEXT NOT NULL,
+    contact    TEXT,
+    user_key   TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+-- First come, first told, per kind; a person's own entries ("forget me", leaving).
+CREATE INDEX public_waitlist_kind ON public_waitlist(kind, id);
+CREATE INDEX public_waitlist_user ON public_waitlist(user_key, kind);
+CREATE INDEX public_waitlist_at ON public_waitlist(created_at);

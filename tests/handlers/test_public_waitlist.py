@@ -1,0 +1,68 @@
+"""The door for everyone's waiting list: nobody has the kind someone wants, they leave a first
+name and are told once, with a button to reserve, when a device of that kind is ready."""
+
+from __future__ import annotations
+
+from flows.messages import UserKey
+from flows.records import DeviceCategory
+from tests.handlers.chain import ready_device, received_lot, rows, set_stock, value
+from tests.handlers.test_handover import one_ready_laptop
+from tests.support import Chat, texts
+
+PASSERBY = "cli:passerby"
+
+
+async def test_someone_waits_for_a_laptop_is_told_once_when_one_is_ready_and_reserves_it(
+        chat: Chat):
+    await set_stock(chat, "laptop", {})
+    sent = await chat.say("passerby", choice="m:buy")
+    assert any(cid == "buy:wt:laptop" for m in sent for cid, _label in m.choices)
+    assert not any(cid == "buy:rs:laptop" for m in sent for cid, _label in m.choices)
+    await chat.say("passerby", choice="buy:wt:laptop")
+    sent = await chat.script("passerby", "J. D.", "06 12 34 56 78", "Confirmer")
+    assert "Vous êtes sur la liste d'attente : Ordinateur portable" in texts(sent, PASSERBY)
+    assert await rows(chat, "SELECT kind, first_name, contact FROM public_waitlist") == [
+        ("laptop", "J. D.", "+33612345678")]
+    # Someone else waits too, after: they are not told for the same device.
+    await chat.say("other", choice="buy:wt:laptop")
+    await chat.script("other", "Max", "Passer", "Confirmer")
+
+    _lot, _ref, devices = await received_lot(chat, {DeviceCategory.LAPTOP: 2})
+    sent = await ready_device(chat, devices[0][0])
+    told = texts(sent, PASSERBY)
+    assert "Bonne nouvelle : un appareil de type Ordinateur portable est disponible à " \
+           "Centre de ressources de Veynes" in told
+    assert any(m.to == PASSERBY and cid == "buy:rs:laptop"
+               for m in sent for cid, _label in m.choices)
+    assert "Bonne nouvelle" not in texts(sent, "cli:other")
+    # Told once: their name and phone are gone.
+    assert await rows(chat, "SELECT first_name FROM public_waitlist") == [("Max",)]
+
+    sent = await chat.say("passerby", choice="buy:rs:laptop")
+    sent = await chat.script("passerby", "1", "J. D.", "Passer", "Confirmer")
+    assert "C'est réservé : RES-0001" in texts(sent, PASSERBY)
+    # The next device made ready tells the next person, not the first again.
+    sent = await ready_device(chat, devices[1][0], serial="PF1ABC24")
+    assert "Bonne nouvelle" not in texts(sent, PASSERBY)
+    assert "Bonne nouvelle" in texts(sent, "cli:other")
+    assert await value(chat, "SELECT count(*) FROM public_waitlist") == 0
+
+
+async def test_someone_leaves_the_list_and_forget_me_removes_them(chat: Chat):
+    await set_stock(chat, "laptop", {})
+    await chat.say("passerby", choice="buy:wt:laptop")
+    await chat.script("passerby", "Ana", "Passer", "Confirmer")
+    sent = await chat.say("passerby", choice="m:buy")
+    assert any(cid == "buy:lv:laptop" for m in sent for cid, _label in m.choices)
+    sent = await chat.say("other", choice="buy:lv:laptop")  # only one's own entry
+    assert "pas sur la liste" in texts(sent, "cli:other")
+    sent = await chat.say("passerby", choice="buy:lv:laptop")
+    assert "plus sur la liste d'attente" in texts(sent, PASSERBY)
+    assert await value(chat, "SELECT count(*) FROM public_waitlist") == 0
+
+    await chat.say("passerby", choice="buy:wt:laptop")
+    await chat.script("passerby", "Ana", "Passer", "Confirmer")
+    async with chat.app.storage.transaction() as uow:
+        await uow.beneficiaries.forget(UserKey(PASSERBY))
+    assert await value(chat, "SELECT count(*) FROM public_waitlist") == 0
+    await one_ready_laptop(chat)  # nobody left to tell

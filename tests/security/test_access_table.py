@@ -213,6 +213,8 @@ EFFECTS: dict[type[Action], Effect] = {
     act.FundView: Effect(shows("Fonds de solidarité")),
     act.FundBudget: Effect(in_flow("payment.fund_budget")),
     act.BuyDoor: Effect(shows("Où les acheter")),
+    act.BuyWait: Effect(in_flow("sale.wait")),
+    act.BuyLeave: Effect(shows("pas sur la liste d'attente")),  # nobody waits in the world
     act.GradePrice: Effect(in_flow("sale.grade_price")),
     act.CorrectSale: Effect(shows("n'existe pas")),  # the world's payment is no sale
     act.PlaceReservations: Effect(shows("Réservations en cours")),

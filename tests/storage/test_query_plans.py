@@ -36,6 +36,7 @@ from storage.places import SqlitePlaceRepo
 from storage.privacy import SqlitePrivacyRepo
 from storage.reminders import SqliteReminderRepo
 from storage.requests import SqliteRequestRepo
+from storage.reservations import SqliteReservationRepo
 
 NOW = datetime(2026, 12, 7, 7, 0, tzinfo=UTC)
 ANA = UserKey("tg:1")
@@ -111,7 +112,14 @@ HOT: dict[str, tuple[Call, list[str]]] = {
         ["USING INDEX outbox_done (sent_at<?)"]),
     "forgetting a beneficiary, their messages with them": (
         lambda c: SqliteBeneficiaryRepo(c).forget(ANA),
-        ["SEARCH outbox USING INDEX outbox_recipient (recipient=?)"]),
+        ["SEARCH outbox USING INDEX outbox_recipient (recipient=?)",
+         "public_waitlist USING INDEX public_waitlist_user (user_key=?)"]),
+    "the door's catalogue: the kinds someone waits for": (
+        lambda c: SqliteReservationRepo(c).waiting_kinds(ANA),
+        ["public_waitlist_user (user_key=?)"]),
+    "a device ready: who waits first for its kind": (
+        lambda c: SqliteReservationRepo(c).first_waiting("laptop"),
+        ["public_waitlist_kind (kind=?)"]),
     "erasing a professional, their messages with them": (  # (the rest of it is rare)
         lambda c: _only("outbox", SqlitePrivacyRepo(c).erase_professional(ANA, NOW), c),
         ["SEARCH outbox USING INDEX outbox_recipient (recipient=?)"]),

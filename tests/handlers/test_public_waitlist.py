@@ -6,8 +6,9 @@ from __future__ import annotations
 from flows.messages import UserKey
 from flows.records import DeviceCategory
 from tests.handlers.chain import ready_device, received_lot, rows, set_stock, value
+from tests.handlers.test_beneficiaries import run_job
 from tests.handlers.test_handover import one_ready_laptop
-from tests.support import Chat, texts
+from tests.support import Chat, Clock, texts
 
 PASSERBY = "cli:passerby"
 
@@ -66,3 +67,15 @@ async def test_someone_leaves_the_list_and_forget_me_removes_them(chat: Chat):
         await uow.beneficiaries.forget(UserKey(PASSERBY))
     assert await value(chat, "SELECT count(*) FROM public_waitlist") == 0
     await one_ready_laptop(chat)  # nobody left to tell
+
+
+async def test_nobody_stays_on_the_list_for_ever(chat: Chat, clock: Clock):
+    await set_stock(chat, "laptop", {})
+    await chat.say("passerby", choice="buy:wt:laptop")
+    await chat.script("passerby", "Ana", "06 12 34 56 78", "Confirmer")
+    clock.advance(days=180)
+    await run_job(chat, "sale.lapse")
+    assert await value(chat, "SELECT count(*) FROM public_waitlist") == 1
+    clock.advance(days=4)
+    await run_job(chat, "sale.lapse")
+    assert await value(chat, "SELECT count(*) FROM public_waitlist") == 0

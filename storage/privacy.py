@@ -92,6 +92,8 @@ class SqlitePrivacyRepo:
         # Their notices by e-mail: the address, and the e-mails still waiting for it.
         await self._conn.execute("DELETE FROM mail_addresses WHERE user_key = ?", (key,))
         await self._conn.execute("DELETE FROM mail_outbox WHERE owner = ?", (key,))
+        # Their place on the public door's waiting list, if they joined one.
+        await self._conn.execute("DELETE FROM public_waitlist WHERE user_key = ?", (key,))
         # A help chat they had taken goes back to their colleagues, open.
         await self._conn.execute(
             "UPDATE help_tickets SET mediator = NULL,"

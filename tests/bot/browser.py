@@ -81,18 +81,49 @@ def pdf_text(pdf: bytes, workdir: Path) -> str:
 def qr_codes_on_pages(pdf: bytes, workdir: Path) -> list[str]:
     """Every QR code of every page (150 dpi), in page order (``workdir``: a folder of its
     own, made if missing)."""
+    found: list[str] = []
+    for page in _pages(pdf, workdir):
+        found += _scan(page)
+    return found
+
+
+def qr_codes_on_stickers(pdf: bytes, workdir: Path) -> list[str]:
+    """What a phone reads from each sticker of a label sheet, one sticker at a time (the
+    sheet's grid, ``handlers/labels.py``), in page and sticker order. Scanned whole, a page
+    of 21 codes close together made zbar miss one or two now and then, as it never would
+    with a phone held over one sticker."""
+    from PIL import Image
+
+    from handlers.labels import COLUMNS, HEIGHT, LEFT, PITCH_X, ROWS, TOP, WIDTH
+
+    found: list[str] = []
+    for page in _pages(pdf, workdir):
+        with Image.open(page) as image:
+            per_mm = image.width / 210.0  # A4
+            for slot in range(COLUMNS * ROWS):
+                x = LEFT + (slot % COLUMNS) * PITCH_X
+                y = TOP + (slot // COLUMNS) * HEIGHT
+                box = tuple(round(v * per_mm) for v in (x, y, x + WIDTH, y + HEIGHT))
+                sticker = workdir / f"{page.stem}-s{slot:02d}.png"
+                image.crop(box).save(sticker)
+                found += _scan(sticker)
+    return found
+
+
+def _pages(pdf: bytes, workdir: Path) -> list[Path]:
+    """The pages of ``pdf`` as PNG images at 150 dpi, in order."""
     workdir.mkdir(parents=True, exist_ok=True)
     source = workdir / "pages.pdf"
     source.write_bytes(pdf)
     subprocess.run(["pdftoppm", "-r", "150", "-png", str(source), str(workdir / "p")],
                    check=True, timeout=120)
-    found: list[str] = []
-    for page in sorted(workdir.glob("p-*.png")):
-        scanned = subprocess.run(["zbarimg", "--quiet", "--raw", "-Sdisable",
-                                  "-Sqrcode.enable", str(page)],
-                                 capture_output=True, text=True, timeout=60)
-        found += scanned.stdout.split()
-    return found
+    return sorted(workdir.glob("p-*.png"))
+
+
+def _scan(image: Path) -> list[str]:
+    scanned = subprocess.run(["zbarimg", "--quiet", "--raw", "-Sdisable", "-Sqrcode.enable",
+                              str(image)], capture_output=True, text=True, timeout=60)
+    return scanned.stdout.split()
 
 
 def qr_codes_on_pdf(pdf: bytes, workdir: Path) -> list[str]:

@@ -11,7 +11,12 @@ import re
 from pathlib import Path
 
 from flows.records import DeviceCategory, Role
-from tests.bot.browser import ensure_pdf_tools, pdf_text, qr_codes_on_pages
+from tests.bot.browser import (
+    ensure_pdf_tools,
+    pdf_text,
+    qr_codes_on_pages,
+    qr_codes_on_stickers,
+)
 from tests.bot.test_cli import run_bot
 from tests.handlers.chain import seed_lot, set_stock
 from tests.handlers.test_equipment_requests import approve
@@ -79,7 +84,7 @@ async def test_a_lot_goes_from_reception_to_a_handover_with_a_label_and_a_kit(
     kit = (files / "kit-DEM-2026-0001.pdf").read_bytes()
     assert f"[fichier : {files / 'kit-DEM-2026-0001.pdf'}]" in out
     assert all(label in pdf_text(sheet, tmp_path) for label in labels)
-    assert sorted(qr_codes_on_pages(sheet, tmp_path / "sheet")) == sorted(
+    assert sorted(qr_codes_on_stickers(sheet, tmp_path / "sheet")) == sorted(
         f"https://t.me/reemploi05_bot?start=d-{label}" for label in labels)
     text = pdf_text(kit, tmp_path)
     assert labels[0] in text and code.group(0) in text and "Garantie" in text

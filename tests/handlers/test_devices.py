@@ -13,7 +13,11 @@ from pathlib import Path
 import pytest
 
 from flows.records import DeviceCategory
-from tests.bot.browser import ensure_pdf_tools, pdf_text, qr_codes_on_pages
+from tests.bot.browser import (
+    ensure_pdf_tools,
+    pdf_text,
+    qr_codes_on_stickers,
+)
 from tests.handlers.chain import (
     RECOND,
     STAFF,
@@ -99,7 +103,7 @@ async def test_the_label_sheet_prints_each_label_and_a_qr_code_that_opens_the_bo
     assert text.count("Réemploi solidaire") == 22 and text.count("Hautes-Alpes") == 22
     assert all(label in text for _id, label in devices)
     assert text.count("\f") == 2  # 21 stickers a page
-    scanned = qr_codes_on_pages(pdf, tmp_path)
+    scanned = qr_codes_on_stickers(pdf, tmp_path)
     assert sorted(scanned) == sorted(f"https://t.me/reemploi05_bot?start=d-{label}"
                                      for _id, label in devices)
 
@@ -110,7 +114,7 @@ async def test_without_a_telegram_username_the_qr_code_holds_the_label(
     lot, _ref, devices = await received_lot(chat, {DeviceCategory.LAPTOP: 2})
     sent = await chat.say(STAFF, choice=f"dv:pdf:{lot}")
     [pdf] = [m.attachment.data for m in sent if m.attachment]
-    assert sorted(qr_codes_on_pages(pdf, tmp_path)) == sorted(label for _i, label in devices)
+    assert sorted(qr_codes_on_stickers(pdf, tmp_path)) == sorted(label for _i, label in devices)
 
 
 # --- The card ----------------------------------------------------------------------------------

@@ -107,7 +107,7 @@ class SmsAdapter:
         self.connected = False
         """Whether the gateway answered the last call."""
         self.client: AsyncAPIClient | None = None
-        self._session: aiohttp.ClientSession | None = None
+        self._connections: aiohttp.ClientSession | None = None
         self._storage: Storage | None = None
         self._clock: Callable[[], datetime] | None = None
         self._wake_outbox: Callable[[], None] = lambda: None
@@ -142,10 +142,10 @@ class SmsAdapter:
                     tell: Callable[[UserKey, Any], Awaitable[None]] | None = None) -> None:
         """Open the client, register the webhook, listen for it, watch the SMS sent."""
         self._handle = handle
-        self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
+        self._connections = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
         self.client = AsyncAPIClient(self.settings.login, self.settings.password,
                                      base_url=self.settings.gateway_url,
-                                     http_client=AiohttpAsyncHttpClient(self._session))
+                                     http_client=AiohttpAsyncHttpClient(self._connections))
         await self._probe()
         await self.webhook.start(self.settings.webhook_listen, self.settings.webhook_port)
         if self.watch:
@@ -162,9 +162,9 @@ class SmsAdapter:
         if self._watching is not None:
             await self._watching
             self._watching = None
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        if self._connections is not None:
+            await self._connections.close()
+            self._connections = None
 
     async def _probe(self) -> None:
         """Ask the gateway for its webhooks: it answers (``/healthz`` says so) and ours is

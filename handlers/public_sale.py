@@ -17,6 +17,7 @@ from flows import actions as act
 from flows import public_sale as ps
 from flows.action_codec import Who
 from flows.audit import AuditAction
+from flows.beneficiary import hours_text
 from flows.device_lifecycle import DEVICE
 from flows.device_lifecycle import Event as DeviceEvent
 from flows.devices import device_name
@@ -27,7 +28,6 @@ from flows.ports import Storage, UnitOfWork
 from flows.pricing import Tier, price_for
 from flows.records import Grade, PlaceId, User
 from flows.text import Day, Lines, Money, Msg, _, verbatim
-from handlers.coord_places import place_hours
 from handlers.payments import payment_line_msg, receipt_attachment, receipt_pdf
 from handlers.requests import Mailbag
 from handlers.session import Env, Feature, Job, Session
@@ -74,10 +74,10 @@ async def buy_door(session: Session, action: act.BuyDoor) -> None:
     for place_id in sorted(selling):
         place = places[place_id]
         commune = territory.commune(place.commune)
-        shops.append(_("• {name}, {address}, {commune}. Horaires : {hours}",
+        shops.append(_("{name}, {address}, {commune}. Horaires :\n{hours}",
                        name=verbatim(place.name), address=verbatim(place.address),
                        commune=verbatim(commune.name if commune else place.commune),
-                       hours=place_hours(place, session.now, session.ctx.tz)))
+                       hours=hours_text(place, session.ctx.tz)))
     available = {code for (_place, code) in stock}
     mine = await uow.reservations.waiting_kinds(session.user.key)
     choices = [Choice(act.BuyReserve(kind.code).pack(),
@@ -186,7 +186,7 @@ async def on_reserve(session: Session, effect: ps.Reserve, money: MoneyConfig) -
                   ref=verbatim(held.reference), day=Day(expires.astimezone(session.ctx.tz)
                                                         .date()),
                   place=verbatim(place.name), address=verbatim(place.address)),
-                _("Horaires : {hours}", hours=place_hours(place, session.now, session.ctx.tz)))
+                _("Horaires :\n{hours}", hours=hours_text(place, session.ctx.tz)))
     for member in await uow.requests.place_staff(place.id):
         session.send(member, [_("Nouvelle réservation {ref} ({name}) : un appareil de type "
                                 "{kind}, jusqu'au {day}.", ref=verbatim(held.reference),

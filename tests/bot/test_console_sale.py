@@ -36,6 +36,8 @@ async def test_someone_reserves_and_buys_a_laptop_through_the_console(tmp_path: 
     out = result.stdout
     assert result.returncode == 0, result.stderr[-2000:]
     assert "C'est réservé : RES-0001" in out
+    # Hours in words, as anyone reads them (not "mar.-ven. 09:00-12:00").
+    assert "du mardi au vendredi, de 9 heures à midi et de 14 heures à 17 heures" in out
     assert "Nouvelle réservation RES-0001 (Zoé)" in out
     assert "Vente enregistrée : REC-2026-0001" in out, out[-3000:]
     receipt = pdf_text((files / "recu-REC-2026-0001.pdf").read_bytes(), tmp_path)

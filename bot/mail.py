@@ -97,7 +97,7 @@ class SmtpRelay:
 
     def __init__(self, settings: SmtpSettings) -> None:
         self.settings = settings
-        self._client: aiosmtplib.SMTP | None = None
+        self._smtp: aiosmtplib.SMTP | None = None
 
     def _new_client(self) -> aiosmtplib.SMTP:
         settings = self.settings
@@ -116,10 +116,10 @@ class SmtpRelay:
     async def send(self, message: EmailMessage, sender: str, recipient: str) -> None:
         """Hand one e-mail over; raises :class:`MailRetry` or :class:`MailRefused`."""
         try:
-            if self._client is None or not self._client.is_connected:
-                self._client = self._new_client()
-                await self._client.connect()
-            await self._client.send_message(message, sender=sender, recipients=[recipient])
+            if self._smtp is None or not self._smtp.is_connected:
+                self._smtp = self._new_client()
+                await self._smtp.connect()
+            await self._smtp.send_message(message, sender=sender, recipients=[recipient])
         except aiosmtplib.SMTPRecipientsRefused as exc:
             await self.close()
             refused = exc.recipients[0]
@@ -143,7 +143,7 @@ class SmtpRelay:
 
     async def close(self) -> None:
         """Say goodbye to the relay (or just drop a broken connection)."""
-        client, self._client = self._client, None
+        client, self._smtp = self._smtp, None
         if client is None or not client.is_connected:
             return
         try:

@@ -41,7 +41,7 @@ class JsonRequest(BaseRequest):
                                       write=write_timeout, pool=pool_timeout)
         self._limits = httpx.Limits(max_connections=connection_pool_size)
         self._media_write_timeout = media_write_timeout
-        self._http = self._new_client()
+        self._httpx = self._new_client()
 
     def _new_client(self) -> httpx.AsyncClient:
         return httpx.AsyncClient(timeout=self._timeout, limits=self._limits)
@@ -51,19 +51,19 @@ class JsonRequest(BaseRequest):
         return self._timeout.read
 
     async def initialize(self) -> None:
-        if self._http.is_closed:
-            self._http = self._new_client()
+        if self._httpx.is_closed:
+            self._httpx = self._new_client()
 
     async def shutdown(self) -> None:
-        if not self._http.is_closed:
-            await self._http.aclose()
+        if not self._httpx.is_closed:
+            await self._httpx.aclose()
 
     async def do_request(self, url: str, method: str, request_data: RequestData | None = None,
                          read_timeout: Any = BaseRequest.DEFAULT_NONE,
                          write_timeout: Any = BaseRequest.DEFAULT_NONE,
                          connect_timeout: Any = BaseRequest.DEFAULT_NONE,
                          pool_timeout: Any = BaseRequest.DEFAULT_NONE) -> tuple[int, bytes]:
-        if self._http.is_closed:
+        if self._httpx.is_closed:
             raise RuntimeError("This JsonRequest is not initialized!")
         files = request_data is not None and request_data.contains_files
         default = self._timeout
@@ -75,16 +75,16 @@ class JsonRequest(BaseRequest):
         )
         try:
             if request_data is None:
-                response = await self._http.request(method, url, headers=FORM_HEADERS,
+                response = await self._httpx.request(method, url, headers=FORM_HEADERS,
                                                     timeout=timeout)
             elif files:
-                response = await self._http.request(
+                response = await self._httpx.request(
                     method, url, headers=FORM_HEADERS, timeout=timeout,
                     data=request_data.json_parameters, files=request_data.multipart_data)
             else:
                 body = json.dumps(request_data.parameters, ensure_ascii=False,
                                   separators=(",", ":")).encode()
-                response = await self._http.request(method, url, content=body,
+                response = await self._httpx.request(method, url, content=body,
                                                     headers=JSON_HEADERS, timeout=timeout)
         except httpx.TimeoutException as exc:
             if isinstance(exc, httpx.PoolTimeout):

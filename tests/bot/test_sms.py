@@ -435,7 +435,9 @@ async def test_serve_runs_the_sms_adapter_beside_the_others(tmp_path: Path):
     db = tmp_path / "served.sqlite3"
     env = sms_env(gateway, free_port())
     try:
-        settings = load({**env, "SMS_CHECK_SECONDS": "1"}, dotenv=None)
+        # serve runs on the real clock: no quiet hours, or after 21:00 nothing goes out.
+        settings = load({**env, "SMS_CHECK_SECONDS": "1", "FILIERE_QUIET_HOURS": "00:00-00:00"},
+                        dotenv=None)
         recorder = Recorder()
         app = await build(settings, {"cli": recorder}, database=db, clock=Clock(START))
         await app.core.handle(Incoming(STAFF, choice=act.SmsRegister().pack()))

@@ -1,4 +1,4 @@
-"""CSV files coordinators send and receive: places, catalogue, stock and the price grid.
+"""CSV files coordinators send and receive: places, catalogue, stock and the price grids.
 
 A coordinator exports a list, edits it in a spreadsheet and sends it back; the header says
 what the file is, so one "send a file" works for every list. Every row is checked and every
@@ -33,7 +33,7 @@ from flows.catalogue import Usage
 from flows.normalize import fold
 from flows.opening_hours import HoursError, parse_hours
 from flows.pricing import ANY, Income, PriceGrid, Situation, Tier
-from flows.records import CatalogueKind, Place, PlaceKind
+from flows.records import CatalogueKind, Grade, Place, PlaceKind
 from flows.siret import Siret, parse_siret
 from flows.territory import Ambiguous, Found, Territory
 from flows.text import Lines, Msg, _
@@ -55,6 +55,7 @@ class CsvKind(StrEnum):
     STOCK = "stock"
     RULES = "rules"
     PRICES = "prices"
+    GRADE_PRICES = "grade_prices"
     MEDNUM = "mednum"
 
 
@@ -65,6 +66,7 @@ COLUMNS: dict[CsvKind, tuple[str, ...]] = {
     CsvKind.STOCK: ("lieu", "nom_lieu", "materiel", "disponible"),
     CsvKind.RULES: ("situation", "revenu", "palier"),
     CsvKind.PRICES: ("palier", "materiel", "prix"),
+    CsvKind.GRADE_PRICES: ("materiel", "etat", "prix"),
 }
 """Columns written on export, in order; on import their order does not matter."""
 
@@ -74,6 +76,7 @@ REQUIRED: dict[CsvKind, frozenset[str]] = {
     CsvKind.STOCK: frozenset({"lieu", "materiel", "disponible"}),
     CsvKind.RULES: frozenset({"situation", "revenu", "palier"}),
     CsvKind.PRICES: frozenset({"palier", "materiel", "prix"}),
+    CsvKind.GRADE_PRICES: frozenset({"materiel", "etat", "prix"}),
     CsvKind.MEDNUM: frozenset({"id", "nom", "commune", "code_postal", "adresse"}),
 }
 
@@ -83,6 +86,7 @@ KIND_LABELS: dict[CsvKind, Msg] = {
     CsvKind.STOCK: _("stock par lieu"),
     CsvKind.RULES: _("règles de la grille de prix"),
     CsvKind.PRICES: _("prix par palier"),
+    CsvKind.GRADE_PRICES: _("prix publics par état"),
     CsvKind.MEDNUM: _("lieux de médiation numérique (schéma national)"),
 }
 
@@ -191,8 +195,8 @@ def read_table(data: bytes, max_rows: int = MAX_ROWS) -> Table | RowError:
 def detect(header: Sequence[str]) -> CsvKind | None:
     """Which list a header belongs to (the national schema first: it has the most columns)."""
     names = set(header)
-    for kind in (CsvKind.MEDNUM, CsvKind.PLACES, CsvKind.PRICES, CsvKind.RULES, CsvKind.STOCK,
-                 CsvKind.KINDS):
+    for kind in (CsvKind.MEDNUM, CsvKind.PLACES, CsvKind.PRICES, CsvKind.GRADE_PRICES,
+                 CsvKind.RULES, CsvKind.STOCK, CsvKind.KINDS):
         if REQUIRED[kind] <= names:
             return kind
     return None
@@ -307,7 +311,18 @@ class PriceRow:
     cents: int
 
 
-Row = PlaceRow | KindRow | StockRow | RuleRow | PriceRow
+@dataclass(frozen=True)
+class GradePriceRow:
+    """The public price of a kind in a grade, in cents; None: no price of its own (the
+    public price of the kind applies)."""
+
+    line: int
+    kind: str
+    grade: Grade
+    cents: int | None
+
+
+Row = PlaceRow | KindRow | StockRow | RuleRow | PriceRow | GradePriceRow
 
 
 @dataclass(frozen=True)
@@ -322,7 +337,8 @@ class Checked:
 def check(table: Table, kind: CsvKind, known: Known) -> Checked:
     """Check every row of one of the network's lists; duplicates are refused too."""
     reader = {CsvKind.PLACES: _place_row, CsvKind.KINDS: _kind_row, CsvKind.STOCK: _stock_row,
-              CsvKind.RULES: _rule_row, CsvKind.PRICES: _price_row}[kind]
+              CsvKind.RULES: _rule_row, CsvKind.PRICES: _price_row,
+              CsvKind.GRADE_PRICES: _grade_price_row}[kind]
     rows: list[Row] = []
     errors: list[RowError] = []
     seen: dict[object, int] = {}
@@ -361,6 +377,8 @@ def _identity(row: Row) -> object:
             return ("rule", row.situation, row.income)
         case PriceRow():
             return ("price", row.tier, row.kind)
+        case GradePriceRow():
+            return ("grade", row.kind, row.grade)
     return None
 
 
@@ -473,6 +491,23 @@ def _price_row(line: int, row: Mapping[str, str], known: Known) -> PriceRow | Ms
     return PriceRow(line, tier, kind, cents)
 
 
+def _grade_price_row(line: int, row: Mapping[str, str], known: Known) -> GradePriceRow | Msg:
+    kind = cell(row, "materiel").lower()
+    if kind not in known.kinds:
+        return _("type de matériel « {code} » inconnu.", code=kind)
+    try:
+        grade = Grade(cell(row, "etat").upper())
+    except ValueError:
+        return _("état inconnu : {codes}.", codes=", ".join(g.value for g in Grade))
+    text = cell(row, "prix")
+    if not text:
+        return GradePriceRow(line, kind, grade, None)
+    cents = parse_euros(text)
+    if cents is None:
+        return _("prix illisible (en euros, par exemple 40 ou 40,50).")
+    return GradePriceRow(line, kind, grade, cents)
+
+
 def _tier(text: str) -> Tier | None:
     try:
         return Tier(text.lower())
@@ -552,6 +587,16 @@ def prices_csv(grid: PriceGrid) -> bytes:
     """The amounts of each tier, per kind or for any kind (``*``)."""
     return write_csv(COLUMNS[CsvKind.PRICES],
                      ((p.tier.value, p.kind, euros(p.cents)) for p in grid.prices))
+
+
+def grade_prices_csv(kinds: Iterable[CatalogueKind],
+                     prices: Mapping[tuple[str, str], int]) -> bytes:
+    """One line per kind and grade, an empty price where none is set: the full grid to
+    fill."""
+    return write_csv(COLUMNS[CsvKind.GRADE_PRICES], (
+        (k.code, grade.value, euros(prices[(k.code, grade.value)])
+         if (k.code, grade.value) in prices else "")
+        for k in kinds for grade in Grade))
 
 
 def errors_text(errors: Sequence[RowError], *, nothing_saved: bool) -> Msg:

@@ -6,7 +6,7 @@ handed out the repository, so a change and the messages it causes commit togethe
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -867,6 +867,8 @@ class ReservationRepo(Protocol):
     async def grade_prices(self) -> dict[tuple[str, str], int]: ...
 
     async def set_grade_price(self, kind: str, grade: str, cents: int) -> None: ...
+
+    async def replace_grade_prices(self, prices: Mapping[tuple[str, str], int]) -> None: ...
 
     async def wait(self, kind: str, first_name: str, contact: str | None, user_key: UserKey,
                    now: datetime) -> bool: ...

@@ -14,6 +14,7 @@ from flows.catalogue import kind_name, usage_label
 from flows.coord_flows import SaveKind, SetPrice, SetRule
 from flows.csv_import import (
     KindRow,
+    grade_prices_csv,
     kinds_csv,
     prices_csv,
     rules_csv,
@@ -34,6 +35,7 @@ EXPORTS = {
     "stock": ("stock.csv", _("Exporter le stock (CSV)")),
     "rules": ("grille-regles.csv", _("Exporter les règles de prix (CSV)")),
     "prices": ("grille-prix.csv", _("Exporter les prix (CSV)")),
+    "grades": ("prix-publics-par-etat.csv", _("Exporter les prix publics par état (CSV)")),
 }
 
 
@@ -93,6 +95,8 @@ async def export(session: Session, what: str) -> None:
         data = stock_csv(places, kinds, {(int(p), k): n for (p, k), n in stock.items()})
     elif what == "rules":
         data = rules_csv(grid)
+    elif what == "grades":
+        data = grade_prices_csv(kinds, await uow.reservations.grade_prices())
     else:
         data = prices_csv(grid)
     filename, _label = EXPORTS[what]

@@ -14,6 +14,7 @@ from flows.csv_import import (
     REQUIRED,
     Checked,
     CsvKind,
+    GradePriceRow,
     KindRow,
     Known,
     PlaceRow,
@@ -132,4 +133,10 @@ async def _apply(session: Session, checked: Checked) -> list[Msg]:
         case CsvKind.PRICES:
             await uow.coordination.replace_prices([r for r in rows if isinstance(r, PriceRow)])
             return [_("La grille vaut pour les nouvelles demandes.")]
+        case CsvKind.GRADE_PRICES:
+            await uow.reservations.replace_grade_prices({
+                (r.kind, r.grade.value): r.cents for r in rows
+                if isinstance(r, GradePriceRow) and r.cents is not None})
+            return [_("Ces prix valent pour les prochaines ventes au public ; un état sans "
+                      "prix prend le prix public du type de matériel.")]
     return []

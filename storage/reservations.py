@@ -4,6 +4,7 @@ per person and kind, deleted when they are told, leave, or stay too long."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 
 from flows.messages import UserKey
@@ -78,6 +79,14 @@ class SqliteReservationRepo:
             "INSERT INTO grade_prices (kind, grade, cents) VALUES (?, ?, ?)"
             " ON CONFLICT (kind, grade) DO UPDATE SET cents = excluded.cents",
             (kind, grade, cents))
+
+    async def replace_grade_prices(self, prices: Mapping[tuple[str, str], int]) -> None:
+        """The whole grid at once (a coordinators' file): what it leaves out has no price of
+        its own any more."""
+        await self._conn.execute("DELETE FROM grade_prices")
+        await self._conn.executemany(
+            "INSERT INTO grade_prices (kind, grade, cents) VALUES (?, ?, ?)",
+            [(kind, grade, cents) for (kind, grade), cents in prices.items()])
 
     async def wait(self, kind: str, first_name: str, contact: str | None, user_key: UserKey,
                    now: datetime) -> bool:

@@ -345,6 +345,34 @@ async def test_the_price_grid_is_exported_and_reads_back(chat: Chat):
     assert "enregistré : 10 lignes" in texts(sent, "coord")
 
 
+async def test_public_prices_by_grade_go_out_as_a_file_and_come_back(chat: Chat):
+    (exported,) = attachments(await chat.say("coord", choice="co:cat:x:grades"))
+    grid = exported.data.decode("utf-8-sig")
+    assert grid.splitlines()[0] == "materiel;etat;prix"
+    assert "laptop;B;" in grid.splitlines()  # no price yet: an empty cell to fill
+    filled = grid.replace("laptop;A;", "laptop;A;150").replace("laptop;B;", "laptop;B;120,50")
+    sent = await chat.say("coord", attachment=csv_file(filled))
+    assert "Fichier de prix publics par état enregistré" in texts(sent, "coord")
+    door = texts(await chat.say("passerby", choice="m:buy"), "passerby")
+    assert "état A : 150,00\u00a0€; état B : 120,50\u00a0€" in door
+    (again,) = attachments(await chat.say("coord", choice="co:cat:x:grades"))
+    assert "laptop;B;120,50" in again.data.decode("utf-8-sig").splitlines()
+
+    sent = await chat.say("coord", attachment=csv_file(
+        "materiel;etat;prix\nlaptop;A;\nlaptop;D;10\nscooter;B;5\nlaptop;C;dix\n"))
+    told = texts(sent, "coord")
+    assert "Ligne 3 : état inconnu : A, B, C." in told
+    assert "Ligne 4 : type de matériel « scooter » inconnu." in told
+    assert "Ligne 5 : prix illisible" in told
+    async with chat.app.storage.transaction() as uow:
+        assert await uow.reservations.grade_prices() == {("laptop", "A"): 15000,
+                                                         ("laptop", "B"): 12050}
+
+    await chat.say("coord", attachment=csv_file("materiel;etat;prix\nlaptop;A;\nlaptop;B;99\n"))
+    async with chat.app.storage.transaction() as uow:
+        assert await uow.reservations.grade_prices() == {("laptop", "B"): 9900}
+
+
 async def test_a_price_and_a_rule_are_changed_in_chat(chat: Chat):
     await chat.say("coord", choice="co:cat:price")
     sent = await chat.script("coord", "prix symbolique", "Tablette", "2,50", "Confirmer")

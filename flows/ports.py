@@ -424,9 +424,10 @@ class RequestRepo(Protocol):
 
     async def create(
         self, prescriber: UserKey, draft: RequestDraft, tier: str, price_cents: int, epci: str,
-        place: tuple[PlaceId, str] | None, year: int, now: datetime,
+        place: tuple[PlaceId, str] | None, year: int, now: datetime, *, for_fund: bool = False,
     ) -> EquipmentRequest:
-        """Number the request in ``year`` (the network's local year) and store it."""
+        """Number the request in ``year`` (the network's local year) and store it; with
+        ``for_fund`` it waits for the solidarity fund's next budget, not only for stock."""
         ...
 
     async def get(self, request_id: RequestId) -> EquipmentRequest | None: ...
@@ -436,6 +437,10 @@ class RequestRepo(Protocol):
     async def for_place(self, place_id: PlaceId) -> list[EquipmentRequest]: ...
 
     async def waiting(self, kind: str | None = None) -> list[EquipmentRequest]: ...
+
+    async def fund_held(self, request_ids: Sequence[RequestId]) -> set[RequestId]:
+        """Which of these waiting requests were made while the fund was empty."""
+        ...
 
     async def position(self, request_id: RequestId) -> int | None: ...
 

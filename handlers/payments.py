@@ -21,10 +21,11 @@ from flows.payments import MoneyConfig, Payer, Payment
 from flows.pricing import Situation, Tier, price_for
 from flows.records import EquipmentRequest, RequestId, RequestStatus
 from flows.request import SITUATION_LABELS
-from flows.text import Day, Msg, _, verbatim
+from flows.text import Day, Msg, _, _n, verbatim
 from handlers.authorize import in_scope
 from handlers.certificates import Document
 from handlers.coord_places import titled
+from handlers.requests import serve_waiting
 from handlers.session import Env, Feature, Session
 
 log = logging.getLogger(__name__)
@@ -280,6 +281,12 @@ async def on_budget(session: Session, effect: pay.SetFundBudget, env: Env) -> No
     await session.uow.audit.record(session.user.key, AuditAction.FUND_BUDGET_SET,
                                    f"fonds-{year}", session.now, str(effect.cents))
     await fund_view(session, env)
+    # The requests that waited for a budget go out now, where stock allows.
+    served = await serve_waiting(session, session.uow, session.ctx.territory, session.now,
+                                 session.coordinators)
+    if served:
+        session.say(_n("{n} demande en attente part vers un lieu.",
+                       "{n} demandes en attente partent vers un lieu.", served))
 
 
 def feature(env: Env) -> Feature:

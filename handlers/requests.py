@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any, Protocol
 
@@ -237,12 +237,23 @@ async def _waiting_text(uow: UnitOfWork, request: EquipmentRequest) -> Msg:
              kind=kind_name(request.kind), n=position)
 
 
+async def _fund_dry(uow: UnitOfWork, now: datetime) -> bool:
+    """This year's solidarity fund is spent (a year with no budget set is not: nothing to
+    hold for). Years are counted as the payments are, in UTC."""
+    fund = await uow.payments.fund(now.astimezone(UTC).year)
+    return fund.budget > 0 and fund.empty
+
+
 async def serve_waiting(
     out: Sender, uow: UnitOfWork, territory: Territory, now: datetime,
     coordinators: Sequence[UserKey], kind: str | None = None,
 ) -> int:
-    """Route waiting requests, first come first served, wherever stock is now in reach."""
+    """Route waiting requests, first come first served, wherever stock is now in reach;
+    the requests made while the solidarity fund was empty wait until it has a budget again."""
     waiting = await uow.requests.waiting(kind)
+    held = await uow.requests.fund_held([r.id for r in waiting]) if waiting else set()
+    if held and await _fund_dry(uow, now):
+        waiting = [r for r in waiting if r.id not in held]
     if not waiting:
         await tell_public_waiting(out, uow, await uow.catalogue.stock(), kind)
         return 0
@@ -268,6 +279,8 @@ async def serve_waiting(
         routed = await uow.requests.get(request.id)
         assert routed is not None
         out.send(request.prescriber, [
+            _("Le fonds de solidarité a de nouveau un budget : la demande {ref} est servie.",
+              ref=verbatim(routed.reference)) if request.id in held else
             _("Du matériel est arrivé pour la demande {ref} !", ref=verbatim(routed.reference)),
             _routed_text(routed, found.place, territory),
             _("Le lieu va confirmer ; vous serez prévenu·e à chaque étape."),
@@ -307,11 +320,16 @@ async def submit(session: Session, effect: SubmitRequest, *,
         fund_spent = fund.budget > 0 and fund.empty
     if fund_spent and when_empty is WhenEmpty.NEXT_TIER and price.tier is Tier.FREE:
         price = Quote(Tier.SYMBOLIC, price_for(grid, Tier.SYMBOLIC, draft.kind))
-    found = await reserve_route(uow, session.ctx.territory, draft.kind, draft.commune,
-                                user.place_id, set())
+    # With the fund spent and the "waiting" setting, a request it would pay for reserves
+    # nothing: it waits for the next budget, and the stock stays for the others.
+    for_fund = (fund_spent and when_empty is WhenEmpty.WAITING_LIST
+                and price.tier in FUND_TIERS)
+    found = None if for_fund else await reserve_route(
+        uow, session.ctx.territory, draft.kind, draft.commune, user.place_id, set())
     place = (found.place.id, found.reason.value) if found else None
     request = await uow.requests.create(user.key, draft, price.tier.value, price.cents,
-                                        commune.epci, place, session.ctx.today.year, session.now)
+                                        commune.epci, place, session.ctx.today.year, session.now,
+                                        for_fund=for_fund)
     await uow.requests.log(request.id, request.status.value, user.key, request.place_id,
                            request.reason, session.now)
     log.info("request %s by %s: %s", request.reference, user.key, request.status.value)
@@ -320,6 +338,10 @@ async def submit(session: Session, effect: SubmitRequest, *,
         texts += [_routed_text(request, found.place, session.ctx.territory),
                   _("Prix pour la personne : {price}.", price=rq.price_text(price)),
                   _("Le lieu va confirmer ; vous serez prévenu·e à chaque étape.")]
+    elif for_fund:
+        texts += [_("Elle est sur liste d'attente, en position {n}.",
+                    n=await uow.requests.position(request.id) or 1),
+                  _("Prix pour la personne : {price}.", price=rq.price_text(price))]
     else:
         texts += [await _waiting_text(uow, request),
                   _("Prix pour la personne : {price}.", price=rq.price_text(price))]

@@ -68,6 +68,8 @@ class SqliteRequestRepo:
         place: tuple[PlaceId, str] | None,
         year: int,
         now: datetime,
+        *,
+        for_fund: bool = False,
     ) -> EquipmentRequest:
         """Number a request in ``year`` (the network's local year) and store it: sent to
         ``place`` (id, reason), or on the waiting list."""
@@ -94,16 +96,17 @@ class SqliteRequestRepo:
         new_id = await inserted_id(cur)
         request_id = RequestId(new_id)
         if place is None:
-            await self._enqueue(request_id, draft.kind, epci, now)
+            await self._enqueue(request_id, draft.kind, epci, now, for_fund=for_fund)
         created = await self.get(request_id)
         assert created is not None
         return created
 
-    async def _enqueue(self, request_id: RequestId, kind: str, epci: str, now: datetime) -> None:
+    async def _enqueue(self, request_id: RequestId, kind: str, epci: str, now: datetime,
+                       *, for_fund: bool = False) -> None:
         await self._conn.execute(
-            "INSERT INTO request_waiting (request_id, kind, epci, since) VALUES (?, ?, ?, ?)"
-            " ON CONFLICT (request_id) DO NOTHING",
-            (request_id, kind, epci, ts(now)),
+            "INSERT INTO request_waiting (request_id, kind, epci, since, for_fund)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (request_id) DO NOTHING",
+            (request_id, kind, epci, ts(now), int(for_fund)),
         )
 
     async def get(self, request_id: RequestId) -> EquipmentRequest | None:
@@ -140,6 +143,14 @@ class SqliteRequestRepo:
             (kind, kind),
         ) as cur:
             return [_request(row) for row in await cur.fetchall()]
+
+    async def fund_held(self, request_ids: Sequence[RequestId]) -> set[RequestId]:
+        async with self._conn.execute(
+            "SELECT request_id FROM request_waiting WHERE for_fund = 1"
+            " AND request_id IN (SELECT value FROM json_each(?))",
+            (json.dumps([int(i) for i in request_ids]),),
+        ) as cur:
+            return {RequestId(r[0]) for r in await cur.fetchall()}
 
     async def position(self, request_id: RequestId) -> int | None:
         """Rank on the waiting list among requests for the same kind in the same EPCI."""

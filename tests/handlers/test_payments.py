@@ -289,6 +289,37 @@ async def test_with_the_fund_spent_a_free_request_moves_to_the_symbolic_price_if
         await chat.app.close()
 
 
+async def test_with_the_fund_spent_a_request_it_would_pay_waits_for_the_next_budget(
+        chat: Chat):
+    await chat.say(COORD, choice="fund:b")
+    await chat.say(COORD, "10")
+    async with chat.app.storage.transaction() as uow:
+        await uow.payments.record(
+            request_id=None, device_id=None, place_id=None, epci="", profile="ase",
+            channel=Channel.PRESCRIPTION, cents=1000, payer=Payer.FUND, third_party=None,
+            method=Method.FUND, by=None, now=chat.clock())
+    await one_ready_laptop(chat)  # in stock at Veynes, close to the person
+    await approve(chat, "ana", Role.PRESCRIBER)
+    sent = await ask(chat, "ana", first_name="Max")
+    told = texts(sent, "ana")
+    assert "Elle est sur liste d'attente, en position 1." in told
+    assert "Matériel réservé" not in told
+    assert "fonds de solidarité numérique est épuisé" in told
+    assert await rows(chat, "SELECT status, place_id FROM equipment_requests") == [
+        ("waiting", None)]
+    # The device stays in stock for the others, and the safety-net job holds the request.
+    door = texts(await chat.say("passerby", choice="m:buy"), "cli:passerby")
+    assert "Disponible maintenant : CC Buëch-Dévoluy (1)" in door
+    await run_job(chat, "requests.waiting")
+    assert await value(chat, "SELECT status FROM equipment_requests") == "waiting"
+    # A new budget: the request goes out at once, and the prescriber is told why.
+    await chat.say(COORD, choice="fund:b")
+    sent = await chat.say(COORD, "500")
+    assert "1 demande en attente part vers un lieu." in texts(sent, COORD)
+    assert "Le fonds de solidarité a de nouveau un budget : la demande" in texts(sent, "ana")
+    assert await value(chat, "SELECT status FROM equipment_requests") == "sent"
+
+
 async def test_coordinators_set_public_prices_by_grade_shown_and_suggested_at_the_sale(
         chat: Chat):
     _device, label = await one_ready_laptop(chat)  # graded B

@@ -10,6 +10,8 @@ import pytest
 
 from flows.messages import UserKey
 from flows.payments import Channel, Method, Payer
+from flows.records import RequestStatus
+from flows.request import RequestDraft
 from storage import territory as territory_store
 from storage.engines import open_database
 from storage.sqlite import SqliteStorage
@@ -70,3 +72,20 @@ async def test_the_low_fund_warning_goes_once_a_year(storage: SqliteStorage):
         assert await uow.payments.warn_once(2026, NOW)
         assert not await uow.payments.warn_once(2026, NOW)
         assert await uow.payments.warn_once(2027, NOW)
+
+
+async def test_requests_made_while_the_fund_was_empty_are_known_on_the_waiting_list(
+        storage: SqliteStorage):
+    ana = UserKey("cli:ana")
+    draft = RequestDraft(("admin",), "rsa", "none", "05179", "laptop", "yes", None, "adult")
+    async with storage.transaction() as uow:
+        await uow.users.create(ana, None, NOW)
+        held = await uow.requests.create(ana, draft, "free", 0, "200067452", None, NOW.year,
+                                         NOW, for_fund=True)
+        plain = await uow.requests.create(ana, draft, "free", 0, "200067452", None, NOW.year,
+                                          NOW + timedelta(seconds=1))
+        assert [r.id for r in await uow.requests.waiting("laptop")] == [held.id, plain.id]
+        assert await uow.requests.fund_held([held.id, plain.id]) == {held.id}
+        assert await uow.requests.set_status(held.id, [RequestStatus.WAITING],
+                                             RequestStatus.CANCELLED, NOW)
+        assert await uow.requests.fund_held([held.id, plain.id]) == set()

@@ -13,7 +13,7 @@ from typing import Any
 
 from flows.answers import Accepted, FreeText, Input, OneOf, PhoneAnswer, Rejected, Verdict
 from flows.coord_flows import EurosAnswer
-from flows.devices import GRADE_MEANINGS, read_label
+from flows.devices import GRADE_MEANINGS, LabelQuestion, read_label
 from flows.engine import Answers, Ctx, Effect, Flow, Outcome, Step
 from flows.messages import Choice, UserKey
 from flows.payments import METHOD_LABELS, Method, money
@@ -114,7 +114,7 @@ def _places(ctx: Ctx) -> Sequence[Choice]:
 
 
 @dataclass(frozen=True)
-class LabelAnswer:
+class LabelAnswer(LabelQuestion):
     """A device's label, typed or scanned (HA-7K3P)."""
 
     optional: bool = False

@@ -150,6 +150,28 @@ RESERVE = Flow(
 )
 
 
+RESERVE_AT_FLOW = "sale.reserve_at"
+PLACE_NAME = "place_name"
+"""The place's name, kept with the answers when the place was known before asking."""
+
+
+def _place_recap(ctx: Ctx, answers: Answers) -> Msg:
+    return _("{label} : {value}", label=_("Lieu"),
+             value=verbatim(str(answers.get(PLACE_NAME, ""))))
+
+
+RESERVE_AT = Flow(
+    name=RESERVE_AT_FLOW,
+    first=R.NAME,
+    confirm=True,
+    finish=RESERVE.finish,
+    steps={R.NAME: RESERVE.steps[R.NAME], R.PHONE: RESERVE.steps[R.PHONE]},
+    recap=_place_recap,
+)
+"""The reservation at a place already known (the waiting list's message said where): the
+same questions but the place, which comes with the answers (``R.PLACE``, ``PLACE_NAME``)."""
+
+
 WAIT = Flow(
     name=WAIT_FLOW,
     first=W.NAME,
@@ -228,4 +250,4 @@ GRADE_PRICE = Flow(
     },
 )
 
-FLOWS = (RESERVE, SELL, GRADE_PRICE, WAIT)
+FLOWS = (RESERVE, RESERVE_AT, SELL, GRADE_PRICE, WAIT)

@@ -57,6 +57,16 @@ class BuyReserve(Action, prefix="buy:rs", allow=ANYONE):
 
 
 @dataclass(frozen=True)
+class BuyReserveAt(Action, prefix="buy:ra", allow=ANYONE):
+    """Reserve a device of ``kind`` at ``place``, the place already known: the button of the
+    message that tells someone on the waiting list where one is (public: the place's stock
+    is the public catalogue's)."""
+
+    kind: str
+    place: int
+
+
+@dataclass(frozen=True)
 class BuyWait(Action, prefix="buy:wt", allow=ANYONE):
     """Join the waiting list for a device of ``kind`` none of the places has now (public)."""
 

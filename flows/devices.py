@@ -74,6 +74,15 @@ def read_label(typed: str) -> str | None:
     return f"{PREFIX}-{body}"
 
 
+class LabelQuestion:
+    """Base of the answers that read a device's label (typed, picked or its sticker scanned).
+
+    While the current question is one of them, the router gives it a sticker scanned on
+    Telegram (the deep link arrives as the command ``/start d-HA-7K3P``) or a label typed as
+    a command (``/HA-7K3P``), as if the label had been typed: the answer, not the device's
+    card opened over the conversation (``handlers/core.py``)."""
+
+
 def qr_payload(label: str, bot_username: str | None) -> str:
     """What a sticker's QR code holds: the Telegram deep link when the bot's username is
     known, else the label itself (typed into Matrix or the console)."""
@@ -219,6 +228,7 @@ def sticker_welcome() -> Msg:
 
 __all__ = [
     "BATTERY_LABELS", "CATALOGUE_KIND", "DIAGNOSIS_LABELS", "GRADE_MEANINGS", "HOLDS_DATA",
-    "STATE_LABELS", "STICKER_TITLE", "CardFacts", "card_lines", "clean", "device_name",
-    "diagnosis_lines", "kind_of", "new_label", "qr_payload", "read_label", "sticker_welcome",
+    "STATE_LABELS", "STICKER_TITLE", "CardFacts", "LabelQuestion", "card_lines", "clean",
+    "device_name", "diagnosis_lines", "kind_of", "new_label", "qr_payload", "read_label",
+    "sticker_welcome",
 ]

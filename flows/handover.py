@@ -16,7 +16,7 @@ from enum import StrEnum
 from typing import Any
 
 from flows.answers import Accepted, Input, Rejected, Verdict, match_choice
-from flows.devices import read_label
+from flows.devices import LabelQuestion, read_label
 from flows.engine import Answers, Ctx, Effect, Flow, Outcome, Step
 from flows.messages import Choice
 from flows.records import RequestId
@@ -51,7 +51,7 @@ def _choices(ctx: Ctx) -> list[Choice]:
 
 
 @dataclass(frozen=True)
-class DevicePick:
+class DevicePick(LabelQuestion):
     """A device by its label: one of the buttons, typed, or its sticker scanned."""
 
     optional: bool = False

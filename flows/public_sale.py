@@ -13,7 +13,7 @@ from typing import Any
 
 from flows.answers import Accepted, FreeText, Input, OneOf, PhoneAnswer, Rejected, Verdict
 from flows.coord_flows import EurosAnswer
-from flows.devices import GRADE_MEANINGS, read_label
+from flows.devices import GRADE_MEANINGS, LabelQuestion, read_label
 from flows.engine import Answers, Ctx, Effect, Flow, Outcome, Step
 from flows.messages import Choice, UserKey
 from flows.payments import METHOD_LABELS, Method, money
@@ -114,7 +114,7 @@ def _places(ctx: Ctx) -> Sequence[Choice]:
 
 
 @dataclass(frozen=True)
-class LabelAnswer:
+class LabelAnswer(LabelQuestion):
     """A device's label, typed or scanned (HA-7K3P)."""
 
     optional: bool = False
@@ -148,6 +148,28 @@ RESERVE = Flow(
                       answer=PhoneAnswer(optional=True), label=_("Téléphone")),
     },
 )
+
+
+RESERVE_AT_FLOW = "sale.reserve_at"
+PLACE_NAME = "place_name"
+"""The place's name, kept with the answers when the place was known before asking."""
+
+
+def _place_recap(ctx: Ctx, answers: Answers) -> Msg:
+    return _("{label} : {value}", label=_("Lieu"),
+             value=verbatim(str(answers.get(PLACE_NAME, ""))))
+
+
+RESERVE_AT = Flow(
+    name=RESERVE_AT_FLOW,
+    first=R.NAME,
+    confirm=True,
+    finish=RESERVE.finish,
+    steps={R.NAME: RESERVE.steps[R.NAME], R.PHONE: RESERVE.steps[R.PHONE]},
+    recap=_place_recap,
+)
+"""The reservation at a place already known (the waiting list's message said where): the
+same questions but the place, which comes with the answers (``R.PLACE``, ``PLACE_NAME``)."""
 
 
 WAIT = Flow(
@@ -228,4 +250,4 @@ GRADE_PRICE = Flow(
     },
 )
 
-FLOWS = (RESERVE, SELL, GRADE_PRICE, WAIT)
+FLOWS = (RESERVE, RESERVE_AT, SELL, GRADE_PRICE, WAIT)

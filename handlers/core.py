@@ -2,10 +2,10 @@
 
 Order of precedence for what the user said: a redelivered event is dropped; an expired
 conversation is ended and the user told; a file is offered to the features that read files;
-a command word works everywhere; a picked action
-choice (from a notice or a menu) is carried out; inside a conversation the flow reads the
-answer; outside one, a number or label answers the last menu, and anything else gets the home
-menu.
+a device's label (a sticker scanned) answers a question asking for a device; a command
+word works everywhere; a picked action choice (from a notice or a menu) is carried out;
+inside a conversation the flow reads the answer; outside one, a number or label answers the
+last menu, and anything else gets the home menu.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from flows import actions as declared_actions
 from flows import engine
 from flows.action_codec import Action, Command, declared, parse
 from flows.answers import Input, match_choice
+from flows.devices import LabelQuestion, read_label
 from flows.engine import Cancelled, Conversation, Ctx, Effect, Flow, Translator, Turn
 from flows.home import home as front_door
 from flows.messages import Choice, Incoming, Pressed, Reach, Reply, UserKey, platform_of
@@ -134,6 +135,18 @@ class Core:
         return next((command for command in declared_actions.COMMANDS
                      if command.whole is not None and command.name in self.command_handlers
                      and command.whole.fullmatch(text)), None)
+
+    def _label_asked(self, conversation: Conversation | None, text: str) -> str | None:
+        """The device label ``text`` gives when the open question asks for a device: a
+        sticker scanned (Telegram opens its deep link as ``/start d-HA-7K3P``), or the label
+        typed, even as a command. None otherwise: then a label opens the device's card."""
+        if conversation is None:
+            return None
+        flow = self.flows[conversation.flow]
+        step = flow.steps.get(engine.resume(flow, conversation).step)
+        if step is None or not isinstance(step.answer, LabelQuestion):
+            return None
+        return read_label(text)
 
     def language_of(self, hint: str | None) -> str:
         """The platform's language hint (``fr-FR``, ``en``) if we speak it, else the default."""
@@ -323,8 +336,12 @@ class Core:
                 if await on_file(session, incoming.attachment):
                     return
         text = incoming.text.strip()
+        label = self._label_asked(conversation, text) if incoming.choice is None else None
+        if label is not None:
+            text = label  # a sticker scanned answers the question, as the label typed
         word = fold(text.split(" ", 1)[0]) if text else ""
-        if incoming.choice is None and (text.startswith("/") or not conversation):
+        if incoming.choice is None and label is None and (text.startswith("/")
+                                                          or not conversation):
             command = (self.commands.get(word) or self.commands.get(fold(text))
                        or self.commands.get(word.split(" ")[0]) or self._whole(text))
             if command is not None:

@@ -48,11 +48,10 @@ from flows.records import (
     Role,
 )
 from flows.text import Lines, Msg, _, _n, verbatim
-from handlers import handover
 from handlers.authorize import in_scope
 from handlers.labels import label_sheet_pdf
 from handlers.requests import serve_waiting
-from handlers.session import CommandHandler, Env, Feature, Session
+from handlers.session import Env, Feature, Session
 
 log = logging.getLogger(__name__)
 
@@ -333,22 +332,6 @@ async def command_device(session: Session, text: str) -> None:
     await open_label(session, typed)
 
 
-def sticker_opener(env: Env) -> CommandHandler:
-    """What ``/start d-<label>`` does (a sticker scanned on Telegram): the answer to the
-    handover's device question when it is waiting, else the device's card."""
-    config, months = env.beneficiaries, env.warranty_months
-
-    async def open_sticker(session: Session, text: str) -> None:
-        label = read_label(text)
-        if label is not None and await handover.scanned(session, label, config=config,
-                                                        warranty_months=months,
-                                                        mail=env.mail):
-            return
-        await open_label(session, text)
-
-    return open_sticker
-
-
 # --- The feature -----------------------------------------------------------------------------
 
 
@@ -415,4 +398,4 @@ def feature(env: Env) -> Feature:
 
 
 __all__ = ["device_for_erasure", "erased", "feature", "open_label", "registration_menu",
-           "show_card", "sticker_opener"]
+           "show_card"]

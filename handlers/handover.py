@@ -97,20 +97,6 @@ def _offer(device: Device) -> str:
     return f"{device.label} {device.model}{grade}".strip()
 
 
-async def scanned(session: Session, label: str, *, config: BeneficiaryConfig,
-                  warranty_months: int, mail: bool = False) -> bool:
-    """A sticker scanned while the device question waits: it is the answer (Telegram opens
-    the deep link as ``/start d-<label>``, a command, not a reply). False otherwise."""
-    saved = await session.uow.conversations.get(session.user.key)
-    if saved is None or saved.conversation.flow != ho.FLOW_NAME:
-        return False
-    await session.uow.conversations.clear(session.user.key)
-    request_id = RequestId(int(saved.conversation.answers[ho.REQUEST_ID]))
-    await hand_over(session, request_id, label, config=config,
-                    warranty_months=warranty_months, mail=mail)
-    return True
-
-
 async def on_hand_over(session: Session, effect: HandOver, *, config: BeneficiaryConfig,
                        warranty_months: int, mail: bool = False) -> None:
     await hand_over(session, effect.request_id, effect.label, config=config,
@@ -306,4 +292,4 @@ def feature(env: Env) -> Feature:
     )
 
 
-__all__ = ["feature", "hand_over", "handover_kit", "scanned", "start"]
+__all__ = ["feature", "hand_over", "handover_kit", "start"]

@@ -26,8 +26,8 @@ from handlers.beneficiary_common import (
     set_consent,
     show_menu,
 )
-from handlers.devices import open_label, sticker_opener
-from handlers.session import CommandHandler, Env, Feature, Session
+from handlers.devices import open_label
+from handlers.session import Env, Feature, Session
 
 log = logging.getLogger(__name__)
 
@@ -113,13 +113,13 @@ async def on_check_code(session: Session, effect: CheckCode) -> None:
     await try_code(session, effect.code)
 
 
-async def command_start(session: Session, text: str, *, config: BeneficiaryConfig,
-                        open_sticker: CommandHandler = open_label) -> None:
+async def command_start(session: Session, text: str, *, config: BeneficiaryConfig) -> None:
     """``/start`` alone shows the menu; ``/start <code>`` (Telegram deep link) joins;
-    ``/start d-<label>`` is a device's sticker scanned (``handlers/devices.py``)."""
+    ``/start d-<label>`` is a device's sticker scanned (``handlers/devices.py``; while a
+    question asks for a device, the router gives it the label instead: ``handlers/core.py``)."""
     parts = text.split(maxsplit=1)
     if len(parts) == 2 and parts[1].lower().startswith(LINK_PREFIX):
-        await open_sticker(session, parts[1])
+        await open_label(session, parts[1])
         return
     if len(parts) == 2:
         await try_code(session, read(parts[1]))
@@ -157,8 +157,7 @@ def feature(env: Env) -> Feature:
         actions={act.GotDoor: partial(got_computer, config=config),
                  act.JoinLanguage: choose_language},
         effects={Join: partial(on_join, config=config), CheckCode: on_check_code},
-        commands={"start": partial(command_start, config=config,
-                                   open_sticker=sticker_opener(env)),
+        commands={"start": partial(command_start, config=config),
                   "join": command_code,
                   "stop": partial(command_stop, config=config)},
     )

@@ -102,17 +102,56 @@ async def buy_door(session: Session, action: act.BuyDoor) -> None:
         action_menu=True)
 
 
+def _none_left(session: Session, kind: str) -> None:
+    session.say(_("Plus aucun appareil de ce type n'est disponible. Vous pouvez vous "
+                  "inscrire sur la liste d'attente : nous vous écrirons dès qu'il y en "
+                  "a un."),
+                choices=[Choice(act.BuyWait(kind).pack(),
+                                _("M'inscrire sur la liste d'attente"))],
+                action_menu=True)
+
+
 async def start_reserve(session: Session, action: act.BuyReserve) -> None:
     stock = await session.uow.catalogue.stock()
     if not any(code == action.kind for (_place, code) in stock):
-        session.say(_("Plus aucun appareil de ce type n'est disponible. Vous pouvez vous "
-                      "inscrire sur la liste d'attente : nous vous écrirons dès qu'il y en "
-                      "a un."),
-                    choices=[Choice(act.BuyWait(action.kind).pack(),
-                                    _("M'inscrire sur la liste d'attente"))],
-                    action_menu=True)
+        _none_left(session, action.kind)
         return
     await session.start_flow(ps.RESERVE_FLOW, {ps.KIND: action.kind})
+
+
+async def start_reserve_at(session: Session, action: act.BuyReserveAt) -> None:
+    """The waiting list's "reserve" button: the place its message named is not asked again;
+    if that place has none left, the places that still have one are offered instead."""
+    uow = session.uow
+    place = await uow.places.get(PlaceId(action.place))
+    if place is not None and await uow.catalogue.available(place.id, action.kind) > 0:
+        name = await _kind_name(session, action.kind)
+        session.say(_("Vous réservez : {kind}, à {place}.",
+                      kind=verbatim(name or action.kind), place=verbatim(place.name)))
+        await session.start_flow(ps.RESERVE_AT_FLOW, {
+            ps.KIND: action.kind, ps.R.PLACE: str(place.id), ps.PLACE_NAME: place.name})
+        return
+    await _elsewhere(session, action.kind, _("{place} n'a plus d'appareil de ce type.",
+                                             place=verbatim(place.name)) if place else
+                     _("Ce lieu n'a plus d'appareil de ce type."))
+
+
+async def _elsewhere(session: Session, kind: str, gone: Msg) -> None:
+    """A place has none of ``kind`` left (``gone`` says so): the places that have one are
+    offered, or else the waiting list."""
+    stock = await session.uow.catalogue.stock()
+    places = {p.id: p for p in await session.uow.places.all()}
+    others = [places[pid] for (pid, code), n in sorted(stock.items())
+              if code == kind and n > 0 and pid in places]
+    if not others:
+        session.say(gone)
+        _none_left(session, kind)
+        return
+    session.say(gone, _("D'autres lieux en ont. Choisissez où le chercher :"),
+                choices=[Choice(act.BuyReserveAt(kind, int(p.id)).pack(),
+                                _("Réserver à {place}", place=verbatim(p.name)))
+                         for p in others],
+                action_menu=True)
 
 
 async def _kind_name(session: Session, code: str) -> str | None:
@@ -173,7 +212,8 @@ async def reserve_facts(uow: UnitOfWork, user: User, facts: Any,
 async def on_reserve(session: Session, effect: ps.Reserve, money: MoneyConfig) -> None:
     uow = session.uow
     if await uow.catalogue.available(PlaceId(effect.place_id), effect.kind) <= 0:
-        session.say(_("Ce lieu n'a plus d'appareil de ce type. Rien n'a été réservé."))
+        await _elsewhere(session, effect.kind,
+                         _("Ce lieu n'a plus d'appareil de ce type. Rien n'a été réservé."))
         return
     place = await uow.places.get(PlaceId(effect.place_id))
     assert place is not None
@@ -347,6 +387,7 @@ def feature(env: Env) -> Feature:
         name="public_sale",
         flows=ps.FLOWS,
         actions={act.BuyDoor: buy_door, act.BuyReserve: start_reserve,
+                 act.BuyReserveAt: start_reserve_at,
                  act.PlaceReservations: place_reservations,
                  act.SellReservation: start_sell, act.GradePrice: start_grade_price,
                  act.BuyWait: start_wait, act.BuyLeave: leave_waitlist},

@@ -1,5 +1,6 @@
 """The door for everyone's waiting list: when a device of a kind is in stock again, the
-first person waiting for that kind is told where, once, with a button to reserve it.
+first person waiting for that kind is told where, once, with a button to reserve it there
+(the place is not asked again: ``handlers.public_sale.start_reserve_at``).
 
 Called wherever stock appears (``handlers.requests.serve_waiting``), after the prescribers'
 waiting requests took what they needed: a prescription comes first.
@@ -47,7 +48,7 @@ async def tell_public_waiting(out: _Sender, uow: UnitOfWork,
                   kind=verbatim(kinds.get(code, code)), place=verbatim(place.name),
                   address=verbatim(place.address)),
                 _("Vous n'êtes plus sur la liste d'attente.")],
-                [Choice(act.BuyReserve(code).pack(), _("Réserver : {kind}",
+                [Choice(act.BuyReserveAt(code, int(place_id)).pack(), _("Réserver : {kind}",
                                                        kind=verbatim(kinds.get(code, code))))],
                 action_menu=True)
             told += 1

@@ -34,12 +34,15 @@ from bot.telegram import (
     utf16_len,
 )
 from flows.messages import Attachment, Pressed, UserKey
+from flows.records import Role
 from tests.bot.fake_bot_api import BOT_USER, FakeBotApi, Sent
 from tests.bot.ledger import Ledger
 from tests.bot.test_pacing import FakeTime
+from tests.handlers.chain import place_id
 from tests.handlers.test_donations import organisation_lot
 from tests.handlers.test_equipment_requests import ACCESS, answers
-from tests.support import start_serving
+from tests.handlers.test_handover import one_ready_laptop
+from tests.support import Clock, make_chat, start_serving
 
 TOKEN = "123456789:AAEfiliereTestTokenForTheFakeBotApi0"
 ANA, BEA, COORD = 4242, 4343, 900
@@ -185,6 +188,29 @@ async def test_a_deep_link_reaches_the_router_as_start_and_its_code(tg: Telegram
     await tg.start()
     seen = await tg.say(BEA, "/start REJ7K3M9P")
     assert "Je ne connais pas ce code" in texts(seen)  # checked by the beneficiaries feature
+
+
+async def test_a_sticker_scanned_during_a_sale_is_the_device_sold(tg: TelegramWorld):
+    """The phone's camera on the sticker opens ``t.me/<bot>?start=d-HA-…``: Telegram sends
+    ``/start d-HA-…``, which answers "which device is sold?" instead of opening its card."""
+    chat = await make_chat(tg.db, Clock())
+    try:
+        _device, label = await one_ready_laptop(chat)
+        async with chat.app.storage.transaction() as uow:
+            await uow.users.create(UserKey(f"tg:{ANA}"), "fr", chat.clock())
+            await uow.users.set_role(UserKey(f"tg:{ANA}"), Role.PLACE_STAFF,
+                                     await place_id(chat, "Centre de ressources de Veynes"))
+    finally:
+        await chat.app.close()
+    await tg.start()
+    seen = await tg.say(BEA, "menu", "Acheter un ordinateur reconditionné",
+                        "Réserver : Ordinateur portable", "1", "J. D.", "Passer", "Confirmer")
+    assert "C'est réservé : RES-0001" in texts(seen)
+    seen = await tg.say(ANA, "Réservations du lieu", "Vendu : RES-0001")
+    assert "Quel appareil est vendu ?" in texts(seen)
+    seen = await tg.say(ANA, f"/start d-{label}")
+    assert "Comment a-t-il été payé ?" in texts(seen)
+    assert f"Appareil {label}" not in texts(seen)
 
 
 # --- files people send -----------------------------------------------------------------------

@@ -5,7 +5,16 @@ from __future__ import annotations
 
 from flows.messages import UserKey
 from flows.records import DeviceCategory
-from tests.handlers.chain import ready_device, received_lot, rows, set_stock, value
+from tests.handlers.chain import (
+    VEYNES,
+    add_ready,
+    place_id,
+    ready_device,
+    received_lot,
+    rows,
+    set_stock,
+    value,
+)
 from tests.handlers.test_beneficiaries import run_job
 from tests.handlers.test_handover import one_ready_laptop
 from tests.support import Chat, Clock, texts
@@ -33,15 +42,24 @@ async def test_someone_waits_for_a_laptop_is_told_once_when_one_is_ready_and_res
     told = texts(sent, PASSERBY)
     assert "Bonne nouvelle : un appareil de type Ordinateur portable est disponible à " \
            "Centre de ressources de Veynes" in told
-    assert any(m.to == PASSERBY and cid == "buy:rs:laptop"
-               for m in sent for cid, _label in m.choices)
+    veynes = await place_id(chat, VEYNES)
+    [reserve] = [cid for m in sent if m.to == PASSERBY for cid, _label in m.choices]
+    assert reserve == f"buy:ra:laptop:{veynes}"  # the place it names comes with the button
     assert "Bonne nouvelle" not in texts(sent, "cli:other")
     # Told once: their name and phone are gone.
     assert await rows(chat, "SELECT first_name FROM public_waitlist") == [("Max",)]
 
-    sent = await chat.say("passerby", choice="buy:rs:laptop")
-    sent = await chat.script("passerby", "1", "J. D.", "Passer", "Confirmer")
+    # Reserving goes straight to the first name: the place is not asked again.
+    sent = await chat.say("passerby", choice=reserve)
+    told = texts(sent, PASSERBY)
+    assert "Vous réservez : Ordinateur portable, à Centre de ressources de Veynes." in told
+    assert "Votre prénom ou vos initiales ?" in told and "Dans quel lieu" not in told
+    sent = await chat.script("passerby", "J. D.", "Passer")
+    assert "Lieu : Centre de ressources de Veynes" in texts(sent, PASSERBY)  # the summary
+    sent = await chat.say("passerby", "Confirmer")
     assert "C'est réservé : RES-0001" in texts(sent, PASSERBY)
+    assert await rows(chat, "SELECT place_id, first_name FROM reservations") == [
+        (veynes, "J. D.")]
     # The next device made ready tells the next person, not the first again.
     sent = await ready_device(chat, devices[1][0], serial="PF1ABC24")
     assert "Bonne nouvelle" not in texts(sent, PASSERBY)
@@ -79,3 +97,49 @@ async def test_nobody_stays_on_the_list_for_ever(chat: Chat, clock: Clock):
     clock.advance(days=4)
     await run_job(chat, "sale.lapse")
     assert await value(chat, "SELECT count(*) FROM public_waitlist") == 0
+
+
+GAP = "Pôle de coordination départemental (Gap)"
+
+
+async def told_of_veynes(chat: Chat) -> str:
+    """The passer-by waits for a laptop; one is made ready at Veynes: the button they got."""
+    await set_stock(chat, "laptop", {})
+    await chat.say("passerby", choice="buy:wt:laptop")
+    await chat.script("passerby", "J. D.", "Passer", "Confirmer")
+    _lot, _ref, devices = await received_lot(chat, {DeviceCategory.LAPTOP: 1})
+    sent = await ready_device(chat, devices[0][0])
+    [reserve] = [cid for m in sent if m.to == PASSERBY for cid, _label in m.choices]
+    return reserve
+
+
+async def test_when_the_place_told_has_none_left_the_places_that_have_one_are_offered(
+        chat: Chat):
+    reserve = await told_of_veynes(chat)
+    await chat.say("other", choice="buy:rs:laptop")  # someone quicker takes Veynes' laptop
+    await chat.script("other", "1", "Max", "Passer", "Confirmer")
+    await add_ready(chat, GAP)
+    sent = await chat.say("passerby", choice=reserve)
+    told = texts(sent, PASSERBY)
+    assert "Centre de ressources de Veynes n'a plus d'appareil de ce type." in told
+    assert "D'autres lieux en ont." in told and "Votre prénom" not in told
+    gap = await place_id(chat, GAP)
+    assert [(cid, label) for m in sent for cid, label in m.choices] == [
+        (f"buy:ra:laptop:{gap}", f"Réserver à {GAP}")]
+    sent = await chat.say("passerby", choice=f"buy:ra:laptop:{gap}")
+    assert "Votre prénom ou vos initiales ?" in texts(sent, PASSERBY)
+    await chat.script("passerby", "J. D.", "Passer", "Confirmer")
+    assert await rows(chat, "SELECT place_id, first_name FROM reservations ORDER BY id") == [
+        (await place_id(chat, VEYNES), "Max"), (gap, "J. D.")]
+
+
+async def test_when_no_place_has_one_left_the_waiting_list_is_offered_again(chat: Chat):
+    reserve = await told_of_veynes(chat)
+    await chat.say("other", choice="buy:rs:laptop")
+    await chat.script("other", "1", "Max", "Passer", "Confirmer")
+    sent = await chat.say("passerby", choice=reserve)
+    told = texts(sent, PASSERBY)
+    assert "Centre de ressources de Veynes n'a plus d'appareil de ce type." in told
+    assert "Plus aucun appareil de ce type n'est disponible." in told
+    assert any(cid == "buy:wt:laptop" for m in sent for cid, _label in m.choices)
+    assert await value(chat, "SELECT count(*) FROM reservations") == 1

@@ -214,6 +214,7 @@ EFFECTS: dict[type[Action], Effect] = {
     act.FundBudget: Effect(in_flow("payment.fund_budget")),
     act.BuyDoor: Effect(shows("Où les acheter")),
     act.BuyWait: Effect(in_flow("sale.wait")),
+    act.BuyReserveAt: Effect(either(in_flow("sale.reserve_at"), shows("n'a plus d'appareil"))),
     act.BuyLeave: Effect(shows("pas sur la liste d'attente")),  # nobody waits in the world
     act.GradePrice: Effect(in_flow("sale.grade_price")),
     act.CorrectSale: Effect(shows("n'existe pas")),  # the world's payment is no sale

@@ -943,6 +943,11 @@ class FundBudget(Action, prefix="fund:b", allow=COORDINATION):
     """Set this year's budget of the solidarity fund."""
 
 
+@dataclass(frozen=True)
+class PaymentsCsv(Action, prefix="fund:csv", allow=COORDINATION):
+    """The year's payments of the whole network, as a spreadsheet (no beneficiary data)."""
+
+
 # --- Commands (typed words) -------------------------------------------------------------------
 
 EVERYONE = frozenset({Who.ANYONE})

@@ -21,7 +21,15 @@ from flows.joincode import CodeState
 from flows.mail_text import Letter
 from flows.mednum import MediationPlace
 from flows.messages import Attachment, Outgoing, UserKey
-from flows.payments import Channel, FundLine, FundState, Method, Payer, Payment
+from flows.payments import (
+    Channel,
+    FundLine,
+    FundState,
+    ListedPayment,
+    Method,
+    Payer,
+    Payment,
+)
 from flows.pricing import PriceGrid, Tier
 from flows.public_sale import Reservation, Waiting
 from flows.records import (
@@ -835,6 +843,8 @@ class PaymentRepo(Protocol):
     async def of_request(self, request_id: int) -> list[Payment]: ...
 
     async def is_corrected(self, payment_id: int) -> bool: ...
+
+    async def listed(self, since: datetime, until: datetime) -> list[ListedPayment]: ...
 
     async def set_budget(self, year: int, cents: int, by: UserKey | None,
                          now: datetime) -> None: ...

@@ -124,6 +124,15 @@ async def contact_blanked(cell: Cell) -> bool:
     return name != DONOR_CONTACT
 
 
+def sends_file(filename: str, text: str) -> Check:
+    """The presser gets a file named ``filename`` holding ``text`` (world fields)."""
+    async def check(cell: Cell) -> bool:
+        wanted = text.format(**ids(cell.world))
+        return any(m.attachment is not None and m.attachment.filename == filename
+                   and wanted in m.attachment.data.decode("utf-8-sig") for m in cell.mine())
+    return check
+
+
 def status(table: str, field: str, expected: str) -> Check:
     return holds(f"SELECT status FROM {table} WHERE id = ?", expected, field)
 
@@ -212,6 +221,7 @@ EFFECTS: dict[type[Action], Effect] = {
     act.CorrectPayment: Effect(in_flow("payment.correct")),
     act.FundView: Effect(shows("Fonds de solidarité")),
     act.FundBudget: Effect(in_flow("payment.fund_budget")),
+    act.PaymentsCsv: Effect(sends_file("paiements-2026.csv", "REC-2026-{payment:04d}")),
     act.BuyDoor: Effect(shows("Où les acheter")),
     act.BuyWait: Effect(in_flow("sale.wait")),
     act.BuyLeave: Effect(shows("pas sur la liste d'attente")),  # nobody waits in the world

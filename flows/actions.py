@@ -71,6 +71,13 @@ class BuyLeave(Action, prefix="buy:lv", allow=ANYONE):
 
 
 @dataclass(frozen=True)
+class BuyCancel(Action, prefix="buy:cx", allow=ANYONE):
+    """Cancel one's own reservation (the handler checks it was made from this chat)."""
+
+    reservation: int
+
+
+@dataclass(frozen=True)
 class PlaceReservations(Action, prefix="buy:in", allow=PLACE_STAFF):
     """The public's reservations held at the staff's place, each to sell."""
 

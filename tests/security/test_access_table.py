@@ -229,6 +229,7 @@ EFFECTS: dict[type[Action], Effect] = {
     act.CorrectSale: Effect(shows("n'existe pas")),  # the world's payment is no sale
     act.PlaceReservations: Effect(shows("Réservations en cours")),
     act.SellReservation: Effect(shows("n'est plus en cours")),  # the world has none
+    act.BuyCancel: Effect(shows("n'est plus en cours")),  # the world has none
     act.MyDeviceProblem: Effect(shows("déjà signalé")),
     act.RequestProblem: Effect(shows("déjà signalé")),
     act.ReportProblem: Effect(shows("déjà signalé")),

@@ -81,6 +81,13 @@ class BuyLeave(Action, prefix="buy:lv", allow=ANYONE):
 
 
 @dataclass(frozen=True)
+class BuyCancel(Action, prefix="buy:cx", allow=ANYONE):
+    """Cancel one's own reservation (the handler checks it was made from this chat)."""
+
+    reservation: int
+
+
+@dataclass(frozen=True)
 class PlaceReservations(Action, prefix="buy:in", allow=PLACE_STAFF):
     """The public's reservations held at the staff's place, each to sell."""
 
@@ -951,6 +958,11 @@ class FundView(Action, prefix="fund:v", allow=COORDINATION):
 @dataclass(frozen=True)
 class FundBudget(Action, prefix="fund:b", allow=COORDINATION):
     """Set this year's budget of the solidarity fund."""
+
+
+@dataclass(frozen=True)
+class PaymentsCsv(Action, prefix="fund:csv", allow=COORDINATION):
+    """The year's payments of the whole network, as a spreadsheet (no beneficiary data)."""
 
 
 # --- Commands (typed words) -------------------------------------------------------------------

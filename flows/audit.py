@@ -36,6 +36,10 @@ class AuditAction(StrEnum):
     PAYMENT_RECORDED = "payment.recorded"
     PAYMENT_CORRECTED = "payment.corrected"
     FUND_BUDGET_SET = "fund.budget"
+    RESERVATION_MADE = "reservation.made"
+    RESERVATION_LAPSED = "reservation.lapsed"
+    RESERVATION_CANCELLED = "reservation.cancelled"
+    RESERVATION_SOLD = "reservation.sold"
 
 
 LABELS: dict[AuditAction, Msg] = {
@@ -51,6 +55,10 @@ LABELS: dict[AuditAction, Msg] = {
     AuditAction.PAYMENT_RECORDED: _("paiement enregistré"),
     AuditAction.PAYMENT_CORRECTED: _("paiement annulé par une contre-écriture"),
     AuditAction.FUND_BUDGET_SET: _("budget du fonds de solidarité fixé"),
+    AuditAction.RESERVATION_MADE: _("appareil réservé par le public"),
+    AuditAction.RESERVATION_LAPSED: _("réservation du public terminée sans achat"),
+    AuditAction.RESERVATION_CANCELLED: _("réservation du public annulée"),
+    AuditAction.RESERVATION_SOLD: _("appareil réservé vendu"),
 }
 
 ACCOUNTS_YEARS = 10
@@ -63,6 +71,7 @@ KEPT_YEARS: dict[AuditAction, int] = {
     AuditAction.PAYMENT_RECORDED: ACCOUNTS_YEARS,
     AuditAction.PAYMENT_CORRECTED: ACCOUNTS_YEARS,
     AuditAction.FUND_BUDGET_SET: ACCOUNTS_YEARS,
+    AuditAction.RESERVATION_SOLD: ACCOUNTS_YEARS,
 }
 DEFAULT_KEPT_YEARS = 5
 

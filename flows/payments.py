@@ -13,6 +13,7 @@ prescribers are told what happens to requests it would pay for (a setting).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -20,6 +21,7 @@ from typing import Any
 
 from flows.answers import Accepted, FreeText, Input, OneOf, Rejected, Verdict, options
 from flows.coord_flows import EurosAnswer
+from flows.csv_import import euros
 from flows.engine import Answers, Ctx, Effect, Flow, Outcome, Step
 from flows.messages import UserKey
 from flows.text import Money, Msg, _, verbatim
@@ -63,6 +65,13 @@ PAYER_LABELS: dict[Payer, Msg] = {
     Payer.THIRD_PARTY: _("Un tiers (association, CCAS…)"),
 }
 
+PAYER_KINDS: dict[Payer, Msg] = {
+    Payer.PERSON: _("personne"),
+    Payer.FUND: _("fonds de solidarité"),
+    Payer.THIRD_PARTY: _("tiers"),
+}
+"""Who paid, as a spreadsheet's column says it (the third party's name has its own)."""
+
 METHOD_LABELS: dict[Method, Msg] = {
     Method.CASH: _("Espèces"),
     Method.CHEQUE: _("Chèque"),
@@ -98,7 +107,12 @@ class Payment:
     @property
     def receipt_number(self) -> str:
         """What the receipt is numbered (REC-2026-0042): the year and the record."""
-        return f"REC-{self.recorded_at.year}-{self.id:04d}"
+        return receipt_number(self.id, self.recorded_at)
+
+
+def receipt_number(payment_id: int, recorded_at: datetime) -> str:
+    """A receipt's number from its record and when it was written (REC-2026-0042)."""
+    return f"REC-{recorded_at.year}-{payment_id:04d}"
 
 
 @dataclass(frozen=True)
@@ -129,6 +143,50 @@ class FundLine:
     profile: str
     devices: int
     cents: int
+
+
+@dataclass(frozen=True)
+class ListedPayment:
+    """A payment as the network-wide list shows it: with the reference of its request (none
+    for a public sale), the name of its place and the receipt it corrects. No beneficiary's
+    name or contact is read: the list goes to a spreadsheet."""
+
+    payment: Payment
+    request_reference: str | None
+    place_name: str | None
+    corrected_receipt: str | None
+
+
+CHANNEL_LABELS: dict[Channel, Msg] = {
+    Channel.PRESCRIPTION: _("prescription"),
+    Channel.SALE: _("vente publique"),
+}
+
+
+def signed_euros(cents: int) -> str:
+    """Cents as French spreadsheet euros, counter-entries negative: ``-40,50``."""
+    return ("-" if cents < 0 else "") + euros(abs(cents))
+
+
+@dataclass(frozen=True)
+class PayerTotal:
+    """The payments of one payer kind: how many (a counter-entry takes one off), how much."""
+
+    payer: Payer
+    payments: int
+    cents: int
+
+
+def totals_by_payer(payments: Sequence[Payment]) -> list[PayerTotal]:
+    """What each payer kind paid, counter-entries deducted, in the order of ``Payer``."""
+    counts: dict[Payer, int] = {}
+    cents: dict[Payer, int] = {}
+    for payment in payments:
+        counts[payment.payer] = counts.get(payment.payer, 0) + (
+            1 if payment.corrects is None else -1)
+        cents[payment.payer] = cents.get(payment.payer, 0) + payment.cents
+    return [PayerTotal(payer, counts[payer], cents[payer]) for payer in Payer
+            if payer in counts]
 
 
 def money(cents: int) -> Msg:

@@ -21,7 +21,15 @@ from flows.joincode import CodeState
 from flows.mail_text import Letter
 from flows.mednum import MediationPlace
 from flows.messages import Attachment, Outgoing, UserKey
-from flows.payments import Channel, FundLine, FundState, Method, Payer, Payment
+from flows.payments import (
+    Channel,
+    FundLine,
+    FundState,
+    ListedPayment,
+    Method,
+    Payer,
+    Payment,
+)
 from flows.pricing import PriceGrid, Tier
 from flows.public_sale import Reservation, Waiting
 from flows.records import (
@@ -841,6 +849,8 @@ class PaymentRepo(Protocol):
 
     async def is_corrected(self, payment_id: int) -> bool: ...
 
+    async def listed(self, since: datetime, until: datetime) -> list[ListedPayment]: ...
+
     async def set_budget(self, year: int, cents: int, by: UserKey | None,
                          now: datetime) -> None: ...
 
@@ -866,6 +876,10 @@ class ReservationRepo(Protocol):
     async def held_at(self, place_id: int) -> list[Reservation]: ...
 
     async def sell(self, reservation_id: int, device_id: int, now: datetime) -> bool: ...
+
+    async def cancel(self, reservation_id: int, user_key: UserKey, now: datetime) -> bool: ...
+
+    async def held_by(self, user_key: UserKey) -> list[Reservation]: ...
 
     async def lapse(self, now: datetime) -> list[Reservation]: ...
 

@@ -50,6 +50,12 @@ class Reservation:
         return f"RES-{self.id:04d}"
 
 
+def audit_detail(reservation: Reservation, place: str, *more: str) -> str:
+    """What the audit log says of a reservation: the kind, the place, and for a sale the
+    device's label and the receipt; never the person's first name or phone."""
+    return ", ".join((reservation.kind, place, *more))
+
+
 class R(StrEnum):
     """Steps (stored in conversations: never rename a value)."""
 

@@ -22,6 +22,7 @@ from flows.territory import Territory
 from flows.text import to_json
 from handlers import sms_people
 from handlers.beneficiary_common import where
+from handlers.reservation_audit import forgetting
 from handlers.session import Env, Feature, Job
 
 log = logging.getLogger(__name__)
@@ -118,6 +119,7 @@ async def purge(storage: Storage, now: datetime, *, config: BeneficiaryConfig) -
 async def forget_inactive(uow: UnitOfWork, key: UserKey, now: datetime) -> None:
     """Everything about a beneficiary past the retention, at once (their account too, if it
     was only a beneficiary's)."""
+    await forgetting(uow, key, now)
     await uow.beneficiaries.forget(key)
     await uow.audit.record(None, AuditAction.DATA_DELETED, "beneficiary", now, "retention")
     await uow.conversations.clear(key)

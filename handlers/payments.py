@@ -10,11 +10,13 @@ budget and see what it paid for; they are warned once a year when it runs low.
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from flows import actions as act
 from flows import payments as pay
 from flows.action_codec import Scope, Target, Who
 from flows.audit import AuditAction
+from flows.csv_import import write_csv
 from flows.devices import device_name
 from flows.messages import Attachment, Choice
 from flows.payments import MoneyConfig, Payer, Payment
@@ -24,7 +26,7 @@ from flows.request import SITUATION_LABELS
 from flows.text import Day, Msg, _, _n, verbatim
 from handlers.authorize import in_scope
 from handlers.certificates import Document
-from handlers.coord_places import titled
+from handlers.coord_places import CSV, titled
 from handlers.requests import serve_waiting
 from handlers.session import Env, Feature, Session
 
@@ -268,8 +270,70 @@ async def fund_view(session: Session, env: Env) -> None:
     session.say(pay.fund_summary(state),
                 titled(_("Ce qu'il a payé, par intercommunalité et profil :"),
                        shown or [_("rien encore")]),
-                choices=[Choice(act.FundBudget().pack(), _("Fixer le budget de l'année"))],
+                *await payments_summary(session, env),
+                choices=[Choice(act.FundBudget().pack(), _("Fixer le budget de l'année")),
+                         Choice(act.PaymentsCsv().pack(),
+                                _("Exporter les paiements (CSV)"))],
                 action_menu=True)
+
+
+RECENT_SHOWN = 5
+"""How many of the latest payments the fund's view lists above the export button."""
+
+
+def _year(session: Session, env: Env) -> tuple[int, datetime, datetime]:
+    """This year in the network's time zone, and its bounds (local midnights)."""
+    year = session.now.astimezone(env.timezone).year
+    return (year, datetime(year, 1, 1, tzinfo=env.timezone),
+            datetime(year + 1, 1, 1, tzinfo=env.timezone))
+
+
+async def payments_summary(session: Session, env: Env) -> list[Msg]:
+    """The year's payments of the whole network in a few lines: how many and how much by
+    payer kind, then the latest few."""
+    year, since, until = _year(session, env)
+    listed = await session.uow.payments.listed(since, until)
+    payments = [item.payment for item in listed]
+    if not payments:
+        return [_("Paiements {year} du réseau : aucun pour le moment.", year=year)]
+    totals = [_("• {who} : {n} paiement(s), {amount}", who=pay.PAYER_LABELS[t.payer],
+                n=t.payments, amount=pay.money(t.cents))
+              for t in pay.totals_by_payer(payments)]
+    latest = [Msg("• {line}", {"line": pay.payment_line(p)})
+              for p in reversed(payments[-RECENT_SHOWN:])]
+    return [titled(_n("Paiements {year} du réseau : {n} écriture.",
+                      "Paiements {year} du réseau : {n} écritures.", len(payments),
+                      year=year), totals),
+            titled(_("Les derniers :"), latest)]
+
+
+async def payments_csv(session: Session, env: Env) -> None:
+    """The year's payments of the whole network as a spreadsheet: no beneficiary's name or
+    contact, only references, places and amounts to the cent."""
+    year, since, until = _year(session, env)
+    listed = await session.uow.payments.listed(since, until)
+    t = session.ctx.translate
+    territory = session.ctx.territory
+
+    def row(item: pay.ListedPayment) -> list[object]:
+        p = item.payment
+        epci = territory.epci(p.epci) if p.epci else None
+        return [p.recorded_at.astimezone(env.timezone).strftime("%Y-%m-%d %H:%M"),
+                p.receipt_number,
+                item.request_reference or t(_("vente publique")),
+                item.place_name or "", epci.name if epci else p.epci,
+                t(pay.CHANNEL_LABELS[p.channel]), t(pay.PAYER_KINDS[p.payer]),
+                p.third_party or "", t(pay.METHOD_LABELS[p.method]),
+                pay.signed_euros(p.cents), item.corrected_receipt or "", p.reason or ""]
+
+    header = [_("Date"), _("Reçu"), _("Demande"), _("Lieu"), _("Intercommunalité"),
+              _("Canal"), _("Payé par"), _("Tiers payeur"), _("Moyen de paiement"),
+              _("Montant (€)"), _("Corrige le reçu"), _("Raison de la correction")]
+    data = write_csv([t(h) for h in header], (row(item) for item in listed))
+    session.send(session.user.key, [_n("Paiements {year} : {n} écriture.",
+                                       "Paiements {year} : {n} écritures.", len(listed),
+                                       year=year)],
+                 attachment=Attachment(f"paiements-{year}.csv", CSV, data))
 
 
 async def on_budget(session: Session, effect: pay.SetFundBudget, env: Env) -> None:
@@ -301,6 +365,9 @@ def feature(env: Env) -> Feature:
     async def view(session: Session, action: act.FundView) -> None:
         await fund_view(session, env)
 
+    async def export(session: Session, action: act.PaymentsCsv) -> None:
+        await payments_csv(session, env)
+
     async def start_budget(session: Session, action: act.FundBudget) -> None:
         await session.start_flow(pay.BUDGET_FLOW)
 
@@ -310,7 +377,7 @@ def feature(env: Env) -> Feature:
         actions={act.PayRequest: start_payment, act.RequestPayments: request_payments,
                  act.CorrectPayment: start_correction, act.CorrectSale: start_sale_correction,
                  act.FundView: view,
-                 act.FundBudget: start_budget},
+                 act.FundBudget: start_budget, act.PaymentsCsv: export},
         effects={pay.RecordPayment: record, pay.CorrectPayment: on_correct,
                  pay.SetFundBudget: budget},
     )

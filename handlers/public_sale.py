@@ -30,6 +30,7 @@ from flows.records import Grade, PlaceId, User
 from flows.text import Day, Lines, Money, Msg, _, verbatim
 from handlers.payments import payment_line_msg, receipt_attachment, receipt_pdf
 from handlers.requests import Mailbag
+from handlers.reservation_audit import audit_ended
 from handlers.session import Env, Feature, Job, Session
 
 log = logging.getLogger(__name__)
@@ -220,13 +221,18 @@ async def on_reserve(session: Session, effect: ps.Reserve, money: MoneyConfig) -
     expires = session.now + timedelta(days=money.reservation_days)
     held = await uow.reservations.create(effect.kind, effect.place_id, effect.first_name,
                                          effect.phone, session.user.key, session.now, expires)
+    # The person is nobody the log names: the reservation's number, kind and place say it.
+    await uow.audit.record(None, AuditAction.RESERVATION_MADE, held.reference, session.now,
+                           ps.audit_detail(held, place.name))
     log.info("reservation %s at place %s", held.reference, place.id)
     session.say(_("C'est réservé : {ref}. Venez avant le {day} à {place}, {address}. Donnez "
                   "votre prénom ou ce numéro. Vous payez sur place.",
                   ref=verbatim(held.reference), day=Day(expires.astimezone(session.ctx.tz)
                                                         .date()),
                   place=verbatim(place.name), address=verbatim(place.address)),
-                _("Horaires :\n{hours}", hours=hours_text(place, session.ctx.tz)))
+                _("Horaires :\n{hours}", hours=hours_text(place, session.ctx.tz)),
+                choices=[Choice(act.BuyCancel(held.id).pack(),
+                                _("Annuler ma réservation"))], action_menu=True)
     for member in await uow.requests.place_staff(place.id):
         session.send(member, [_("Nouvelle réservation {ref} ({name}) : un appareil de type "
                                 "{kind}, jusqu'au {day}.", ref=verbatim(held.reference),
@@ -301,6 +307,9 @@ async def on_sell(session: Session, effect: ps.Sell, money: MoneyConfig, env: En
         epci=commune.epci if commune else "", profile="general", channel=Channel.SALE,
         cents=effect.cents, payer=Payer.PERSON, third_party=None, method=effect.method,
         by=session.user.key, now=session.now)
+    await uow.audit.record(session.user.key, AuditAction.RESERVATION_SOLD, held.reference,
+                           session.now, ps.audit_detail(held, place.name if place else "",
+                                                        device.label, payment.receipt_number))
     await uow.audit.record(session.user.key, AuditAction.PAYMENT_RECORDED,
                            payment.receipt_number, session.now,
                            f"{held.reference} {payment.cents} person {payment.method.value}")
@@ -352,11 +361,35 @@ async def on_grade_price(session: Session, effect: ps.SetGradePrice) -> None:
                 action_menu=True)
 
 
+async def cancel_reservation(session: Session, action: act.BuyCancel) -> None:
+    """The person gives their reservation up: the device goes back on sale, the place's staff
+    are told. Only a reservation made from this chat can be cancelled from it."""
+    uow = session.uow
+    held = await uow.reservations.get(action.reservation)
+    if (held is None or held.user_key != session.user.key
+            or not await uow.reservations.cancel(held.id, session.user.key, session.now)):
+        session.say(_("Cette réservation n'existe pas ou n'est plus en cours."))
+        return
+    await audit_ended(uow, [held], AuditAction.RESERVATION_CANCELLED, session.now)
+    log.info("reservation %s cancelled by its maker", held.reference)
+    session.say(_("Votre réservation {ref} est annulée. L'appareil est de nouveau en vente.",
+                  ref=verbatim(held.reference)),
+                choices=[Choice(act.BuyDoor().pack(),
+                                _("Acheter un ordinateur reconditionné"))], action_menu=True)
+    for member in await uow.requests.place_staff(held.place_id):
+        session.send(member, [_("La réservation {ref} est annulée par la personne : "
+                                "l'appareil est de nouveau en vente.",
+                                ref=verbatim(held.reference))],
+                     [Choice(act.PlaceReservations().pack(), _("Réservations du lieu"))],
+                     action_menu=True)
+
+
 def lapse_job(money: MoneyConfig) -> Job:
     async def run(storage: Storage, now: datetime) -> int:
         """Reservations past their time end; the device goes back to the stock."""
         async with storage.transaction() as uow:
             ended = await uow.reservations.lapse(now)
+            await audit_ended(uow, ended, AuditAction.RESERVATION_LAPSED, now)
             # Nobody stays on the waiting list for ever: their name goes after six months.
             await uow.reservations.drop_waiting(now - timedelta(days=ps.WAIT_DAYS))
             bag = Mailbag()
@@ -390,7 +423,8 @@ def feature(env: Env) -> Feature:
                  act.BuyReserveAt: start_reserve_at,
                  act.PlaceReservations: place_reservations,
                  act.SellReservation: start_sell, act.GradePrice: start_grade_price,
-                 act.BuyWait: start_wait, act.BuyLeave: leave_waitlist},
+                 act.BuyWait: start_wait, act.BuyLeave: leave_waitlist,
+                 act.BuyCancel: cancel_reservation},
         effects={ps.Reserve: reserve, ps.Sell: sell, ps.SetGradePrice: on_grade_price,
                  ps.JoinWaitlist: on_join_waitlist},
         facts={ps.GRADE_PRICE_FLOW: kinds_facts},

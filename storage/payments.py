@@ -9,7 +9,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from flows.messages import UserKey
-from flows.payments import Channel, FundLine, FundState, Method, Payer, Payment
+from flows.payments import (
+    Channel,
+    FundLine,
+    FundState,
+    ListedPayment,
+    Method,
+    Payer,
+    Payment,
+    receipt_number,
+)
 from flows.report import Mediation, PaymentSum
 from storage.connection import Connection, Row
 from storage.db import from_ts, ts
@@ -63,6 +72,26 @@ class SqlitePaymentRepo:
         async with self._conn.execute(_SELECT + " WHERE request_id = ? ORDER BY id",
                                       (request_id,)) as cur:
             return [_payment(r) for r in await cur.fetchall()]
+
+    async def listed(self, since: datetime, until: datetime) -> list[ListedPayment]:
+        """Every payment recorded from ``since`` (included) to ``until`` (excluded), oldest
+        first, with its request's reference, its place's name and the receipt it corrects;
+        nothing about the person (the list goes to a spreadsheet)."""
+        async with self._conn.execute(
+            "SELECT p.id, p.request_id, p.device_id, p.place_id, p.epci, p.profile, p.channel,"
+            " p.cents, p.payer, p.third_party, p.method, p.corrects, p.reason, p.recorded_by,"
+            " p.recorded_at, r.reference AS request_reference, pl.name AS place_name,"
+            " c.recorded_at AS corrected_at FROM payments p"
+            " LEFT JOIN equipment_requests r ON r.id = p.request_id"
+            " LEFT JOIN places pl ON pl.id = p.place_id"
+            " LEFT JOIN payments c ON c.id = p.corrects"
+            " WHERE p.recorded_at >= ? AND p.recorded_at < ? ORDER BY p.recorded_at, p.id",
+            (ts(since), ts(until))) as cur:
+            rows = await cur.fetchall()
+        return [ListedPayment(_payment(row), row["request_reference"], row["place_name"],
+                              receipt_number(row["corrects"], from_ts(row["corrected_at"]))
+                              if row["corrected_at"] is not None else None)
+                for row in rows]
 
     async def is_corrected(self, payment_id: int) -> bool:
         async with self._conn.execute("SELECT 1 FROM payments WHERE corrects = ?",

@@ -57,6 +57,22 @@ class SqliteReservationRepo:
             " WHERE id = ? AND status = 'held'", (device_id, ts(now), reservation_id))
         return cur.rowcount == 1
 
+    async def cancel(self, reservation_id: int, user_key: UserKey, now: datetime) -> bool:
+        """The person who made it gives it up: held to lapsed, the device back in the stock
+        (False when it was not theirs or not held any more)."""
+        cur = await self._conn.execute(
+            "UPDATE reservations SET status = 'lapsed', closed_at = ?,"
+            " first_name = NULL, contact = NULL, user_key = NULL"
+            " WHERE id = ? AND user_key = ? AND status = 'held'",
+            (ts(now), reservation_id, user_key))
+        return cur.rowcount == 1
+
+    async def held_by(self, user_key: UserKey) -> list[Reservation]:
+        """The reservations still held that were made from this chat."""
+        async with self._conn.execute(_SELECT + " WHERE user_key = ? AND status = 'held'"
+                                      " ORDER BY id", (user_key,)) as cur:
+            return [_reservation(r) for r in await cur.fetchall()]
+
     async def lapse(self, now: datetime) -> list[Reservation]:
         """End the held reservations past their time; the ones ended, as they were."""
         async with self._conn.execute(_SELECT + " WHERE status = 'held' AND expires_at < ?",

@@ -124,6 +124,15 @@ async def contact_blanked(cell: Cell) -> bool:
     return name != DONOR_CONTACT
 
 
+def sends_file(filename: str, text: str) -> Check:
+    """The presser gets a file named ``filename`` holding ``text`` (world fields)."""
+    async def check(cell: Cell) -> bool:
+        wanted = text.format(**ids(cell.world))
+        return any(m.attachment is not None and m.attachment.filename == filename
+                   and wanted in m.attachment.data.decode("utf-8-sig") for m in cell.mine())
+    return check
+
+
 def status(table: str, field: str, expected: str) -> Check:
     return holds(f"SELECT status FROM {table} WHERE id = ?", expected, field)
 
@@ -212,6 +221,7 @@ EFFECTS: dict[type[Action], Effect] = {
     act.CorrectPayment: Effect(in_flow("payment.correct")),
     act.FundView: Effect(shows("Fonds de solidarité")),
     act.FundBudget: Effect(in_flow("payment.fund_budget")),
+    act.PaymentsCsv: Effect(sends_file("paiements-2026.csv", "REC-2026-{payment:04d}")),
     act.BuyDoor: Effect(shows("Où les acheter")),
     act.BuyWait: Effect(in_flow("sale.wait")),
     act.BuyReserveAt: Effect(either(in_flow("sale.reserve_at"), shows("n'a plus d'appareil"))),
@@ -220,6 +230,7 @@ EFFECTS: dict[type[Action], Effect] = {
     act.CorrectSale: Effect(shows("n'existe pas")),  # the world's payment is no sale
     act.PlaceReservations: Effect(shows("Réservations en cours")),
     act.SellReservation: Effect(shows("n'est plus en cours")),  # the world has none
+    act.BuyCancel: Effect(shows("n'est plus en cours")),  # the world has none
     act.MyDeviceProblem: Effect(shows("déjà signalé")),
     act.RequestProblem: Effect(shows("déjà signalé")),
     act.ReportProblem: Effect(shows("déjà signalé")),

@@ -3,14 +3,14 @@ a counter-entry, the fund's latest budget and what it spent, a warning once a ye
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from flows.messages import UserKey
 from flows.payments import Channel, Method, Payer
-from flows.records import RequestStatus
+from flows.records import PlaceKind, RequestStatus
 from flows.request import RequestDraft
 from storage import territory as territory_store
 from storage.engines import open_database
@@ -89,3 +89,40 @@ async def test_requests_made_while_the_fund_was_empty_are_known_on_the_waiting_l
         assert await uow.requests.set_status(held.id, [RequestStatus.WAITING],
                                              RequestStatus.CANCELLED, NOW)
         assert await uow.requests.fund_held([held.id, plain.id]) == set()
+
+
+async def test_the_years_list_names_requests_places_and_corrected_receipts(
+        storage: SqliteStorage):
+    """The network's list: a year (as bounds), each payment with its request's reference,
+    its place's name and, for a counter-entry, the receipt it cancels."""
+    async with storage.transaction() as uow:
+        place = await uow.places.add("Veynes", PlaceKind.HUB, "05179", "", "", ())
+        await uow.users.create(UserKey("cli:ana"), "fr", NOW)
+    async with storage.db.transaction() as conn:
+        await conn.execute(
+            "INSERT INTO equipment_requests (id, reference, prescriber, needs, kind, situation,"
+            " tier, price_cents, commune, epci, internet, age, status, place_id, created_at,"
+            " updated_at) VALUES (1, 'DEM-2026-0001', 'cli:ana', '[]', 'laptop', 'student',"
+            " 'free', 0, '05179', '200067452', 'yes', '18_25', 'accepted', ?, 'T', 'T')",
+            (place,))
+    async with storage.transaction() as uow:
+        before = await uow.payments.record(**{**paid(500, Payer.PERSON),  # type: ignore[arg-type]
+                                              "now": NOW - timedelta(days=365)})
+        third = await uow.payments.record(**{**paid(4_050, Payer.THIRD_PARTY),  # type: ignore[arg-type]
+                                             "request_id": 1, "place_id": place})
+        await uow.payments.record(**{**paid(-4_050, Payer.THIRD_PARTY, corrects=third.id,  # type: ignore[arg-type]
+                                            reason="doublon"),
+                                     "request_id": 1, "place_id": place})
+        await uow.payments.record(**{**paid(9_001, Payer.PERSON),  # type: ignore[arg-type]
+                                     "channel": Channel.SALE, "place_id": place,
+                                     "method": Method.CARD})
+        year = datetime(NOW.year, 1, 1, tzinfo=UTC)
+        listed = await uow.payments.listed(year, year.replace(year=NOW.year + 1))
+    assert before.id not in [item.payment.id for item in listed]
+    assert [(item.payment.cents, item.payment.payer, item.payment.third_party,
+             item.request_reference, item.place_name, item.corrected_receipt,
+             item.payment.reason) for item in listed] == [
+        (4_050, Payer.THIRD_PARTY, "CCAS de Veynes", "DEM-2026-0001", "Veynes", None, None),
+        (-4_050, Payer.THIRD_PARTY, "CCAS de Veynes", "DEM-2026-0001", "Veynes",
+         third.receipt_number, "doublon"),
+        (9_001, Payer.PERSON, None, None, "Veynes", None, None)]

@@ -224,8 +224,9 @@ def parse_euros(text: str) -> int | None:
 
 
 def euros(cents: int) -> str:
-    """Cents written back as French spreadsheet euros: ``40,50``."""
-    return f"{cents // 100},{cents % 100:02d}"
+    """Cents written back as French spreadsheet euros: ``40,50``, a counter-entry ``-40,50``."""
+    whole, rest = divmod(abs(cents), 100)
+    return f"{'-' if cents < 0 else ''}{whole},{rest:02d}"
 
 
 def resolve_commune(text: str, territory: Territory) -> str | Msg:

@@ -21,7 +21,6 @@ from typing import Any
 
 from flows.answers import Accepted, FreeText, Input, OneOf, Rejected, Verdict, options
 from flows.coord_flows import EurosAnswer
-from flows.csv_import import euros
 from flows.engine import Answers, Ctx, Effect, Flow, Outcome, Step
 from flows.messages import UserKey
 from flows.text import Money, Msg, _, verbatim
@@ -161,11 +160,6 @@ CHANNEL_LABELS: dict[Channel, Msg] = {
     Channel.PRESCRIPTION: _("prescription"),
     Channel.SALE: _("vente publique"),
 }
-
-
-def signed_euros(cents: int) -> str:
-    """Cents as French spreadsheet euros, counter-entries negative: ``-40,50``."""
-    return ("-" if cents < 0 else "") + euros(abs(cents))
 
 
 @dataclass(frozen=True)

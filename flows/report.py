@@ -23,7 +23,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from flows.csv_import import write_csv
+from flows.csv_import import euros, write_csv
 from flows.text import Msg, _
 
 MONTHS = 12
@@ -336,12 +336,6 @@ def build_money(sums: Iterable[PaymentSum], mediation: Iterable[Mediation], now:
                         cents_per_hour)
 
 
-def euros_text(cents: int) -> str:
-    """Cents as a spreadsheet reads French euros: ``12,50``."""
-    sign = "-" if cents < 0 else ""
-    return f"{sign}{abs(cents) // 100},{abs(cents) % 100:02d}"
-
-
 def hours_text(minutes: int) -> str:
     """Minutes as hours with one decimal, French style: ``7,5``."""
     tenths = (minutes * 10 + 30) // 60
@@ -353,17 +347,17 @@ def money_cells(report: Report, money: MoneyFigures, month: str | None, epci: st
     """The money columns of one line. Amounts are shown: they count euros, not people, and
     never name who paid. What would give away a small count is masked: mediation hours and
     their cost from 1 to 4 people who came, a cost per beneficiary from 1 to 4 devices."""
-    cells: list[object] = [euros_text(money.amount(amount, month, epci)) for amount in Amount]
+    cells: list[object] = [euros(money.amount(amount, month, epci)) for amount in Amount]
     cells.append(shown(money.devices_sold(month, epci)))
     people = money.people_attended(month, epci)
     cells.append(masked if is_masked(people)
                  else hours_text(money.mediation_minutes(month, epci)))
     cells.append(masked if is_masked(people)
-                 else euros_text(money.mediation_cost(month, epci)))
+                 else euros(money.mediation_cost(month, epci)))
     handed = report.count(Indicator.HANDED_OVER, month, epci)
     devices = handed + money.devices_sold(month, epci)
     per = money.cost_per_beneficiary(handed, month, epci)
-    cells.append("" if per is None else masked if is_masked(devices) else euros_text(per))
+    cells.append("" if per is None else masked if is_masked(devices) else euros(per))
     return cells
 
 

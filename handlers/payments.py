@@ -16,7 +16,7 @@ from flows import actions as act
 from flows import payments as pay
 from flows.action_codec import Scope, Target, Who
 from flows.audit import AuditAction
-from flows.csv_import import write_csv
+from flows.csv_import import euros, write_csv
 from flows.devices import device_name
 from flows.messages import Attachment, Choice
 from flows.payments import MoneyConfig, Payer, Payment
@@ -324,7 +324,7 @@ async def payments_csv(session: Session, env: Env) -> None:
                 item.place_name or "", epci.name if epci else p.epci,
                 t(pay.CHANNEL_LABELS[p.channel]), t(pay.PAYER_KINDS[p.payer]),
                 p.third_party or "", t(pay.METHOD_LABELS[p.method]),
-                pay.signed_euros(p.cents), item.corrected_receipt or "", p.reason or ""]
+                euros(p.cents), item.corrected_receipt or "", p.reason or ""]
 
     header = [_("Date"), _("Reçu"), _("Demande"), _("Lieu"), _("Intercommunalité"),
               _("Canal"), _("Payé par"), _("Tiers payeur"), _("Moyen de paiement"),

@@ -192,7 +192,8 @@ def test_the_cost_per_beneficiary_adds_what_was_paid_and_the_mediation_per_devic
     assert money.amount(rp.Amount.SALES) == 100
     assert money.mediation_cost() == 45_000
     assert money.cost_per_beneficiary(5) == 10_487  # 52,433 cents / 5, rounded
-    assert rp.euros_text(10_487) == "104,87" and rp.hours_text(450) == "7,5"
+    assert rp.euros(10_487) == "104,87" and rp.euros(-1_250) == "-12,50"
+    assert rp.hours_text(450) == "7,5"
 
 
 async def test_anyone_sees_the_catalogue_its_public_prices_and_where_to_buy(chat: Chat):

@@ -28,13 +28,13 @@ import heapq
 import logging
 import math
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from enum import Enum
 from typing import TYPE_CHECKING, Protocol
 
 from bot.i18n import Rendered, Renderer
-from flows.messages import UserKey, platform_of
+from flows.messages import Priority, UserKey, platform_of
 from flows.ports import OutboxItem, Storage, StorageUnavailable, UnitOfWork, Unreached
 
 if TYPE_CHECKING:
@@ -140,6 +140,16 @@ class Slots:
         self._freed.set()
 
 
+def _lowest_priority_after(items: Sequence[OutboxItem]) -> list[int]:
+    """For each position in a round, the lowest priority (highest value) from there on."""
+    lowest: list[int] = []
+    value = Priority.REPLY
+    for item in reversed(items):
+        value = max(value, item.message.priority)
+        lowest.append(value)
+    return lowest[::-1]
+
+
 def backoff(attempts: int) -> float:
     """Seconds to wait before the next attempt: 2, 4, 8 ... capped at ten minutes."""
     return float(min(600, 2 ** max(1, attempts)))
@@ -208,10 +218,13 @@ class Dispatcher:
         slots = {name: Slots(transport) for name, transport in self.transports.items()}
         last: dict[str, asyncio.Future[Outcome]] = {}
         cut = False
-        for item in items:
+        # A message queued meanwhile (a reply, at best) can only overtake the round's
+        # messages of a lower priority: while none is left, the round goes on.
+        lowest_after = _lowest_priority_after(items)
+        for index, item in enumerate(items):
             if self._stopping or self._unwritten:
                 break
-            if self._wake.is_set() and last:  # queued meanwhile, maybe a reply: read again
+            if self._wake.is_set() and last and lowest_after[index] > Priority.REPLY:
                 cut = True  # (after one message at least: a round always makes progress)
                 break
             slot = slots[platform_of(item.message.to)]

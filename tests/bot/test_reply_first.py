@@ -166,3 +166,21 @@ async def test_replies_notices_and_broadcasts_are_queued_with_their_priorities(c
                                        (last,))
     assert {p for r, p in rows if r == "cli:ana"} == {Priority.REPLY}
     assert {p for r, p in rows if r == "cli:coord"} == {Priority.NOTICE}
+
+
+async def test_a_reply_written_while_replies_go_out_waits_its_turn_behind_them(chat: Chat):
+    """Among replies, first written, first answered: a round of replies is not cut short for
+    a newer one (it could not overtake them), and none of them is left behind."""
+    for n in range(30):
+        await chat.app.core.handle(Incoming(UserKey(f"cli:p{n}"), "bonjour"))
+
+    async def zoe_writes() -> None:
+        await chat.app.core.handle(Incoming(UserKey("cli:zoe"), "bonjour"))
+
+    transport = Talking(5, zoe_writes)
+    chat.app.dispatcher.transports["cli"] = transport
+    await chat.app.dispatcher.drain()
+    order = [m.to for m in transport.sent]
+    first_to_zoe = order.index("cli:zoe")
+    assert {f"cli:p{n}" for n in range(30)} <= set(order[:first_to_zoe])
+    assert all(to == "cli:zoe" for to in order[first_to_zoe:])

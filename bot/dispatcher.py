@@ -176,6 +176,10 @@ class Dispatcher:
         self._retries: list[float] = []  # monotonic times of the retries scheduled (a heap)
         self._sent = 0  # messages delivered since start
         self._size = FIRST_ROUND  # messages the next round of ``drain`` reads
+        # One round at a time: two rounds side by side would read the same pending messages
+        # and send each of them twice (the console draining after a line while the loop
+        # delivers, several tasks draining at once).
+        self._rounds = asyncio.Lock()
         self._unwritten: dict[int, Record] = {}
         """Records the database could not take, by outbox id, oldest first: written before
         anything more is sent (their rows still say pending: read again, they would go out
@@ -198,7 +202,8 @@ class Dispatcher:
 
     async def run_once(self, limit: int = ROUND) -> int:
         """Deliver every due message (up to ``limit``); returns how many were delivered."""
-        delivered, _ = await self._round(limit)
+        async with self._rounds:
+            delivered, _ = await self._round(limit)
         return delivered
 
     async def _round(self, limit: int) -> tuple[int, bool]:
@@ -363,14 +368,15 @@ class Dispatcher:
         later call writes the record first.
         """
         total = 0
-        while True:
-            size = self._size
-            sent, more = await self._round(size)
-            total += sent
-            # Full rounds read more next time; a round cut short or not full starts small.
-            self._size = min(ROUND, size * 2) if more and sent >= size else FIRST_ROUND
-            if not more:
-                return total
+        async with self._rounds:
+            while True:
+                size = self._size
+                sent, more = await self._round(size)
+                total += sent
+                # Full rounds read more next time; a round cut short or not full starts small.
+                self._size = min(ROUND, size * 2) if more and sent >= size else FIRST_ROUND
+                if not more:
+                    return total
 
     async def run_forever(self) -> None:
         """Deliver whenever woken, and at least every few seconds (for retries)."""

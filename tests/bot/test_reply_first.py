@@ -9,6 +9,7 @@ what is checked.
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -184,3 +185,16 @@ async def test_a_reply_written_while_replies_go_out_waits_its_turn_behind_them(c
     first_to_zoe = order.index("cli:zoe")
     assert {f"cli:p{n}" for n in range(30)} <= set(order[:first_to_zoe])
     assert all(to == "cli:zoe" for to in order[first_to_zoe:])
+
+
+async def test_drains_side_by_side_send_each_message_once(chat: Chat):
+    """The console drains after a line while the loop delivers; two rounds at once would
+    read the same pending messages and send each twice."""
+    for n in range(10):
+        await chat.app.core.handle(Incoming(UserKey(f"cli:p{n}"), "bonjour"))
+    async with chat.app.storage.reading() as uow:
+        pending = len(await uow.outbox.due(chat.clock(), ["cli"], 1000))
+    chat.recorder.sent.clear()
+    await asyncio.gather(*(chat.app.dispatcher.drain() for _ in range(5)))
+    assert len(chat.recorder.sent) == pending
+    assert len({m.ref for m in chat.recorder.sent}) == pending

@@ -181,8 +181,11 @@ def build(events: Iterable[Event], waiting: Mapping[str, int], now: datetime, tz
     weight: dict[tuple[str, str], float] = defaultdict(float)
     co2e: dict[tuple[str, str], float] = defaultdict(float)
     epcis: set[str] = set(waiting)
+    month_at: dict[datetime, str] = {}  # events are hourly sums: many share their hour
     for event in events:
-        month = month_of(event.at, tz)
+        month = month_at.get(event.at)
+        if month is None:
+            month = month_at[event.at] = month_of(event.at, tz)
         if month not in inside or event.count <= 0:
             continue
         epcis.add(event.epci)

@@ -3,6 +3,7 @@ a CSV for funders. Every count from 1 to 4 shows as "< 5"; nothing names a benef
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from datetime import datetime
@@ -33,7 +34,10 @@ async def load_report(uow: UnitOfWork, now: datetime, tz: ZoneInfo) -> Report:
     months = rp.last_months(now, tz)
     since = datetime.combine(rp.first_day(months[0]), datetime.min.time(), tzinfo=tz)
     events = await uow.reports.events(since, now)
-    return rp.build(events, await uow.reports.waiting(), now, tz)
+    waiting = await uow.reports.waiting()
+    # A country's year is tens of thousands of hourly sums to sort into months: a tenth of
+    # a second and more, on a worker thread so that everyone else's messages go on.
+    return await asyncio.to_thread(rp.build, events, waiting, now, tz)
 
 
 async def load(session: Session, tz: ZoneInfo) -> Report:
@@ -165,7 +169,8 @@ async def figures(session: Session, tz: ZoneInfo, cents_per_hour: int = 6000) ->
                 factors_text(),
                 choices=[Choice(act.FiguresCsv().pack(), _("Tableau pour les financeurs (CSV)"))],
                 action_menu=True)
-    png = chart_png(report, session.ctx.translate, lang)
+    # Drawing takes tens of milliseconds: on a worker thread, the loop goes on meanwhile.
+    png = await asyncio.to_thread(chart_png, report, session.ctx.translate, lang)
     session.send(session.user.key, [_("Graphique des 12 derniers mois (les valeurs de 1 à 4 "
                                       "sont indiquées « < 5 »).")],
                  attachment=Attachment("activite-12-mois.png", "image/png", png))

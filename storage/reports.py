@@ -113,10 +113,12 @@ class SqliteReportRepo:
         excluded), added up by the hour."""
         if self._path == ":memory:" or "://" in self._path:
             # No other connection sees an in-memory database; PostgreSQL does the work in
-            # its own process and asyncpg waits for it without holding the loop.
-            return [event(indicator, *row) for indicator, sql in _QUERIES
-                    for row in await self._conn.execute_fetchall(
-                        hourly(sql), (ts(since), ts(until)))]
+            # its own process and asyncpg waits for it without holding the loop. The tens of
+            # thousands of rows are turned into events on a worker thread all the same.
+            fetched = [(indicator, await self._conn.execute_fetchall(
+                hourly(sql), (ts(since), ts(until)))) for indicator, sql in _QUERIES]
+            return await asyncio.to_thread(
+                lambda: [event(indicator, *row) for indicator, rows in fetched for row in rows])
         return await asyncio.to_thread(read_events_from, self._path, since, until)
 
     async def waiting(self) -> dict[str, int]:

@@ -113,9 +113,14 @@ def _none_left(session: Session, kind: str) -> None:
 
 
 async def start_reserve(session: Session, action: act.BuyReserve) -> None:
+    """Reserve a kind: where, when several places have one; else straight at the one."""
     stock = await session.uow.catalogue.stock()
-    if not any(code == action.kind for (_place, code) in stock):
+    selling = sorted({place for (place, code), n in stock.items() if code == action.kind and n})
+    if not selling:
         _none_left(session, action.kind)
+        return
+    if len(selling) == 1:
+        await start_reserve_at(session, act.BuyReserveAt(action.kind, int(selling[0])))
         return
     await session.start_flow(ps.RESERVE_FLOW, {ps.KIND: action.kind})
 

@@ -214,8 +214,11 @@ async def test_someone_reserves_then_buys_a_device_at_the_place(tmp_path: Path, 
         _device, label = await one_ready_laptop(chat)
         sent = await chat.say("passerby", choice="m:buy")
         assert any(cid == "buy:rs:laptop" for m in sent for cid, _label in m.choices)
-        await chat.say("passerby", choice="buy:rs:laptop")
-        sent = await chat.script("passerby", "1", "J. D.", "Passer", "Confirmer")
+        sent = await chat.say("passerby", choice="buy:rs:laptop")
+        # The one place that has one is said, not asked.
+        assert "Vous réservez : Ordinateur portable, à Centre de ressources de Veynes." \
+            in texts(sent, "cli:passerby")
+        sent = await chat.script("passerby", "J. D.", "Passer", "Confirmer")
         told = texts(sent, "cli:passerby")
         assert "C'est réservé : RES-0001" in told and "Centre de ressources de Veynes" in told
         assert "Nouvelle réservation RES-0001 (J. D.)" in texts(sent, STAFF)
@@ -255,7 +258,7 @@ async def test_a_reservation_lapses_by_itself_and_the_device_returns_to_stock(
         chat: Chat, clock: Clock):
     await one_ready_laptop(chat)
     await chat.say("passerby", choice="buy:rs:laptop")
-    await chat.script("passerby", "1", "Max", "06 12 34 56 78", "Confirmer")
+    await chat.script("passerby", "Max", "06 12 34 56 78", "Confirmer")
     assert await value(chat, "SELECT contact FROM reservations") == "+33612345678"
     clock.advance(days=3, minutes=1)
     sent = await run_job(chat, "sale.lapse")
@@ -331,7 +334,7 @@ async def test_coordinators_set_public_prices_by_grade_shown_and_suggested_at_th
     told = texts(sent, "cli:passerby").replace("\u202f", " ").replace("\xa0", " ")
     assert "Ordinateur portable : 90,00 € (état B : 75,00 €)." in told
     await chat.say("passerby", choice="buy:rs:laptop")
-    await chat.script("passerby", "1", "Zoé", "Passer", "Confirmer")
+    await chat.script("passerby", "Zoé", "Passer", "Confirmer")
     await chat.say(STAFF, choice="buy:sold:1")
     sent = await chat.script(STAFF, label, "1")
     assert "Le prix public est 75,00" in texts(sent, STAFF).replace("\u202f", " ") \

@@ -14,7 +14,7 @@ VEYNES = "Centre de ressources de Veynes"
 
 async def reserved(chat: Chat, who: str = "passerby") -> None:
     await chat.say(who, choice="buy:rs:laptop")
-    sent = await chat.script(who, "1", "J. D.", "06 12 34 56 78", "Confirmer")
+    sent = await chat.script(who, "J. D.", "06 12 34 56 78", "Confirmer")
     assert "C'est réservé : RES-0001" in texts(sent, f"cli:{who}")
 
 

@@ -15,7 +15,7 @@ async def reserved_and_selling(chat: Chat) -> str:
     """Someone reserved Veynes' laptop; its staff pressed "sold": the device is asked."""
     _device, label = await one_ready_laptop(chat)
     await chat.say("passerby", choice="buy:rs:laptop")
-    await chat.script("passerby", "1", "J. D.", "Passer", "Confirmer")
+    await chat.script("passerby", "J. D.", "Passer", "Confirmer")
     sent = await chat.say(STAFF, choice="buy:sold:1")
     assert "Quel appareil est vendu ?" in texts(sent, STAFF)
     return label

@@ -117,7 +117,7 @@ async def test_when_the_place_told_has_none_left_the_places_that_have_one_are_of
         chat: Chat):
     reserve = await told_of_veynes(chat)
     await chat.say("other", choice="buy:rs:laptop")  # someone quicker takes Veynes' laptop
-    await chat.script("other", "1", "Max", "Passer", "Confirmer")
+    await chat.script("other", "Max", "Passer", "Confirmer")
     await add_ready(chat, GAP)
     sent = await chat.say("passerby", choice=reserve)
     told = texts(sent, PASSERBY)
@@ -136,7 +136,7 @@ async def test_when_the_place_told_has_none_left_the_places_that_have_one_are_of
 async def test_when_no_place_has_one_left_the_waiting_list_is_offered_again(chat: Chat):
     reserve = await told_of_veynes(chat)
     await chat.say("other", choice="buy:rs:laptop")
-    await chat.script("other", "1", "Max", "Passer", "Confirmer")
+    await chat.script("other", "Max", "Passer", "Confirmer")
     sent = await chat.say("passerby", choice=reserve)
     told = texts(sent, PASSERBY)
     assert "Centre de ressources de Veynes n'a plus d'appareil de ce type." in told

@@ -218,7 +218,7 @@ async def forget(session: Session, action: act.ForgetMeYes) -> None:
     if ticket is not None and ticket.mediator is not None:
         session.send(ticket.mediator, [_("La demande d'aide n° {id} est close : la "
                                          "personne a effacé ses données.", id=ticket.id)])
-    await forgetting(uow, beneficiary.key, session.now)
+    await forgetting(uow, beneficiary.key, session.now, session)
     await uow.beneficiaries.forget(beneficiary.key)
     await uow.audit.record(None, AuditAction.DATA_DELETED, "beneficiary", session.now,
                            "asked by the person")

@@ -30,7 +30,7 @@ from flows.records import Grade, PlaceId, User
 from flows.text import Day, Lines, Money, Msg, _, verbatim
 from handlers.payments import payment_line_msg, receipt_attachment, receipt_pdf
 from handlers.requests import Mailbag
-from handlers.reservation_audit import audit_ended
+from handlers.reservation_audit import audit_ended, tell_staff_cancelled
 from handlers.session import Env, Feature, Job, Session
 
 log = logging.getLogger(__name__)
@@ -381,12 +381,7 @@ async def cancel_reservation(session: Session, action: act.BuyCancel) -> None:
                   ref=verbatim(held.reference)),
                 choices=[Choice(act.BuyDoor().pack(),
                                 _("Acheter un ordinateur reconditionné"))], action_menu=True)
-    for member in await uow.requests.place_staff(held.place_id):
-        session.send(member, [_("La réservation {ref} est annulée par la personne : "
-                                "l'appareil est de nouveau en vente.",
-                                ref=verbatim(held.reference))],
-                     [Choice(act.PlaceReservations().pack(), _("Réservations du lieu"))],
-                     action_menu=True)
+    await tell_staff_cancelled(session, uow, held)
 
 
 def lapse_job(money: MoneyConfig) -> Job:

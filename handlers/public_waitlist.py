@@ -9,24 +9,19 @@ waiting requests took what they needed: a prescription comes first.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
-from typing import Protocol
+from collections.abc import Mapping
 
 from flows import actions as act
-from flows.messages import Choice, UserKey
+from flows.messages import Choice
 from flows.ports import UnitOfWork
 from flows.records import PlaceId
-from flows.text import Msg, _, verbatim
+from flows.text import _, verbatim
+from handlers.session import Sender
 
 log = logging.getLogger(__name__)
 
 
-class _Sender(Protocol):
-    def send(self, to: UserKey, texts: Sequence[Msg], choices: Sequence[Choice] = (), *,
-             action_menu: bool = False) -> None: ...
-
-
-async def tell_public_waiting(out: _Sender, uow: UnitOfWork,
+async def tell_public_waiting(out: Sender, uow: UnitOfWork,
                               stock: Mapping[tuple[PlaceId, str], int],
                               kind: str | None = None) -> int:
     """One person told per device left in stock of their kind; their entry goes at once."""

@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from typing import Any, Protocol
+from typing import Any
 
 from flows import actions as act
 from flows import request as rq
@@ -53,7 +53,7 @@ from flows.territory import Territory
 from flows.text import Day, Lines, Msg, _, by_gesture, to_json, verbatim
 from handlers import handover as handing
 from handlers.public_waitlist import tell_public_waiting
-from handlers.session import Env, Feature, Job, MoreFacts, Session
+from handlers.session import Env, Feature, Job, MoreFacts, Sender, Session
 
 log = logging.getLogger(__name__)
 
@@ -69,13 +69,6 @@ NEW = Choice(act.NewRequest().pack(), _("Demander du matériel"))
 MINE = Choice(act.MyRequests().pack(), _("Mes demandes"))
 RECEIVED = Choice(act.ReceivedRequests().pack(), _("Demandes reçues"))
 STOCK = Choice(act.PlaceStock().pack(), _("Stock du lieu"))
-
-
-class Sender(Protocol):
-    """Queues a message for anyone: a :class:`Session`, or a job's :class:`Mailbag`."""
-
-    def send(self, to: UserKey, texts: Sequence[Msg], choices: Sequence[Choice] = (), *,
-             action_menu: bool = False) -> None: ...
 
 
 @dataclass

@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import Enum
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from flows.action_codec import Action
@@ -124,6 +124,14 @@ someone else; ``bool``: their very first message."""
 
 FileHandler = Callable[[Session, Attachment], Awaitable[bool]]
 """Reads a file someone sent (a CSV to import); False when it is not for this feature."""
+
+
+class Sender(Protocol):
+    """Queues a message for anyone: a :class:`Session`, or a job's mailbag
+    (``handlers.requests.Mailbag``)."""
+
+    def send(self, to: UserKey, texts: Sequence[Msg], choices: Sequence[Choice] = (), *,
+             action_menu: bool = False) -> None: ...
 
 
 @dataclass(frozen=True)

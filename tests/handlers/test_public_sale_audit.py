@@ -76,8 +76,10 @@ async def test_forget_me_cancels_a_held_reservation_in_the_audit_log(chat: Chat)
     await make_staff(chat)
     await join(chat, "lea")
     await reserved(chat, "lea")
-    await chat.say("lea", choice="bn:fg:ok")
+    sent = await chat.say("lea", choice="bn:fg:ok")
     assert await rows(chat, "SELECT status, user_key FROM reservations") == [
         ("lapsed", None)]
+    # Nobody will come for it: the place is told, as when the person cancels it.
+    assert "La réservation RES-0001 est annulée par la personne" in texts(sent, STAFF)
     assert (await entries(chat))[1:] == [
         ("reservation.cancelled", None, "RES-0001", f"laptop, {VEYNES}")]

@@ -269,17 +269,22 @@ async def test_a_reservation_lapses_by_itself_and_the_device_returns_to_stock(
     assert "Disponible maintenant : CC Buëch-Dévoluy (1)" in texts(sent, "cli:other")
 
 
+async def spend_the_fund(chat: Chat) -> None:
+    """A budget of 10 EUR, all of it paid out already."""
+    await chat.say(COORD, choice="fund:b")
+    await chat.say(COORD, "10")
+    async with chat.app.storage.transaction() as uow:
+        await uow.payments.record(
+            request_id=None, device_id=None, place_id=None, epci="", profile="ase",
+            channel=Channel.PRESCRIPTION, cents=1000, payer=Payer.FUND, third_party=None,
+            method=Method.FUND, by=None, now=chat.clock())
+
+
 async def test_with_the_fund_spent_a_free_request_moves_to_the_symbolic_price_if_so_set(
         tmp_path: Path, clock: Clock):
     chat = await make_chat(tmp_path / "bot.sqlite3", clock, FILIERE_FUND_WHEN_EMPTY="next_tier")
     try:
-        await chat.say(COORD, choice="fund:b")
-        await chat.say(COORD, "10")
-        async with chat.app.storage.transaction() as uow:
-            await uow.payments.record(
-                request_id=None, device_id=None, place_id=None, epci="", profile="ase",
-                channel=Channel.PRESCRIPTION, cents=1000, payer=Payer.FUND, third_party=None,
-                method=Method.FUND, by=None, now=chat.clock())
+        await spend_the_fund(chat)
         await approve(chat, "ana", Role.PRESCRIBER)
         await chat.say("ana", choice="rq:new")
         # On RSA, income "none or minimum": the fund would pay (free tier).
@@ -295,13 +300,7 @@ async def test_with_the_fund_spent_a_free_request_moves_to_the_symbolic_price_if
 
 async def test_with_the_fund_spent_a_request_it_would_pay_waits_for_the_next_budget(
         chat: Chat):
-    await chat.say(COORD, choice="fund:b")
-    await chat.say(COORD, "10")
-    async with chat.app.storage.transaction() as uow:
-        await uow.payments.record(
-            request_id=None, device_id=None, place_id=None, epci="", profile="ase",
-            channel=Channel.PRESCRIPTION, cents=1000, payer=Payer.FUND, third_party=None,
-            method=Method.FUND, by=None, now=chat.clock())
+    await spend_the_fund(chat)
     await one_ready_laptop(chat)  # in stock at Veynes, close to the person
     await approve(chat, "ana", Role.PRESCRIBER)
     sent = await ask(chat, "ana", first_name="Max")

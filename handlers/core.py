@@ -140,9 +140,9 @@ class Core:
         """The device label ``text`` gives when the open question asks for a device: a
         sticker scanned (Telegram opens its deep link as ``/start d-HA-7K3P``), or the label
         typed, even as a command. None otherwise: then a label opens the device's card."""
-        if conversation is None:
+        flow = self.flows.get(conversation.flow) if conversation is not None else None
+        if flow is None or conversation is None:  # none open, or of a flow gone since
             return None
-        flow = self.flows[conversation.flow]
         step = flow.steps.get(engine.resume(flow, conversation).step)
         if step is None or not isinstance(step.answer, LabelQuestion):
             return None

@@ -13,7 +13,6 @@ prescribers are told what happens to requests it would pay for (a setting).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -169,18 +168,6 @@ class PayerTotal:
     payer: Payer
     payments: int
     cents: int
-
-
-def totals_by_payer(payments: Sequence[Payment]) -> list[PayerTotal]:
-    """What each payer kind paid, counter-entries deducted, in the order of ``Payer``."""
-    counts: dict[Payer, int] = {}
-    cents: dict[Payer, int] = {}
-    for payment in payments:
-        counts[payment.payer] = counts.get(payment.payer, 0) + (
-            1 if payment.corrects is None else -1)
-        cents[payment.payer] = cents.get(payment.payer, 0) + payment.cents
-    return [PayerTotal(payer, counts[payer], cents[payer]) for payer in Payer
-            if payer in counts]
 
 
 def money(cents: int) -> Msg:

@@ -28,6 +28,7 @@ from flows.payments import (
     ListedPayment,
     Method,
     Payer,
+    PayerTotal,
     Payment,
 )
 from flows.pricing import PriceGrid, Tier
@@ -850,6 +851,13 @@ class PaymentRepo(Protocol):
     async def is_corrected(self, payment_id: int) -> bool: ...
 
     async def listed(self, since: datetime, until: datetime) -> list[ListedPayment]: ...
+
+    async def latest(self, since: datetime, until: datetime,
+                     count: int) -> list[ListedPayment]: ...
+
+    async def totals(self, since: datetime, until: datetime) -> tuple[int, list[PayerTotal]]:
+        """How many entries, and per payer kind the payments and their sum."""
+        ...
 
     async def set_budget(self, year: int, cents: int, by: UserKey | None,
                          now: datetime) -> None: ...

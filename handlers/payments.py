@@ -9,6 +9,7 @@ budget and see what it paid for; they are warned once a year when it runs low.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import datetime
 
@@ -292,17 +293,15 @@ async def payments_summary(session: Session, env: Env) -> list[Msg]:
     """The year's payments of the whole network in a few lines: how many and how much by
     payer kind, then the latest few."""
     year, since, until = _year(session, env)
-    listed = await session.uow.payments.listed(since, until)
-    payments = [item.payment for item in listed]
-    if not payments:
+    entries, by_payer = await session.uow.payments.totals(since, until)
+    if not entries:
         return [_("Paiements {year} du réseau : aucun pour le moment.", year=year)]
     totals = [_("• {who} : {n} paiement(s), {amount}", who=pay.PAYER_LABELS[t.payer],
-                n=t.payments, amount=pay.money(t.cents))
-              for t in pay.totals_by_payer(payments)]
-    latest = [Msg("• {line}", {"line": pay.payment_line(p)})
-              for p in reversed(payments[-RECENT_SHOWN:])]
+                n=t.payments, amount=pay.money(t.cents)) for t in by_payer]
+    latest = [Msg("• {line}", {"line": pay.payment_line(item.payment)}) for item in
+              reversed(await session.uow.payments.latest(since, until, RECENT_SHOWN))]
     return [titled(_n("Paiements {year} du réseau : {n} écriture.",
-                      "Paiements {year} du réseau : {n} écritures.", len(payments),
+                      "Paiements {year} du réseau : {n} écritures.", entries,
                       year=year), totals),
             titled(_("Les derniers :"), latest)]
 
@@ -329,7 +328,9 @@ async def payments_csv(session: Session, env: Env) -> None:
     header = [_("Date"), _("Reçu"), _("Demande"), _("Lieu"), _("Intercommunalité"),
               _("Canal"), _("Payé par"), _("Tiers payeur"), _("Moyen de paiement"),
               _("Montant (€)"), _("Corrige le reçu"), _("Raison de la correction")]
-    data = write_csv([t(h) for h in header], (row(item) for item in listed))
+    # A country's year is tens of thousands of lines: written on a worker thread.
+    data = await asyncio.to_thread(write_csv, [t(h) for h in header],
+                                   [row(item) for item in listed])
     session.send(session.user.key, [_n("Paiements {year} : {n} écriture.",
                                        "Paiements {year} : {n} écritures.", len(listed),
                                        year=year)],

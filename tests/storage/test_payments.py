@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from flows.messages import UserKey
-from flows.payments import Channel, Method, Payer
+from flows.payments import Channel, Method, Payer, PayerTotal
 from flows.records import PlaceKind, RequestStatus
 from flows.request import RequestDraft
 from storage import territory as territory_store
@@ -118,6 +118,12 @@ async def test_the_years_list_names_requests_places_and_corrected_receipts(
                                      "method": Method.CARD})
         year = datetime(NOW.year, 1, 1, tzinfo=UTC)
         listed = await uow.payments.listed(year, year.replace(year=NOW.year + 1))
+        latest = await uow.payments.latest(year, year.replace(year=NOW.year + 1), 2)
+        totals = await uow.payments.totals(year, year.replace(year=NOW.year + 1))
+    assert [item.payment.id for item in latest] == [item.payment.id for item in listed[-2:]]
+    # Three entries; the third party's payment and its counter-entry cancel out.
+    assert totals == (3, [PayerTotal(Payer.PERSON, 1, 9_001),
+                          PayerTotal(Payer.THIRD_PARTY, 0, 0)])
     assert before.id not in [item.payment.id for item in listed]
     assert [(item.payment.cents, item.payment.payer, item.payment.third_party,
              item.request_reference, item.place_name, item.corrected_receipt,

@@ -29,7 +29,7 @@ from flows.pricing import Tier, price_for
 from flows.records import Grade, PlaceId, User
 from flows.text import Day, Lines, Money, Msg, _, verbatim
 from handlers.payments import payment_line_msg, receipt_attachment, receipt_pdf
-from handlers.requests import Mailbag
+from handlers.requests import Mailbag, serve_waiting
 from handlers.reservation_audit import audit_ended, tell_staff_cancelled
 from handlers.session import Env, Feature, Job, Session
 
@@ -382,11 +382,14 @@ async def cancel_reservation(session: Session, action: act.BuyCancel) -> None:
                 choices=[Choice(act.BuyDoor().pack(),
                                 _("Acheter un ordinateur reconditionné"))], action_menu=True)
     await tell_staff_cancelled(session, uow, held)
+    await serve_waiting(session, uow, session.ctx.territory, session.now,
+                        session.coordinators, held.kind)
 
 
-def lapse_job(money: MoneyConfig) -> Job:
+def lapse_job(env: Env) -> Job:
     async def run(storage: Storage, now: datetime) -> int:
-        """Reservations past their time end; the device goes back to the stock."""
+        """Reservations past their time end; the device goes back to the stock, where the
+        waiting lists may take it at once."""
         async with storage.transaction() as uow:
             ended = await uow.reservations.lapse(now)
             await audit_ended(uow, ended, AuditAction.RESERVATION_LAPSED, now)
@@ -402,6 +405,8 @@ def lapse_job(money: MoneyConfig) -> Job:
                         [Choice(act.BuyDoor().pack(), _("Acheter un ordinateur "
                                                          "reconditionné"))],
                         action_menu=True)
+            for kind in sorted({reservation.kind for reservation in ended}):
+                await serve_waiting(bag, uow, env.territory, now, env.coordinators, kind)
             await bag.flush(uow, now)
         return len(ended)
     return Job("sale.lapse", timedelta(hours=1), run)
@@ -429,7 +434,7 @@ def feature(env: Env) -> Feature:
                  ps.JoinWaitlist: on_join_waitlist},
         facts={ps.GRADE_PRICE_FLOW: kinds_facts},
         more_facts={ps.RESERVE_FLOW: reserve_facts, ps.SELL_FLOW: sell_facts},
-        jobs=[lapse_job(money)],
+        jobs=[lapse_job(env)],
     )
 
 

@@ -143,3 +143,29 @@ async def test_when_no_place_has_one_left_the_waiting_list_is_offered_again(chat
     assert "Plus aucun appareil de ce type n'est disponible." in told
     assert any(cid == "buy:wt:laptop" for m in sent for cid, _label in m.choices)
     assert await value(chat, "SELECT count(*) FROM reservations") == 1
+
+
+async def waiting_behind_a_reservation(chat: Chat) -> None:
+    """The only laptop is reserved by the passer-by; Max waits for one."""
+    await set_stock(chat, "laptop", {VEYNES: 1})
+    await chat.say("passerby", choice="buy:rs:laptop")
+    await chat.script("passerby", "J. D.", "Passer", "Confirmer")
+    await chat.say("max", choice="buy:wt:laptop")
+    sent = await chat.script("max", "Max", "Passer", "Confirmer")
+    assert "Vous êtes sur la liste d'attente" in texts(sent, "cli:max")
+
+
+async def test_a_cancelled_reservation_goes_at_once_to_who_waits(chat: Chat):
+    await waiting_behind_a_reservation(chat)
+    sent = await chat.say("passerby", choice="buy:cx:1")
+    assert "Votre réservation RES-0001 est annulée" in texts(sent, PASSERBY)
+    assert "Bonne nouvelle : un appareil de type Ordinateur portable est disponible à " \
+        f"{VEYNES}" in texts(sent, "cli:max")
+
+
+async def test_a_lapsed_reservation_goes_at_once_to_who_waits(chat: Chat, clock: Clock):
+    await waiting_behind_a_reservation(chat)
+    clock.advance(days=3, minutes=1)
+    sent = await run_job(chat, "sale.lapse")
+    assert "Votre réservation RES-0001 est terminée" in texts(sent, PASSERBY)
+    assert "Bonne nouvelle" in texts(sent, "cli:max")
